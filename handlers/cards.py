@@ -1,0 +1,109 @@
+"""Ticket cards for staff and progress notices for residents."""
+
+from __future__ import annotations
+
+from handlers.context import Context
+from handlers.formatting import clip, local_time, mask_phone
+from handlers.routing import Routing
+from handlers.types import Channel, Option, Recipient, Reply
+from storage.accounts import accounts_of_resident
+from storage.tickets import Ticket, TicketEvent, TicketStatus, followers_of, photos_of
+
+CARD_DESCRIPTION_LIMIT = 1500
+
+
+def category_name(ctx: Context, category_id: str) -> str:
+    category = ctx.services.config.category(category_id)
+    return category.name if category else category_id
+
+
+def grid_name(ctx: Context, grid_id: str) -> str:
+    grid = ctx.services.config.grid(grid_id)
+    return grid.name if grid else grid_id
+
+
+def status_name(ctx: Context, status: TicketStatus) -> str:
+    return ctx.t(f"status_{status.value}")
+
+
+def action_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
+    return (
+        Option(ctx.t("action_ack"), f"t:ack:{ticket_id}"),
+        Option(ctx.t("action_resolve"), f"t:res:{ticket_id}"),
+        Option(ctx.t("action_reassign"), f"t:re:{ticket_id}"),
+    )
+
+
+def card_text(ctx: Context, ticket: Ticket, title_key: str) -> str:
+    tz = ctx.services.timezone
+    if ticket.status in (TicketStatus.ACKNOWLEDGED,):
+        due = ctx.t("card_due_resolve", due=local_time(ticket.resolve_due_at, tz))
+    else:
+        due = ctx.t("card_due_ack", due=local_time(ticket.ack_due_at, tz))
+    location = ""
+    if ticket.latitude is not None and ticket.longitude is not None:
+        location = ctx.t("card_location", lat=ticket.latitude, lon=ticket.longitude)
+    return ctx.t(
+        "card",
+        title=ctx.t(title_key),
+        id=ticket.id,
+        category=category_name(ctx, ticket.category_id),
+        description=clip(ticket.description, CARD_DESCRIPTION_LIMIT),
+        address=ticket.address,
+        grid=grid_name(ctx, ticket.grid_id),
+        phone=mask_phone(ticket.phone) if ticket.phone else ctx.t("no_phone"),
+        location=location,
+        due=due,
+    )
+
+
+async def card_replies(
+    ctx: Context, ticket: Ticket, title_key: str, channel: Channel, note: str = ""
+) -> list[Reply]:
+    """The card, then the ticket's photos that this channel can show."""
+    text = card_text(ctx, ticket, title_key)
+    if note:
+        text = f"{text}\n{note}"
+    replies = [Reply(text=text, options=action_options(ctx, ticket.id))]
+    for photo_channel, ref in await photos_of(ctx.conn, ticket.id):
+        if photo_channel == channel:
+            replies.append(Reply(text=ctx.t("card_photo", id=ticket.id), photo=ref))
+    return replies
+
+
+async def send_card(ctx: Context, ticket: Ticket, routing: Routing, title_key: str, note: str = "") -> None:
+    for recipient in routing.recipients:
+        for reply in await card_replies(ctx, ticket, title_key, recipient.channel, note):
+            ctx.notify(recipient, reply, "card", ticket.id)
+
+
+async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int) -> None:
+    for recipient in routing.recipients:
+        ctx.notify(recipient, Reply(text=text), "staff_notice", ticket_id)
+
+
+async def notify_resident(
+    ctx: Context, ticket: Ticket, text: str, options: tuple[Option, ...] = ()
+) -> None:
+    """Tell the reporter (with options) and residents who said 我也遇到 (text only)."""
+    reporters = await accounts_of_resident(ctx.conn, ticket.resident_id)
+    for account in reporters:
+        recipient = Recipient(Channel(account.channel), account.chat_id)
+        ctx.notify(recipient, Reply(text=text, options=options), "resident_notice", ticket.id)
+    for follower in await followers_of(ctx.conn, ticket.id):
+        for account in await accounts_of_resident(ctx.conn, follower):
+            recipient = Recipient(Channel(account.channel), account.chat_id)
+            ctx.notify(recipient, Reply(text=text), "resident_notice", ticket.id)
+
+
+def history_text(ctx: Context, events: list[TicketEvent]) -> str:
+    tz = ctx.services.timezone
+    lines = []
+    for event in events:
+        key = f"event_{event.action}"
+        if key not in ctx.services.texts.catalogue:
+            continue
+        note = f"：{clip(event.note, 60)}" if event.note and event.action in (
+            "resolved", "reassigned", "info_added") else ""
+        lines.append(ctx.t("history_line", at=local_time(event.at, tz), action=ctx.t(key), note=note))
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""What a flow works with while it handles one Incoming."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.config import Config
+from handlers.addresses import AddressBook
+from handlers.texts import Texts
+from handlers.types import Incoming, Notification, Option, Outcome, Recipient, Reply
+from storage import outbox
+from storage.accounts import Account, PersonRow
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived, read-only things every flow needs."""
+
+    config: Config
+    texts: Texts
+    addresses: AddressBook
+
+    @property
+    def timezone(self) -> str:
+        return self.config.subdistrict.timezone
+
+
+@dataclass
+class Context:
+    services: Services
+    conn: aiosqlite.Connection
+    now: datetime
+    incoming: Incoming
+    account: Account
+    person: PersonRow | None
+    outcome: Outcome
+
+    def t(self, key: str, **values: object) -> str:
+        return self.services.texts.t(key, **values)
+
+    def say(self, text: str, *options: tuple[str, str], **extra: object) -> None:
+        self.outcome.say(
+            Reply(text=text, options=tuple(Option(label, data) for label, data in options), **extra)
+        )
+
+    def notify(self, recipient: Recipient, reply: Reply, kind: str, ticket_id: int | None) -> None:
+        self.outcome.notifications.append(Notification(recipient, reply, kind, ticket_id))
+
+
+async def write_notifications(conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
+    """Notifications become outbox rows inside the caller's transaction."""
+    for note in outcome.notifications:
+        await outbox.enqueue(
+            conn, note.recipient.channel, note.recipient.chat_id, note.reply.to_payload(), now,
+            kind=note.kind, ticket_id=note.ticket_id,
+        )

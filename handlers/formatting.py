@@ -1,0 +1,38 @@
+"""Small formatting rules shared by every flow: masked phones, local times, durations."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_phone(text: str) -> str | None:
+    """An 11-digit mainland mobile number from what a resident typed, or None."""
+    digits = re.sub(r"[\s\-]", "", text).removeprefix("+86")
+    return digits if PHONE_PATTERN.match(digits) else None
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: the only form in which a phone number is shown by default."""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
+
+
+def hours_text(hours: float) -> str:
+    if hours >= 24 and hours % 24 == 0:
+        return f"{int(hours // 24)} 天"
+    if hours == int(hours):
+        return f"{int(hours)} 小时"
+    return f"{hours:g} 小时"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,137 @@
+"""The three menus (微丰山 / 微党建 / 微服务), their content items, and 联系网格."""
+
+from __future__ import annotations
+
+from bot.config import Menu, MenuAction, MenuItem, MenuItemKind, Place
+from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, prompt_address
+from handlers.context import Context
+from handlers.formatting import mask_phone
+from handlers.types import Option, Reply
+from storage import accounts
+from storage.accounts import Resident
+from storage.dialogs import Dialog, clear_dialog, save_dialog
+
+CONTACT_FLOW = "contact"
+
+
+def main_menu_options(ctx: Context) -> tuple[Option, ...]:
+    return tuple(Option(m.title, f"m:{m.key}") for m in ctx.services.config.menus)
+
+
+def menu_by_text(ctx: Context, text: str) -> Menu | None:
+    return next((m for m in ctx.services.config.menus if m.title == text.strip()), None)
+
+
+def find_item(ctx: Context, key: str) -> MenuItem | None:
+    for menu in ctx.services.config.menus:
+        for item in menu.items:
+            if item.key == key:
+                return item
+    return None
+
+
+def show_main_menu(ctx: Context, intro: str = "") -> None:
+    ctx.outcome.say(Reply(text=intro or ctx.t("menu_intro"), options=main_menu_options(ctx), main_keyboard=True))
+
+
+def show_menu(ctx: Context, menu: Menu) -> None:
+    ctx.say(f"【{menu.title}】", *[(item.title, f"i:{item.key}") for item in menu.items])
+
+
+def _place_text(ctx: Context, place: Place) -> str:
+    return ctx.t(
+        "service_point", name=place.name, address=place.address,
+        hours=ctx.t("hours", hours=place.hours) if place.hours else "",
+        phone=ctx.t("phone", phone=place.phone) if place.phone else "",
+        note=ctx.t("note", note=place.note) if place.note else "",
+    )
+
+
+def show_places(ctx: Context, title: str, places: list[Place]) -> None:
+    if not places:
+        ctx.say(ctx.t("none_configured"))
+        return
+    ctx.say(f"【{title}】\n\n" + "\n\n".join(_place_text(ctx, p) for p in places))
+
+
+def show_volunteer_teams(ctx: Context, title: str) -> None:
+    teams = ctx.services.config.volunteer_teams
+    if not teams:
+        ctx.say(ctx.t("none_configured"))
+        return
+    lines = [ctx.t("volunteer_team", name=t.name, focus=f"（{t.focus}）" if t.focus else "") for t in teams]
+    ctx.say(f"【{title}】\n" + ctx.t("volunteer_intro", count=len(teams)) + "\n" + "\n".join(lines))
+
+
+async def show_item(ctx: Context, item: MenuItem) -> MenuAction | None:
+    """Answer a content or link item; an action item is returned for the dispatcher to run."""
+    config = ctx.services.config
+    if item.kind is MenuItemKind.CONTENT:
+        ctx.say(f"【{item.title}】\n{item.text}")
+    elif item.kind is MenuItemKind.LINK:
+        ctx.outcome.say(Reply(text=f"【{item.title}】\n{item.text}".strip(), link=item.url, link_label=item.title))
+    elif item.action is MenuAction.SERVICE_POINTS:
+        show_places(ctx, item.title, [config.subdistrict.center, *[c.center for c in config.communities]]
+                    if not config.service_points else config.service_points)
+    elif item.action is MenuAction.RED_POSTS:
+        show_places(ctx, item.title, config.red_posts)
+    elif item.action is MenuAction.CARE_POINTS:
+        show_places(ctx, item.title, config.care_points)
+    elif item.action is MenuAction.VOLUNTEER_TEAMS:
+        show_volunteer_teams(ctx, item.title)
+    else:
+        return item.action
+    return None
+
+
+def _grid_contact_text(ctx: Context, resident: Resident) -> str:
+    config = ctx.services.config
+    grid = config.grid(resident.grid_id or "")
+    if grid is None:
+        return ctx.t("contact_need_address")
+    community = config.community(grid.community)
+    leader = grid.leaders[0]
+    return ctx.t(
+        "contact_grid", grid=grid.name, community=community.name if community else grid.community,
+        leader=leader.name, phone=mask_phone(leader.phone) if leader.phone else "",
+        guide=grid.guide.name,
+    )
+
+
+async def contact_grid(ctx: Context) -> None:
+    resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
+    if resident.grid_id and ctx.services.config.grid(resident.grid_id):
+        ctx.say(_grid_contact_text(ctx, resident))
+        return
+    ctx.say(ctx.t("contact_need_address"))
+    data: dict = {}
+    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
+                      Dialog(CONTACT_FLOW, "community", data), ctx.now)
+    prompt_address(ctx, "community", data)
+
+
+async def handle_contact(ctx: Context, dialog: Dialog) -> None:
+    data = dict(dialog.data)
+    step = dialog.step
+    if ctx.incoming.button == "nav:back":
+        previous = address_back(step)
+        if previous is None:
+            await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+            ctx.say(ctx.t("cancelled"))
+            return
+        step = previous
+        address = None
+    elif step in ADDRESS_STEPS:
+        step, address = handle_address(ctx, step, data)
+    else:
+        address = None
+    if address is None:
+        await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
+                          Dialog(CONTACT_FLOW, step, data), ctx.now)
+        prompt_address(ctx, step, data)
+        return
+    await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
+                                address.compound, address.building, address.grid_id)
+    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
+    ctx.say(_grid_contact_text(ctx, resident))

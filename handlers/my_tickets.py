@@ -1,0 +1,134 @@
+"""My tickets: status and history, add information, cancel; and the staff's open list."""
+
+from __future__ import annotations
+
+from handlers.cards import card_replies, category_name, history_text, notify_staff, status_name
+from handlers.context import Context
+from handlers.routing import route
+from handlers.ticket_actions import rating_options
+from handlers.types import Option, Reply
+from storage import tickets
+from storage.dialogs import Dialog, clear_dialog, save_dialog
+from storage.tickets import EventAction, Ticket, TicketStatus
+
+ADD_INFO_FLOW = "add_info"
+MAX_INFO = 500
+
+
+async def show_my_tickets(ctx: Context) -> None:
+    mine = await tickets.tickets_of_resident(ctx.conn, ctx.account.resident_id)
+    if not mine:
+        ctx.say(ctx.t("my_tickets_none"))
+        return
+    ctx.say(ctx.t("my_tickets_list"), *[
+        (ctx.t("my_ticket_line", id=t.id, category=category_name(ctx, t.category_id),
+               status=status_name(ctx, t.status)), f"my:{t.id}")
+        for t in mine
+    ])
+
+
+async def _own_ticket(ctx: Context, raw_id: str) -> Ticket | None:
+    ticket = await tickets.get_ticket(ctx.conn, int(raw_id)) if raw_id.isdigit() else None
+    if ticket is None or ticket.resident_id != ctx.account.resident_id:
+        ctx.say(ctx.t("ticket_not_yours"))
+        return None
+    return ticket
+
+
+async def handle_my_button(ctx: Context) -> None:
+    """my:<id> detail, my:add:<id>, my:cancel:<id>, my:cancelok:<id>."""
+    parts = ctx.incoming.button.split(":")
+    verb, raw_id = ("show", parts[1]) if len(parts) == 2 else (parts[1], parts[-1])
+    ticket = await _own_ticket(ctx, raw_id)
+    if ticket is None:
+        return
+    if verb == "show":
+        await show_ticket(ctx, ticket)
+    elif verb == "add":
+        if not _still_open(ctx, ticket):
+            return
+        await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
+                          Dialog(ADD_INFO_FLOW, "text", {"ticket": ticket.id}), ctx.now)
+        ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), "nav:cancel"))
+    elif verb == "cancel":
+        if _still_open(ctx, ticket):
+            ctx.say(ctx.t("cancel_confirm", id=ticket.id),
+                    (ctx.t("cancel_confirm_yes"), f"my:cancelok:{ticket.id}"), (ctx.t("back"), f"my:{ticket.id}"))
+    elif verb == "cancelok":
+        await cancel_ticket(ctx, ticket)
+    else:
+        ctx.say(ctx.t("report_use_buttons"))
+
+
+def _still_open(ctx: Context, ticket: Ticket) -> bool:
+    if ticket.is_open:
+        return True
+    ctx.say(ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
+    return False
+
+
+async def show_ticket(ctx: Context, ticket: Ticket) -> None:
+    events = await tickets.events_of(ctx.conn, ticket.id)
+    text = ctx.t(
+        "ticket_detail", id=ticket.id, category=category_name(ctx, ticket.category_id),
+        address=ticket.address, description=ticket.description,
+        status=status_name(ctx, ticket.status), history=history_text(ctx, events),
+    )
+    options: tuple[Option, ...] = ()
+    if ticket.is_open:
+        options = (Option(ctx.t("ticket_add_info"), f"my:add:{ticket.id}"),
+                   Option(ctx.t("ticket_cancel"), f"my:cancel:{ticket.id}"))
+    elif ticket.status is TicketStatus.RESOLVED:
+        options = rating_options(ctx, ticket.id)
+    ctx.outcome.say(Reply(text=text, options=options))
+
+
+async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
+    ticket = await tickets.get_ticket(ctx.conn, int(dialog.data["ticket"]))
+    if ticket is None or ticket.resident_id != ctx.account.resident_id or not ticket.is_open:
+        await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+        ctx.say(ctx.t("ticket_not_yours") if ticket is None else
+                ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
+        return
+    text = ctx.incoming.text.strip()[:MAX_INFO]
+    if not text and not ctx.incoming.photos:
+        ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), "nav:cancel"))
+        return
+    actor = str(ctx.account.resident_id)
+    for ref in ctx.incoming.photos:
+        await tickets.add_photo(ctx.conn, ticket.id, ctx.incoming.channel, ref, actor, ctx.now)
+        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.PHOTO_ADDED)
+    if text:
+        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.INFO_ADDED,
+                                note=text)
+    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    routing = await route(ctx.conn, ctx.services.config, ticket)
+    summary = text or ctx.t("event_photo_added")
+    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=summary), ticket.id)
+    ctx.say(ctx.t("add_info_done", id=ticket.id))
+
+
+async def cancel_ticket(ctx: Context, ticket: Ticket) -> None:
+    if not _still_open(ctx, ticket):
+        return
+    await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.CANCELLED)
+    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", str(ctx.account.resident_id),
+                            EventAction.CANCELLED)
+    routing = await route(ctx.conn, ctx.services.config, ticket)
+    await notify_staff(ctx, routing, ctx.t("card_cancelled", id=ticket.id), ticket.id)
+    ctx.say(ctx.t("ticket_cancelled", id=ticket.id))
+
+
+async def show_staff_open(ctx: Context) -> None:
+    person = ctx.person
+    if person is None or person.grid_id is None:
+        ctx.say(ctx.t("staff_open_none"))
+        return
+    open_tickets = await tickets.open_tickets_of_grid(ctx.conn, person.grid_id)
+    if not open_tickets:
+        ctx.say(ctx.t("staff_open_none"))
+        return
+    ctx.say(ctx.t("staff_open_list"))
+    for ticket in open_tickets:
+        for reply in (await card_replies(ctx, ticket, "card_new", ctx.incoming.channel))[:1]:
+            ctx.outcome.say(reply)

@@ -1,0 +1,291 @@
+"""Report an issue: category → description → address → phone → summary → submit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.address_steps import (
+    ADDRESS_STEPS,
+    address_back,
+    address_dict,
+    first_address_step,
+    handle_address,
+    nav,
+    prompt_address,
+)
+from handlers.cards import category_name, grid_name, notify_staff, send_card
+from handlers.context import Context
+from handlers.formatting import hours_text, mask_phone, normalise_phone
+from handlers.routing import route
+from handlers.types import Address
+from storage import accounts, tickets
+from storage.dialogs import Dialog, clear_dialog, save_dialog
+from storage.tickets import EventAction, NewTicket, TicketStatus
+
+FLOW = "report"
+MIN_DESCRIPTION = 4
+MAX_DESCRIPTION = 1000
+MAX_PHOTOS = 5
+
+
+async def start_report(ctx: Context, description: str = "") -> None:
+    resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
+    data: dict = {"description": description[:MAX_DESCRIPTION], "photos": [], "location": None}
+    if resident.grid_id and resident.compound and resident.building and resident.community_id:
+        data["bound"] = address_dict(
+            Address(resident.community_id, resident.compound, resident.building, resident.grid_id)
+        )
+    if resident.phone:
+        data["known_phone"] = resident.phone
+    await _go(ctx, "category", data)
+
+
+async def resume_report(ctx: Context, dialog: Dialog) -> None:
+    _prompt(ctx, dialog.step, dialog.data)
+
+
+async def _go(ctx: Context, step: str, data: dict) -> None:
+    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, step, data), ctx.now)
+    _prompt(ctx, step, data)
+
+
+def _prompt(ctx: Context, step: str, data: dict) -> None:
+    if step == "category":
+        options = [(c.name, f"r:cat:{c.id}") for c in ctx.services.config.categories]
+        key = "report_description_prefilled" if data.get("description") else "report_category"
+        ctx.say(ctx.t(key, text=data.get("description", "")), *options, (ctx.t("cancel"), "nav:cancel"))
+    elif step == "description":
+        ctx.say(ctx.t("report_description"), *nav(ctx))
+    elif step in ADDRESS_STEPS:
+        prompt_address(ctx, step, data)
+    elif step == "phone":
+        options = []
+        if data.get("known_phone"):
+            options.append((ctx.t("report_phone_reuse", phone=mask_phone(data["known_phone"])), "r:ph:reuse"))
+        options.append((ctx.t("report_phone_skip"), "r:ph:skip"))
+        ctx.say(ctx.t("report_phone"), *options, *nav(ctx))
+
+
+def _step_before(step: str, data: dict) -> str | None:
+    if step == "category":
+        return None
+    if step == "description":
+        return "category"
+    if step in ("address_confirm", "community"):
+        return "description"
+    if step in ADDRESS_STEPS:
+        return address_back(step)
+    if step == "phone":
+        return first_address_step(Address(**data["bound"]) if data.get("bound") else None)
+    if step == "summary":
+        return "phone"
+    return None
+
+
+async def handle_report(ctx: Context, dialog: Dialog) -> None:
+    step, data = dialog.step, dict(dialog.data)
+    incoming = ctx.incoming
+    if incoming.button == "nav:back":
+        previous = _step_before(step, data)
+        if previous is None:
+            await cancel_dialog(ctx)
+            return
+        await _go_or_summary(ctx, previous, data)
+        return
+    if incoming.photos or incoming.location:
+        await _add_attachments(ctx, step, data)
+        return
+    if step == "category":
+        await _on_category(ctx, data)
+    elif step == "description":
+        await _on_description(ctx, data)
+    elif step in ADDRESS_STEPS:
+        next_step, address = handle_address(ctx, step, data)
+        if address is None:
+            await _go(ctx, next_step, data)
+        else:
+            data["address"] = address_dict(address)
+            data.pop("guesses", None)
+            await _go(ctx, "phone", data)
+    elif step == "phone":
+        await _on_phone(ctx, data)
+    elif step == "summary":
+        await _on_summary(ctx, data)
+
+
+async def _add_attachments(ctx: Context, step: str, data: dict) -> None:
+    incoming = ctx.incoming
+    if incoming.location:
+        data["location"] = [incoming.location.latitude, incoming.location.longitude]
+        ctx.say(ctx.t("report_location_added"))
+    if incoming.photos:
+        room = MAX_PHOTOS - len(data["photos"])
+        data["photos"] += list(incoming.photos[: max(room, 0)])
+        ctx.say(ctx.t("report_photo_limit", max=MAX_PHOTOS) if room <= 0
+                else ctx.t("report_photo_added", count=len(data["photos"])))
+    if incoming.text and step == "description":
+        await _on_description(ctx, data)
+        return
+    await save_dialog(ctx.conn, incoming.channel, incoming.user_id, Dialog(FLOW, step, data), ctx.now)
+
+
+async def _on_category(ctx: Context, data: dict) -> None:
+    button, text = ctx.incoming.button, ctx.incoming.text.strip()
+    categories = ctx.services.config.categories
+    chosen = None
+    if button.startswith("r:cat:"):
+        chosen = ctx.services.config.category(button.removeprefix("r:cat:"))
+    elif text:
+        chosen = next((c for c in categories if text in c.name or c.name in text), None)
+    if chosen is None:
+        ctx.say(ctx.t("report_use_buttons"))
+        await _go(ctx, "category", data)
+        return
+    data["category"] = chosen.id
+    if data.get("description"):
+        await _go(ctx, first_address_step(Address(**data["bound"]) if data.get("bound") else None), data)
+    else:
+        await _go(ctx, "description", data)
+
+
+async def _on_description(ctx: Context, data: dict) -> None:
+    text = ctx.incoming.text.strip()
+    if len(text) < MIN_DESCRIPTION:
+        ctx.say(ctx.t("report_description_short", min=MIN_DESCRIPTION))
+        return
+    if len(text) > MAX_DESCRIPTION:
+        ctx.say(ctx.t("report_description_long", max=MAX_DESCRIPTION))
+        return
+    data["description"] = text
+    await _go(ctx, first_address_step(Address(**data["bound"]) if data.get("bound") else None), data)
+
+
+async def _on_phone(ctx: Context, data: dict) -> None:
+    button = ctx.incoming.button
+    if button == "r:ph:skip":
+        data["phone"] = ""
+    elif button == "r:ph:reuse" and data.get("known_phone"):
+        data["phone"] = data["known_phone"]
+    else:
+        phone = normalise_phone(ctx.incoming.text)
+        if phone is None:
+            ctx.say(ctx.t("report_phone_invalid"))
+            return
+        data["phone"] = phone
+    await _go_or_summary(ctx, "summary", data)
+
+
+async def _go_or_summary(ctx: Context, step: str, data: dict) -> None:
+    if step != "summary":
+        await _go(ctx, step, data)
+        return
+    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, "summary", data), ctx.now)
+    await _show_summary(ctx, data)
+
+
+async def _show_summary(ctx: Context, data: dict) -> None:
+    address = Address(**data["address"])
+    text = ctx.t(
+        "report_summary",
+        category=category_name(ctx, data["category"]),
+        description=data["description"],
+        address=address.label,
+        photos=len(data["photos"]),
+        location=ctx.t("summary_location") if data.get("location") else "",
+        phone=mask_phone(data["phone"]) if data.get("phone") else ctx.t("no_phone"),
+    )
+    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, data["category"])
+    if not similar:
+        ctx.say(text, (ctx.t("submit"), "r:submit"), *nav(ctx))
+        return
+    items = "\n".join(f"#{t.id} {t.description[:30]}" for t in similar)
+    ctx.say(
+        f"{text}\n\n{ctx.t('report_duplicates', items=items)}",
+        *[(ctx.t("me_too", id=t.id), f"r:metoo:{t.id}") for t in similar],
+        (ctx.t("submit_anyway"), "r:submit"), *nav(ctx),
+    )
+
+
+async def _on_summary(ctx: Context, data: dict) -> None:
+    button = ctx.incoming.button
+    if button == "r:submit":
+        await submit(ctx, data)
+    elif button.startswith("r:metoo:") and button.removeprefix("r:metoo:").isdigit():
+        await me_too(ctx, int(button.removeprefix("r:metoo:")))
+    else:
+        ctx.say(ctx.t("report_use_buttons"))
+        await _show_summary(ctx, data)
+
+
+async def submit(ctx: Context, data: dict) -> None:
+    config = ctx.services.config
+    category = config.category(data["category"])
+    address = Address(**data["address"])
+    if category is None or ctx.services.addresses.find(address) is None:
+        # Config changed under a half-finished report: ask again rather than file garbage.
+        await _go(ctx, "category", {**data, "address": None})
+        return
+    location = data.get("location")
+    ticket_id = await tickets.create_ticket(ctx.conn, NewTicket(
+        resident_id=ctx.account.resident_id, category_id=category.id,
+        description=data["description"], community_id=address.community_id,
+        compound=address.compound, building=address.building, grid_id=address.grid_id,
+        phone=data.get("phone", ""), latitude=location[0] if location else None,
+        longitude=location[1] if location else None, source_channel=ctx.incoming.channel,
+        ack_due_at=ctx.now + timedelta(hours=category.ack_hours),
+        resolve_due_at=ctx.now + timedelta(hours=category.resolve_hours),
+    ), ctx.now)
+    actor = str(ctx.account.resident_id)
+    for ref in data["photos"]:
+        await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor, ctx.now)
+    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "resident", actor, EventAction.CREATED)
+    await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
+                                address.compound, address.building, address.grid_id)
+    if data.get("phone"):
+        await accounts.save_phone(ctx.conn, ctx.account.resident_id, data["phone"], shared=False)
+    await dispatch_ticket(ctx, ticket_id)
+    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    ctx.say(ctx.t("report_submitted", id=ticket_id, grid=grid_name(ctx, address.grid_id),
+                  ack=hours_text(category.ack_hours)), main_keyboard=True)
+
+
+async def dispatch_ticket(ctx: Context, ticket_id: int) -> None:
+    """Route a new or reassigned ticket and put its card in the outbox."""
+    ticket = await tickets.get_ticket(ctx.conn, ticket_id)
+    assert ticket is not None
+    routing = await route(ctx.conn, ctx.services.config, ticket)
+    await tickets.update_ticket(ctx.conn, ticket_id, ctx.now, status=TicketStatus.ROUTED)
+    people = [p.id for p in routing.people]
+    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.ROUTED,
+                            data={"grid": ticket.grid_id, "level": int(routing.level), "people": people})
+    if routing.recipients:
+        await send_card(ctx, ticket, routing, "card_new")
+        await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.NOTIFIED,
+                                data={"recipients": len(routing.recipients)})
+    else:
+        await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.UNREACHABLE,
+                                data={"people": people})
+
+
+async def me_too(ctx: Context, ticket_id: int) -> None:
+    ticket = await tickets.get_ticket(ctx.conn, ticket_id)
+    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    if ticket is None or not ticket.is_open:
+        ctx.say(ctx.t("ticket_missing", id=ticket_id))
+        return
+    if ticket.resident_id == ctx.account.resident_id or not await tickets.add_follower(
+        ctx.conn, ticket_id, ctx.account.resident_id, ctx.now
+    ):
+        ctx.say(ctx.t("me_too_already", id=ticket_id))
+        return
+    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "resident", str(ctx.account.resident_id),
+                            EventAction.FOLLOWER_ADDED)
+    count = len(await tickets.followers_of(ctx.conn, ticket_id)) + 1
+    routing = await route(ctx.conn, ctx.services.config, ticket)
+    await notify_staff(ctx, routing, ctx.t("card_me_too", id=ticket_id, count=count), ticket_id)
+    ctx.say(ctx.t("me_too_done", id=ticket_id))
+
+
+async def cancel_dialog(ctx: Context) -> None:
+    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    ctx.say(ctx.t("cancelled"), main_keyboard=True)

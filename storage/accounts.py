@@ -1,0 +1,234 @@
+"""Residents, their chat accounts, staff people from config, and one-time invite codes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.clock import stamp
+
+INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
+
+
+@dataclass(frozen=True)
+class Account:
+    channel: str
+    external_id: str
+    chat_id: str
+    resident_id: int
+    person_id: str | None
+
+
+@dataclass(frozen=True)
+class Resident:
+    id: int
+    display_name: str
+    phone: str
+    phone_shared: bool
+    community_id: str | None
+    compound: str | None
+    building: str | None
+    grid_id: str | None
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: str
+    name: str
+    phone: str
+    role: str
+    grid_id: str | None
+    community_id: str | None
+
+
+@dataclass(frozen=True)
+class StaffSeed:
+    """A person from config, as stored."""
+
+    id: str
+    name: str
+    phone: str
+    role: str
+    grid_id: str | None
+    community_id: str | None
+    telegram_id: int | None
+    wechat_openid: str | None
+
+
+async def sync_people(conn: aiosqlite.Connection, people: list[StaffSeed], now: datetime) -> None:
+    """Make the people table match config; accounts named in config are pre-bound."""
+    await conn.execute("UPDATE people SET active = 0")
+    for person in people:
+        await conn.execute(
+            "INSERT INTO people (id, name, phone, role, grid_id, community_id, active)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone,"
+            " role = excluded.role, grid_id = excluded.grid_id,"
+            " community_id = excluded.community_id, active = 1",
+            (person.id, person.name, person.phone, person.role, person.grid_id, person.community_id),
+        )
+        for channel, external in (("telegram", person.telegram_id), ("wechat", person.wechat_openid)):
+            if external is None:
+                continue
+            account = await ensure_account(conn, channel, str(external), str(external), person.name, now)
+            await conn.execute(
+                "UPDATE accounts SET person_id = ?, from_config = 1"
+                " WHERE channel = ? AND external_id = ?",
+                (person.id, channel, account.external_id),
+            )
+
+
+async def ensure_account(
+    conn: aiosqlite.Connection,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    display_name: str,
+    now: datetime,
+) -> Account:
+    """The account for a chat user, creating a resident for a first-time user."""
+    found = await get_account(conn, channel, external_id)
+    if found is not None:
+        await conn.execute(
+            "UPDATE accounts SET last_seen_at = ? WHERE channel = ? AND external_id = ?",
+            (stamp(now), channel, external_id),
+        )
+        return found
+    cursor = await conn.execute(
+        "INSERT INTO residents (display_name, created_at) VALUES (?, ?)",
+        (display_name[:64], stamp(now)),
+    )
+    resident_id = cursor.lastrowid
+    await conn.execute(
+        "INSERT INTO accounts (channel, external_id, chat_id, resident_id, last_seen_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (channel, external_id, chat_id, resident_id, stamp(now)),
+    )
+    return Account(channel, external_id, chat_id, int(resident_id or 0), None)
+
+
+async def get_account(conn: aiosqlite.Connection, channel: str, external_id: str) -> Account | None:
+    async with conn.execute(
+        "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
+        " WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return Account(*row) if row else None
+
+
+async def get_resident(conn: aiosqlite.Connection, resident_id: int) -> Resident:
+    async with conn.execute(
+        "SELECT id, display_name, phone, phone_shared, community_id, compound, building, grid_id"
+        " FROM residents WHERE id = ?",
+        (resident_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise LookupError(f"resident {resident_id} not found")
+    return Resident(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7])
+
+
+async def bind_address(
+    conn: aiosqlite.Connection,
+    resident_id: int,
+    community_id: str,
+    compound: str,
+    building: str,
+    grid_id: str,
+) -> None:
+    await conn.execute(
+        "UPDATE residents SET community_id = ?, compound = ?, building = ?, grid_id = ? WHERE id = ?",
+        (community_id, compound, building, grid_id, resident_id),
+    )
+
+
+async def save_phone(conn: aiosqlite.Connection, resident_id: int, phone: str, shared: bool) -> None:
+    await conn.execute(
+        "UPDATE residents SET phone = ?, phone_shared = ? WHERE id = ?",
+        (phone, int(shared), resident_id),
+    )
+
+
+async def accounts_of_resident(conn: aiosqlite.Connection, resident_id: int) -> list[Account]:
+    async with conn.execute(
+        "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
+        " WHERE resident_id = ? ORDER BY channel, external_id",
+        (resident_id,),
+    ) as cursor:
+        return [Account(*row) for row in await cursor.fetchall()]
+
+
+async def accounts_of_person(conn: aiosqlite.Connection, person_id: str) -> list[Account]:
+    async with conn.execute(
+        "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
+        " WHERE person_id = ? ORDER BY channel, external_id",
+        (person_id,),
+    ) as cursor:
+        return [Account(*row) for row in await cursor.fetchall()]
+
+
+async def get_person(conn: aiosqlite.Connection, person_id: str) -> PersonRow | None:
+    async with conn.execute(
+        "SELECT id, name, phone, role, grid_id, community_id FROM people"
+        " WHERE id = ? AND active = 1",
+        (person_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return PersonRow(*row) if row else None
+
+
+async def people_with_role(
+    conn: aiosqlite.Connection,
+    role: str,
+    *,
+    grid_id: str | None = None,
+    community_id: str | None = None,
+) -> list[PersonRow]:
+    sql = "SELECT id, name, phone, role, grid_id, community_id FROM people WHERE active = 1 AND role = ?"
+    params: list[object] = [role]
+    if grid_id is not None:
+        sql += " AND grid_id = ?"
+        params.append(grid_id)
+    if community_id is not None:
+        sql += " AND community_id = ?"
+        params.append(community_id)
+    async with conn.execute(sql + " ORDER BY id", params) as cursor:
+        return [PersonRow(*row) for row in await cursor.fetchall()]
+
+
+async def create_invite(
+    conn: aiosqlite.Connection, person_id: str, now: datetime, valid_for: timedelta
+) -> str:
+    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(8))
+    await conn.execute(
+        "INSERT INTO invites (code, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (code, person_id, stamp(now), stamp(now + valid_for)),
+    )
+    return code
+
+
+async def redeem_invite(
+    conn: aiosqlite.Connection, code: str, channel: str, external_id: str, now: datetime
+) -> str | None:
+    """Bind the account to the invite's person; the person id, or None if the code is not usable."""
+    async with conn.execute(
+        "SELECT person_id FROM invites WHERE code = ? AND used_at IS NULL AND expires_at > ?",
+        (code.strip().upper(), stamp(now)),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    person_id = str(row[0])
+    await conn.execute(
+        "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
+        (stamp(now), f"{channel}:{external_id}", code.strip().upper()),
+    )
+    await conn.execute(
+        "UPDATE accounts SET person_id = ? WHERE channel = ? AND external_id = ?",
+        (person_id, channel, external_id),
+    )
+    return person_id

@@ -1,0 +1,43 @@
+"""Conversation state per (channel, user): ours, so it survives restarts on every channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+
+from storage.clock import stamp
+
+
+@dataclass(frozen=True)
+class Dialog:
+    flow: str
+    step: str
+    data: dict = field(default_factory=dict)
+
+
+async def load_dialog(conn: aiosqlite.Connection, channel: str, user_id: str) -> Dialog | None:
+    async with conn.execute(
+        "SELECT flow, step, data FROM dialogs WHERE channel = ? AND user_id = ?",
+        (channel, user_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return Dialog(row[0], row[1], json.loads(row[2])) if row else None
+
+
+async def save_dialog(
+    conn: aiosqlite.Connection, channel: str, user_id: str, dialog: Dialog, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO dialogs (channel, user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (channel, user_id) DO UPDATE SET flow = excluded.flow, step = excluded.step,"
+        " data = excluded.data, updated_at = excluded.updated_at",
+        (channel, user_id, dialog.flow, dialog.step, json.dumps(dialog.data, ensure_ascii=False),
+         stamp(now)),
+    )
+
+
+async def clear_dialog(conn: aiosqlite.Connection, channel: str, user_id: str) -> None:
+    await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, user_id))

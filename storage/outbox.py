@@ -1,0 +1,139 @@
+"""Messages to send, written in the same transaction as the change that caused them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.clock import parse_stamp, stamp
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    channel: str
+    chat_id: str
+    kind: str
+    ticket_id: int | None
+    payload: dict
+    status: OutboxStatus
+    attempts: int
+    last_error: str
+    platform_message_id: str | None
+
+
+_COLUMNS = (
+    "id, channel, chat_id, kind, ticket_id, payload, status, attempts, last_error,"
+    " platform_message_id"
+)
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), OutboxStatus(row[6]),
+        row[7], row[8], row[9],
+    )
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    channel: str,
+    chat_id: str,
+    payload: dict,
+    now: datetime,
+    *,
+    kind: str = "reply",
+    ticket_id: int | None = None,
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO outbox (channel, chat_id, kind, ticket_id, payload, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (channel, chat_id, kind, ticket_id, json.dumps(payload, ensure_ascii=False), stamp(now),
+         stamp(now)),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+async def claim_due(
+    conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 50
+) -> list[OutboxRow]:
+    """Due rows, at most one per chat and only the chat's oldest unsent, marked as sending."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox AS o WHERE o.channel = ? AND o.status = 'pending'"
+        " AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS p"
+        "   WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id"
+        "   AND p.status IN ('pending', 'sending'))"
+        " ORDER BY o.id LIMIT ?",
+        (channel, stamp(now), limit),
+    ) as cursor:
+        rows = [_row(row) for row in await cursor.fetchall()]
+    for row in rows:
+        await conn.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?", (row.id,)
+        )
+    return rows
+
+
+async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
+    async with conn.execute(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE channel = ? AND status = 'pending'",
+        (channel,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return parse_stamp(row[0]) if row and row[0] else None
+
+
+async def mark_sent(
+    conn: aiosqlite.Connection, row_id: int, platform_message_id: str, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', platform_message_id = ?, sent_at = ?, last_error = ''"
+        " WHERE id = ?",
+        (platform_message_id, stamp(now), row_id),
+    )
+
+
+async def mark_retry(conn: aiosqlite.Connection, row_id: int, at: datetime, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+        (stamp(at), error[:500], row_id),
+    )
+
+
+async def mark_final(
+    conn: aiosqlite.Connection, row_id: int, status: OutboxStatus, error: str
+) -> None:
+    """Failed (the platform refused: 400/403) or uncertain (it may have been delivered)."""
+    await conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error[:500], row_id)
+    )
+
+
+async def recover_interrupted(conn: aiosqlite.Connection, channel: str) -> int:
+    """Rows left 'sending' by a crash may or may not have gone out: never resend them blindly."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
+        " WHERE channel = ? AND status = 'sending'",
+        (channel,),
+    )
+    return cursor.rowcount
+
+
+async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str) -> list[OutboxRow]:
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? ORDER BY id",
+        (channel, chat_id),
+    ) as cursor:
+        return [_row(row) for row in await cursor.fetchall()]

@@ -1,0 +1,268 @@
+"""Tickets (the current view) and ticket_events (the append-only audit log)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.clock import parse_stamp, stamp
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    ROUTED = "routed"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.ROUTED, TicketStatus.ACKNOWLEDGED, TicketStatus.REOPENED)
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    MOSTLY = "mostly_satisfied"
+    UNSATISFIED = "unsatisfied"
+
+
+class EventAction(StrEnum):
+    CREATED = "created"
+    ROUTED = "routed"
+    NOTIFIED = "notified"
+    UNREACHABLE = "unreachable"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    REASSIGNED = "reassigned"
+    RATED = "rated"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    INFO_ADDED = "info_added"
+    PHOTO_ADDED = "photo_added"
+    FOLLOWER_ADDED = "follower_added"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    resident_id: int
+    category_id: str
+    description: str
+    community_id: str
+    compound: str
+    building: str
+    grid_id: str
+    phone: str
+    latitude: float | None
+    longitude: float | None
+    source_channel: str
+    ack_due_at: datetime
+    resolve_due_at: datetime
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    resident_id: int
+    category_id: str
+    description: str
+    community_id: str
+    compound: str
+    building: str
+    grid_id: str
+    phone: str
+    latitude: float | None
+    longitude: float | None
+    status: TicketStatus
+    escalation_level: int
+    rating: str | None
+    result_note: str
+    created_at: datetime
+    ack_due_at: datetime
+    resolve_due_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def address(self) -> str:
+        return f"{self.compound}{self.building}"
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    id: int
+    ticket_id: int
+    at: datetime
+    actor_kind: str
+    actor_id: str
+    action: str
+    note: str
+    data: dict
+
+
+_COLUMNS = (
+    "id, resident_id, category_id, description, community_id, compound, building, grid_id, phone,"
+    " latitude, longitude, status, escalation_level, rating, result_note, created_at, ack_due_at,"
+    " resolve_due_at"
+)
+
+
+def _ticket(row: aiosqlite.Row) -> Ticket:
+    values = list(row)
+    values[11] = TicketStatus(values[11])
+    for index in (15, 16, 17):
+        values[index] = parse_stamp(values[index])
+    return Ticket(*values)
+
+
+async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetime) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO tickets (resident_id, category_id, description, community_id, compound,"
+        " building, grid_id, phone, latitude, longitude, status, source_channel, created_at,"
+        " updated_at, ack_due_at, resolve_due_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new.resident_id, new.category_id, new.description, new.community_id, new.compound,
+            new.building, new.grid_id, new.phone, new.latitude, new.longitude, TicketStatus.NEW,
+            new.source_channel, stamp(now), stamp(now), stamp(new.ack_due_at),
+            stamp(new.resolve_due_at),
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+async def get_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Ticket | None:
+    async with conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)) as cursor:
+        row = await cursor.fetchone()
+    return _ticket(row) if row else None
+
+
+async def update_ticket(
+    conn: aiosqlite.Connection,
+    ticket_id: int,
+    now: datetime,
+    *,
+    status: TicketStatus | None = None,
+    grid_id: str | None = None,
+    community_id: str | None = None,
+    rating: str | None = None,
+    result_note: str | None = None,
+    escalation_level: int | None = None,
+    description: str | None = None,
+) -> None:
+    changes: dict[str, object] = {
+        "status": status, "grid_id": grid_id, "community_id": community_id, "rating": rating,
+        "result_note": result_note, "escalation_level": escalation_level,
+        "description": description,
+    }
+    # Column names come from the fixed mapping above, never from input.
+    sets = [(column, value) for column, value in changes.items() if value is not None]
+    assignments = ", ".join(f"{column} = ?" for column, _ in sets)
+    params = [value for _, value in sets] + [stamp(now), ticket_id]
+    prefix = f"{assignments}, " if assignments else ""
+    await conn.execute(f"UPDATE tickets SET {prefix}updated_at = ? WHERE id = ?", params)
+
+
+async def add_event(
+    conn: aiosqlite.Connection,
+    ticket_id: int,
+    now: datetime,
+    actor_kind: str,
+    actor_id: str,
+    action: EventAction,
+    note: str = "",
+    data: dict | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action, note, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (ticket_id, stamp(now), actor_kind, actor_id, action, note,
+         json.dumps(data or {}, ensure_ascii=False)),
+    )
+
+
+async def events_of(conn: aiosqlite.Connection, ticket_id: int) -> list[TicketEvent]:
+    async with conn.execute(
+        "SELECT id, ticket_id, at, actor_kind, actor_id, action, note, data FROM ticket_events"
+        " WHERE ticket_id = ? ORDER BY id",
+        (ticket_id,),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        TicketEvent(r[0], r[1], parse_stamp(r[2]), r[3], r[4], r[5], r[6], json.loads(r[7]))
+        for r in rows
+    ]
+
+
+async def tickets_of_resident(
+    conn: aiosqlite.Connection, resident_id: int, limit: int = 10
+) -> list[Ticket]:
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM tickets WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+        (resident_id, limit),
+    ) as cursor:
+        return [_ticket(row) for row in await cursor.fetchall()]
+
+
+async def open_tickets_like(
+    conn: aiosqlite.Connection, compound: str, building: str, category_id: str
+) -> list[Ticket]:
+    """Open tickets of one category in one building: candidates for 我也遇到."""
+    marks = ", ".join("?" for _ in OPEN_STATUSES)
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM tickets WHERE compound = ? AND building = ? AND category_id = ?"
+        f" AND status IN ({marks}) ORDER BY id DESC LIMIT 3",
+        (compound, building, category_id, *OPEN_STATUSES),
+    ) as cursor:
+        return [_ticket(row) for row in await cursor.fetchall()]
+
+
+async def open_tickets_of_grid(conn: aiosqlite.Connection, grid_id: str, limit: int = 10) -> list[Ticket]:
+    marks = ", ".join("?" for _ in OPEN_STATUSES)
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM tickets WHERE grid_id = ? AND status IN ({marks})"
+        " ORDER BY id LIMIT ?",
+        (grid_id, *OPEN_STATUSES, limit),
+    ) as cursor:
+        return [_ticket(row) for row in await cursor.fetchall()]
+
+
+async def add_photo(
+    conn: aiosqlite.Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO ticket_photos (ticket_id, channel, ref, added_by, added_at) VALUES (?, ?, ?, ?, ?)",
+        (ticket_id, channel, ref, added_by, stamp(now)),
+    )
+
+
+async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[tuple[str, str]]:
+    """(channel, ref) of each photo of a ticket."""
+    async with conn.execute(
+        "SELECT channel, ref FROM ticket_photos WHERE ticket_id = ? ORDER BY id", (ticket_id,)
+    ) as cursor:
+        return [(r[0], r[1]) for r in await cursor.fetchall()]
+
+
+async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO ticket_followers (ticket_id, resident_id, added_at) VALUES (?, ?, ?)",
+        (ticket_id, resident_id, stamp(now)),
+    )
+    return cursor.rowcount == 1
+
+
+async def followers_of(conn: aiosqlite.Connection, ticket_id: int) -> list[int]:
+    async with conn.execute(
+        "SELECT resident_id FROM ticket_followers WHERE ticket_id = ? ORDER BY added_at",
+        (ticket_id,),
+    ) as cursor:
+        return [int(r[0]) for r in await cursor.fetchall()]

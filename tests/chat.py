@@ -1,0 +1,87 @@
+"""A fake channel for transcript tests: people type, press and read, as in a chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.app import App
+from handlers.dispatcher import create_invite
+from handlers.types import Channel, Incoming, Location, Reply, split_command
+from storage import outbox
+
+
+@dataclass
+class ChatUser:
+    """One person in the fake channel, with the replies they have seen."""
+
+    app: App
+    user_id: str
+    channel: Channel = Channel.CONSOLE
+    seen: list[Reply] = field(default_factory=list)
+
+    @property
+    def last(self) -> Reply:
+        assert self.seen, f"{self.user_id} has seen nothing"
+        return self.seen[-1]
+
+    @property
+    def text(self) -> str:
+        """Everything shown by the last action, joined."""
+        return "\n".join(r.text for r in self._last_batch)
+
+    _last_batch: list[Reply] = field(default_factory=list)
+
+    async def _do(self, incoming: Incoming) -> list[Reply]:
+        replies = await self.app.engine.handle_direct(incoming)
+        self._last_batch = replies
+        self.seen += replies
+        return replies
+
+    def _incoming(self, **fields: object) -> Incoming:
+        return Incoming(channel=self.channel, chat_id=self.user_id, user_id=self.user_id,
+                        display_name=self.user_id, **fields)  # type: ignore[arg-type]
+
+    async def say(self, text: str, *, group: bool = False) -> list[Reply]:
+        command, arg = split_command(text)
+        chat = {"chat_id": "group-1", "is_group": True} if group else {}
+        incoming = self._incoming(text=text, command=command, command_arg=arg)
+        if chat:
+            incoming = Incoming(**{**incoming.__dict__, **chat})
+        return await self._do(incoming)
+
+    async def press(self, label: str) -> list[Reply]:
+        """Press the newest option whose label contains `label`."""
+        for reply in reversed(self.seen):
+            for option in reply.options:
+                if label in option.label:
+                    return await self._do(self._incoming(button=option.data))
+        raise AssertionError(f"no option {label!r}; last options: {self.options}")
+
+    async def press_data(self, data: str) -> list[Reply]:
+        return await self._do(self._incoming(button=data))
+
+    async def photo(self, ref: str, caption: str = "") -> list[Reply]:
+        return await self._do(self._incoming(photos=(ref,), text=caption))
+
+    async def location(self, lat: float, lon: float) -> list[Reply]:
+        return await self._do(self._incoming(location=Location(lat, lon)))
+
+    @property
+    def options(self) -> list[str]:
+        for reply in reversed(self._last_batch):
+            if reply.options:
+                return [o.label for o in reply.options]
+        return []
+
+    async def inbox(self) -> list[Reply]:
+        """Notifications the bot queued for this user (outbox rows), oldest first."""
+        async with self.app.db.read() as conn:
+            rows = await outbox.rows_for(conn, self.channel, self.user_id)
+        return [Reply.from_payload(r.payload) for r in rows]
+
+
+async def bind(app: App, user: ChatUser, person_id: str) -> None:
+    async with app.db.transaction() as conn:
+        code = await create_invite(conn, person_id, app.clock.now())
+    await user.say(f"/bind {code}")
+    assert "绑定成功" in user.text, user.text

@@ -1,0 +1,346 @@
+"""The shipped config.yaml is the real Fengshan sample; every config mistake is one clear line."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import Config, ConfigError, Role, load_config, load_settings
+
+SHIPPED = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(SHIPPED)
+
+
+@pytest.fixture
+def raw() -> dict[str, Any]:
+    data = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return copy.deepcopy(data)
+
+
+def write(tmp_path: Path, data: object, name: str = "config.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def config_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message, message
+    assert message.startswith(f"{path}: "), message
+    return message
+
+
+# --- the shipped sample -------------------------------------------------------------------
+
+
+def test_shipped_config_loads_with_the_article_figures(config: Config) -> None:
+    assert config.subdistrict.name == "丰山街道"
+    assert config.subdistrict.city == "滁州市"
+    assert config.subdistrict.district == "琅琊区"
+    assert config.subdistrict.timezone == "Asia/Shanghai"
+    assert len(config.grids) == 39
+    assert len(config.red_posts) == 6
+    assert len(config.volunteer_teams) == 23
+    assert len(config.communities) >= 4
+    # 5 党群服务中心 (subdistrict + communities) plus the 社会组织党群服务中心
+    assert len(config.communities) + 1 == 5
+    assert len(config.service_points) == 6
+    assert sum("养老服务站" in p.name for p in config.care_points) == 3
+    assert sum("托育" in p.name for p in config.care_points) == 1
+
+
+def test_communities_from_the_article(config: Config) -> None:
+    ids = {c.id for c in config.communities}
+    assert {"longchi", "nanqiao", "fengle", "gaoan"} <= ids
+    for community in config.communities:
+        assert community.center.name.endswith("社区党群服务中心")
+        assert community.center.address and community.center.hours and community.center.phone
+        assert 1 <= len(community.staff) <= 2
+
+
+def test_grids_have_ids_g01_to_g39_and_known_communities(config: Config) -> None:
+    ids = [g.id for g in config.grids]
+    assert ids == [f"G{n:02d}" for n in range(1, 40)]
+    communities = {c.id for c in config.communities}
+    for grid in config.grids:
+        assert grid.community in communities, grid.id
+        assert grid.name.endswith("网格"), grid.id
+        assert len(grid.leaders) == 1, grid.id
+        assert 1 <= len(grid.workers) <= 2, grid.id
+    assert {g.community for g in config.grids} == communities
+
+
+def test_compounds_named_in_the_article_are_present(config: Config) -> None:
+    compounds = {c.name for g in config.grids for c in g.compounds}
+    assert {"龙池花园", "西涧二村"} <= compounds
+
+
+def test_every_building_belongs_to_exactly_one_grid(config: Config) -> None:
+    owner: dict[tuple[str, str], str] = {}
+    for grid in config.grids:
+        for compound in grid.compounds:
+            for building in compound.buildings:
+                key = (compound.name, building)
+                assert key not in owner, f"{key} in {owner.get(key)} and {grid.id}"
+                owner[key] = grid.id
+                assert re.fullmatch(r"\d+栋", building), building
+
+
+def test_split_compounds_keep_the_same_aliases(config: Config) -> None:
+    aliases: dict[str, list[str]] = {}
+    for grid in config.grids:
+        for compound in grid.compounds:
+            assert aliases.setdefault(compound.name, compound.aliases) == compound.aliases
+
+
+def test_people_are_unique_fictitious_and_unbound(config: Config) -> None:
+    people = config.all_people()
+    ids = [p.id for p, _, _, _ in people]
+    assert len(ids) == len(set(ids))
+    for person, _, _, _ in people:
+        assert person.telegram_id is None, person.id
+        assert person.wechat_openid is None, person.id
+        assert re.fullmatch(r"1[3-9]\d{9}", person.phone), person.id
+        assert person.name
+    assert sum(role is Role.ADMIN for _, role, _, _ in people) == 2
+
+
+def test_raw_yaml_has_no_account_bindings_or_secrets() -> None:
+    def keys(node: object) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | set().union(*(keys(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(keys(v) for v in node))
+        return set()
+
+    text = SHIPPED.read_text(encoding="utf-8")
+    found = keys(yaml.safe_load(text))
+    assert not found & {"telegram_id", "wechat_openid", "token", "secret", "telegram_token"}
+    assert not re.search(r"\d{8,10}:[A-Za-z0-9_-]{30,}", text)  # a Telegram bot token
+    assert "TELEGRAM_BOT_TOKEN" in text.split("\n\n")[0]  # the header says where secrets live
+
+
+def test_categories_follow_the_1_5_n_services(config: Config) -> None:
+    hours = {c.id: (c.ack_hours, c.resolve_hours) for c in config.categories}
+    assert hours == {
+        "repair": (2, 48),
+        "dispute": (4, 72),
+        "sanitation": (4, 48),
+        "gas": (2, 24),
+        "elevator": (24, 720),
+        "policy": (8, 72),
+        "opinion": (24, 168),
+        "other": (8, 120),
+    }
+    for category in config.categories:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", category.id)
+        assert len(category.name) <= 12
+    gas = config.category("gas")
+    assert gas is not None and gas.responders
+    responders = {p.id for p in config.responders}
+    assert {r.person for r in gas.responders} <= responders
+
+
+def test_menus_are_the_three_wechat_columns(config: Config) -> None:
+    assert [(m.key, m.title) for m in config.menus] == [
+        ("weifengshan", "微丰山"),
+        ("weidangjian", "微党建"),
+        ("weifuwu", "微服务"),
+    ]
+    keys = [item.key for menu in config.menus for item in menu.items]
+    assert len(keys) == len(set(keys))
+    actions = {item.action for menu in config.menus for item in menu.items if item.action}
+    assert {a.value for a in actions} == {
+        "report",
+        "my_tickets",
+        "contact_grid",
+        "service_points",
+        "red_posts",
+        "volunteer_teams",
+        "care_points",
+    }
+    for menu in config.menus:
+        assert 1 <= len(menu.items) <= 5
+        for item in menu.items:
+            assert len(item.title) <= 8, item.key
+            assert len(item.text) <= 300, item.key
+
+
+def test_volunteer_teams_name_known_communities(config: Config) -> None:
+    communities = {c.id for c in config.communities}
+    names = [t.name for t in config.volunteer_teams]
+    assert len(names) == len(set(names))
+    assert any("六色花" in n for n in names)
+    assert any("巾帼" in n for n in names)
+    for team in config.volunteer_teams:
+        assert team.community is None or team.community in communities
+        assert team.focus
+
+
+def test_red_posts_say_who_is_on_duty(config: Config) -> None:
+    for post in config.red_posts:
+        assert "网格指导员" in post.note and "值守" in post.note
+
+
+def test_telegram_and_storage_settings(config: Config) -> None:
+    assert config.telegram.base_url == "https://api.telegram.org/bot"
+    assert config.telegram.bot_username == "weifengshan_bot"
+    assert config.telegram.poll_timeout == 25
+    assert config.storage.database == "data/fengshan.db"
+
+
+def test_round_trip_through_yaml_dump_still_loads(tmp_path: Path, raw: dict[str, Any]) -> None:
+    assert load_config(write(tmp_path, raw)) == load_config(SHIPPED)
+
+
+def test_settings_come_from_the_environment_only() -> None:
+    assert load_settings({"TELEGRAM_BOT_TOKEN": " 123:abc \n"}).telegram_token == "123:abc"
+    assert load_settings({}).telegram_token == ""
+
+
+# --- error cases: one line, naming the key path ----------------------------------------------
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _add_sixth_item(data: dict[str, Any]) -> None:
+    data["menus"][2]["items"].append(
+        {"key": "sixth", "title": "第六项", "kind": "action", "action": "report"}
+    )
+
+
+def _building_in_two_grids(data: dict[str, Any]) -> None:
+    first = data["grids"][0]["compounds"][0]
+    data["grids"][1]["compounds"][0]["buildings"].append(first["buildings"][0])
+
+
+CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
+    (
+        "unknown top-level key",
+        lambda d: d.update(wechat_secret="x"),
+        ("wechat_secret: unknown key",),
+    ),
+    (
+        "unknown nested key",
+        lambda d: d["grids"][3]["leaders"][0].update(nickname="老王"),
+        ("grids[3].leaders[0].nickname: unknown key",),
+    ),
+    (
+        "missing community",
+        lambda d: d["grids"][5].update(community="langya"),
+        ("grids[5].community", "unknown community 'langya'"),
+    ),
+    (
+        "duplicate grid id",
+        lambda d: d["grids"][1].update(id="G01"),
+        ("grids[1].id", "duplicate grid id 'G01'", "grids[0].id"),
+    ),
+    (
+        "duplicate person id",
+        lambda d: d["grids"][4]["workers"][0].update(id="g01-leader"),
+        ("grids[4].workers[0].id", "duplicate person id 'g01-leader'", "grids[0].leaders[0].id"),
+    ),
+    (
+        "person id shared by staff and admin",
+        lambda d: d["admins"][1].update(id=d["communities"][0]["staff"][0]["id"]),
+        ("admins[1].id", "communities[0].staff[0].id"),
+    ),
+    (
+        "building in two grids",
+        _building_in_two_grids,
+        ("grids[1].compounds[0].buildings[", "duplicate building", "grids[0].compounds[0]"),
+    ),
+    ("menu with six items", _add_sixth_item, ("menus[2].items", "at most 5")),
+    (
+        "bad timezone",
+        lambda d: d["subdistrict"].update(timezone="Asia/Chuzhou"),
+        ("subdistrict.timezone", "Asia/Chuzhou"),
+    ),
+    (
+        "unquoted phone",
+        lambda d: d["grids"][0]["leaders"][0].update(phone=13905500110),
+        ("grids[0].leaders[0].phone",),
+    ),
+    (
+        "resolve before ack",
+        lambda d: d["categories"][0].update(resolve_hours=1),
+        ("categories[0]", "resolve_hours"),
+    ),
+    (
+        "unknown responder",
+        lambda d: d["categories"][3]["responders"][0].update(person="nobody"),
+        ("categories[3].responders[0].person", "'nobody'"),
+    ),
+    (
+        "volunteer team in a missing community",
+        lambda d: d["volunteer_teams"][0].update(community="langya"),
+        ("volunteer_teams[0].community", "'langya'"),
+    ),
+    (
+        "menu item key reused",
+        lambda d: d["menus"][1]["items"][0].update(key="news"),
+        ("menus[1].items[0].key", "duplicate menu item key 'news'"),
+    ),
+    (
+        "content item without text",
+        lambda d: d["menus"][0]["items"][0].pop("text"),
+        ("menus[0].items[0]", "needs text"),
+    ),
+    ("missing required key", lambda d: d["subdistrict"].pop("name"), ("subdistrict.name",)),
+    ("only two menus", lambda d: d["menus"].pop(), ("menus",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragments"), [(m, f) for _, m, f in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_config_is_one_line_naming_the_key_path(
+    tmp_path: Path, raw: dict[str, Any], mutate: Mutation, fragments: tuple[str, ...]
+) -> None:
+    mutate(raw)
+    message = config_error(write(tmp_path, raw))
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("subdistrict:\n  name: 丰山街道\n\tcity: 滁州市\n", encoding="utf-8")
+    message = config_error(path)
+    assert "not valid YAML" in message
+    assert "line 3" in message
+
+
+def test_malformed_yaml_in_the_shipped_file_names_its_line(tmp_path: Path) -> None:
+    lines = SHIPPED.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip() == "grids:")
+    lines.insert(index + 1, "  - id: [G00")
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    message = config_error(path)
+    assert re.search(r"at line \d+, column \d+", message), message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    message = config_error(tmp_path / "nope.yaml")
+    assert "cannot read" in message
+
+
+@pytest.mark.parametrize("text", ["", "- just\n- a list\n", "just a string\n"])
+def test_top_level_must_be_a_mapping(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert "top level must be a mapping" in config_error(path)
