@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
-from handlers.context import write_notifications
+import aiosqlite
+
+from bot.channels.telegram_render import TEXT_LIMIT, split_text
 from handlers.dispatcher import Dispatcher
-from handlers.types import Incoming, Reply
+from handlers.types import Channel, Incoming, Outcome, Reply
 from storage import inbox, outbox
 from storage.clock import Clock
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
+    """Long texts become several rows at write time, so a retry never repeats a sent piece."""
+    if channel != Channel.TELEGRAM or reply.photo:
+        return [reply]
+    pieces = split_text(reply.text, TEXT_LIMIT)
+    if len(pieces) == 1:
+        return [reply]
+    plain = [Reply(text=piece) for piece in pieces[:-1]]
+    return [*plain, replace(reply, text=pieces[-1])]
+
+
+async def _enqueue(conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
+                   now: object, kind: str, ticket_id: int | None) -> None:
+    for piece in split_for_channel(channel, reply):
+        await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now,  # type: ignore[arg-type]
+                             kind=kind, ticket_id=ticket_id)
 
 
 class Engine:
@@ -22,16 +43,25 @@ class Engine:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
-        self.outbox_ready = asyncio.Event()
+        self.outbox_wakers: list[asyncio.Event] = []
+
+    def wake_senders(self) -> None:
+        for event in self.outbox_wakers:
+            event.set()
+
+    async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: object) -> None:
+        for note in outcome.notifications:
+            await _enqueue(conn, note.recipient.channel, note.recipient.chat_id, note.reply, now,
+                           note.kind, note.ticket_id)
 
     async def handle_direct(self, incoming: Incoming) -> list[Reply]:
         """Handle and return the replies to the caller (console); notifications go to the outbox."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
             outcome = await self.dispatcher.handle(conn, incoming, now)
-            await write_notifications(conn, outcome, now)
+            await self._write_notifications(conn, outcome, now)
         if outcome.notifications:
-            self.outbox_ready.set()
+            self.wake_senders()
         return outcome.replies
 
     async def handle_stored(self, incoming: Incoming, inbox_id: int) -> None:
@@ -44,10 +74,15 @@ class Engine:
         async with self.db.transaction() as conn:
             outcome = await self.dispatcher.handle(conn, incoming, now)
             for reply in outcome.replies:
-                await outbox.enqueue(conn, incoming.channel, incoming.chat_id, reply.to_payload(), now)
-            await write_notifications(conn, outcome, now)
+                await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
+            await self._write_notifications(conn, outcome, now)
             await inbox.mark_done(conn, inbox_id, now)
-        self.outbox_ready.set()
+        self.wake_senders()
+
+    async def skip_stored(self, inbox_id: int) -> None:
+        """An update the bot ignores (an edit, a member change) is marked done."""
+        async with self.db.transaction() as conn:
+            await inbox.mark_done(conn, inbox_id, self.clock.now())
 
     async def record_failure(self, inbox_id: int, error: BaseException) -> bool:
         """Count a failed handling attempt; True when the item was parked for good."""

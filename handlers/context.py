@@ -11,7 +11,6 @@ from bot.config import Config
 from handlers.addresses import AddressBook
 from handlers.texts import Texts
 from handlers.types import Incoming, Notification, Option, Outcome, Recipient, Reply
-from storage import outbox
 from storage.accounts import Account, PersonRow
 
 
@@ -48,12 +47,3 @@ class Context:
 
     def notify(self, recipient: Recipient, reply: Reply, kind: str, ticket_id: int | None) -> None:
         self.outcome.notifications.append(Notification(recipient, reply, kind, ticket_id))
-
-
-async def write_notifications(conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
-    """Notifications become outbox rows inside the caller's transaction."""
-    for note in outcome.notifications:
-        await outbox.enqueue(
-            conn, note.recipient.channel, note.recipient.chat_id, note.reply.to_payload(), now,
-            kind=note.kind, ticket_id=note.ticket_id,
-        )

@@ -107,11 +107,18 @@ async def _handle_private(ctx: Context) -> None:
     if incoming.text.startswith("绑定") and len(incoming.text.split()) == 2:
         await _bind(ctx, incoming.text.split()[1])
         return
+    if incoming.button:
+        # 返回 with nothing open, or a button from an old message whose dialog has ended.
+        menus.show_main_menu(ctx, "" if incoming.button == "nav:back" else ctx.t("option_expired"))
+        return
     if incoming.text.strip():
         ctx.outcome.say(Reply(text=ctx.t("unknown_text"), options=(
             Option(ctx.t("offer_report"), "report:text"), Option(ctx.t("show_menu"), "menu"),
         )))
         await _remember_free_text(ctx)
+        return
+    if incoming.button:
+        menus.show_main_menu(ctx, ctx.t("option_expired"))
         return
     ctx.say(ctx.t("unsupported"))
 

@@ -24,6 +24,8 @@ ZH: Mapping[str, str] = {
     "group_private_button": "私聊微丰山",
     "not_a_photo_step": "已收到照片，但现在不需要照片。",
     "unsupported": "暂时只能识别文字、照片和位置。",
+    "option_expired": "这个选项已经失效了，请从菜单重新开始：",
+    "option_expired": "这个选项已经过期了，请重新选择：",
     # menus and content
     "service_point": "📍 {name}\n地址：{address}{hours}{phone}{note}",
     "hours": "\n时间：{hours}",
@@ -62,7 +64,7 @@ ZH: Mapping[str, str] = {
     "submit_anyway": "仍然提交新反映",
     "me_too_done": "已记录：您也遇到了 #{id} 的问题，处理进展会同步通知您。",
     "me_too_already": "您已经关注了 #{id}，有进展会通知您。",
-    "report_submitted": "✅ 已提交！工单号 #{id}\n已转交：{grid}\n预计 {ack} 内响应，处理进展会第一时间告诉您。",
+    "report_submitted": "✅ 已提交！工单号 #{id}\n已转交：{grid}\n预计 {ack}内响应，处理进展会第一时间告诉您。",
     "report_use_buttons": "请从选项中选择，或发送「返回」「取消」。",
     # my tickets
     "my_tickets_none": "您还没有反映过问题。需要反映请发送 /report。",
@@ -158,6 +160,13 @@ ZH: Mapping[str, str] = {
     "event_photo_added": "补充照片",
     "event_follower_added": "其他居民也遇到",
     "history_line": "{at} {action}{note}",
+    # command list shown by Telegram
+    "cmd_start": "开始 / 欢迎",
+    "cmd_menu": "打开菜单",
+    "cmd_report": "反映问题",
+    "cmd_mytickets": "我的工单",
+    "cmd_help": "使用帮助",
+    "cmd_bind": "工作人员绑定账号",
 }
 
 

@@ -232,3 +232,14 @@ async def redeem_invite(
         (person_id, channel, external_id),
     )
     return person_id
+
+
+async def bind_account(
+    conn: aiosqlite.Connection, channel: str, external_id: str, person_id: str, name: str, now: datetime
+) -> None:
+    """Bind a chat account to a staff person directly (trusted local channels only)."""
+    await ensure_account(conn, channel, external_id, external_id, name, now)
+    await conn.execute(
+        "UPDATE accounts SET person_id = ? WHERE channel = ? AND external_id = ?",
+        (person_id, channel, external_id),
+    )

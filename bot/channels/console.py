@@ -1,0 +1,158 @@
+"""The console channel: every flow in a terminal, options numbered, stdin may be piped."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+
+from bot.app import App
+from bot.sender import Delivery, DeliveryStatus, OutboxSender
+from handlers.types import Channel, Incoming, Location, Option, Reply, split_command
+from storage import accounts
+
+HELP = (
+    "控制台模式：输入文字即发送消息；输入数字选择选项；\n"
+    "/photo 名称 发送照片，/location 纬度 经度 发送位置，/as 身份 切换身份\n"
+    "（resident:姓名、leader:G01、guide:G01、admin 或人员编号），/quit 退出。"
+)
+
+
+class ConsoleView:
+    """What the terminal shows, and the options each console identity can pick by number."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self.write = write
+        self.options: dict[str, tuple[Option, ...]] = {}
+
+    def show(self, user_id: str, reply: Reply, header: str = "") -> None:
+        lines = [header] if header else []
+        lines.append(f"[照片 {reply.photo}] {reply.text}" if reply.photo else reply.text)
+        lines += [f"  {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
+        if reply.link:
+            lines.append(f"  🔗 {reply.link_label or '链接'}：{reply.link}")
+        if reply.options:
+            self.options[user_id] = reply.options
+        self.write("\n".join(lines))
+
+
+class ConsoleTransport:
+    """Delivers outbox rows addressed to console identities by printing them."""
+
+    channel = Channel.CONSOLE.value
+
+    def __init__(self, view: ConsoleView, names: dict[str, str]) -> None:
+        self.view = view
+        self.names = names
+
+    async def deliver(self, chat_id: str, reply: Reply) -> Delivery:
+        name = self.names.get(chat_id, chat_id)
+        self.view.show(chat_id, reply, header=f"📨 发给 {name}（{chat_id}）：")
+        return Delivery(DeliveryStatus.SENT, message_id="console")
+
+
+def resolve_identity(app: App, spec: str) -> str | None:
+    """The console user id for `resident:<name>`, `leader:G07`, `guide:G07`, `admin` or a person id."""
+    config = app.config
+    kind, _, value = spec.partition(":")
+    if kind == "resident" and value.strip():
+        return f"resident:{value.strip()}"
+    if kind in ("leader", "guide", "worker"):
+        grid = config.grid(value.strip().upper())
+        if grid is None:
+            return None
+        people = {"leader": grid.leaders, "guide": [grid.guide], "worker": grid.workers}[kind]
+        return people[0].id if people else None
+    if kind == "admin":
+        return config.admins[0].id
+    known = {p.id for p, _, _, _ in config.all_people()}
+    return spec if spec in known else None
+
+
+async def bind_console_staff(app: App) -> dict[str, str]:
+    """Every staff member gets a console identity named by their person id; returns id → name."""
+    names: dict[str, str] = {}
+    now = app.clock.now()
+    async with app.db.transaction() as conn:
+        for person, _, _, _ in app.config.all_people():
+            await accounts.bind_account(conn, Channel.CONSOLE, person.id, person.id, person.name, now)
+            names[person.id] = person.name
+    return names
+
+
+def parse_line(user_id: str, line: str, options: tuple[Option, ...]) -> Incoming:
+    base = {"channel": Channel.CONSOLE, "chat_id": user_id, "user_id": user_id, "display_name": user_id}
+    text = line.strip()
+    if text.isdigit() and 1 <= int(text) <= len(options):
+        return Incoming(**base, button=options[int(text) - 1].data)
+    command, arg = split_command(text)
+    if command == "photo":
+        return Incoming(**base, photos=(arg or "photo",))
+    if command == "location":
+        parts = arg.split()
+        try:
+            return Incoming(**base, location=Location(float(parts[0]), float(parts[1])))
+        except (IndexError, ValueError):
+            return Incoming(**base, text=text)
+    if command:
+        return Incoming(**base, command=command, command_arg=arg)
+    return Incoming(**base, text=text)
+
+
+class ConsoleChannel:
+    def __init__(self, app: App, identity: str, write: Callable[[str], None]) -> None:
+        self.app = app
+        self.user_id = identity
+        self.view = ConsoleView(write)
+        self.sender: OutboxSender | None = None
+
+    async def start(self) -> None:
+        names = await bind_console_staff(self.app)
+        transport = ConsoleTransport(self.view, names)
+        self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event())
+        await self.sender.recover()
+        self.view.write(HELP)
+        self.view.write(f"当前身份：{names.get(self.user_id, self.user_id)}（{self.user_id}）")
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one typed line; False when the user asked to quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        if text.startswith("/as "):
+            who = resolve_identity(self.app, text.removeprefix("/as ").strip())
+            if who is None:
+                self.view.write("没有这个身份。示例：/as leader:G01、/as resident:张三、/as admin")
+            else:
+                self.user_id = who
+                self.view.write(f"当前身份：{who}")
+            return True
+        incoming = parse_line(self.user_id, text, self.view.options.get(self.user_id, ()))
+        for reply in await self.app.engine.handle_direct(incoming):
+            self.view.show(self.user_id, reply)
+        if self.sender is not None:
+            await self.sender.drain_once()
+        return True
+
+    async def run(self, lines: AsyncIterator[str]) -> None:
+        await self.start()
+        async for line in lines:
+            if not await self.handle_line(line):
+                break
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines from stdin without blocking the loop (pipes and terminals; files are read directly)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except (ValueError, OSError):
+        # A regular file as stdin cannot be watched by the event loop, but never blocks either.
+        for line in sys.stdin:
+            yield line
+        return
+    while raw := await reader.readline():
+        yield raw.decode("utf-8", errors="replace")
