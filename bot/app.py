@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.engine import Engine
+from bot.faults import CrashPoints
 from handlers.addresses import AddressBook
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
@@ -47,7 +48,8 @@ def database_path(config: Config, config_path: Path | None) -> Path:
     return config_path.resolve().parent / path
 
 
-async def build_app(config: Config, clock: Clock, db_path: Path) -> App:
+async def build_app(config: Config, clock: Clock, db_path: Path,
+                    crash_points: CrashPoints | None = None) -> App:
     db = await Database.open(db_path, clock)
     try:
         async with db.transaction() as conn:
@@ -56,5 +58,5 @@ async def build_app(config: Config, clock: Clock, db_path: Path) -> App:
         await db.close()
         raise
     services = build_services(config)
-    engine = Engine(db, Dispatcher(services), clock)
+    engine = Engine(db, Dispatcher(services), clock, crash_points or CrashPoints())
     return App(config, db, services, engine, clock)

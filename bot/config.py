@@ -158,6 +158,7 @@ class TelegramSettings(Strict):
     base_file_url: str = "https://api.telegram.org/file/bot"
     bot_username: str = ""
     poll_timeout: int = Field(default=25, ge=0, le=50)
+    read_timeout: float = Field(default=10.0, gt=0, le=120)
 
 
 class StorageSettings(Strict):

@@ -9,6 +9,7 @@ from dataclasses import replace
 import aiosqlite
 
 from bot.channels.telegram_render import TEXT_LIMIT, split_text
+from bot.faults import CrashPoints
 from handlers.dispatcher import Dispatcher
 from handlers.types import Channel, Incoming, Outcome, Reply
 from storage import inbox, outbox
@@ -39,10 +40,12 @@ async def _enqueue(conn: aiosqlite.Connection, channel: str, chat_id: str, reply
 class Engine:
     """The one place where handling, its outbox rows and its inbox mark commit together."""
 
-    def __init__(self, db: Database, dispatcher: Dispatcher, clock: Clock) -> None:
+    def __init__(self, db: Database, dispatcher: Dispatcher, clock: Clock,
+                 crash_points: CrashPoints | None = None) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
+        self.crash_points = crash_points or CrashPoints()
         self.outbox_wakers: list[asyncio.Event] = []
 
     def wake_senders(self) -> None:
@@ -77,6 +80,7 @@ class Engine:
                 await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
             await self._write_notifications(conn, outcome, now)
             await inbox.mark_done(conn, inbox_id, now)
+            self.crash_points.reached("engine.before_commit")
         self.wake_senders()
 
     async def skip_stored(self, inbox_id: int) -> None:

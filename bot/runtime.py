@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -13,11 +14,14 @@ from bot.app import App, build_app, database_path
 from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
 from bot.channels.telegram import TelegramIntake, TelegramTransport, build_bot
 from bot.config import Config, Settings
+from bot.faults import CrashPoints
 from bot.sender import OutboxSender
 from handlers.dispatcher import create_invite
 from storage.clock import SystemClock
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 15.0
 
 
 def console_database(config: Config, config_file: Path, database: Path | None) -> Path:
@@ -81,27 +85,32 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 async def run_telegram(app: App, token: str, stop: asyncio.Event) -> None:
     settings = app.config.telegram
-    bot = build_bot(token, settings.base_url, settings.base_file_url)
+    bot = build_bot(token, settings.base_url, settings.base_file_url, settings.read_timeout)
     intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, settings.poll_timeout)
     wake = asyncio.Event()
     app.engine.outbox_wakers.append(wake)
     titles = tuple(m.title for m in app.config.menus)
-    sender = OutboxSender(app.db, app.clock, TelegramTransport(bot, titles), wake)
+    sender = OutboxSender(app.db, app.clock, TelegramTransport(bot, titles), wake,
+                          app.engine.crash_points)
     await intake.setup()
     log.info("Telegram channel started as @%s", bot.username)
-    tasks = [asyncio.create_task(sender.run(stop), name="telegram-sender"),
-             asyncio.create_task(intake.run(stop), name="telegram-intake")]
+    sending = asyncio.create_task(sender.run(stop), name="telegram-sender")
+    intake_task = asyncio.create_task(intake.run(stop), name="telegram-intake")
     stopper = asyncio.create_task(stop.wait())
     try:
-        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([sending, intake_task, stopper], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not stopper and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
-        for task in [*tasks, stopper]:
-            task.cancel()
-        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        intake_task.cancel()  # an interrupted handling rolls back and is redone from the inbox
+        # Sends in flight finish and are recorded, so a clean stop leaves nothing uncertain.
+        try:
+            await asyncio.wait_for(sending, timeout=SHUTDOWN_GRACE_SECONDS)
+        except (TimeoutError, Exception):
+            log.warning("outbox sender did not stop cleanly")
+        await asyncio.gather(intake_task, stopper, return_exceptions=True)
         await bot.shutdown()
 
 
@@ -109,7 +118,8 @@ async def run_bot(config: Config, config_file: Path, database: Path | None, sett
     if not settings.telegram_token:
         print("未配置 TELEGRAM_BOT_TOKEN，打开控制台频道（console channel）。", file=sys.stderr)
         return await run_console(config, config_file, database, "resident:居民")
-    app = await build_app(config, SystemClock(), database or database_path(config, config_file))
+    app = await build_app(config, SystemClock(), database or database_path(config, config_file),
+                          CrashPoints.from_env(os.environ))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:

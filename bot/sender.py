@@ -9,6 +9,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from bot.faults import CrashPoints
 from handlers.types import Reply
 from storage import outbox
 from storage.clock import Clock
@@ -51,8 +52,10 @@ def backoff_seconds(attempts: int) -> float:
 
 
 class OutboxSender:
-    def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event) -> None:
+    def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
+                 crash_points: CrashPoints | None = None) -> None:
         self.db = db
+        self.crash_points = crash_points or CrashPoints()
         self.clock = clock
         self.transport = transport
         self.wake = wake
@@ -85,6 +88,8 @@ class OutboxSender:
             except Exception as exc:  # a transport bug must not stop the sender or lose the row
                 log.exception("%s outbox row %d: unexpected error", self.transport.channel, row.id)
                 result = Delivery(DeliveryStatus.RETRY, error=f"internal: {type(exc).__name__}")
+        if result.status is DeliveryStatus.SENT:
+            self.crash_points.reached("sender.after_send")
         await self._record(row, result)
 
     async def _record(self, row: OutboxRow, result: Delivery) -> None:

@@ -64,7 +64,7 @@ def handle_address(ctx: Context, step: str, data: dict) -> tuple[str, Address | 
     book = ctx.services.addresses
     button = ctx.incoming.button
     text = ctx.incoming.text.strip()
-    if button == "a:bound" and data.get("bound"):
+    if data.get("bound") and (button == "a:bound" or (step == "address_confirm" and text == ctx.t("yes"))):
         return step, Address(**data["bound"])
     if button == "a:other":
         return "community", None

@@ -37,7 +37,9 @@ class Dispatcher:
             conn, incoming.channel, incoming.user_id, incoming.user_id, incoming.display_name, now
         )
         person = await accounts.get_person(conn, account.person_id) if account.person_id else None
-        ctx = Context(self.services, conn, now, _normalise(incoming), account, person, Outcome())
+        # Typed 取消 / 返回 steer private dialogs; in a group they are just chatter.
+        normalised = incoming if incoming.is_group else _normalise(incoming)
+        ctx = Context(self.services, conn, now, normalised, account, person, Outcome())
         if incoming.is_group:
             await _handle_group(ctx)
         else:
@@ -116,9 +118,6 @@ async def _handle_private(ctx: Context) -> None:
             Option(ctx.t("offer_report"), "report:text"), Option(ctx.t("show_menu"), "menu"),
         )))
         await _remember_free_text(ctx)
-        return
-    if incoming.button:
-        menus.show_main_menu(ctx, ctx.t("option_expired"))
         return
     ctx.say(ctx.t("unsupported"))
 

@@ -41,7 +41,10 @@ async def start_report(ctx: Context, description: str = "") -> None:
 
 
 async def resume_report(ctx: Context, dialog: Dialog) -> None:
-    _prompt(ctx, dialog.step, dialog.data)
+    if dialog.step == "summary":
+        await _show_summary(ctx, dialog.data)
+    else:
+        _prompt(ctx, dialog.step, dialog.data)
 
 
 async def _go(ctx: Context, step: str, data: dict) -> None:
@@ -76,7 +79,9 @@ def _step_before(step: str, data: dict) -> str | None:
     if step in ADDRESS_STEPS:
         return address_back(step)
     if step == "phone":
-        return first_address_step(Address(**data["bound"]) if data.get("bound") else None)
+        # The address prompt the resident answered last (building, a typed-address pick, ...).
+        return data.get("address_step") or first_address_step(
+            Address(**data["bound"]) if data.get("bound") else None)
     if step == "summary":
         return "phone"
     return None
@@ -105,7 +110,7 @@ async def handle_report(ctx: Context, dialog: Dialog) -> None:
             await _go(ctx, next_step, data)
         else:
             data["address"] = address_dict(address)
-            data.pop("guesses", None)
+            data["address_step"] = step
             await _go(ctx, "phone", data)
     elif step == "phone":
         await _on_phone(ctx, data)
@@ -123,10 +128,10 @@ async def _add_attachments(ctx: Context, step: str, data: dict) -> None:
         data["photos"] += list(incoming.photos[: max(room, 0)])
         ctx.say(ctx.t("report_photo_limit", max=MAX_PHOTOS) if room <= 0
                 else ctx.t("report_photo_added", count=len(data["photos"])))
+    # Keep the attachments even if a caption is rejected as a description below.
+    await save_dialog(ctx.conn, incoming.channel, incoming.user_id, Dialog(FLOW, step, data), ctx.now)
     if incoming.text and step == "description":
         await _on_description(ctx, data)
-        return
-    await save_dialog(ctx.conn, incoming.channel, incoming.user_id, Dialog(FLOW, step, data), ctx.now)
 
 
 async def _on_category(ctx: Context, data: dict) -> None:

@@ -25,7 +25,6 @@ ZH: Mapping[str, str] = {
     "not_a_photo_step": "已收到照片，但现在不需要照片。",
     "unsupported": "暂时只能识别文字、照片和位置。",
     "option_expired": "这个选项已经失效了，请从菜单重新开始：",
-    "option_expired": "这个选项已经过期了，请重新选择：",
     # menus and content
     "service_point": "📍 {name}\n地址：{address}{hours}{phone}{note}",
     "hours": "\n时间：{hours}",
@@ -80,7 +79,7 @@ ZH: Mapping[str, str] = {
     "cancel_confirm": "确定撤销工单 #{id} 吗？撤销后网格员将不再处理。",
     "cancel_confirm_yes": "确定撤销",
     "ticket_cancelled": "工单 #{id} 已撤销。",
-    "ticket_closed_already": "工单 #{id} 已经{status}，不能再修改。",
+    "ticket_closed_already": "工单 #{id} 当前状态为「{status}」，不能再修改。",
     # contact grid
     "contact_need_address": "先告诉我您住在哪里，才能找到您的网格。",
     "contact_grid": "您的网格：{grid}（{community}）\n支部网格长：{leader} {phone}\n网格指导员：{guide}",

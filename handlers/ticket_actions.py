@@ -225,4 +225,11 @@ async def reopen_one_level_up(ctx: Context, ticket: Ticket, rating: Rating) -> N
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "rating", EventAction.REOPENED,
                             data={"level": int(routing.level), "people": [p.id for p in routing.people]})
     await send_card(ctx, reopened, routing, "card_escalated", note=ctx.t("card_unsatisfied"))
+    # As for a new ticket, the log shows whether anyone above could be reached.
+    if routing.recipients:
+        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "router", EventAction.NOTIFIED,
+                                data={"recipients": len(routing.recipients)})
+    else:
+        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "router", EventAction.UNREACHABLE,
+                                data={"people": [p.id for p in routing.people]})
     ctx.say(ctx.t("notice_reopened", id=ticket.id, level=ctx.t(LEVEL_TEXT_KEYS[routing.level])))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import warnings
 
 import httpx
 from telegram import Bot, BotCommand, Update
@@ -38,9 +39,9 @@ ALLOWED_UPDATES = ("message", "callback_query")
 COMMANDS = ("start", "menu", "report", "mytickets", "help", "bind")
 
 
-def build_bot(token: str, base_url: str, base_file_url: str) -> Bot:
+def build_bot(token: str, base_url: str, base_file_url: str, read_timeout: float = 10.0) -> Bot:
     """A PTB Bot whose every call has a timeout; base URLs may point at a self-hosted server."""
-    request = HTTPXRequest(connection_pool_size=16, read_timeout=10, write_timeout=10,
+    request = HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=10,
                            connect_timeout=5, pool_timeout=5)
     polling = HTTPXRequest(connection_pool_size=1, read_timeout=10, connect_timeout=5)
     return Bot(token, base_url=base_url, base_file_url=base_file_url, request=request,
@@ -48,7 +49,9 @@ def build_bot(token: str, base_url: str, base_file_url: str) -> Bot:
 
 
 def _retry_after_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that the type becomes timedelta; we accept both
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 

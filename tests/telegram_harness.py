@@ -1,0 +1,79 @@
+"""Runs the real Telegram channel (PTB over HTTP) against the fake Bot API, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.app import App, build_app
+from bot.config import Config, TelegramSettings
+from bot.runtime import run_telegram
+from handlers.dispatcher import create_invite
+from storage import outbox
+from storage.clock import Clock
+from storage.outbox import OutboxRow
+from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
+
+
+def config_for(config: Config, fake: FakeTelegramAPI, read_timeout: float = 10.0) -> Config:
+    settings = TelegramSettings(base_url=f"{fake.url}/bot", base_file_url=fake.file_url,
+                                bot_username=fake.bot_username, poll_timeout=1,
+                                read_timeout=read_timeout)
+    return config.model_copy(update={"telegram": settings})
+
+
+@dataclass
+class TelegramRun:
+    fake: FakeTelegramAPI
+    app: App
+    stop: asyncio.Event
+    task: asyncio.Task
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, timeout=10)
+        await self.app.close()
+
+    async def reply_to(self, chat_id: int, contains: str, after: int | None = None) -> SentMessage:
+        """The next message to chat_id containing `contains`, sent after the `after`-th message."""
+        return await self.fake.wait_for(
+            lambda m: m.chat_id == chat_id and contains in (m.text or ""), after=after or 0,
+        )
+
+    async def press(self, user_id: int, label: str) -> int:
+        """Press the newest button in user_id's chat whose label contains `label`."""
+        for message in reversed(self.fake.messages_to(user_id)):
+            for button in message.buttons:
+                if label in button.get("text", "") and "callback_data" in button:
+                    return self.fake.push_callback(user_id, button["callback_data"],
+                                                   message_id=message.message_id)
+        raise AssertionError(f"no button {label!r} in chat {user_id}")
+
+    async def rows_when(self, chat_id: int, ready: Callable[[list[OutboxRow]], bool]) -> list[OutboxRow]:
+        """The outbox rows for a chat, once `ready` holds (the sender works in the background)."""
+        rows: list[OutboxRow] = []
+        for _ in range(250):
+            async with self.app.db.read() as conn:
+                rows = await outbox.rows_for(conn, "telegram", str(chat_id))
+            if ready(rows):
+                return rows
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"outbox rows for {chat_id} never got ready: {rows}")
+
+    async def bind(self, user_id: int, person_id: str) -> None:
+        async with self.app.db.transaction() as conn:
+            code = await create_invite(conn, person_id, self.app.clock.now())
+        mark = len(self.fake.sent)
+        self.fake.push_text(user_id, f"/bind {code}")
+        await self.reply_to(user_id, "绑定成功", after=mark)
+
+
+async def start_run(config: Config, fake: FakeTelegramAPI, clock: Clock, db: Path,
+                    read_timeout: float = 10.0) -> TelegramRun:
+    app = await build_app(config_for(config, fake, read_timeout), clock, db)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_telegram(app, fake.token, stop))
+    await fake.wait_for_call("setMyCommands")
+    return TelegramRun(fake, app, stop, task)

@@ -1,0 +1,191 @@
+"""kill -9 at named points of a real bot process: nothing is lost, nothing is duplicated."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import build_app
+from bot.config import load_config
+from handlers.dispatcher import create_invite
+from storage import inbox, outbox, tickets
+from storage.clock import SystemClock
+from tests.conftest import ROOT
+from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
+
+RESIDENT = 1001
+LEADER = 2001
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as api:
+        yield api
+
+
+class BotProcess:
+    """`python -m bot run` against the fake Bot API, as a child process."""
+
+    def __init__(self, fake: FakeTelegramAPI, folder: Path) -> None:
+        self.fake = fake
+        self.folder = folder
+        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+        data["telegram"] = {"base_url": f"{fake.url}/bot", "base_file_url": fake.file_url,
+                            "bot_username": fake.bot_username, "poll_timeout": 1}
+        data["storage"] = {"database": str(folder / "bot.db")}
+        self.config_path = folder / "config.yaml"
+        self.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, crash_at: str = "") -> None:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": self.fake.token, "FENGSHAN_CRASH_AT": crash_at}
+        mark = len(self.fake.calls)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--config", str(self.config_path), "run",
+            env=env, cwd=str(ROOT), stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await self.fake.wait_for_call("setMyCommands", timeout=30, after=mark)
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), timeout=20)
+        return self.process.returncode or 0
+
+    async def killed(self) -> int:
+        """Wait for the process to die at its crash point; its exit code."""
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), timeout=20)
+
+
+async def reply(fake: FakeTelegramAPI, chat_id: int, contains: str, after: int = 0) -> SentMessage:
+    return await fake.wait_for(lambda m: m.chat_id == chat_id and contains in (m.text or ""),
+                               timeout=15, after=after)
+
+
+def press(fake: FakeTelegramAPI, user_id: int, label: str) -> int:
+    for message in reversed(fake.messages_to(user_id)):
+        for button in message.buttons:
+            if label in button.get("text", "") and "callback_data" in button:
+                return fake.push_callback(user_id, button["callback_data"], message_id=message.message_id)
+    raise AssertionError(f"no button {label!r}")
+
+
+async def prepare_leader_invite(bot: BotProcess) -> str:
+    config = load_config(bot.config_path)
+    app = await build_app(config, SystemClock(), bot.folder / "bot.db")
+    try:
+        async with app.db.transaction() as conn:
+            return await create_invite(conn, "g01-leader", app.clock.now())
+    finally:
+        await app.close()
+
+
+async def db_counts(bot: BotProcess) -> tuple[int, list[str], list[str]]:
+    """(tickets, inbox statuses, outbox statuses) read straight from the database file."""
+    config = load_config(bot.config_path)
+    app = await build_app(config, SystemClock(), bot.folder / "bot.db")
+    try:
+        async with app.db.read() as conn:
+            async with conn.execute("SELECT COUNT(*) FROM tickets") as cursor:
+                count = (await cursor.fetchone())[0]
+            async with conn.execute("SELECT status FROM inbox ORDER BY id") as cursor:
+                inbox_statuses = [r[0] for r in await cursor.fetchall()]
+            async with conn.execute("SELECT status FROM outbox ORDER BY id") as cursor:
+                outbox_statuses = [r[0] for r in await cursor.fetchall()]
+        return count, inbox_statuses, outbox_statuses
+    finally:
+        await app.close()
+
+
+async def test_kill_during_handling_loses_nothing_and_duplicates_nothing(
+    fake: FakeTelegramAPI, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake, tmp_path)
+    code = await prepare_leader_invite(bot)
+    await bot.start()
+    fake.push_text(LEADER, f"/bind {code}")
+    await reply(fake, LEADER, "绑定成功")
+    fake.push_text(RESIDENT, "/report")
+    await reply(fake, RESIDENT, "问题类别")
+    press(fake, RESIDENT, "水电维修")
+    await reply(fake, RESIDENT, "描述问题")
+    fake.push_text(RESIDENT, "楼道灯坏了很久了")
+    await reply(fake, RESIDENT, "哪个社区")
+    fake.push_text(RESIDENT, "龙池花园3栋")
+    await reply(fake, RESIDENT, "哪一个")
+    press(fake, RESIDENT, "龙池花园3栋")
+    await reply(fake, RESIDENT, "留个电话")
+    press(fake, RESIDENT, "不留电话")
+    await reply(fake, RESIDENT, "请确认")
+    assert await bot.stop() == 0
+
+    # The submit press is stored, then the process dies before the handling commits.
+    await bot.start(crash_at="engine.before_commit")
+    submit_update = press(fake, RESIDENT, "提交")
+    assert await bot.killed() == -signal.SIGKILL
+    tickets_after_crash, inbox_after_crash, _ = await db_counts(bot)
+    assert tickets_after_crash == 0
+    assert inbox_after_crash[-1] == "pending"
+
+    mark = len(fake.sent)
+    await bot.start()
+    await reply(fake, LEADER, "新工单 #1", after=mark)
+    await reply(fake, RESIDENT, "工单号 #1", after=mark)
+    fake.push_text(RESIDENT, "/mytickets")  # proves the loop went on past the replayed update
+    await reply(fake, RESIDENT, "最近的工单", after=mark)
+    assert await bot.stop() == 0
+
+    count, inbox_statuses, outbox_statuses = await db_counts(bot)
+    assert count == 1
+    assert set(inbox_statuses) == {"done"}
+    assert set(outbox_statuses) == {"sent"}
+    cards = [m for m in fake.sent if m.chat_id == LEADER and "新工单 #" in (m.text or "")]
+    confirmations = [m for m in fake.sent if m.chat_id == RESIDENT and "工单号" in (m.text or "")]
+    assert len(cards) == 1 and len(confirmations) == 1
+    assert fake.confirmed_offset > submit_update
+
+
+async def test_kill_after_a_send_marks_it_uncertain_instead_of_resending(
+    fake: FakeTelegramAPI, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake, tmp_path)
+    await bot.start(crash_at="sender.after_send")
+    fake.push_text(RESIDENT, "/help")
+    await reply(fake, RESIDENT, "使用说明")
+    assert await bot.killed() == -signal.SIGKILL
+
+    mark = len(fake.sent)
+    await bot.start()
+    fake.push_text(RESIDENT, "/menu")
+    await reply(fake, RESIDENT, "请选择", after=mark)
+    assert await bot.stop() == 0
+    _, inbox_statuses, outbox_statuses = await db_counts(bot)
+    assert inbox_statuses == ["done", "done"]
+    assert outbox_statuses == ["uncertain", "sent"]
+    assert len([m for m in fake.sent if "使用说明" in (m.text or "")]) == 1
+
+
+async def test_storage_survives_reopen_with_pending_rows(tmp_path: Path) -> None:
+    """A crash between intake and handling leaves a pending inbox row that a new process sees."""
+    config = load_config(ROOT / "config.yaml")
+    app = await build_app(config, SystemClock(), tmp_path / "bot.db")
+    async with app.db.transaction() as conn:
+        assert await inbox.store(conn, "telegram", "42", "{}", app.clock.now())
+        await outbox.enqueue(conn, "telegram", "1", {"text": "hi"}, app.clock.now())
+    await app.close()
+    reopened = await build_app(config, SystemClock(), tmp_path / "bot.db")
+    async with reopened.db.read() as conn:
+        assert [i.platform_id for i in await inbox.pending(conn, "telegram")] == ["42"]
+        assert await tickets.get_ticket(conn, 1) is None
+    await reopened.close()

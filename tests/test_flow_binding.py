@@ -1,0 +1,83 @@
+"""Transcripts of binding a chat account to a staff person with a one-time invite code."""
+
+from __future__ import annotations
+
+from bot.app import App
+from handlers.dispatcher import create_invite
+from storage.clock import FakeClock
+from tests.chat import ChatUser, query
+
+
+async def invite(app: App, person_id: str) -> str:
+    async with app.db.transaction() as conn:
+        return await create_invite(conn, person_id, app.clock.now())
+
+
+async def bound_person(app: App, user: str) -> str | None:
+    rows = await query(app, "SELECT person_id FROM accounts WHERE external_id = ?", user)
+    return rows[0][0] if rows else None
+
+
+async def test_bind_with_a_good_code(app: App, leader: ChatUser) -> None:
+    code = await invite(app, "g01-leader")
+    await leader.say(f"/bind {code}")
+    assert leader.text == "绑定成功！您好，万秀英（支部网格长）。新工单会发到这里。"
+    assert leader.last.main_keyboard is True
+    assert await bound_person(app, "leader-g01") == "g01-leader"
+    assert await query(app, "SELECT used_by FROM invites WHERE code = ?", code) == [("console:leader-g01",)]
+
+
+async def test_bind_with_a_bad_code(app: App, leader: ChatUser) -> None:
+    await invite(app, "g01-leader")
+    await leader.say("/bind NOTACODE")
+    assert leader.text == "邀请码无效或已过期，请向街道管理员重新获取。"
+    assert await bound_person(app, "leader-g01") is None
+    await leader.say("/bind")
+    assert leader.text == "请发送 /bind 邀请码 完成绑定。"
+
+
+async def test_an_invite_is_used_once(app: App, leader: ChatUser) -> None:
+    code = await invite(app, "g01-leader")
+    await leader.say(f"/bind {code}")
+    intruder = ChatUser(app, "intruder")
+    await intruder.say(f"/bind {code}")
+    assert "邀请码无效" in intruder.text
+    assert await bound_person(app, "intruder") is None
+    assert await bound_person(app, "leader-g01") == "g01-leader"
+
+
+async def test_an_expired_invite_is_refused(app: App, clock: FakeClock, leader: ChatUser) -> None:
+    code = await invite(app, "g01-leader")
+    clock.advance(days=8)
+    await leader.say(f"/bind {code}")
+    assert "邀请码无效或已过期" in leader.text
+    assert await bound_person(app, "leader-g01") is None
+
+
+async def test_an_invite_is_good_for_a_week(app: App, clock: FakeClock, leader: ChatUser) -> None:
+    code = await invite(app, "g01-leader")
+    clock.advance(days=6, hours=23)
+    await leader.say(f"/bind {code.lower()}")  # typed by hand, any case
+    assert "绑定成功" in leader.text
+
+
+async def test_start_with_a_bind_link(app: App, leader: ChatUser) -> None:
+    code = await invite(app, "g01-guide")
+    await leader.say(f"/start bind-{code}")
+    assert leader.text == "绑定成功！您好，夏敏（网格指导员）。新工单会发到这里。"
+    assert await bound_person(app, "leader-g01") == "g01-guide"
+
+
+async def test_bind_by_typing_the_word(app: App, leader: ChatUser) -> None:
+    code = await invite(app, "sd-admin-1")
+    await leader.say(f"绑定 {code}")
+    assert "许文博（街道管理员）" in leader.text
+    assert await bound_person(app, "leader-g01") == "sd-admin-1"
+
+
+async def test_bind_is_not_done_in_a_group(app: App, leader: ChatUser) -> None:
+    code = await invite(app, "g01-leader")
+    await leader.say(f"/bind {code}", group=True)
+    assert "请私聊我" in leader.text
+    assert await bound_person(app, "leader-g01") is None
+    assert await query(app, "SELECT used_at FROM invites WHERE code = ?", code) == [(None,)]

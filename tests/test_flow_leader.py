@@ -1,0 +1,162 @@
+"""Transcripts of the staff side: 受理, 办结, and the resident's rating (满意 / 不满意)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App
+from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+
+
+@pytest.fixture
+async def filed(app: App, resident: ChatUser, leader: ChatUser) -> int:
+    await bind(app, leader, "g01-leader")
+    return await file_report(resident, phone="13812345678")
+
+
+async def resolve(leader: ChatUser, note: str = "已更换灯泡") -> None:
+    await leader.press_notice("受理")
+    await leader.press("办结")
+    await leader.say(note)
+
+
+async def test_acknowledge(app: App, resident: ChatUser, leader: ChatUser, filed: int) -> None:
+    await leader.press_notice("受理")
+    assert leader.text == "已受理工单 #1。处理完后请点「办结」。"
+    assert leader.options == ["办结"]
+    ticket = await ticket_row(app, 1)
+    assert ticket.status == "acknowledged"
+    assert await query(app, "SELECT action, actor_kind, actor_id FROM ticket_events"
+                       " WHERE action = 'acknowledged'") == [("acknowledged", "person", "g01-leader")]
+    notices = await resident.inbox()
+    assert notices[-1].text == "您反映的问题 #1（水电维修）已由支部网格长 万秀英 受理，正在处理。"
+
+    await leader.press_notice("受理")
+    assert leader.text == "工单 #1 当前状态为「处理中」，无需受理。"
+    assert await actions(app, 1) == ["created", "routed", "notified", "acknowledged"]
+    assert len(await resident.inbox()) == 1
+
+
+async def test_resolve_asks_for_a_note(app: App, resident: ChatUser, leader: ChatUser, filed: int) -> None:
+    await leader.press_notice("受理")
+    await leader.press("办结")
+    assert leader.text.startswith("请发送办理结果")
+    assert (await ticket_row(app, 1)).status == "acknowledged"
+    await leader.say("已更换灯泡，楼道恢复照明")
+    assert leader.text == "工单 #1 已办结，已请居民评价。"
+    ticket = await ticket_row(app, 1)
+    assert (ticket.status, ticket.result_note) == ("resolved", "已更换灯泡，楼道恢复照明")
+    assert await query(app, "SELECT note FROM ticket_events WHERE action = 'resolved'") == [
+        ("已更换灯泡，楼道恢复照明",)]
+    notice = (await resident.inbox())[-1]
+    assert notice.text.startswith("您反映的问题 #1（水电维修）已办结：已更换灯泡，楼道恢复照明")
+    assert [o.label for o in notice.options] == ["满意", "基本满意", "不满意"]
+    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'leader-g01'") == []
+
+    await leader.press_notice("办结")
+    assert "不能办结" in leader.text
+
+
+async def test_resolve_without_acknowledging_first(app: App, leader: ChatUser, filed: int) -> None:
+    await leader.press_notice("办结")
+    await leader.say("已处理")
+    assert (await ticket_row(app, 1)).status == "resolved"
+
+
+async def test_resolve_can_be_cancelled(app: App, leader: ChatUser, filed: int) -> None:
+    await leader.press_notice("办结")
+    await leader.say("取消")
+    assert "已取消" in leader.text
+    assert (await ticket_row(app, 1)).status == "routed"
+
+
+async def test_satisfied_closes_the_ticket(app: App, resident: ChatUser, leader: ChatUser, filed: int) -> None:
+    await resolve(leader)
+    await resident.press_notice("满意")
+    assert resident.text == "感谢您的评价！工单 #1 已结束。"
+    ticket = await ticket_row(app, 1)
+    assert (ticket.status, ticket.rating) == ("closed", "satisfied")
+    assert (await actions(app, 1))[-2:] == ["rated", "closed"]
+    assert await query(app, "SELECT data FROM ticket_events WHERE action = 'rated'") == [
+        ('{"rating": "satisfied"}',)]
+
+    events = await actions(app, 1)
+    await resident.press_notice("不满意")  # rating twice is refused
+    assert resident.text == "工单 #1 现在不能评价（已评价或尚未办结）。"
+    assert (await ticket_row(app, 1)).status == "closed"
+    assert await actions(app, 1) == events
+
+
+async def test_mostly_satisfied_closes_too(app: App, resident: ChatUser, leader: ChatUser, filed: int) -> None:
+    await resolve(leader)
+    await resident.press_notice("基本满意")
+    ticket = await ticket_row(app, 1)
+    assert (ticket.status, ticket.rating) == ("closed", "mostly_satisfied")
+
+
+async def test_rating_before_resolution_is_refused(app: App, resident: ChatUser, filed: int) -> None:
+    await resident.press_data("rate:1:satisfied")
+    assert "现在不能评价" in resident.text
+    assert (await ticket_row(app, 1)).status == "routed"
+
+
+async def test_unsatisfied_reopens_to_the_grid_guide(
+    app: App, resident: ChatUser, leader: ChatUser, filed: int
+) -> None:
+    guide = ChatUser(app, "guide-g01")
+    await bind(app, guide, "g01-guide")
+    await resolve(leader)
+    await resident.press_notice("不满意")
+    assert resident.text == "已收到您的评价，问题 #1 已重新交办，并已报告网格指导员。"
+    ticket = await ticket_row(app, 1)
+    assert (ticket.status, ticket.rating, ticket.escalation_level) == ("reopened", "unsatisfied", 1)
+    assert (await actions(app, 1))[-3:] == ["rated", "reopened", "notified"]
+    cards = await guide.inbox()
+    assert len(cards) == 1
+    assert cards[0].text.startswith("【上报工单 #1】")
+    assert "居民对办结结果不满意，工单已重新打开" in cards[0].text
+    assert "138****5678" in cards[0].text and "13812345678" not in cards[0].text
+
+    # The guide may take it over.
+    await guide.press_notice("受理")
+    assert (await ticket_row(app, 1)).status == "acknowledged"
+    assert (await resident.inbox())[-1].text.endswith("已由网格指导员 夏敏 受理，正在处理。")
+
+
+async def test_unsatisfied_without_a_guide_goes_to_community_staff(
+    app: App, resident: ChatUser, leader: ChatUser, filed: int
+) -> None:
+    staff = ChatUser(app, "staff-longchi")
+    admin = ChatUser(app, "admin-1")
+    await bind(app, staff, "longchi-staff-1")
+    await bind(app, admin, "sd-admin-1")
+    await resolve(leader)
+    await resident.press_notice("不满意")
+    assert resident.text.endswith("并已报告社区。")
+    assert (await staff.inbox())[0].text.startswith("【上报工单 #1】")
+    assert await admin.inbox() == []
+    assert await query(app, "SELECT data FROM ticket_events WHERE action = 'reopened'") == [
+        ('{"level": 2, "people": ["longchi-staff-1", "longchi-staff-2"]}',)]
+
+
+async def test_unsatisfied_without_guide_or_staff_goes_to_admins(
+    app: App, resident: ChatUser, leader: ChatUser, filed: int
+) -> None:
+    admin = ChatUser(app, "admin-1")
+    other_staff = ChatUser(app, "staff-nanqiao")
+    await bind(app, admin, "sd-admin-1")
+    await bind(app, other_staff, "nanqiao-staff-1")  # another community: not asked
+    await resolve(leader)
+    await resident.press_notice("不满意")
+    assert resident.text.endswith("并已报告街道。")
+    assert (await admin.inbox())[0].text.startswith("【上报工单 #1】")
+    assert await other_staff.inbox() == []
+
+
+async def test_unsatisfied_with_nobody_above_records_the_miss(
+    app: App, resident: ChatUser, leader: ChatUser, filed: int
+) -> None:
+    await resolve(leader)
+    await resident.press_notice("不满意")
+    assert (await ticket_row(app, 1)).status == "reopened"
+    assert (await actions(app, 1))[-3:] == ["rated", "reopened", "unreachable"]

@@ -1,0 +1,158 @@
+"""The Telegram channel end to end: real PTB over real HTTP to a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from storage import tickets
+from storage.clock import FakeClock
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.telegram_harness import TelegramRun, start_run
+
+RESIDENT = 1001
+LEADER = 2001
+OUTSIDER = 3001
+GROUP = -5001
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path) -> AsyncIterator[TelegramRun]:
+    started = await start_run(config, fake, clock, tmp_path / "tg.db")
+    yield started
+    await started.close()
+
+
+async def report_in_longchi(run: TelegramRun) -> float:
+    """A resident files a report in 7 messages/taps; returns when the last one was pushed."""
+    fake = run.fake
+    mark = len(fake.sent)
+    fake.push_text(RESIDENT, "/report")
+    await run.reply_to(RESIDENT, "问题类别", after=mark)
+    await run.press(RESIDENT, "水电维修")
+    await run.reply_to(RESIDENT, "描述问题", after=mark)
+    fake.push_text(RESIDENT, "3栋楼道灯坏了 <b>快来</b> [link](tg://x)")
+    await run.reply_to(RESIDENT, "哪个社区", after=mark)
+    fake.push_text(RESIDENT, "龙池花园3号楼")
+    await run.reply_to(RESIDENT, "哪一个", after=mark)
+    await run.press(RESIDENT, "龙池花园3栋")
+    await run.reply_to(RESIDENT, "留个电话", after=mark)
+    fake.push_text(RESIDENT, "13812345678")
+    await run.reply_to(RESIDENT, "请确认", after=mark)
+    await run.press(RESIDENT, "提交")
+    return time.monotonic()
+
+
+async def test_resident_report_reaches_leader_who_handles_it(run: TelegramRun) -> None:
+    fake = run.fake
+    await run.bind(LEADER, "g01-leader")
+    pushed_at = await report_in_longchi(run)
+    card = await run.reply_to(LEADER, "新工单 #1")
+    assert time.monotonic() - pushed_at < 2.0
+    confirmation = await run.reply_to(RESIDENT, "工单号 #1")
+    assert "龙池花园第一网格" in (confirmation.text or "")
+    # Resident text is relayed as plain text: no parse mode, previews off, phone masked.
+    assert card.parse_mode is None
+    assert card.link_preview_options == {"is_disabled": True}
+    assert "<b>快来</b>" in (card.text or "") and "138****5678" in (card.text or "")
+    assert "13812345678" not in (card.text or "")
+    assert [b["text"] for b in card.buttons] == ["受理", "办结", "转派"]
+
+    mark = len(fake.sent)
+    await run.press(LEADER, "受理")
+    await run.reply_to(RESIDENT, "已由支部网格长", after=mark)
+    await run.press(LEADER, "办结")
+    await run.reply_to(LEADER, "办理结果", after=mark)
+    fake.push_text(LEADER, "已更换灯泡")
+    rating = await run.reply_to(RESIDENT, "已办结", after=mark)
+    assert [b["text"] for b in rating.buttons] == ["满意", "基本满意", "不满意"]
+    await run.press(RESIDENT, "满意")
+    await run.reply_to(RESIDENT, "感谢您的评价", after=mark)
+    async with run.app.db.read() as conn:
+        ticket = await tickets.get_ticket(conn, 1)
+        actions = [e.action for e in await tickets.events_of(conn, 1)]
+    assert ticket is not None and ticket.status == "closed" and ticket.rating == "satisfied"
+    assert actions == ["created", "routed", "notified", "acknowledged", "resolved", "rated", "closed"]
+    assert len([m for m in fake.messages_to(LEADER) if "新工单 #1" in (m.text or "")]) == 1
+
+
+async def test_press_by_someone_outside_the_grid_changes_nothing(run: TelegramRun) -> None:
+    fake = run.fake
+    await run.bind(LEADER, "g01-leader")
+    await report_in_longchi(run)
+    card = await run.reply_to(LEADER, "新工单 #1")
+    ack = next(b["callback_data"] for b in card.buttons if b["text"] == "受理")
+    mark = len(fake.sent)
+    fake.push_callback(OUTSIDER, ack, message_chat_id=OUTSIDER)
+    await run.reply_to(OUTSIDER, "不归您处理", after=mark)
+    async with run.app.db.read() as conn:
+        ticket = await tickets.get_ticket(conn, 1)
+        actions = [e.action for e in await tickets.events_of(conn, 1)]
+    assert ticket is not None and ticket.status == "routed"
+    assert actions == ["created", "routed", "notified"]
+    assert not [m for m in fake.messages_to(RESIDENT)[-1:] if "受理" in (m.text or "")]
+
+
+async def test_group_gets_menus_but_reports_move_to_private_chat(run: TelegramRun) -> None:
+    fake = run.fake
+    fake.push_text(RESIDENT, "/report@weifengshan_bot", chat_id=GROUP, chat_type="supergroup")
+    redirect = await run.reply_to(GROUP, "私聊")
+    urls = [b.get("url") for b in redirect.buttons]
+    assert urls == ["https://t.me/weifengshan_bot?start=report"]
+    fake.push_text(RESIDENT, "/menu", chat_id=GROUP, chat_type="supergroup")
+    menu = await run.reply_to(GROUP, "请选择")
+    assert [b["text"] for b in menu.buttons] == ["微丰山", "微党建", "微服务"]
+    # The deep link starts the report in private chat.
+    fake.push_text(RESIDENT, "/start report")
+    await run.reply_to(RESIDENT, "问题类别")
+
+
+async def test_commands_registered_and_main_keyboard_is_persistent(run: TelegramRun) -> None:
+    fake = run.fake
+    assert {c["command"] for c in fake.commands} >= {"start", "menu", "report", "mytickets", "help", "bind"}
+    fake.push_text(RESIDENT, "/start")
+    welcome = await run.reply_to(RESIDENT, "欢迎")
+    assert welcome.reply_markup is not None and welcome.reply_markup.get("is_persistent") is True
+    fake.push_text(RESIDENT, "微党建")
+    menu = await run.reply_to(RESIDENT, "【微党建】")
+    assert len(menu.buttons) <= 5
+
+
+async def test_429_is_retried_after_retry_after_and_sent_once(run: TelegramRun, clock: FakeClock) -> None:
+    fake = run.fake
+    fake.fail_next("sendMessage", status=429, retry_after=7, chat_id=RESIDENT)
+    fake.push_text(RESIDENT, "/help")
+    rows = await run.rows_when(RESIDENT, lambda rows: bool(rows) and rows[0].attempts == 1
+                               and rows[0].status == "pending")
+    assert rows[0].last_error == "429 flood control"
+    clock.advance(seconds=6)
+    for event in run.app.engine.outbox_wakers:
+        event.set()
+    await run.rows_when(RESIDENT, lambda rows: rows[0].status == "pending")
+    assert fake.messages_to(RESIDENT) == []  # not before retry_after has passed
+    clock.advance(seconds=1)
+    for event in run.app.engine.outbox_wakers:
+        event.set()
+    await run.reply_to(RESIDENT, "使用说明")
+    rows = await run.rows_when(RESIDENT, lambda rows: rows[0].status == "sent")
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 2)]
+    assert len([m for m in fake.messages_to(RESIDENT) if "使用说明" in (m.text or "")]) == 1
+
+
+async def test_403_is_recorded_as_failed_with_the_reason(run: TelegramRun) -> None:
+    fake = run.fake
+    fake.fail_next("sendMessage", status=403, chat_id=RESIDENT)
+    fake.push_text(RESIDENT, "/help")
+    rows = await run.rows_when(RESIDENT, lambda rows: bool(rows) and rows[0].status == "failed")
+    assert "403" in rows[0].last_error and rows[0].attempts == 1
+    assert fake.messages_to(RESIDENT) == []
