@@ -15,6 +15,7 @@ from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
 from bot.channels.telegram import TelegramIntake, TelegramTransport, build_bot
 from bot.config import Config, Settings
 from bot.faults import CrashPoints
+from bot.ratelimit import ChatRateLimits
 from bot.sender import OutboxSender
 from handlers.dispatcher import create_invite
 from storage.clock import SystemClock
@@ -83,14 +84,15 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def run_telegram(app: App, token: str, stop: asyncio.Event) -> None:
+async def run_telegram(app: App, token: str, stop: asyncio.Event,
+                       limits: ChatRateLimits | None = None) -> None:
     settings = app.config.telegram
     bot = build_bot(token, settings.base_url, settings.base_file_url, settings.read_timeout)
     intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, settings.poll_timeout)
     wake = asyncio.Event()
     app.engine.outbox_wakers.append(wake)
     titles = tuple(m.title for m in app.config.menus)
-    sender = OutboxSender(app.db, app.clock, TelegramTransport(bot, titles), wake,
+    sender = OutboxSender(app.db, app.clock, TelegramTransport(bot, titles, limits), wake,
                           app.engine.crash_points)
     await intake.setup()
     log.info("Telegram channel started as @%s", bot.username)

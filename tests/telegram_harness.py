@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.app import App, build_app
 from bot.config import Config, TelegramSettings
+from bot.ratelimit import ChatRateLimits
 from bot.runtime import run_telegram
 from handlers.dispatcher import create_invite
 from storage import outbox
@@ -74,6 +75,7 @@ async def start_run(config: Config, fake: FakeTelegramAPI, clock: Clock, db: Pat
                     read_timeout: float = 10.0) -> TelegramRun:
     app = await build_app(config_for(config, fake, read_timeout), clock, db)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_telegram(app, fake.token, stop))
+    # Transcripts push faster than any person types; the per-chat burst is widened accordingly.
+    task = asyncio.create_task(run_telegram(app, fake.token, stop, ChatRateLimits(private_burst=100)))
     await fake.wait_for_call("setMyCommands")
     return TelegramRun(fake, app, stop, task)

@@ -26,6 +26,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.telegram_render import CAPTION_LIMIT, NO_PREVIEW, reply_markup
 from bot.channels.telegram_updates import to_incoming
 from bot.engine import Engine
+from bot.ratelimit import ChatRateLimits
 from bot.sender import Delivery, DeliveryStatus
 from handlers.texts import Texts
 from handlers.types import Channel, Reply
@@ -64,11 +65,16 @@ def _timed_out_before_sending(error: TimedOut) -> bool:
 class TelegramTransport:
     channel = Channel.TELEGRAM.value
 
-    def __init__(self, bot: Bot, menu_titles: tuple[str, ...]) -> None:
+    def __init__(self, bot: Bot, menu_titles: tuple[str, ...], limits: ChatRateLimits | None = None) -> None:
         self.bot = bot
         self.menu_titles = menu_titles
+        self.limits = limits or ChatRateLimits()
 
     async def deliver(self, chat_id: str, reply: Reply) -> Delivery:
+        async with self.limits.slot(chat_id, is_group=chat_id.startswith("-")):
+            return await self._send(chat_id, reply)
+
+    async def _send(self, chat_id: str, reply: Reply) -> Delivery:
         markup = reply_markup(reply, self.menu_titles)
         try:
             if reply.photo:
