@@ -156,3 +156,29 @@ async def test_403_is_recorded_as_failed_with_the_reason(run: TelegramRun) -> No
     rows = await run.rows_when(RESIDENT, lambda rows: bool(rows) and rows[0].status == "failed")
     assert "403" in rows[0].last_error and rows[0].attempts == 1
     assert fake.messages_to(RESIDENT) == []
+
+
+async def test_photo_and_location_reach_the_leader_with_the_card(run: TelegramRun) -> None:
+    fake = run.fake
+    await run.bind(LEADER, "g01-leader")
+    mark = len(fake.sent)
+    fake.push_text(RESIDENT, "/report")
+    await run.reply_to(RESIDENT, "问题类别", after=mark)
+    await run.press(RESIDENT, "环境卫生")
+    await run.reply_to(RESIDENT, "描述问题", after=mark)
+    fake.push_photo(RESIDENT, "PHOTO-FILE-1", caption="垃圾堆在楼道口好几天了")
+    await run.reply_to(RESIDENT, "哪个社区", after=mark)
+    fake.push_location(RESIDENT, 32.30123, 118.31456)
+    await run.reply_to(RESIDENT, "已添加位置", after=mark)
+    fake.push_text(RESIDENT, "龙池花园5栋")
+    await run.reply_to(RESIDENT, "哪一个", after=mark)
+    await run.press(RESIDENT, "龙池花园5栋")
+    await run.reply_to(RESIDENT, "留个电话", after=mark)
+    await run.press(RESIDENT, "不留电话")
+    summary = await run.reply_to(RESIDENT, "请确认", after=mark)
+    assert "照片：1 张" in (summary.text or "") and "位置：已添加" in (summary.text or "")
+    await run.press(RESIDENT, "提交")
+    card = await run.reply_to(LEADER, "新工单 #1", after=mark)
+    assert "32.30123, 118.31456" in (card.text or "")
+    photo = await fake.wait_for(lambda m: m.chat_id == LEADER and m.method == "sendPhoto", after=mark)
+    assert photo.photo == "PHOTO-FILE-1" and "#1" in (photo.text or "")

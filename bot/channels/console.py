@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 
@@ -10,6 +11,8 @@ from bot.app import App
 from bot.sender import Delivery, DeliveryStatus, OutboxSender
 from handlers.types import Channel, Incoming, Location, Option, Reply, split_command
 from storage import accounts
+
+log = logging.getLogger(__name__)
 
 HELP = (
     "控制台模式：输入文字即发送消息；输入数字选择选项；\n"
@@ -130,7 +133,13 @@ class ConsoleChannel:
                 self.view.write(f"当前身份：{who}")
             return True
         incoming = parse_line(self.user_id, text, self.view.options.get(self.user_id, ()))
-        for reply in await self.app.engine.handle_direct(incoming):
+        try:
+            replies = await self.app.engine.handle_direct(incoming)
+        except Exception:
+            # The console's error boundary: the transaction rolled back; say so politely.
+            log.exception("console input from %s failed", self.user_id)
+            replies = [Reply(text=self.app.services.texts.t("error"))]
+        for reply in replies:
             self.view.show(self.user_id, reply)
         if self.sender is not None:
             await self.sender.drain_once()
