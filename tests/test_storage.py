@@ -1,0 +1,196 @@
+"""The SQLite layer on a real database file: pragmas, migrations, triggers, inbox and outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from storage import inbox, outbox
+from storage.clock import FakeClock, stamp
+from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
+from storage.outbox import OutboxStatus
+from tests.chat import ChatUser, file_report, query
+
+
+@pytest.fixture
+async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
+    opened = await Database.open(tmp_path / "store.db", clock)
+    yield opened
+    await opened.close()
+
+
+async def pragma(db: Database, name: str) -> object:
+    async with db.read() as conn, conn.execute(f"PRAGMA {name}") as cursor:
+        return (await cursor.fetchone())[0]
+
+
+async def test_migrations_set_the_latest_version(db: Database) -> None:
+    latest = max(number for number, _ in bundled_migrations())
+    assert latest >= 1
+    assert await db.schema_version() == latest
+    assert await pragma(db, "user_version") == latest
+    async with db.read() as conn, conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    ) as cursor:
+        assert [r[0] for r in await cursor.fetchall()] == [
+            "ticket_events_no_delete", "ticket_events_no_update"]
+
+
+async def test_reopening_does_not_reapply_migrations(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "store.db"
+    first = await Database.open(path, clock)
+    async with first.transaction() as conn:
+        await conn.execute("INSERT INTO residents (display_name, created_at) VALUES ('kept', ?)",
+                           (stamp(clock.now()),))
+    version = await first.schema_version()
+    await first.close()
+
+    again = await Database.open(path, clock)  # CREATE TABLE would fail if re-applied
+    try:
+        assert await again.schema_version() == version
+        assert await again.migrate() == version
+        async with again.read() as conn, conn.execute("SELECT display_name FROM residents") as cursor:
+            assert [r[0] for r in await cursor.fetchall()] == ["kept"]
+    finally:
+        await again.close()
+
+
+async def test_durable_pragmas(app: App) -> None:
+    db = app.db
+    assert await pragma(db, "journal_mode") == "wal"
+    assert await pragma(db, "synchronous") == 2  # FULL
+    assert await pragma(db, "busy_timeout") == BUSY_TIMEOUT_MS > 0
+    assert await pragma(db, "foreign_keys") == 1
+
+
+async def test_foreign_keys_are_enforced(db: Database, clock: FakeClock) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action)"
+                " VALUES (999, ?, 'system', 'test', 'created')", (stamp(clock.now()),))
+
+
+async def test_ticket_events_are_append_only(app: App, resident: ChatUser) -> None:
+    await file_report(resident)
+    before = await query(app, "SELECT * FROM ticket_events")
+    assert before
+    for sql in ("UPDATE ticket_events SET note = 'rewritten'", "DELETE FROM ticket_events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with app.db.transaction() as conn:
+                await conn.execute(sql)
+    assert await query(app, "SELECT * FROM ticket_events") == before
+
+
+async def test_inbox_store_dedupes(db: Database, clock: FakeClock) -> None:
+    async with db.transaction() as conn:
+        assert await inbox.store(conn, "telegram", "1001", '{"update_id": 1001}', clock.now()) is True
+        assert await inbox.store(conn, "telegram", "1001", '{"update_id": 1001}', clock.now()) is False
+        # The same platform id on another channel is another update.
+        assert await inbox.store(conn, "wechat", "1001", "{}", clock.now()) is True
+        items = await inbox.pending(conn, "telegram")
+    assert [(i.platform_id, i.attempts) for i in items] == [("1001", 0)]
+
+
+async def test_inbox_failures_park_after_three_attempts(db: Database, clock: FakeClock) -> None:
+    async with db.transaction() as conn:
+        await inbox.store(conn, "telegram", "7", "{}", clock.now())
+        item = (await inbox.pending(conn, "telegram"))[0]
+        assert await inbox.record_failure(conn, item.id, "ValueError", clock.now()) is False
+        assert await inbox.record_failure(conn, item.id, "ValueError", clock.now()) is False
+        assert await inbox.record_failure(conn, item.id, "ValueError", clock.now()) is True
+        assert await inbox.pending(conn, "telegram") == []
+
+
+async def enqueue(db: Database, clock: FakeClock, chat: str, text: str, channel: str = "telegram") -> int:
+    async with db.transaction() as conn:
+        return await outbox.enqueue(conn, channel, chat, {"text": text}, clock.now())
+
+
+async def test_claim_due_gives_the_oldest_row_per_chat(db: Database, clock: FakeClock) -> None:
+    a1 = await enqueue(db, clock, "chat-a", "a1")
+    a2 = await enqueue(db, clock, "chat-a", "a2")
+    b1 = await enqueue(db, clock, "chat-b", "b1")
+    await enqueue(db, clock, "chat-a", "other channel", channel="wechat")
+    async with db.transaction() as conn:
+        claimed = await outbox.claim_due(conn, "telegram", clock.now())
+    assert [r.id for r in claimed] == [a1, b1]
+    async with db.read() as conn:
+        rows = {r.id: r for r in await outbox.rows_for(conn, "telegram", "chat-a")}
+    assert (rows[a1].status, rows[a1].attempts) == (OutboxStatus.SENDING, 1)
+    assert rows[a2].status == OutboxStatus.PENDING
+
+    # While a1 is in flight, a2 waits: order per chat is kept.
+    async with db.transaction() as conn:
+        assert await outbox.claim_due(conn, "telegram", clock.now()) == []
+        await outbox.mark_sent(conn, a1, "m-1", clock.now())
+        await outbox.mark_sent(conn, b1, "m-2", clock.now())
+        assert [r.id for r in await outbox.claim_due(conn, "telegram", clock.now())] == [a2]
+
+
+async def test_claim_due_waits_for_next_attempt(db: Database, clock: FakeClock) -> None:
+    row = await enqueue(db, clock, "chat-a", "a1")
+    async with db.transaction() as conn:
+        await outbox.claim_due(conn, "telegram", clock.now())
+        await outbox.mark_retry(conn, row, clock.now() + timedelta(seconds=30), "429")
+        assert await outbox.claim_due(conn, "telegram", clock.now()) == []
+        assert await outbox.next_due_at(conn, "telegram") == clock.now() + timedelta(seconds=30)
+    clock.advance(seconds=30)
+    async with db.transaction() as conn:
+        assert [r.id for r in await outbox.claim_due(conn, "telegram", clock.now())] == [row]
+
+
+async def test_recover_interrupted_marks_sending_rows_uncertain(db: Database, clock: FakeClock) -> None:
+    sending = await enqueue(db, clock, "chat-a", "in flight")
+    waiting = await enqueue(db, clock, "chat-b", "not yet")
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE outbox SET status = 'sending' WHERE id = ?", (sending,))
+        assert await outbox.recover_interrupted(conn, "telegram") == 1
+        assert await outbox.recover_interrupted(conn, "wechat") == 0
+    async with db.read() as conn:
+        a = (await outbox.rows_for(conn, "telegram", "chat-a"))[0]
+        b = (await outbox.rows_for(conn, "telegram", "chat-b"))[0]
+    assert (a.id, a.status, a.last_error) == (sending, OutboxStatus.UNCERTAIN, "interrupted while sending")
+    assert (b.id, b.status) == (waiting, OutboxStatus.PENDING)
+    # An uncertain row is never claimed again on its own, and it does not block the chat.
+    later = await enqueue(db, clock, "chat-a", "later")
+    async with db.transaction() as conn:
+        assert {r.id for r in await outbox.claim_due(conn, "telegram", clock.now())} == {waiting, later}
+
+
+async def test_transaction_rolls_back_on_exception(db: Database, clock: FakeClock) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO residents (display_name, created_at) VALUES ('x', ?)",
+                               (stamp(clock.now()),))
+            await outbox.enqueue(conn, "telegram", "chat-a", {"text": "x"}, clock.now())
+            raise RuntimeError("handler crashed")
+    async with db.read() as conn:
+        for table in ("residents", "outbox"):
+            async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
+                assert (await cursor.fetchone())[0] == 0
+    # The connection is usable afterwards.
+    async with db.transaction() as conn:
+        await inbox.set_state(conn, "offset", "5")
+    async with db.read() as conn:
+        assert await inbox.get_state(conn, "offset") == "5"
+
+
+async def test_a_failing_handler_writes_nothing(app: App, resident: ChatUser, monkeypatch) -> None:
+    """Engine: the dispatcher's writes and its outbox rows commit together or not at all."""
+    from handlers import report
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("routing crashed")
+
+    monkeypatch.setattr(report, "dispatch_ticket", broken)
+    with pytest.raises(RuntimeError):
+        await file_report(resident)
+    assert await query(app, "SELECT COUNT(*) FROM tickets") == [(0,)]
+    assert await query(app, "SELECT COUNT(*) FROM ticket_events") == [(0,)]
+    assert await query(app, "SELECT step FROM dialogs") == [("summary",)]
