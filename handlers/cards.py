@@ -7,7 +7,15 @@ from handlers.formatting import clip, local_time, mask_phone
 from handlers.routing import Routing
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
-from storage.tickets import Ticket, TicketEvent, TicketStatus, followers_of, photos_of
+from storage.tickets import (
+    EventAction,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    add_event,
+    followers_of,
+    photos_of,
+)
 
 CARD_DESCRIPTION_LIMIT = 1500
 
@@ -72,9 +80,15 @@ async def card_replies(
 
 
 async def send_card(ctx: Context, ticket: Ticket, routing: Routing, title_key: str, note: str = "") -> None:
+    """Queue the card for everyone routed, and log whether anyone could receive it."""
     for recipient in routing.recipients:
         for reply in await card_replies(ctx, ticket, title_key, recipient.channel, note):
             ctx.notify(recipient, reply, "card", ticket.id)
+    people = [p.id for p in routing.people]
+    data = {"grid": ticket.grid_id, "level": int(routing.level), "people": people,
+            "recipients": len(routing.recipients)}
+    action = EventAction.NOTIFIED if routing.recipients else EventAction.UNREACHABLE
+    await add_event(ctx.conn, ticket.id, ctx.now, "system", "router", action, data=data)
 
 
 async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int) -> None:

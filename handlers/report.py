@@ -263,13 +263,7 @@ async def dispatch_ticket(ctx: Context, ticket_id: int) -> None:
     people = [p.id for p in routing.people]
     await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.ROUTED,
                             data={"grid": ticket.grid_id, "level": int(routing.level), "people": people})
-    if routing.recipients:
-        await send_card(ctx, ticket, routing, "card_new")
-        await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.NOTIFIED,
-                                data={"recipients": len(routing.recipients)})
-    else:
-        await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.UNREACHABLE,
-                                data={"people": people})
+    await send_card(ctx, ticket, routing, "card_new")
 
 
 async def me_too(ctx: Context, ticket_id: int) -> None:

@@ -127,6 +127,7 @@ ZH: Mapping[str, str] = {
     "rate_thanks": "感谢您的评价！工单 #{id} 已结束。",
     "rate_not_now": "工单 #{id} 现在不能评价（已评价或尚未办结）。",
     "card_unsatisfied": "居民对办结结果不满意，工单已重新打开",
+    "card_unsatisfied_grid": "居民对工单 #{id} 的办结结果不满意，工单已重新打开并上报{level}。",
     # statuses and roles
     "status_new": "已提交",
     "status_routed": "待受理",

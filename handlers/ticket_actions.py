@@ -10,6 +10,7 @@ from handlers.cards import (
     category_name,
     grid_name,
     notify_resident,
+    notify_staff,
     send_card,
     status_name,
 )
@@ -182,10 +183,6 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     assert moved is not None
     routing = await route(ctx.conn, ctx.services.config, moved)
     await send_card(ctx, moved, routing, "card_reassigned", note=reason)
-    action = EventAction.NOTIFIED if routing.recipients else EventAction.UNREACHABLE
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "router", action,
-                            data={"grid": grid.id, "level": int(routing.level),
-                                  "people": [p.id for p in routing.people]})
     await notify_resident(ctx, moved, ctx.t("notice_reassigned", id=ticket.id, grid=grid.name))
     ctx.say(ctx.t("reassign_done", id=ticket.id, grid=grid.name))
 
@@ -216,20 +213,19 @@ async def handle_rating(ctx: Context) -> None:
 
 async def reopen_one_level_up(ctx: Context, ticket: Ticket, rating: Rating) -> None:
     """不满意: the ticket is reopened and the level above the grid (its guide first) is told."""
-    level = Level(min(max(ticket.escalation_level + 1, Level.GUIDE), Level.SUBDISTRICT))
+    wanted = Level(min(max(ticket.escalation_level + 1, Level.GUIDE), Level.SUBDISTRICT))
+    routing = await route(ctx.conn, ctx.services.config, ticket, start=wanted)
+    # The level actually reached (guide, or higher when nobody there is reachable) is recorded.
     await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.REOPENED,
-                                rating=rating, escalation_level=int(level))
-    reopened = await tickets.get_ticket(ctx.conn, ticket.id)
-    assert reopened is not None
-    routing = await route(ctx.conn, ctx.services.config, reopened, start=level)
+                                rating=rating, escalation_level=int(routing.level))
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "rating", EventAction.REOPENED,
                             data={"level": int(routing.level), "people": [p.id for p in routing.people]})
+    reopened = await tickets.get_ticket(ctx.conn, ticket.id)
+    assert reopened is not None
     await send_card(ctx, reopened, routing, "card_escalated", note=ctx.t("card_unsatisfied"))
-    # As for a new ticket, the log shows whether anyone above could be reached.
-    if routing.recipients:
-        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "router", EventAction.NOTIFIED,
-                                data={"recipients": len(routing.recipients)})
-    else:
-        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "router", EventAction.UNREACHABLE,
-                                data={"people": [p.id for p in routing.people]})
+    # Whoever handled it at grid level hears about the rating too.
+    grid_level = await route(ctx.conn, ctx.services.config, reopened)
+    if grid_level.level is Level.GRID:
+        await notify_staff(ctx, grid_level, ctx.t("card_unsatisfied_grid", id=ticket.id,
+                                                  level=ctx.t(LEVEL_TEXT_KEYS[routing.level])), ticket.id)
     ctx.say(ctx.t("notice_reopened", id=ticket.id, level=ctx.t(LEVEL_TEXT_KEYS[routing.level])))

@@ -116,6 +116,8 @@ async def test_unsatisfied_reopens_to_the_grid_guide(
     assert cards[0].text.startswith("【上报工单 #1】")
     assert "居民对办结结果不满意，工单已重新打开" in cards[0].text
     assert "138****5678" in cards[0].text and "13812345678" not in cards[0].text
+    # The leader who resolved it hears about the rating too.
+    assert (await leader.inbox())[-1].text == "居民对工单 #1 的办结结果不满意，工单已重新打开并上报网格指导员。"
 
     # The guide may take it over.
     await guide.press_notice("受理")
@@ -133,6 +135,7 @@ async def test_unsatisfied_without_a_guide_goes_to_community_staff(
     await resolve(leader)
     await resident.press_notice("不满意")
     assert resident.text.endswith("并已报告社区。")
+    assert (await ticket_row(app, 1)).escalation_level == 2  # the level actually reached
     assert (await staff.inbox())[0].text.startswith("【上报工单 #1】")
     assert await admin.inbox() == []
     assert await query(app, "SELECT data FROM ticket_events WHERE action = 'reopened'") == [
