@@ -5,11 +5,12 @@ from __future__ import annotations
 from bot.config import Menu, MenuAction, MenuItem, MenuItemKind, Place
 from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, prompt_address
 from handlers.context import Context
+from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.formatting import mask_phone
 from handlers.types import Option, Reply
 from storage import accounts
 from storage.accounts import Resident
-from storage.dialogs import Dialog, clear_dialog, save_dialog
+from storage.dialogs import Dialog, save_dialog
 
 CONTACT_FLOW = "contact"
 
@@ -105,8 +106,7 @@ async def contact_grid(ctx: Context) -> None:
         return
     ctx.say(ctx.t("contact_need_address"))
     data: dict = {}
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                      Dialog(CONTACT_FLOW, "community", data), ctx.now)
+    await begin_side_flow(ctx, Dialog(CONTACT_FLOW, "community", data))
     prompt_address(ctx, "community", data)
 
 
@@ -116,7 +116,7 @@ async def handle_contact(ctx: Context, dialog: Dialog) -> None:
     if ctx.incoming.button == "nav:back":
         previous = address_back(step)
         if previous is None:
-            await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+            await end_dialog(ctx)
             ctx.say(ctx.t("cancelled"))
             return
         step = previous
@@ -132,6 +132,6 @@ async def handle_contact(ctx: Context, dialog: Dialog) -> None:
         return
     await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
                                 address.compound, address.building, address.grid_id)
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    await end_dialog(ctx)
     resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
     ctx.say(_grid_contact_text(ctx, resident))

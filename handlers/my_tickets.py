@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from handlers.cards import card_replies, category_name, history_text, notify_staff, status_name
 from handlers.context import Context
+from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.routing import route
 from handlers.ticket_actions import rating_options
 from handlers.types import Option, Reply
 from storage import tickets
-from storage.dialogs import Dialog, clear_dialog, save_dialog
+from storage.dialogs import Dialog
 from storage.tickets import EventAction, Ticket, TicketStatus
 
 ADD_INFO_FLOW = "add_info"
@@ -47,8 +48,7 @@ async def handle_my_button(ctx: Context) -> None:
     elif verb == "add":
         if not _still_open(ctx, ticket):
             return
-        await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                          Dialog(ADD_INFO_FLOW, "text", {"ticket": ticket.id}), ctx.now)
+        await begin_side_flow(ctx, Dialog(ADD_INFO_FLOW, "text", {"ticket": ticket.id}))
         ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), "nav:cancel"))
     elif verb == "cancel":
         if _still_open(ctx, ticket):
@@ -86,7 +86,7 @@ async def show_ticket(ctx: Context, ticket: Ticket) -> None:
 async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
     ticket = await tickets.get_ticket(ctx.conn, int(dialog.data["ticket"]))
     if ticket is None or ticket.resident_id != ctx.account.resident_id or not ticket.is_open:
-        await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+        await end_dialog(ctx)
         ctx.say(ctx.t("ticket_not_yours") if ticket is None else
                 ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
@@ -101,7 +101,7 @@ async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
     if text:
         await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.INFO_ADDED,
                                 note=text)
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    await end_dialog(ctx)
     routing = await route(ctx.conn, ctx.services.config, ticket)
     summary = text or ctx.t("event_photo_added")
     await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=summary), ticket.id)

@@ -15,14 +15,15 @@ from handlers.address_steps import (
 )
 from handlers.cards import category_name, grid_name, notify_staff, send_card
 from handlers.context import Context
+from handlers.dialog_state import REPORT_FLOW, end_dialog
 from handlers.formatting import hours_text, mask_phone, normalise_phone
 from handlers.routing import route
 from handlers.types import Address
 from storage import accounts, tickets
-from storage.dialogs import Dialog, clear_dialog, save_dialog
+from storage.dialogs import Dialog, save_dialog
 from storage.tickets import EventAction, NewTicket, TicketStatus
 
-FLOW = "report"
+FLOW = REPORT_FLOW
 MIN_DESCRIPTION = 4
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
@@ -249,7 +250,7 @@ async def submit(ctx: Context, data: dict) -> None:
     if data.get("phone"):
         await accounts.save_phone(ctx.conn, ctx.account.resident_id, data["phone"], shared=False)
     await dispatch_ticket(ctx, ticket_id)
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    await end_dialog(ctx)
     ctx.say(ctx.t("report_submitted", id=ticket_id, grid=grid_name(ctx, address.grid_id),
                   ack=hours_text(category.ack_hours)), main_keyboard=True)
 
@@ -268,7 +269,7 @@ async def dispatch_ticket(ctx: Context, ticket_id: int) -> None:
 
 async def me_too(ctx: Context, ticket_id: int) -> None:
     ticket = await tickets.get_ticket(ctx.conn, ticket_id)
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    await end_dialog(ctx)
     if ticket is None or not ticket.is_open:
         ctx.say(ctx.t("ticket_missing", id=ticket_id))
         return
@@ -286,5 +287,5 @@ async def me_too(ctx: Context, ticket_id: int) -> None:
 
 
 async def cancel_dialog(ctx: Context) -> None:
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
     ctx.say(ctx.t("cancelled"), main_keyboard=True)
+    await end_dialog(ctx)

@@ -16,6 +16,7 @@ ZH: Mapping[str, str] = {
     "show_menu": "打开菜单",
     "error": "抱歉，系统开了个小差，请稍后再试。",
     "cancelled": "已取消，本次填写的内容没有提交。",
+    "draft_kept": "您之前未填完的反映还在，发送 /report 继续。",
     "nothing_to_cancel": "当前没有进行中的操作。",
     "back": "返回",
     "cancel": "取消",

@@ -15,10 +15,11 @@ from handlers.cards import (
     status_name,
 )
 from handlers.context import Context
+from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
 from handlers.types import Option
 from storage import tickets
-from storage.dialogs import Dialog, clear_dialog, save_dialog
+from storage.dialogs import Dialog, save_dialog
 from storage.tickets import EventAction, Rating, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -85,18 +86,17 @@ async def start_resolve(ctx: Context, ticket: Ticket) -> None:
     if ticket.status not in RESOLVABLE:
         ctx.say(ctx.t("resolve_not_open", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                      Dialog(RESOLVE_FLOW, "note", {"ticket": ticket.id}), ctx.now)
+    await begin_side_flow(ctx, Dialog(RESOLVE_FLOW, "note", {"ticket": ticket.id}))
     ctx.say(ctx.t("resolve_prompt"), (ctx.t("cancel"), "nav:cancel"))
 
 
 async def handle_resolve(ctx: Context, dialog: Dialog) -> None:
     ticket = await _authorized_ticket(ctx, int(dialog.data["ticket"]))
     if ticket is None:
-        await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+        await end_dialog(ctx)
         return
     if ticket.status not in RESOLVABLE:
-        await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+        await end_dialog(ctx)
         ctx.say(ctx.t("resolve_not_open", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
     note = ctx.incoming.text.strip()
@@ -110,7 +110,7 @@ async def handle_resolve(ctx: Context, dialog: Dialog) -> None:
                                 result_note=note[:500])
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.RESOLVED,
                             note=note[:500], data={"photos": len(ctx.incoming.photos)})
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    await end_dialog(ctx)
     await notify_resident(ctx, ticket, ctx.t(
         "notice_resolved", id=ticket.id, category=category_name(ctx, ticket.category_id), note=note[:200],
     ), rating_options(ctx, ticket.id))
@@ -129,8 +129,7 @@ async def start_reassign(ctx: Context, ticket: Ticket) -> None:
     if not ticket.is_open:
         ctx.say(ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                      Dialog(REASSIGN_FLOW, "grid", {"ticket": ticket.id}), ctx.now)
+    await begin_side_flow(ctx, Dialog(REASSIGN_FLOW, "grid", {"ticket": ticket.id}))
     ctx.say(ctx.t("reassign_prompt"), (ctx.t("cancel"), "nav:cancel"))
 
 
@@ -148,7 +147,7 @@ def _find_grid(ctx: Context, text: str) -> str | None:
 async def handle_reassign(ctx: Context, dialog: Dialog) -> None:
     ticket = await _authorized_ticket(ctx, int(dialog.data["ticket"]))
     if ticket is None or not ticket.is_open:
-        await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+        await end_dialog(ctx)
         if ticket is not None:
             ctx.say(ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
@@ -178,7 +177,7 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
                                 grid_id=grid.id, community_id=grid.community)
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.REASSIGNED,
                             note=reason, data={"from": ticket.grid_id, "to": grid.id})
-    await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    await end_dialog(ctx)
     moved = await tickets.get_ticket(ctx.conn, ticket.id)
     assert moved is not None
     routing = await route(ctx.conn, ctx.services.config, moved)
