@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bot.config import Role
 from handlers.cards import card_replies, category_name, history_text, notify_staff, status_name
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
-from handlers.routing import route
+from handlers.routing import may_act, route
 from handlers.ticket_actions import rating_options
 from handlers.types import Option, Reply
 from storage import tickets
@@ -119,16 +120,26 @@ async def cancel_ticket(ctx: Context, ticket: Ticket) -> None:
     ctx.say(ctx.t("ticket_cancelled", id=ticket.id))
 
 
+STAFF_LIST_LIMIT = 10
+
+
 async def show_staff_open(ctx: Context) -> None:
+    """/tickets: the open tickets this staff member may act on, oldest first."""
     person = ctx.person
-    if person is None or person.grid_id is None:
+    if person is None:
         ctx.say(ctx.t("staff_open_none"))
         return
-    open_tickets = await tickets.open_tickets_of_grid(ctx.conn, person.grid_id)
-    if not open_tickets:
+    if person.grid_id is not None:
+        found = await tickets.open_tickets(ctx.conn, grid_id=person.grid_id, limit=STAFF_LIST_LIMIT)
+    elif person.role == Role.STAFF:
+        found = await tickets.open_tickets(ctx.conn, community_id=person.community_id, limit=STAFF_LIST_LIMIT)
+    else:
+        # Admins see everything; responders see what their categories bring them.
+        candidates = await tickets.open_tickets(ctx.conn, limit=STAFF_LIST_LIMIT * 20)
+        found = [t for t in candidates if may_act(ctx.services.config, person, t)][:STAFF_LIST_LIMIT]
+    if not found:
         ctx.say(ctx.t("staff_open_none"))
         return
     ctx.say(ctx.t("staff_open_list"))
-    for ticket in open_tickets:
-        for reply in (await card_replies(ctx, ticket, "card_new", ctx.incoming.channel))[:1]:
-            ctx.outcome.say(reply)
+    for ticket in found:
+        ctx.outcome.say((await card_replies(ctx, ticket, "card_new", ctx.incoming.channel))[0])

@@ -111,7 +111,7 @@ ZH: Mapping[str, str] = {
     "reassign_same_grid": "工单已经在这个网格了，请换一个网格。",
     "reassign_reason": "转派到「{grid}」的原因是？",
     "reassign_done": "工单 #{id} 已转派到 {grid}。",
-    "staff_open_none": "您负责的网格目前没有待办工单。",
+    "staff_open_none": "目前没有需要您处理的待办工单。",
     "staff_open_list": "待办工单：",
     # binding
     "bind_usage": "请发送 /bind 邀请码 完成绑定。",

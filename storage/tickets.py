@@ -225,13 +225,24 @@ async def open_tickets_like(
         return [_ticket(row) for row in await cursor.fetchall()]
 
 
-async def open_tickets_of_grid(conn: aiosqlite.Connection, grid_id: str, limit: int = 10) -> list[Ticket]:
+async def open_tickets(
+    conn: aiosqlite.Connection,
+    *,
+    grid_id: str | None = None,
+    community_id: str | None = None,
+    limit: int = 10,
+) -> list[Ticket]:
+    """Open tickets, oldest first, of one grid, one community, or (neither given) everywhere."""
     marks = ", ".join("?" for _ in OPEN_STATUSES)
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM tickets WHERE grid_id = ? AND status IN ({marks})"
-        " ORDER BY id LIMIT ?",
-        (grid_id, *OPEN_STATUSES, limit),
-    ) as cursor:
+    sql = f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({marks})"
+    params: list[object] = list(OPEN_STATUSES)
+    if grid_id is not None:
+        sql += " AND grid_id = ?"
+        params.append(grid_id)
+    if community_id is not None:
+        sql += " AND community_id = ?"
+        params.append(community_id)
+    async with conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)) as cursor:
         return [_ticket(row) for row in await cursor.fetchall()]
 
 

@@ -142,4 +142,22 @@ async def test_staff_open_list(app: App, resident: ChatUser, leader: ChatUser) -
     assert leader.text.startswith("待办工单：")
     assert "新工单 #1" in leader.text and "#2" not in leader.text  # #2 is in G02
     await resident.say("/tickets")
-    assert resident.text == "您负责的网格目前没有待办工单。"
+    assert resident.text == "目前没有需要您处理的待办工单。"
+
+
+async def test_staff_open_list_for_community_staff_admins_and_responders(
+    app: App, resident: ChatUser
+) -> None:
+    staff, admin, post = ChatUser(app, "staff"), ChatUser(app, "admin"), ChatUser(app, "post")
+    await bind(app, staff, "longchi-staff-1")
+    await bind(app, admin, "sd-admin-1")
+    await bind(app, post, "post-longchi")
+    await file_report(resident)  # 龙池 community, 水电维修
+    await file_report(resident, category="代充燃气", description="家里燃气卡没钱了", address="龙池花园12栋")
+    await file_report(resident, category="其他", description="门口积水严重了", address="西涧二村5栋")
+    await staff.say("/tickets")
+    assert "#1" in staff.text and "#2" in staff.text and "#3" not in staff.text
+    await admin.say("/tickets")
+    assert all(f"#{n}" in admin.text for n in (1, 2, 3))
+    await post.say("/tickets")
+    assert "#2" in post.text and "#1" not in post.text and "#3" not in post.text
