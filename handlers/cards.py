@@ -104,6 +104,11 @@ async def notify_resident(
     for account in reporters:
         recipient = Recipient(Channel(account.channel), account.chat_id)
         ctx.notify(recipient, Reply(text=text, options=options), "resident_notice", ticket.id)
+    await notify_followers(ctx, ticket, text)
+
+
+async def notify_followers(ctx: Context, ticket: Ticket, text: str) -> None:
+    """Tell the residents who said 我也遇到 on this ticket."""
     for follower in await followers_of(ctx.conn, ticket.id):
         for account in await accounts_of_resident(ctx.conn, follower):
             recipient = Recipient(Channel(account.channel), account.chat_id)

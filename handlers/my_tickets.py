@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from bot.config import Role
-from handlers.cards import card_replies, category_name, history_text, notify_staff, status_name
+from handlers.cards import (
+    card_replies,
+    category_name,
+    history_text,
+    notify_followers,
+    notify_staff,
+    status_name,
+)
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.routing import may_act, route
@@ -117,6 +124,7 @@ async def cancel_ticket(ctx: Context, ticket: Ticket) -> None:
                             EventAction.CANCELLED)
     routing = await route(ctx.conn, ctx.services.config, ticket)
     await notify_staff(ctx, routing, ctx.t("card_cancelled", id=ticket.id), ticket.id)
+    await notify_followers(ctx, ticket, ctx.t("notice_cancelled_follower", id=ticket.id))
     ctx.say(ctx.t("ticket_cancelled", id=ticket.id))
 
 

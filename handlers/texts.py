@@ -121,6 +121,7 @@ ZH: Mapping[str, str] = {
     "notice_acknowledged": "您反映的问题 #{id}（{category}）已由{role} {name} 受理，正在处理。",
     "notice_resolved": "您反映的问题 #{id}（{category}）已办结：{note}\n请您评价：",
     "notice_reassigned": "您反映的问题 #{id} 已转交 {grid} 处理。",
+    "notice_cancelled_follower": "您也遇到的问题 #{id} 已被提交人撤销。如果问题还在，请重新反映（/report）。",
     "notice_reopened": "已收到您的评价，问题 #{id} 已重新交办，并已报告{level}。",
     "rate_satisfied": "满意",
     "rate_mostly": "基本满意",

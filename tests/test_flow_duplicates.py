@@ -89,3 +89,15 @@ async def test_reporter_cannot_follow_their_own_ticket(app: App, resident: ChatU
     assert resident.text == "您已经关注了 #1，有进展会通知您。"
     assert await query(app, "SELECT * FROM ticket_followers") == []
     assert "follower_added" not in await actions(app, 1)
+
+
+async def test_followers_hear_when_the_reporter_cancels(
+    app: App, resident: ChatUser, neighbour: ChatUser
+) -> None:
+    await file_report(resident)
+    await reach_summary(neighbour)
+    await neighbour.press("我也遇到 #1")
+    await resident.press_data("my:cancelok:1")
+    assert resident.text == "工单 #1 已撤销。"
+    assert (await neighbour.inbox())[-1].text.startswith("您也遇到的问题 #1 已被提交人撤销")
+    assert all("已被提交人撤销" not in r.text for r in await resident.inbox())
