@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.clock import stamp
+from storage.db import optional_equals
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
@@ -188,15 +189,10 @@ async def people_with_role(
     grid_id: str | None = None,
     community_id: str | None = None,
 ) -> list[PersonRow]:
-    sql = "SELECT id, name, phone, role, grid_id, community_id FROM people WHERE active = 1 AND role = ?"
-    params: list[object] = [role]
-    if grid_id is not None:
-        sql += " AND grid_id = ?"
-        params.append(grid_id)
-    if community_id is not None:
-        sql += " AND community_id = ?"
-        params.append(community_id)
-    async with conn.execute(sql + " ORDER BY id", params) as cursor:
+    area, values = optional_equals(grid_id=grid_id, community_id=community_id)
+    sql = ("SELECT id, name, phone, role, grid_id, community_id FROM people"
+           f" WHERE active = 1 AND role = ?{area} ORDER BY id")
+    async with conn.execute(sql, (role, *values)) as cursor:
         return [PersonRow(*row) for row in await cursor.fetchall()]
 
 

@@ -32,6 +32,12 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
+def optional_equals(**columns: object) -> tuple[str, list[object]]:
+    """The clause ' AND col = ?' for each column given a value; names come from our code only."""
+    present = [(name, value) for name, value in columns.items() if value is not None]
+    return "".join(f" AND {name} = ?" for name, _ in present), [value for _, value in present]
+
+
 def bundled_migrations() -> list[tuple[int, str]]:
     """(number, sql) of every migrations/NNNN_name.sql, in order."""
     folder = resources.files("storage") / "migrations"

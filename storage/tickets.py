@@ -10,6 +10,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.db import optional_equals
 
 
 class TicketStatus(StrEnum):
@@ -234,15 +235,9 @@ async def open_tickets(
 ) -> list[Ticket]:
     """Open tickets, oldest first, of one grid, one community, or (neither given) everywhere."""
     marks = ", ".join("?" for _ in OPEN_STATUSES)
-    sql = f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({marks})"
-    params: list[object] = list(OPEN_STATUSES)
-    if grid_id is not None:
-        sql += " AND grid_id = ?"
-        params.append(grid_id)
-    if community_id is not None:
-        sql += " AND community_id = ?"
-        params.append(community_id)
-    async with conn.execute(sql + " ORDER BY id LIMIT ?", (*params, limit)) as cursor:
+    area, values = optional_equals(grid_id=grid_id, community_id=community_id)
+    sql = f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({marks}){area} ORDER BY id LIMIT ?"
+    async with conn.execute(sql, (*OPEN_STATUSES, *values, limit)) as cursor:
         return [_ticket(row) for row in await cursor.fetchall()]
 
 
