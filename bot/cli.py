@@ -47,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = config_path(args, environ)
     try:
         config = load_config(path)
+        settings = load_settings(environ, config)
     except ConfigError as exc:
         print(f"配置错误 config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_invite(config, path, database, args.grid, args.role, args.person))
         if command == "console":
             return asyncio.run(run_console(config, path, database, args.identity))
-        return asyncio.run(run_bot(config, path, database, load_settings(environ)))
+        return asyncio.run(run_bot(config, path, database, settings))
     except KeyboardInterrupt:
         return 130
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -153,12 +154,33 @@ class Subdistrict(Strict):
         return value
 
 
+class TelegramMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class HttpSettings(Strict):
+    """The bot's own HTTP server (Telegram webhook, later WeChat callbacks, /healthz)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
 class TelegramSettings(Strict):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     bot_username: str = ""
     poll_timeout: int = Field(default=25, ge=0, le=50)
     read_timeout: float = Field(default=10.0, gt=0, le=120)
+    mode: TelegramMode = TelegramMode.POLLING
+    webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/[A-Za-z0-9/_-]*$")
+    webhook_public_url: str = ""
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramSettings:
+        if self.mode is TelegramMode.WEBHOOK and not self.webhook_public_url.startswith("https://"):
+            raise ValueError("webhook mode needs webhook_public_url (an https:// URL Telegram can reach)")
+        return self
 
 
 class StorageSettings(Strict):
@@ -169,6 +191,7 @@ class Settings(Strict):
     """What the bot needs from outside the YAML: secrets come from the environment only."""
 
     telegram_token: str = ""
+    telegram_webhook_secret: str = ""
 
 
 class Config(Strict):
@@ -184,6 +207,7 @@ class Config(Strict):
     volunteer_teams: list[VolunteerTeam] = []
     menus: list[Menu] = Field(min_length=3, max_length=3)
     telegram: TelegramSettings = TelegramSettings()
+    http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
 
     @model_validator(mode="after")
@@ -336,5 +360,17 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return parse_config(data, source)
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    return Settings(telegram_token=environ.get("TELEGRAM_BOT_TOKEN", "").strip())
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def load_settings(environ: Mapping[str, str], config: Config) -> Settings:
+    """Secrets from the environment, checked against what the config asks for."""
+    settings = Settings(
+        telegram_token=environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+        telegram_webhook_secret=environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+    )
+    if settings.telegram_token and config.telegram.mode is TelegramMode.WEBHOOK and not (
+        WEBHOOK_SECRET_PATTERN.match(settings.telegram_webhook_secret)
+    ):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET: webhook mode needs 16-256 characters of A-Z a-z 0-9 _ -")
+    return settings

@@ -12,9 +12,12 @@ from pathlib import Path
 
 from bot.app import App, build_app, database_path
 from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
-from bot.channels.telegram import TelegramIntake, TelegramTransport, build_bot
-from bot.config import Config, Settings
+from bot.channels.telegram import TelegramTransport, build_bot
+from bot.channels.telegram_intake import TelegramIntake
+from bot.channels.telegram_webhook import webhook_handler
+from bot.config import Config, Settings, TelegramMode
 from bot.faults import CrashPoints
+from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
 from bot.sender import OutboxSender
 from handlers.dispatcher import create_invite
@@ -84,20 +87,31 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def run_telegram(app: App, token: str, stop: asyncio.Event,
-                       limits: ChatRateLimits | None = None) -> None:
-    settings = app.config.telegram
-    bot = build_bot(token, settings.base_url, settings.base_file_url, settings.read_timeout)
-    intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, settings.poll_timeout)
+async def run_telegram(app: App, settings: Settings, stop: asyncio.Event,
+                       limits: ChatRateLimits | None = None, http: HttpServer | None = None) -> None:
+    """Run Telegram until `stop`: intake (polling or webhook) and the outbox sender."""
+    telegram = app.config.telegram
+    bot = build_bot(settings.telegram_token, telegram.base_url, telegram.base_file_url, telegram.read_timeout)
+    intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, telegram.poll_timeout)
     wake = asyncio.Event()
     app.engine.outbox_wakers.append(wake)
     titles = tuple(m.title for m in app.config.menus)
     sender = OutboxSender(app.db, app.clock, TelegramTransport(bot, titles, limits), wake,
                           app.engine.crash_points)
-    await intake.setup()
-    log.info("Telegram channel started as @%s", bot.username)
+    webhook = telegram.mode is TelegramMode.WEBHOOK
+    server = http or HttpServer(app.config.http)
+    stored = asyncio.Event()
+    if webhook:
+        server.add_post(telegram.webhook_path, webhook_handler(intake, settings.telegram_webhook_secret, stored))
+        await server.start()
+        await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
+    else:
+        await intake.setup()
+    log.info("Telegram channel started as @%s (%s)", bot.username, telegram.mode.value)
     sending = asyncio.create_task(sender.run(stop), name="telegram-sender")
-    intake_task = asyncio.create_task(intake.run(stop), name="telegram-intake")
+    intake_task = asyncio.create_task(
+        intake.run_processing(stop, stored) if webhook else intake.run(stop), name="telegram-intake"
+    )
     stopper = asyncio.create_task(stop.wait())
     try:
         done, _ = await asyncio.wait([sending, intake_task, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -106,6 +120,8 @@ async def run_telegram(app: App, token: str, stop: asyncio.Event,
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
+        if webhook:
+            await server.stop()
         intake_task.cancel()  # an interrupted handling rolls back and is redone from the inbox
         # Sends in flight finish and are recorded, so a clean stop leaves nothing uncertain.
         try:
@@ -125,7 +141,7 @@ async def run_bot(config: Config, config_file: Path, database: Path | None, sett
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        await run_telegram(app, settings.telegram_token, stop)
+        await run_telegram(app, settings, stop)
     finally:
         await app.close()
     return 0

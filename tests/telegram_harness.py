@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import App, build_app
-from bot.config import Config, TelegramSettings
+from bot.config import Config, Settings, TelegramSettings
 from bot.ratelimit import ChatRateLimits
 from bot.runtime import run_telegram
 from handlers.dispatcher import create_invite
@@ -76,6 +76,7 @@ async def start_run(config: Config, fake: FakeTelegramAPI, clock: Clock, db: Pat
     app = await build_app(config_for(config, fake, read_timeout), clock, db)
     stop = asyncio.Event()
     # Transcripts push faster than any person types; the per-chat burst is widened accordingly.
-    task = asyncio.create_task(run_telegram(app, fake.token, stop, ChatRateLimits(private_burst=100)))
+    settings = Settings(telegram_token=fake.token)
+    task = asyncio.create_task(run_telegram(app, settings, stop, ChatRateLimits(private_burst=100)))
     await fake.wait_for_call("setMyCommands")
     return TelegramRun(fake, app, stop, task)

@@ -207,8 +207,22 @@ def test_round_trip_through_yaml_dump_still_loads(tmp_path: Path, raw: dict[str,
 
 
 def test_settings_come_from_the_environment_only() -> None:
-    assert load_settings({"TELEGRAM_BOT_TOKEN": " 123:abc \n"}).telegram_token == "123:abc"
-    assert load_settings({}).telegram_token == ""
+    config = load_config(SHIPPED)
+    assert load_settings({"TELEGRAM_BOT_TOKEN": " 123:abc \n"}, config).telegram_token == "123:abc"
+    assert load_settings({}, config).telegram_token == ""
+
+
+def test_webhook_mode_needs_a_public_url_and_a_strong_secret(tmp_path: Path, raw: dict[str, Any]) -> None:
+    raw["telegram"]["mode"] = "webhook"
+    with pytest.raises(ConfigError, match=r"telegram: webhook mode needs webhook_public_url"):
+        load_config(write(tmp_path, raw))
+    raw["telegram"]["webhook_public_url"] = "https://bot.example.org/telegram/webhook"
+    config = load_config(write(tmp_path, raw))
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings({"TELEGRAM_BOT_TOKEN": "1:a", "TELEGRAM_WEBHOOK_SECRET": "short"}, config)
+    secret = "s3cret-webhook_token-0123"
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": "1:a", "TELEGRAM_WEBHOOK_SECRET": secret}, config)
+    assert settings.telegram_webhook_secret == secret
 
 
 # --- error cases: one line, naming the key path ----------------------------------------------

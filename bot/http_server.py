@@ -1,0 +1,36 @@
+"""The bot's own HTTP server (aiohttp, same event loop): webhooks and /healthz."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bot.config import HttpSettings
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+class HttpServer:
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.app = web.Application(client_max_size=1024 * 1024)
+        self.app.router.add_get("/healthz", healthz)
+        self._runner: web.AppRunner | None = None
+        self.port = settings.port
+
+    def add_post(self, path: str, handler: Handler) -> None:
+        self.app.router.add_post(path, handler)
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        # With port 0 the OS picks one; tests read it from here.
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
