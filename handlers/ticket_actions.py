@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 
@@ -19,6 +20,7 @@ from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
 from handlers.types import Option
 from storage import tickets
+from storage.clock import stamp
 from storage.dialogs import Dialog, save_dialog
 from storage.tickets import EventAction, Rating, Ticket, TicketStatus
 
@@ -43,6 +45,24 @@ async def _authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
         ctx.say(ctx.t("not_allowed"))
         return None
     return ticket
+
+
+def fresh_deadlines(ctx: Context, ticket: Ticket) -> tuple[datetime, datetime]:
+    """(ack_due_at, resolve_due_at) counted from now, for whoever is handed the ticket next.
+
+    From the category's ack_hours / resolve_hours; if the category has since left config,
+    the ticket's own original spans are used again.
+    """
+    category = ctx.services.config.category(ticket.category_id)
+    if category is not None:
+        ack, resolve = timedelta(hours=category.ack_hours), timedelta(hours=category.resolve_hours)
+    else:
+        ack, resolve = ticket.ack_due_at - ticket.created_at, ticket.resolve_due_at - ticket.created_at
+    return ctx.now + ack, ctx.now + resolve
+
+
+def _deadline_data(ack_due_at: datetime, resolve_due_at: datetime) -> dict[str, str]:
+    return {"ack_due_at": stamp(ack_due_at), "resolve_due_at": stamp(resolve_due_at)}
 
 
 def _actor(ctx: Context) -> str:
@@ -173,10 +193,14 @@ async def handle_reassign(ctx: Context, dialog: Dialog) -> None:
 async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> None:
     grid = ctx.services.config.grid(grid_id)
     assert grid is not None
+    # The new grid gets the category's full time limits from now, not the old (maybe past) ones.
+    ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
     await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.ROUTED,
-                                grid_id=grid.id, community_id=grid.community)
+                                grid_id=grid.id, community_id=grid.community,
+                                ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.REASSIGNED,
-                            note=reason, data={"from": ticket.grid_id, "to": grid.id})
+                            note=reason, data={"from": ticket.grid_id, "to": grid.id,
+                                               **_deadline_data(ack_due_at, resolve_due_at)})
     await end_dialog(ctx)
     moved = await tickets.get_ticket(ctx.conn, ticket.id)
     assert moved is not None
@@ -215,10 +239,14 @@ async def reopen_one_level_up(ctx: Context, ticket: Ticket, rating: Rating) -> N
     wanted = Level(min(max(ticket.escalation_level + 1, Level.GUIDE), Level.SUBDISTRICT))
     routing = await route(ctx.conn, ctx.services.config, ticket, start=wanted)
     # The level actually reached (guide, or higher when nobody there is reachable) is recorded.
+    # Those it is reopened to get the category's full time limits from now.
+    ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
     await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.REOPENED,
-                                rating=rating, escalation_level=int(routing.level))
+                                rating=rating, escalation_level=int(routing.level),
+                                ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "rating", EventAction.REOPENED,
-                            data={"level": int(routing.level), "people": [p.id for p in routing.people]})
+                            data={"level": int(routing.level), "people": [p.id for p in routing.people],
+                                  **_deadline_data(ack_due_at, resolve_due_at)})
     reopened = await tickets.get_ticket(ctx.conn, ticket.id)
     assert reopened is not None
     await send_card(ctx, reopened, routing, "card_escalated", note=ctx.t("card_unsatisfied"))

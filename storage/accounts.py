@@ -210,9 +210,15 @@ async def create_invite(
 async def redeem_invite(
     conn: aiosqlite.Connection, code: str, channel: str, external_id: str, now: datetime
 ) -> str | None:
-    """Bind the account to the invite's person; the person id, or None if the code is not usable."""
+    """Bind the account to the invite's person; the person id, or None if the code is not usable.
+
+    A code whose person is no longer in config (people.active = 0) is not usable: it stays
+    unused and the account is left as it was.
+    """
     async with conn.execute(
-        "SELECT person_id FROM invites WHERE code = ? AND used_at IS NULL AND expires_at > ?",
+        "SELECT invites.person_id FROM invites JOIN people ON people.id = invites.person_id"
+        " WHERE invites.code = ? AND invites.used_at IS NULL AND invites.expires_at > ?"
+        " AND people.active = 1",
         (code.strip().upper(), stamp(now)),
     ) as cursor:
         row = await cursor.fetchone()

@@ -158,11 +158,15 @@ async def update_ticket(
     result_note: str | None = None,
     escalation_level: int | None = None,
     description: str | None = None,
+    ack_due_at: datetime | None = None,
+    resolve_due_at: datetime | None = None,
 ) -> None:
     changes: dict[str, object] = {
         "status": status, "grid_id": grid_id, "community_id": community_id, "rating": rating,
         "result_note": result_note, "escalation_level": escalation_level,
         "description": description,
+        "ack_due_at": stamp(ack_due_at) if ack_due_at is not None else None,
+        "resolve_due_at": stamp(resolve_due_at) if resolve_due_at is not None else None,
     }
     # Column names come from the fixed mapping above, never from input.
     sets = [(column, value) for column, value in changes.items() if value is not None]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bot.app import App
+from bot.app import App, staff_seeds
+from bot.config import Config
 from handlers.dispatcher import create_invite
+from storage.accounts import sync_people
 from storage.clock import FakeClock
 from tests.chat import ChatUser, query
 
@@ -81,3 +83,21 @@ async def test_bind_is_not_done_in_a_group(app: App, leader: ChatUser) -> None:
     assert "请私聊我" in leader.text
     assert await bound_person(app, "leader-g01") is None
     assert await query(app, "SELECT used_at FROM invites WHERE code = ?", code) == [(None,)]
+
+
+async def test_an_invite_for_someone_no_longer_in_config_is_refused(
+    app: App, config: Config, leader: ChatUser
+) -> None:
+    code = await invite(app, "g01-leader")
+    async with app.db.transaction() as conn:  # config changed: g01-leader is gone
+        await sync_people(conn, [s for s in staff_seeds(config) if s.id != "g01-leader"], app.clock.now())
+    await leader.say(f"/bind {code}")
+    assert leader.text == "邀请码无效或已过期，请向街道管理员重新获取。"
+    assert await query(app, "SELECT used_at, used_by FROM invites WHERE code = ?", code) == [(None, None)]
+    assert await bound_person(app, "leader-g01") is None
+    # Back in config, the same code still works: it was not burnt.
+    async with app.db.transaction() as conn:
+        await sync_people(conn, staff_seeds(config), app.clock.now())
+    await leader.say(f"/bind {code}")
+    assert "绑定成功" in leader.text
+    assert await bound_person(app, "leader-g01") == "g01-leader"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 
-from bot.app import App
+from bot.app import App, staff_seeds
+from bot.config import Config
+from storage.accounts import sync_people
+from storage.clock import FakeClock, stamp
 from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
 
 
@@ -139,7 +145,9 @@ async def test_unsatisfied_without_a_guide_goes_to_community_staff(
     assert (await staff.inbox())[0].text.startswith("【上报工单 #1】")
     assert await admin.inbox() == []
     assert await query(app, "SELECT data FROM ticket_events WHERE action = 'reopened'") == [
-        ('{"level": 2, "people": ["longchi-staff-1", "longchi-staff-2"]}',)]
+        ('{"level": 2, "people": ["longchi-staff-1", "longchi-staff-2"],'
+         ' "ack_due_at": "2026-11-26T04:00:00.000000+00:00",'
+         ' "resolve_due_at": "2026-11-28T02:00:00.000000+00:00"}',)]
 
 
 async def test_unsatisfied_without_guide_or_staff_goes_to_admins(
@@ -163,3 +171,47 @@ async def test_unsatisfied_with_nobody_above_records_the_miss(
     await resident.press_notice("不满意")
     assert (await ticket_row(app, 1)).status == "reopened"
     assert (await actions(app, 1))[-3:] == ["rated", "reopened", "unreachable"]
+
+
+async def test_unsatisfied_reopens_with_fresh_deadlines(
+    app: App, clock: FakeClock, resident: ChatUser, leader: ChatUser, filed: int
+) -> None:
+    guide = ChatUser(app, "guide-g01")
+    await bind(app, guide, "g01-guide")
+    await resolve(leader)
+    clock.advance(hours=50)  # past both original deadlines (2 h to acknowledge, 48 h to resolve)
+    original = await ticket_row(app, 1)
+    assert original.resolve_due_at < clock.now()
+    await resident.press_notice("不满意")
+
+    ticket = await ticket_row(app, 1)
+    assert ticket.status == "reopened"
+    assert ticket.ack_due_at > clock.now()
+    assert ticket.ack_due_at == clock.now() + timedelta(hours=2)
+    assert ticket.resolve_due_at == clock.now() + timedelta(hours=48)
+    [card] = await guide.inbox()
+    assert "请在 11-28 14:00 前受理" in card.text and "11-26 12:00" not in card.text
+    [(raw,)] = await query(app, "SELECT data FROM ticket_events WHERE action = 'reopened'")
+    assert json.loads(raw) == {"level": 1, "people": ["g01-guide"], "ack_due_at": stamp(ticket.ack_due_at),
+                               "resolve_due_at": stamp(ticket.resolve_due_at)}
+
+
+async def test_a_leader_removed_from_config_can_no_longer_act(
+    app: App, config: Config, resident: ChatUser, leader: ChatUser, filed: int
+) -> None:
+    async with app.db.transaction() as conn:  # config changed: g01-leader is gone
+        await sync_people(conn, [s for s in staff_seeds(config) if s.id != "g01-leader"], app.clock.now())
+    before = await ticket_row(app, 1)
+    events = await actions(app, 1)
+
+    await leader.press_notice("受理")
+    assert leader.text == "抱歉，这张工单不归您处理，操作未生效。"
+    await leader.press_notice("办结")
+    assert leader.text == "抱歉，这张工单不归您处理，操作未生效。"
+    await leader.press_notice("转派")
+    assert leader.text == "抱歉，这张工单不归您处理，操作未生效。"
+
+    assert await ticket_row(app, 1) == before
+    assert await actions(app, 1) == events
+    assert await resident.inbox() == []
+    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'leader-g01'") == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
 from bot.app import App
+from storage.clock import FakeClock, stamp
 from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
 
 
@@ -109,7 +111,9 @@ async def test_reassign_to_another_grid(app: App, resident: ChatUser, leader: Ch
     ticket = await ticket_row(app, 1)
     assert (ticket.grid_id, ticket.community_id, ticket.status) == ("G08", "longchi", "routed")
     rows = await query(app, "SELECT actor_id, note, data FROM ticket_events WHERE action = 'reassigned'")
-    assert rows == [("g01-leader", "问题在醉翁小区，不在本网格", '{"from": "G01", "to": "G08"}')]
+    assert rows == [("g01-leader", "问题在醉翁小区，不在本网格",
+                     '{"from": "G01", "to": "G08", "ack_due_at": "2026-11-26T04:00:00.000000+00:00",'
+                     ' "resolve_due_at": "2026-11-28T02:00:00.000000+00:00"}')]
     assert (await actions(app, 1))[-2:] == ["reassigned", "notified"]
     cards = await g08.inbox()
     assert cards[0].text.startswith("【转派工单 #1】") and "问题在醉翁小区，不在本网格" in cards[0].text
@@ -142,3 +146,39 @@ async def test_reassign_to_an_unknown_or_the_same_grid(app: App, leader: ChatUse
     await leader.say("取消")
     assert (await ticket_row(app, 1)).grid_id == "G01"
     assert "reassigned" not in await actions(app, 1)
+
+
+async def test_reassign_after_the_deadline_gives_the_new_grid_fresh_deadlines(
+    app: App, clock: FakeClock, leader: ChatUser, filed: int
+) -> None:
+    g08 = ChatUser(app, "leader-g08")
+    await bind(app, g08, "g08-leader")
+    original = await ticket_row(app, 1)
+    assert "请在 11-26 12:00 前受理" in (await leader.inbox())[0].text  # 水电维修: 2 h to acknowledge
+    clock.advance(hours=30)  # well past the original 2 h deadline
+    assert original.ack_due_at < clock.now()
+    await leader.press_notice("转派")
+    await leader.say("G08")
+    await leader.say("问题在醉翁小区")
+
+    ticket = await ticket_row(app, 1)
+    assert ticket.ack_due_at > clock.now()
+    assert ticket.ack_due_at == clock.now() + timedelta(hours=2)
+    assert ticket.resolve_due_at == clock.now() + timedelta(hours=48)
+    assert ticket.created_at == original.created_at
+    [card] = await g08.inbox()
+    assert "请在 11-27 18:00 前受理" in card.text and "11-26 12:00" not in card.text
+    [(raw,)] = await query(app, "SELECT data FROM ticket_events WHERE action = 'reassigned'")
+    assert json.loads(raw) == {"from": "G01", "to": "G08", "ack_due_at": stamp(ticket.ack_due_at),
+                               "resolve_due_at": stamp(ticket.resolve_due_at)}
+
+
+async def test_a_stored_deadline_keeps_its_column_format(
+    app: App, clock: FakeClock, leader: ChatUser, filed: int
+) -> None:
+    clock.advance(hours=30)
+    await leader.press_notice("转派")
+    await leader.say("G08")
+    await leader.say("问题在醉翁小区")
+    assert await query(app, "SELECT ack_due_at, resolve_due_at FROM tickets WHERE id = 1") == [
+        ("2026-11-27T10:00:00.000000+00:00", "2026-11-29T08:00:00.000000+00:00")]

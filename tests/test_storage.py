@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from storage import inbox, outbox
+from storage import accounts, inbox, outbox, tickets
 from storage.clock import FakeClock, stamp
 from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
 from storage.outbox import OutboxStatus
@@ -194,3 +194,37 @@ async def test_a_failing_handler_writes_nothing(app: App, resident: ChatUser, mo
     assert await query(app, "SELECT COUNT(*) FROM tickets") == [(0,)]
     assert await query(app, "SELECT COUNT(*) FROM ticket_events") == [(0,)]
     assert await query(app, "SELECT step FROM dialogs") == [("summary",)]
+
+
+async def test_update_ticket_sets_deadlines_only_when_given(app: App, clock: FakeClock, resident: ChatUser) -> None:
+    await file_report(resident)
+    async with app.db.read() as conn:
+        original = await tickets.get_ticket(conn, 1)
+    assert original is not None
+    clock.advance(hours=30)
+    async with app.db.transaction() as conn:
+        await tickets.update_ticket(conn, 1, clock.now(), result_note="x")
+        unchanged = await tickets.get_ticket(conn, 1)
+        await tickets.update_ticket(conn, 1, clock.now(), ack_due_at=clock.now() + timedelta(hours=2),
+                                    resolve_due_at=clock.now() + timedelta(hours=48))
+        moved = await tickets.get_ticket(conn, 1)
+    assert unchanged is not None and moved is not None
+    assert (unchanged.ack_due_at, unchanged.resolve_due_at) == (original.ack_due_at, original.resolve_due_at)
+    assert moved.ack_due_at == clock.now() + timedelta(hours=2) > clock.now()
+    assert moved.resolve_due_at == clock.now() + timedelta(hours=48)
+    assert await query(app, "SELECT ack_due_at, resolve_due_at, updated_at FROM tickets") == [
+        (stamp(moved.ack_due_at), stamp(moved.resolve_due_at), stamp(clock.now()))]
+
+
+async def test_redeem_invite_needs_an_active_person(app: App, clock: FakeClock, resident: ChatUser) -> None:
+    await resident.say("/start")  # creates the account
+    async with app.db.transaction() as conn:
+        code = await accounts.create_invite(conn, "g01-leader", clock.now(), timedelta(days=7))
+        await conn.execute("UPDATE people SET active = 0 WHERE id = 'g01-leader'")
+        assert await accounts.redeem_invite(conn, code, "console", "resident-1", clock.now()) is None
+    assert await query(app, "SELECT used_at, used_by FROM invites") == [(None, None)]
+    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = 'resident-1'") == [(None,)]
+    async with app.db.transaction() as conn:
+        await conn.execute("UPDATE people SET active = 1 WHERE id = 'g01-leader'")
+        assert await accounts.redeem_invite(conn, code, "console", "resident-1", clock.now()) == "g01-leader"
+    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = 'resident-1'") == [("g01-leader",)]
