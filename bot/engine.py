@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import datetime
 
 import aiosqlite
 
@@ -31,10 +32,9 @@ def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
 
 
 async def _enqueue(conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
-                   now: object, kind: str, ticket_id: int | None) -> None:
+                   now: datetime, kind: str, ticket_id: int | None) -> None:
     for piece in split_for_channel(channel, reply):
-        await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now,  # type: ignore[arg-type]
-                             kind=kind, ticket_id=ticket_id)
+        await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id)
 
 
 class Engine:
@@ -52,7 +52,7 @@ class Engine:
         for event in self.outbox_wakers:
             event.set()
 
-    async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: object) -> None:
+    async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
         for note in outcome.notifications:
             await _enqueue(conn, note.recipient.channel, note.recipient.chat_id, note.reply, now,
                            note.kind, note.ticket_id)

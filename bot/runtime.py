@@ -101,35 +101,45 @@ async def run_telegram(app: App, settings: Settings, stop: asyncio.Event,
     webhook = telegram.mode is TelegramMode.WEBHOOK
     server = http or HttpServer(app.config.http)
     stored = asyncio.Event()
-    if webhook:
-        server.add_post(telegram.webhook_path, webhook_handler(intake, settings.telegram_webhook_secret, stored))
-        await server.start()
-        await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
-    else:
-        await intake.setup()
-    log.info("Telegram channel started as @%s (%s)", bot.username, telegram.mode.value)
-    sending = asyncio.create_task(sender.run(stop), name="telegram-sender")
-    intake_task = asyncio.create_task(
-        intake.run_processing(stop, stored) if webhook else intake.run(stop), name="telegram-intake"
-    )
-    stopper = asyncio.create_task(stop.wait())
+    tasks: list[asyncio.Task] = []
     try:
-        done, _ = await asyncio.wait([sending, intake_task, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if webhook:
+            handler = webhook_handler(intake, settings.telegram_webhook_secret, stored)
+            server.add_post(telegram.webhook_path, handler)
+            await server.start()
+            await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
+        else:
+            await intake.setup()
+        log.info("Telegram channel started as @%s (%s)", bot.username, telegram.mode.value)
+        sending = asyncio.create_task(sender.run(stop), name="telegram-sender")
+        receiving = asyncio.create_task(
+            intake.run_processing(stop, stored) if webhook else intake.run(stop), name="telegram-intake"
+        )
+        tasks = [sending, receiving, asyncio.create_task(stop.wait())]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task is not stopper and task.exception() is not None:
+            if task in (sending, receiving) and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     finally:
         stop.set()
-        if webhook:
-            await server.stop()
-        intake_task.cancel()  # an interrupted handling rolls back and is redone from the inbox
-        # Sends in flight finish and are recorded, so a clean stop leaves nothing uncertain.
-        try:
-            await asyncio.wait_for(sending, timeout=SHUTDOWN_GRACE_SECONDS)
-        except (TimeoutError, Exception):
-            log.warning("outbox sender did not stop cleanly")
-        await asyncio.gather(intake_task, stopper, return_exceptions=True)
+        await server.stop()
+        await _wind_down(tasks)
         await bot.shutdown()
+
+
+async def _wind_down(tasks: list[asyncio.Task]) -> None:
+    """Cancel intake (its handling rolls back and is redone); let sends in flight be recorded."""
+    if not tasks:
+        return
+    sending, receiving, stopper = tasks
+    receiving.cancel()
+    stopper.cancel()
+    try:
+        # A clean stop leaves no row 'sending', so nothing is wrongly marked uncertain later.
+        await asyncio.wait_for(sending, timeout=SHUTDOWN_GRACE_SECONDS)
+    except (TimeoutError, Exception):
+        log.warning("outbox sender did not stop cleanly")
+    await asyncio.gather(receiving, stopper, return_exceptions=True)
 
 
 async def run_bot(config: Config, config_file: Path, database: Path | None, settings: Settings) -> int:

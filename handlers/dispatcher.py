@@ -17,6 +17,7 @@ from storage.dialogs import Dialog, load_dialog, save_dialog
 INVITE_VALID_FOR = timedelta(days=7)
 CANCEL_WORDS = {"取消", "退出", "cancel"}
 BACK_WORDS = {"返回", "上一步", "back"}
+OFFER_FLOW = "offer"  # remembers free text so 「把这段话作为反映提交」 can prefill a report
 
 FLOW_HANDLERS = {
     report.FLOW: report.handle_report,
@@ -66,11 +67,10 @@ async def _handle_group(ctx: Context) -> None:
     incoming = ctx.incoming
     command = incoming.command
     if command in ("menu", "start", "help") or incoming.button.startswith("m:"):
-        if incoming.button.startswith("m:"):
-            menu = next((m for m in ctx.services.config.menus if f"m:{m.key}" == incoming.button), None)
-            if menu:
-                menus.show_menu(ctx, menu)
-                return
+        menu = menus.menu_by_button(ctx, incoming.button)
+        if menu is not None:
+            menus.show_menu(ctx, menu)
+            return
         ctx.outcome.say(Reply(text=ctx.t("menu_intro"), options=menus.main_menu_options(ctx)))
         return
     if incoming.button.startswith("i:"):
@@ -124,7 +124,7 @@ async def _handle_private(ctx: Context) -> None:
 
 async def _remember_free_text(ctx: Context) -> None:
     await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                      Dialog("offer", "text", {"text": ctx.incoming.text.strip()[:report.MAX_DESCRIPTION]}),
+                      Dialog(OFFER_FLOW, "text", {"text": ctx.incoming.text.strip()[:report.MAX_DESCRIPTION]}),
                       ctx.now)
 
 
@@ -176,7 +176,7 @@ async def _global_button(ctx: Context, dialog: Dialog | None) -> bool:
     if button == "menu":
         menus.show_main_menu(ctx, _draft_hint(ctx, dialog))
     elif button.startswith("m:"):
-        menu = next((m for m in ctx.services.config.menus if f"m:{m.key}" == button), None)
+        menu = menus.menu_by_button(ctx, button)
         if menu is None:
             return False
         menus.show_menu(ctx, menu)
@@ -194,7 +194,7 @@ async def _global_button(ctx: Context, dialog: Dialog | None) -> bool:
     elif button.startswith("my:"):
         await my_tickets.handle_my_button(ctx)
     elif button == "report:text":
-        text = dialog.data.get("text", "") if dialog is not None and dialog.flow == "offer" else ""
+        text = dialog.data.get("text", "") if dialog is not None and dialog.flow == OFFER_FLOW else ""
         await report.start_report(ctx, description=text)
     else:
         return False

@@ -19,6 +19,10 @@ def main_menu_options(ctx: Context) -> tuple[Option, ...]:
     return tuple(Option(m.title, f"m:{m.key}") for m in ctx.services.config.menus)
 
 
+def menu_by_button(ctx: Context, button: str) -> Menu | None:
+    return next((m for m in ctx.services.config.menus if f"m:{m.key}" == button), None)
+
+
 def menu_by_text(ctx: Context, text: str) -> Menu | None:
     return next((m for m in ctx.services.config.menus if m.title == text.strip()), None)
 

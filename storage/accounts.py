@@ -60,8 +60,13 @@ class StaffSeed:
 
 
 async def sync_people(conn: aiosqlite.Connection, people: list[StaffSeed], now: datetime) -> None:
-    """Make the people table match config; accounts named in config are pre-bound."""
+    """Make the people table match config; accounts named in config are pre-bound.
+
+    A binding that came from config is dropped first, so an account removed or changed in
+    config stops acting for that person; bindings made with an invite code stay.
+    """
     await conn.execute("UPDATE people SET active = 0")
+    await conn.execute("UPDATE accounts SET person_id = NULL, from_config = 0 WHERE from_config = 1")
     for person in people:
         await conn.execute(
             "INSERT INTO people (id, name, phone, role, grid_id, community_id, active)"

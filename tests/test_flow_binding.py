@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.app import App, staff_seeds
 from bot.config import Config
 from handlers.dispatcher import create_invite
@@ -101,3 +103,23 @@ async def test_an_invite_for_someone_no_longer_in_config_is_refused(
     await leader.say(f"/bind {code}")
     assert "绑定成功" in leader.text
     assert await bound_person(app, "leader-g01") == "g01-leader"
+
+
+async def test_a_telegram_id_removed_from_config_no_longer_binds(
+    app: App, config: Config, clock: FakeClock
+) -> None:
+    invited = ChatUser(app, "invited-guide")
+    async with app.db.transaction() as conn:
+        code = await create_invite(conn, "g01-guide", clock.now())
+    await invited.say(f"/bind {code}")
+    seeds = staff_seeds(config)
+    with_id = [replace(s, telegram_id=555) if s.id == "g01-leader" else s for s in seeds]
+    async with app.db.transaction() as conn:
+        await sync_people(conn, with_id, clock.now())
+    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = '555'") == [("g01-leader",)]
+    async with app.db.transaction() as conn:
+        await sync_people(conn, seeds, clock.now())
+    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = '555'") == [(None,)]
+    # A binding made with an invite code is not touched by config syncs.
+    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = 'invited-guide'") == [
+        ("g01-guide",)]

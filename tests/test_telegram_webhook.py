@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +128,17 @@ async def test_report_through_the_webhook_creates_one_ticket(hook: WebhookRun) -
     await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "工单号 #1" in (m.text or ""))
     assert await query(hook.app, "SELECT COUNT(*) FROM tickets") == [(1,)]
     assert "answerCallbackQuery" in [method for method, _ in hook.fake.calls]
+
+
+async def test_an_update_arriving_in_many_chunks_is_read_whole(hook: WebhookRun) -> None:
+    body = json.dumps(text_update(21, RESIDENT, "/help " + "很" * 4000), ensure_ascii=False).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 1000):
+            yield body[start:start + 1000]
+
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with hook.session.post(hook.url, data=chunks(), headers=headers) as response:
+        assert response.status == 200
+    await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "使用说明" in (m.text or ""))
+    assert await query(hook.app, "SELECT platform_id FROM inbox") == [("21",)]

@@ -74,10 +74,6 @@ class TelegramIntake:
                 stored += await inbox.store(conn, Channel.TELEGRAM, str(update["update_id"]), payload, now)
             if new_offset:
                 await inbox.set_state(conn, OFFSET_KEY, new_offset)
-        for update in updates:
-            query = update.get("callback_query")
-            if isinstance(query, dict) and query.get("id"):
-                await self._answer_callback(str(query["id"]))
         return stored
 
     async def _answer_callback(self, query_id: str) -> None:
@@ -104,6 +100,9 @@ class TelegramIntake:
         if incoming is None:
             await self.engine.skip_stored(item_id)
             return
+        if update is not None and update.callback_query is not None:
+            # Here rather than at intake, so no outbound call delays storing or the webhook's 200.
+            await self._answer_callback(update.callback_query.id)
         try:
             await self.engine.handle_stored(incoming, item_id)
         except Exception as exc:

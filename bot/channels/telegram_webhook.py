@@ -28,7 +28,11 @@ def webhook_handler(intake: TelegramIntake, secret: str, wake: asyncio.Event) ->
             return web.Response(status=401)
         if request.content_length is not None and request.content_length > MAX_BODY:
             return web.Response(status=413)
-        body = await request.content.read(MAX_BODY + 1)
+        try:
+            # read() collects every chunk, bounded by the server's client_max_size.
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413)
         if len(body) > MAX_BODY:
             return web.Response(status=413)
         try:
