@@ -183,6 +183,47 @@ class TelegramSettings(Strict):
         return self
 
 
+class WeChatSecurity(StrEnum):
+    """The message encryption mode chosen on the WeChat platform (明文 / 兼容 / 安全)."""
+
+    PLAIN = "plain"
+    COMPATIBLE = "compatible"
+    SAFE = "safe"
+
+
+class WeChatSettings(Strict):
+    """The official account (公众号). Token, AES key and app secret come from the environment."""
+
+    app_id: str = Field(default="", pattern=r"^(wx[0-9a-f]{16})?$")
+    api_base_url: str = "https://api.weixin.qq.com"
+    callback_path: str = Field(default="/wechat/callback", pattern=r"^/[A-Za-z0-9/_-]*$")
+    security: WeChatSecurity = WeChatSecurity.SAFE
+    # msgmenu (clickable options) needs the account's customer-service permission.
+    msgmenu: bool = False
+    # Notification kind (card, resident_notice, staff_notice) -> template id, used when the
+    # customer-service window is closed.
+    templates: dict[str, str] = {}
+    timeout: float = Field(default=5.0, gt=0, le=30)
+    # WeChat waits 5 s for a passive reply; past this the answer is pushed instead.
+    reply_deadline: float = Field(default=4.0, gt=0, lt=5)
+
+
+class WeComRobot(Strict):
+    """A 企业微信群机器人 posting into one neighbourhood group; its key is a secret."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
+    name: str
+    key_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")
+    community: str | None = None
+    grid: str | None = None
+
+
+class WeComSettings(Strict):
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    per_minute: int = Field(default=20, ge=1, le=20)
+    robots: list[WeComRobot] = []
+
+
 class StorageSettings(Strict):
     database: str = "data/fengshan.db"
 
@@ -192,6 +233,10 @@ class Settings(Strict):
 
     telegram_token: str = ""
     telegram_webhook_secret: str = ""
+    wechat_token: str = ""
+    wechat_aes_key: str = ""
+    wechat_app_secret: str = ""
+    wecom_robot_keys: dict[str, str] = {}
 
 
 class Config(Strict):
@@ -207,6 +252,8 @@ class Config(Strict):
     volunteer_teams: list[VolunteerTeam] = []
     menus: list[Menu] = Field(min_length=3, max_length=3)
     telegram: TelegramSettings = TelegramSettings()
+    wechat: WeChatSettings = WeChatSettings()
+    wecom: WeComSettings = WeComSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
 
@@ -301,6 +348,24 @@ def _check_cross_references(config: Config) -> None:
         keys.add(menu.key, f"menus[{i}].key", "menu key")
         for j, item in enumerate(menu.items):
             keys.add(item.key, f"menus[{i}].items[{j}].key", "menu item key")
+    _check_robots(config, communities, grids)
+
+
+NOTICE_KINDS = ("card", "resident_notice", "staff_notice")
+
+
+def _check_robots(config: Config, communities: _DuplicateCheck, grids: _DuplicateCheck) -> None:
+    robots = _DuplicateCheck()
+    for i, robot in enumerate(config.wecom.robots):
+        path = f"wecom.robots[{i}]"
+        robots.add(robot.id, f"{path}.id", "robot id")
+        if robot.community and robot.community not in communities.seen:
+            raise ValueError(f"{path}.community: unknown community {robot.community!r}")
+        if robot.grid and robot.grid not in grids.seen:
+            raise ValueError(f"{path}.grid: unknown grid {robot.grid!r}")
+    for kind in config.wechat.templates:
+        if kind not in NOTICE_KINDS:
+            raise ValueError(f"wechat.templates.{kind}: unknown notification kind; use one of {NOTICE_KINDS}")
 
 
 def _error_path(error: Mapping) -> str:
@@ -368,9 +433,34 @@ def load_settings(environ: Mapping[str, str], config: Config) -> Settings:
     settings = Settings(
         telegram_token=environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
         telegram_webhook_secret=environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+        wechat_token=environ.get("WECHAT_TOKEN", "").strip(),
+        wechat_aes_key=environ.get("WECHAT_ENCODING_AES_KEY", "").strip(),
+        wechat_app_secret=environ.get("WECHAT_APP_SECRET", "").strip(),
+        wecom_robot_keys={r.id: environ.get(r.key_env, "").strip() for r in config.wecom.robots
+                          if environ.get(r.key_env, "").strip()},
     )
+    _check_wechat(settings, config)
     if settings.telegram_token and config.telegram.mode is TelegramMode.WEBHOOK and not (
         WEBHOOK_SECRET_PATTERN.match(settings.telegram_webhook_secret)
     ):
         raise ConfigError("TELEGRAM_WEBHOOK_SECRET: webhook mode needs 16-256 characters of A-Z a-z 0-9 _ -")
     return settings
+
+
+WECHAT_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{43}$")
+
+
+def wechat_enabled(settings: Settings, config: Config) -> bool:
+    return bool(config.wechat.app_id and settings.wechat_token)
+
+
+def _check_wechat(settings: Settings, config: Config) -> None:
+    if not wechat_enabled(settings, config):
+        return
+    if not WECHAT_TOKEN_PATTERN.match(settings.wechat_token):
+        raise ConfigError("WECHAT_TOKEN: 3-32 letters or digits, as set on the WeChat platform")
+    if config.wechat.security is not WeChatSecurity.PLAIN and not AES_KEY_PATTERN.match(settings.wechat_aes_key):
+        raise ConfigError("WECHAT_ENCODING_AES_KEY: compatible and safe modes need the 43-character key")
+    if not settings.wechat_app_secret:
+        raise ConfigError("WECHAT_APP_SECRET: needed for pushes (customer-service and template messages)")

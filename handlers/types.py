@@ -10,6 +10,7 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     WECHAT = "wechat"
     CONSOLE = "console"
+    WECOM = "wecom"  # 企业微信群机器人: outbound group notices only
 
 
 @dataclass(frozen=True)
