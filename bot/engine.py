@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
 
 from bot.channels.telegram_render import TEXT_LIMIT, split_text
+from bot.channels.wechat_render import TEXT_LIMIT_BYTES, split_utf8
 from bot.faults import CrashPoints
 from handlers.dispatcher import Dispatcher
 from handlers.types import Channel, Incoming, Outcome, Reply
@@ -19,12 +21,25 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+# Channel hooks that run inside the handling transaction.
+Prepare = Callable[[aiosqlite.Connection, Incoming, datetime], Awaitable[Incoming]]
+ReplySink = Callable[[aiosqlite.Connection, list[Reply], datetime], Awaitable[None]]
+
+
+# Room left in a WeChat message for the numbered options after the text.
+WECHAT_TEXT_BUDGET = TEXT_LIMIT_BYTES - 400
+
 
 def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
     """Long texts become several rows at write time, so a retry never repeats a sent piece."""
-    if channel != Channel.TELEGRAM or reply.photo:
+    if reply.photo:
         return [reply]
-    pieces = split_text(reply.text, TEXT_LIMIT)
+    if channel == Channel.TELEGRAM:
+        pieces = split_text(reply.text, TEXT_LIMIT)
+    elif channel == Channel.WECHAT:
+        pieces = split_utf8(reply.text, WECHAT_TEXT_BUDGET)
+    else:
+        return [reply]
     if len(pieces) == 1:
         return [reply]
     plain = [Reply(text=piece) for piece in pieces[:-1]]
@@ -67,20 +82,41 @@ class Engine:
             self.wake_senders()
         return outcome.replies
 
-    async def handle_stored(self, incoming: Incoming, inbox_id: int) -> None:
+    async def handle_stored(self, incoming: Incoming, inbox_id: int, *, prepare: Prepare | None = None,
+                            replies_to: ReplySink | None = None) -> None:
         """Handle an inbox item: replies, notifications and the done-mark in one commit.
 
         A crash before the commit leaves the item pending and nothing else written, so
-        handling it again after a restart cannot create a second ticket.
+        handling it again after a restart cannot create a second ticket. `prepare` may rewrite
+        the Incoming (a numbered choice); `replies_to` takes the replies instead of the outbox
+        (WeChat's passive reply).
         """
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            if prepare is not None:
+                incoming = await prepare(conn, incoming, now)
             outcome = await self.dispatcher.handle(conn, incoming, now)
-            for reply in outcome.replies:
-                await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
+            if replies_to is not None:
+                await replies_to(conn, outcome.replies, now)
+            else:
+                for reply in outcome.replies:
+                    await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
             await self._write_notifications(conn, outcome, now)
             await inbox.mark_done(conn, inbox_id, now)
             self.crash_points.reached("engine.before_commit")
+        self.wake_senders()
+
+    @staticmethod
+    async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],
+                         now: datetime) -> None:
+        """Queue replies as pushes inside the caller's transaction."""
+        for reply in replies:
+            await _enqueue(conn, channel, chat_id, reply, now, "reply", None)
+
+    async def enqueue_replies(self, channel: str, chat_id: str, replies: list[Reply]) -> None:
+        """Replies that could not go back the way they came (WeChat's deadline passed) are pushed."""
+        async with self.db.transaction() as conn:
+            await self.enqueue_in(conn, channel, chat_id, replies, self.clock.now())
         self.wake_senders()
 
     async def skip_stored(self, inbox_id: int) -> None:

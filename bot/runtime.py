@@ -1,4 +1,4 @@
-"""Running the bot: Telegram (intake + sender), the console, and one-off commands."""
+"""Running the bot (every configured channel, or the console) and one-off commands."""
 
 from __future__ import annotations
 
@@ -10,22 +10,15 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.app import App, build_app, database_path
+from bot.app import build_app, database_path
 from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
-from bot.channels.telegram import TelegramTransport, build_bot
-from bot.channels.telegram_intake import TelegramIntake
-from bot.channels.telegram_webhook import webhook_handler
-from bot.config import Config, Settings, TelegramMode
+from bot.config import Config, Settings, wechat_enabled
 from bot.faults import CrashPoints
-from bot.http_server import HttpServer
-from bot.ratelimit import ChatRateLimits
-from bot.sender import OutboxSender
+from bot.run_channels import run_channels
 from handlers.dispatcher import create_invite
 from storage.clock import SystemClock
 
 log = logging.getLogger(__name__)
-
-SHUTDOWN_GRACE_SECONDS = 15.0
 
 
 def console_database(config: Config, config_file: Path, database: Path | None) -> Path:
@@ -87,71 +80,20 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def run_telegram(app: App, settings: Settings, stop: asyncio.Event,
-                       limits: ChatRateLimits | None = None, http: HttpServer | None = None) -> None:
-    """Run Telegram until `stop`: intake (polling or webhook) and the outbox sender."""
-    telegram = app.config.telegram
-    bot = build_bot(settings.telegram_token, telegram.base_url, telegram.base_file_url, telegram.read_timeout)
-    intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, telegram.poll_timeout)
-    wake = asyncio.Event()
-    app.engine.outbox_wakers.append(wake)
-    titles = tuple(m.title for m in app.config.menus)
-    sender = OutboxSender(app.db, app.clock, TelegramTransport(bot, titles, limits), wake,
-                          app.engine.crash_points)
-    webhook = telegram.mode is TelegramMode.WEBHOOK
-    server = http or HttpServer(app.config.http)
-    stored = asyncio.Event()
-    tasks: list[asyncio.Task] = []
-    try:
-        if webhook:
-            handler = webhook_handler(intake, settings.telegram_webhook_secret, stored)
-            server.add_post(telegram.webhook_path, handler)
-            await server.start()
-            await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
-        else:
-            await intake.setup()
-        log.info("Telegram channel started as @%s (%s)", bot.username, telegram.mode.value)
-        sending = asyncio.create_task(sender.run(stop), name="telegram-sender")
-        receiving = asyncio.create_task(
-            intake.run_processing(stop, stored) if webhook else intake.run(stop), name="telegram-intake"
-        )
-        tasks = [sending, receiving, asyncio.create_task(stop.wait())]
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task in (sending, receiving) and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-    finally:
-        stop.set()
-        await server.stop()
-        await _wind_down(tasks)
-        await bot.shutdown()
-
-
-async def _wind_down(tasks: list[asyncio.Task]) -> None:
-    """Cancel intake (its handling rolls back and is redone); let sends in flight be recorded."""
-    if not tasks:
-        return
-    sending, receiving, stopper = tasks
-    receiving.cancel()
-    stopper.cancel()
-    try:
-        # A clean stop leaves no row 'sending', so nothing is wrongly marked uncertain later.
-        await asyncio.wait_for(sending, timeout=SHUTDOWN_GRACE_SECONDS)
-    except (TimeoutError, Exception):
-        log.warning("outbox sender did not stop cleanly")
-    await asyncio.gather(receiving, stopper, return_exceptions=True)
+def any_channel_configured(config: Config, settings: Settings) -> bool:
+    return bool(settings.telegram_token or wechat_enabled(settings, config))
 
 
 async def run_bot(config: Config, config_file: Path, database: Path | None, settings: Settings) -> int:
-    if not settings.telegram_token:
-        print("未配置 TELEGRAM_BOT_TOKEN，打开控制台频道（console channel）。", file=sys.stderr)
+    if not any_channel_configured(config, settings):
+        print("未配置 TELEGRAM_BOT_TOKEN 或微信公众号，打开控制台频道（console channel）。", file=sys.stderr)
         return await run_console(config, config_file, database, "resident:居民")
     app = await build_app(config, SystemClock(), database or database_path(config, config_file),
                           CrashPoints.from_env(os.environ))
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        await run_telegram(app, settings, stop)
+        await run_channels(app, settings, stop)
     finally:
         await app.close()
     return 0

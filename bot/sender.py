@@ -44,7 +44,9 @@ class Transport(Protocol):
 
     channel: str
 
-    async def deliver(self, chat_id: str, reply: Reply) -> Delivery: ...
+    async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
+                      ticket_id: int | None = None) -> Delivery:
+        """Send one row; `kind` and `ticket_id` let a channel pick a fallback (a WeChat template)."""
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -84,7 +86,8 @@ class OutboxSender:
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots:
             try:
-                result = await self.transport.deliver(row.chat_id, Reply.from_payload(row.payload))
+                result = await self.transport.deliver(row.chat_id, Reply.from_payload(row.payload),
+                                                      kind=row.kind, ticket_id=row.ticket_id)
             except Exception as exc:  # a transport bug must not stop the sender or lose the row
                 log.exception("%s outbox row %d: unexpected error", self.transport.channel, row.id)
                 result = Delivery(DeliveryStatus.RETRY, error=f"internal: {type(exc).__name__}")

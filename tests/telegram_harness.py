@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.app import App, build_app
 from bot.config import Config, Settings, TelegramSettings
 from bot.ratelimit import ChatRateLimits
-from bot.runtime import run_telegram
+from bot.run_channels import run_channels
 from handlers.dispatcher import create_invite
 from storage import outbox
 from storage.clock import Clock
@@ -77,6 +77,6 @@ async def start_run(config: Config, fake: FakeTelegramAPI, clock: Clock, db: Pat
     stop = asyncio.Event()
     # Transcripts push faster than any person types; the per-chat burst is widened accordingly.
     settings = Settings(telegram_token=fake.token)
-    task = asyncio.create_task(run_telegram(app, settings, stop, ChatRateLimits(private_burst=100)))
+    task = asyncio.create_task(run_channels(app, settings, stop, ChatRateLimits(private_burst=100)))
     await fake.wait_for_call("setMyCommands")
     return TelegramRun(fake, app, stop, task)

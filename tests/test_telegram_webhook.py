@@ -15,7 +15,7 @@ from bot.app import App, build_app
 from bot.config import Config, HttpSettings, Settings, TelegramSettings
 from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
-from bot.runtime import run_telegram
+from bot.run_channels import run_channels
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -77,7 +77,7 @@ async def hook(config: Config, clock: FakeClock, tmp_path: Path) -> AsyncIterato
         server = HttpServer(HttpSettings(host="127.0.0.1", port=0))
         stop = asyncio.Event()
         settings = Settings(telegram_token=fake.token, telegram_webhook_secret=SECRET)
-        task = asyncio.create_task(run_telegram(app, settings, stop, ChatRateLimits(private_burst=100), server))
+        task = asyncio.create_task(run_channels(app, settings, stop, ChatRateLimits(private_burst=100), server))
         await fake.wait_for_call("setWebhook")
         yield WebhookRun(fake, app, server, session)
         stop.set()

@@ -48,7 +48,8 @@ class ConsoleTransport:
         self.view = view
         self.names = names
 
-    async def deliver(self, chat_id: str, reply: Reply) -> Delivery:
+    async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
+                      ticket_id: int | None = None) -> Delivery:
         name = self.names.get(chat_id, chat_id)
         self.view.show(chat_id, reply, header=f"📨 发给 {name}（{chat_id}）：")
         return Delivery(DeliveryStatus.SENT, message_id="console")

@@ -61,7 +61,8 @@ class TelegramTransport:
         self.menu_titles = menu_titles
         self.limits = limits or ChatRateLimits()
 
-    async def deliver(self, chat_id: str, reply: Reply) -> Delivery:
+    async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
+                      ticket_id: int | None = None) -> Delivery:
         async with self.limits.slot(chat_id, is_group=chat_id.startswith("-")):
             return await self._send(chat_id, reply)
 

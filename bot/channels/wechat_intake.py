@@ -1,0 +1,217 @@
+"""WeChat intake: store each callback once, answer within WeChat's deadline, push what is late."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+
+import aiosqlite
+
+from bot.channels.wechat_messages import WeChatMessage, to_message
+from bot.channels.wechat_render import render_texts
+from bot.channels.wechat_security import parse_xml
+from bot.engine import Engine, Prepare, ReplySink
+from handlers.texts import Texts
+from handlers.types import Channel, Incoming, Reply
+from storage import inbox
+from storage import wechat as state
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+CLAIMED_GRACE = 0.7  # a reply already being committed gets this long past the deadline
+RETRY_DELAY = 1.0  # a failed item is tried again (up to inbox.MAX_ATTEMPTS) after this
+
+
+class Slot(Enum):
+    """Where the answer goes; decided exactly once, without awaiting in between."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"  # the handler is committing a passive reply
+    ANSWERED = "answered"  # the passive reply is ready for the HTTP response
+    ABANDONED = "abandoned"  # the deadline passed first: every reply is pushed
+    LATE = "late"  # the deadline passed while committing: the passive reply is pushed afterwards
+
+
+@dataclass
+class Job:
+    inbox_id: int
+    message: WeChatMessage
+    slot: Slot = Slot.OPEN
+    text: str | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class WeChatIntake:
+    def __init__(self, db: Database, engine: Engine, texts: Texts, deadline: float) -> None:
+        self.db = db
+        self.engine = engine
+        self.texts = texts
+        self.deadline = deadline
+        self._jobs: dict[str, Job] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.wake = asyncio.Event()
+
+    async def receive(self, platform_id: str, xml: str, message: WeChatMessage) -> str | None:
+        """Store the callback (a retry is recognised) and return the passive reply text, if any."""
+        started = asyncio.get_running_loop().time()
+        job = self._jobs.get(platform_id)
+        if job is None:
+            async with self.db.transaction() as conn:
+                await inbox.store(conn, Channel.WECHAT, platform_id, xml, self.engine.clock.now())
+                stored = await state.callback_by_platform_id(conn, platform_id)
+            assert stored is not None
+            job = self._jobs.get(platform_id)  # a concurrent duplicate may have started it meanwhile
+            if job is None:
+                if stored.status != "pending":
+                    return stored.response or None  # a retry of a handled message: same answer
+                job = self._start(platform_id, Job(stored.id, message))
+        remaining = self.deadline - (asyncio.get_running_loop().time() - started)
+        return await self._answer(job, remaining)
+
+    def _start(self, platform_id: str, job: Job) -> Job:
+        self._jobs[platform_id] = job
+        task = asyncio.create_task(self._run(platform_id, job), name=f"wechat-{job.inbox_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    async def _answer(self, job: Job, seconds: float) -> str | None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(job.finished.wait()), timeout=max(seconds, 0.0))
+        if job.slot is Slot.OPEN:
+            job.slot = Slot.ABANDONED
+            return self.texts.t("wechat_pushed_later")
+        if job.slot is Slot.CLAIMED:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(job.finished.wait()), timeout=CLAIMED_GRACE)
+            if job.slot is Slot.CLAIMED:
+                job.slot = Slot.LATE
+                return None
+        return job.text if job.slot is Slot.ANSWERED else None
+
+    async def _run(self, platform_id: str, job: Job) -> None:
+        try:
+            await self._handle(job)
+        finally:
+            job.finished.set()
+            self._jobs.pop(platform_id, None)
+
+    async def _handle(self, job: Job) -> None:
+        incoming = job.message.incoming
+        if incoming is None:
+            await self.engine.skip_stored(job.inbox_id)
+            return
+        try:
+            await self.engine.handle_stored(
+                incoming, job.inbox_id, prepare=self._prepare(job), replies_to=self._replies_to(job))
+        except Exception as exc:
+            # The channel's error boundary: context without the message text, one polite answer.
+            log.exception("wechat callback %d from %s failed", job.inbox_id, _short(job.message.openid))
+            parked = await self.engine.record_failure(job.inbox_id, exc)
+            apology = self.texts.t("error" if parked else "wechat_pushed_later")
+            if job.slot in (Slot.OPEN, Slot.CLAIMED):
+                job.slot, job.text = Slot.ANSWERED, apology
+            elif parked:
+                await self.engine.enqueue_replies(Channel.WECHAT, job.message.openid, [Reply(apology)])
+            if not parked:
+                asyncio.get_running_loop().call_later(RETRY_DELAY, self.wake.set)
+            return
+        if job.slot is Slot.LATE and job.text:
+            await self.engine.enqueue_replies(Channel.WECHAT, job.message.openid, [Reply(job.text)])
+        elif job.slot in (Slot.OPEN, Slot.CLAIMED):
+            job.slot = Slot.ANSWERED
+
+    def _prepare(self, job: Job) -> Prepare:
+        message = job.message
+
+        async def prepare(conn: aiosqlite.Connection, incoming: Incoming, now: datetime) -> Incoming:
+            if message.interaction is not None:
+                await state.record_interaction(conn, message.openid, message.interaction, now)
+            return await resolve_choice(conn, incoming, message.menu_item_id)
+
+        return prepare
+
+    def _replies_to(self, job: Job) -> ReplySink:
+        openid = job.message.openid
+
+        async def replies_to(conn: aiosqlite.Connection, replies: list[Reply], now: datetime) -> None:
+            rendered = render_texts([r for r in replies if not r.photo], self.texts)
+            await state.save_choices(conn, openid, list(rendered.options), now)
+            pushes = [Reply(text=piece) for piece in rendered.pieces if piece]
+            if pushes and job.slot is Slot.OPEN:
+                job.slot = Slot.CLAIMED
+                job.text = pushes.pop(0).text
+                await state.save_response(conn, job.inbox_id, job.text)
+            pushes += [r for r in replies if r.photo]
+            await self.engine.enqueue_in(conn, Channel.WECHAT, openid, pushes, now)
+
+        return replies_to
+
+    async def process_pending(self) -> int:
+        """Items a crash or a failure left pending are handled now; their replies are pushed."""
+        async with self.db.read() as conn:
+            items = await inbox.pending(conn, Channel.WECHAT)
+        started = 0
+        for item in items:
+            if item.platform_id in self._jobs:
+                continue
+            try:
+                message = to_message(item.payload, parse_xml(item.payload))
+            except Exception:
+                log.exception("wechat inbox item %d cannot be read; skipping it", item.id)
+                await self.engine.skip_stored(item.id)
+                continue
+            job = self._start(item.platform_id, Job(item.id, message, slot=Slot.ABANDONED))
+            await job.finished.wait()
+            started += 1
+        return started
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Handle what was left pending at start and after failures, until `stop`."""
+        while not stop.is_set():
+            self.wake.clear()
+            await self.process_pending()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def drain(self) -> None:
+        """Wait for handling in flight (at shutdown, so nothing is cut mid-transaction)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def resolve_choice(conn: aiosqlite.Connection, incoming: Incoming, menu_item_id: int | None) -> Incoming:
+    """A msgmenu tap or a typed number from the last list becomes the option's button."""
+    if menu_item_id is not None:
+        data = await state.menu_item(conn, incoming.user_id, menu_item_id)
+        if data is not None:
+            return replace(incoming, button=data, text="")
+    text = incoming.text.strip().translate(FULLWIDTH_DIGITS)
+    if text.isdigit() and len(text) <= 2 and not incoming.button:
+        choices = await state.last_choices(conn, incoming.user_id)
+        number = int(text)
+        if 1 <= number <= len(choices):
+            return replace(incoming, button=choices[number - 1][1], text="")
+    if text and not incoming.button:
+        choices = await state.last_choices(conn, incoming.user_id)
+        match = next((data for label, data in choices if label == text), None)
+        if match is not None:
+            return replace(incoming, button=match, text="")
+    return incoming
+
+
+FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def _short(openid: str) -> str:
+    """Enough of an openid to follow one follower in the logs, not to identify them elsewhere."""
+    return f"{openid[:6]}…" if len(openid) > 6 else openid

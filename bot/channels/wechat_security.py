@@ -1,0 +1,96 @@
+"""Checks on a WeChat callback before anything is stored: signature, freshness, safe XML, AES."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+
+MAX_BODY = 64 * 1024
+MAX_DEPTH = 6  # WeChat's deepest message (SendPicsInfo/PicList/item/PicMd5Sum) is 4 levels
+MAX_ELEMENTS = 200
+MAX_CLOCK_SKEW = 300
+
+
+class Refused(Exception):
+    """The request is not a genuine, well-formed WeChat callback; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def signature_of(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def check_signature(expected_parts: tuple[str, ...], given: str) -> None:
+    if not given or not hmac.compare_digest(signature_of(*expected_parts), given.lower()):
+        raise Refused(403, "bad signature")
+
+
+def check_fresh(timestamp: str, now: float) -> None:
+    """A replayed callback is refused: WeChat's timestamp must be within 5 minutes of ours."""
+    if not timestamp.isdigit() or abs(int(timestamp) - now) > MAX_CLOCK_SKEW:
+        raise Refused(403, "stale or missing timestamp")
+
+
+def parse_xml(body: bytes | str) -> dict[str, str]:
+    """The flat fields of <xml>...</xml>; DTDs, entities and deep or huge trees are refused."""
+    raw = body.encode() if isinstance(body, str) else body
+    head = raw[:MAX_BODY].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise Refused(400, "DTD not allowed")
+    try:
+        root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise Refused(400, f"malformed XML: {type(exc).__name__}") from None
+    if root.tag != "xml":
+        raise Refused(400, "root element is not <xml>")
+    _check_shape(root)
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+def _check_shape(root: Element) -> None:
+    count = 0
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_ELEMENTS:
+            raise Refused(400, "XML too deep or too large")
+        stack.extend((child, depth + 1) for child in element)
+
+
+@dataclass(frozen=True)
+class CallbackParams:
+    signature: str
+    timestamp: str
+    nonce: str
+    msg_signature: str
+    encrypt_type: str
+
+
+class Cipher:
+    """AES for compatible and safe modes, with wechatpy's crypto."""
+
+    def __init__(self, token: str, aes_key: str, app_id: str) -> None:
+        self._crypto = WeChatCrypto(token, aes_key, app_id)
+        self.token = token
+        self.app_id = app_id
+
+    def decrypt(self, encrypted: str, params: CallbackParams) -> str:
+        check_signature((self.token, params.timestamp, params.nonce, encrypted), params.msg_signature)
+        try:
+            return str(PrpCrypto(self._crypto.key).decrypt(encrypted, self.app_id))
+        except Exception as exc:  # wrong app id, bad padding, bad base64: all mean "not for us"
+            raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from None
+
+    def encrypt(self, xml: str, nonce: str, timestamp: str) -> str:
+        return str(self._crypto.encrypt_message(xml, nonce, timestamp))

@@ -1,0 +1,127 @@
+"""Pushes to WeChat followers: customer-service messages in the window, else a template, else a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatHttpError
+from bot.channels.wechat_messages import media_id_of
+from bot.channels.wechat_render import (
+    escape,
+    image_payload,
+    msgmenu_payload,
+    render_texts,
+    template_payload,
+    text_payload,
+)
+from bot.config import WeChatSettings
+from bot.sender import Delivery, DeliveryStatus
+from handlers.texts import Texts
+from handlers.types import Channel, Reply
+from storage import wechat as state
+from storage.clock import Clock
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+CUSTOM_SEND = "/cgi-bin/message/custom/send"
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
+SYSTEM_BUSY = -1
+DAILY_QUOTA = 45009  # the account's daily API quota is used up: try again after midnight
+WINDOW_CLOSED = frozenset({45015, 45047})  # out of the 48 h window / out of the push count
+GONE = frozenset({43004, 40003, 43019})  # unfollowed, unknown openid, blocked
+
+
+def seconds_to_next_day(now: datetime, timezone: str) -> float:
+    local = now.astimezone(ZoneInfo(timezone))
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=5, second=0, microsecond=0)
+    return (midnight - local).total_seconds()
+
+
+class WeChatTransport:
+    channel = Channel.WECHAT.value
+
+    def __init__(self, api: WeChatAPI, db: Database, clock: Clock, settings: WeChatSettings,
+                 texts: Texts, timezone: str) -> None:
+        self.api = api
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.texts = texts
+        self.timezone = timezone
+
+    async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
+                      ticket_id: int | None = None) -> Delivery:
+        async with self.db.transaction() as conn:
+            window = await state.take_window_slot(conn, chat_id, self.clock.now())
+        if not window.allowed:
+            return await self._fallback(chat_id, reply, kind, ticket_id, window.reason)
+        try:
+            for payload in await self._payloads(chat_id, reply):
+                await self.api.post(CUSTOM_SEND, payload)
+        except WeChatError as exc:
+            if exc.code in WINDOW_CLOSED:
+                async with self.db.transaction() as conn:
+                    await state.close_window(conn, chat_id)
+                return await self._fallback(chat_id, reply, kind, ticket_id, f"WeChat {exc.code} {exc.message}")
+            return self._failure(exc)
+        except (WeChatHttpError, aiohttp.ClientError, TimeoutError) as exc:
+            return _network_failure(exc)
+        return Delivery(DeliveryStatus.SENT)
+
+    async def _payloads(self, openid: str, reply: Reply) -> list[dict]:
+        """The messages for one reply; options are remembered so a number or a tap finds them."""
+        if reply.photo:
+            return [image_payload(openid, media_id_of(reply.photo))]
+        now = self.clock.now()
+        options = [(o.label, o.data) for o in reply.options]
+        async with self.db.transaction() as conn:
+            await state.save_choices(conn, openid, options, now)
+            if self.settings.msgmenu and options:
+                ids = await state.add_menu_items(conn, openid, [data for _, data in options], now)
+                text = escape(reply.text)
+                return [msgmenu_payload(openid, text, [label for label, _ in options], ids)]
+        return [text_payload(openid, piece) for piece in render_texts([reply], self.texts).pieces]
+
+    async def _fallback(self, openid: str, reply: Reply, kind: str, ticket_id: int | None,
+                        reason: str) -> Delivery:
+        """Outside the window: a template message if one is configured for this kind, else a record."""
+        template_id = self.settings.templates.get(kind, "")
+        if not template_id or reply.photo:
+            return Delivery(DeliveryStatus.FAILED, error=f"undeliverable: {reason}; no template for {kind}")
+        at = self.clock.now().astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
+        try:
+            await self.api.post(TEMPLATE_SEND, template_payload(openid, template_id, reply, ticket_id, at))
+        except WeChatError as exc:
+            return self._failure(exc, prefix="template: ")
+        except (WeChatHttpError, aiohttp.ClientError, TimeoutError) as exc:
+            return _network_failure(exc)
+        return Delivery(DeliveryStatus.SENT, message_id="template")
+
+    def _failure(self, exc: WeChatError, prefix: str = "") -> Delivery:
+        error = f"{prefix}WeChat {exc.code} {exc.message}"
+        if exc.code == SYSTEM_BUSY:
+            return Delivery(DeliveryStatus.RETRY, error=error)
+        if exc.code == DAILY_QUOTA:
+            # Retrying before the quota resets only burns attempts.
+            return Delivery(DeliveryStatus.RETRY, error=error,
+                            retry_after=seconds_to_next_day(self.clock.now(), self.timezone))
+        if exc.code in (40001, 40014, 42001):  # still rejected after one refresh: back off
+            return Delivery(DeliveryStatus.RETRY, error=error)
+        if exc.code in GONE:
+            return Delivery(DeliveryStatus.FAILED, error=f"{error} (follower gone)")
+        return Delivery(DeliveryStatus.FAILED, error=error)
+
+
+def _network_failure(exc: BaseException) -> Delivery:
+    if isinstance(exc, aiohttp.ClientConnectorError | WeChatHttpError):
+        return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__} {exc}"[:200])
+    # A timeout or a dropped connection after the request went out: it may have been delivered.
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError):
+        return Delivery(DeliveryStatus.UNCERTAIN, error=f"network: {type(exc).__name__}")
+    return Delivery(DeliveryStatus.RETRY, error=type(exc).__name__)

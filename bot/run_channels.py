@@ -1,0 +1,149 @@
+"""Runs every configured channel in one event loop: Telegram, the WeChat account, WeCom robots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from bot.app import App
+from bot.channels.telegram import TelegramTransport, build_bot
+from bot.channels.telegram_intake import TelegramIntake
+from bot.channels.telegram_webhook import webhook_handler
+from bot.channels.wechat_api import WeChatAPI
+from bot.channels.wechat_callback import WeChatCallback
+from bot.channels.wechat_intake import WeChatIntake
+from bot.channels.wechat_security import Cipher
+from bot.channels.wechat_transport import WeChatTransport
+from bot.channels.wecom import WeComTransport
+from bot.config import Settings, TelegramMode, WeChatSecurity, wechat_enabled
+from bot.http_server import HttpServer
+from bot.ratelimit import ChatRateLimits
+from bot.sender import OutboxSender, Transport
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 15.0
+
+Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class Plan:
+    """What the configured channels need: HTTP routes, start-up calls, loops, clean-ups."""
+
+    receivers: dict[str, Loop] = field(default_factory=dict)  # cancelled at stop: handling rolls back
+    senders: dict[str, Loop] = field(default_factory=dict)  # given time to record sends in flight
+    after_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    needs_http: bool = False
+
+
+def _sender(app: App, transport: Transport) -> Loop:
+    wake = asyncio.Event()
+    app.engine.outbox_wakers.append(wake)
+    return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points).run
+
+
+def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
+                  limits: ChatRateLimits | None) -> None:
+    telegram = app.config.telegram
+    bot = build_bot(settings.telegram_token, telegram.base_url, telegram.base_file_url, telegram.read_timeout)
+    intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, telegram.poll_timeout)
+    titles = tuple(m.title for m in app.config.menus)
+    plan.senders["telegram-sender"] = _sender(app, TelegramTransport(bot, titles, limits))
+    plan.closers.append(bot.shutdown)
+    if telegram.mode is TelegramMode.WEBHOOK:
+        stored = asyncio.Event()
+        server.add_post(telegram.webhook_path, webhook_handler(intake, settings.telegram_webhook_secret, stored))
+        plan.needs_http = True
+        plan.after_start.append(lambda: intake.setup(telegram.webhook_public_url,
+                                                     settings.telegram_webhook_secret))
+        plan.receivers["telegram-intake"] = lambda stop: intake.run_processing(stop, stored)
+    else:
+        plan.after_start.append(intake.setup)
+        plan.receivers["telegram-intake"] = intake.run
+    log.info("Telegram channel configured (%s)", telegram.mode.value)
+
+
+def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
+                session: aiohttp.ClientSession) -> WeChatIntake:
+    wechat = app.config.wechat
+    intake = WeChatIntake(app.db, app.engine, app.services.texts, wechat.reply_deadline)
+    cipher = (Cipher(settings.wechat_token, settings.wechat_aes_key, wechat.app_id)
+              if wechat.security is not WeChatSecurity.PLAIN else None)
+    WeChatCallback(intake, settings.wechat_token, wechat.security, cipher, app.clock).add_routes(
+        server.app, wechat.callback_path)
+    api = WeChatAPI(session, app.db, app.clock, wechat.api_base_url, wechat.app_id,
+                    settings.wechat_app_secret, wechat.timeout)
+    transport = WeChatTransport(api, app.db, app.clock, wechat, app.services.texts,
+                                app.config.subdistrict.timezone)
+    plan.senders["wechat-sender"] = _sender(app, transport)
+    plan.receivers["wechat-intake"] = intake.run
+    plan.closers.append(intake.drain)
+    plan.needs_http = True
+    log.info("WeChat channel configured (%s mode, callback %s)", wechat.security.value, wechat.callback_path)
+    return intake
+
+
+def plan_wecom(app: App, settings: Settings, plan: Plan, session: aiohttp.ClientSession) -> None:
+    transport = WeComTransport(session, app.config.wecom, settings.wecom_robot_keys)
+    plan.senders["wecom-sender"] = _sender(app, transport)
+    log.info("WeCom robots configured: %d", len(settings.wecom_robot_keys))
+
+
+async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
+                       limits: ChatRateLimits | None = None, http: HttpServer | None = None) -> None:
+    """Run every configured channel until `stop` (or until one of them fails)."""
+    server = http or HttpServer(app.config.http)
+    session = aiohttp.ClientSession()
+    plan = Plan()
+    tasks: dict[str, asyncio.Task] = {}
+    try:
+        if settings.telegram_token:
+            plan_telegram(app, settings, plan, server, limits)
+        if wechat_enabled(settings, app.config):
+            plan_wechat(app, settings, plan, server, session)
+        if settings.wecom_robot_keys:
+            plan_wecom(app, settings, plan, session)
+        if plan.needs_http:
+            await server.start()
+            log.info("HTTP server listening on %s:%d", app.config.http.host, server.port)
+        for step in plan.after_start:
+            await step()
+        for name, loop in {**plan.senders, **plan.receivers}.items():
+            tasks[name] = asyncio.create_task(loop(stop), name=name)
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        await server.stop()
+        await _wind_down(plan, tasks)
+        for close in plan.closers:
+            with contextlib.suppress(Exception):
+                await close()
+        await session.close()
+
+
+async def _wind_down(plan: Plan, tasks: dict[str, asyncio.Task]) -> None:
+    """Cancel intake (its handling rolls back and is redone); let sends in flight be recorded."""
+    receiving = [task for name, task in tasks.items() if name in plan.receivers]
+    sending = [task for name, task in tasks.items() if name in plan.senders]
+    for task in receiving:
+        task.cancel()
+    if sending:
+        # A clean stop leaves no row 'sending', so nothing is wrongly marked uncertain later.
+        _, late = await asyncio.wait(sending, timeout=SHUTDOWN_GRACE_SECONDS)
+        if late:
+            log.warning("outbox senders did not stop cleanly: %s", ", ".join(t.get_name() for t in late))
+            for task in late:
+                task.cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)

@@ -1,0 +1,139 @@
+"""WeChat state: the customer-service window, numbered choices, msgmenu items, passive replies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.clock import parse_stamp, stamp
+
+# WeChat's customer-service rules: after a message, 5 pushes within 48 h; after a menu tap,
+# 3 pushes within a minute.
+MESSAGE_WINDOW = timedelta(hours=48)
+MESSAGE_QUOTA = 5
+TAP_WINDOW = timedelta(minutes=1)
+TAP_QUOTA = 3
+MENU_ITEMS_KEPT = 200  # per follower; older msgmenu taps then count as expired options
+
+
+class Interaction(StrEnum):
+    MESSAGE = "message"  # a text, photo, location, voice ... or a follow
+    TAP = "tap"  # a custom-menu click
+
+
+@dataclass(frozen=True)
+class WindowCheck:
+    allowed: bool
+    reason: str = ""
+
+
+async def record_interaction(conn: aiosqlite.Connection, openid: str, kind: Interaction,
+                             now: datetime) -> None:
+    """A follower's message or tap opens (or reopens) the window for pushes."""
+    if kind is Interaction.MESSAGE:
+        sql = ("INSERT INTO wechat_windows (openid, message_at, message_sent) VALUES (?, ?, 0)"
+               " ON CONFLICT (openid) DO UPDATE SET message_at = excluded.message_at, message_sent = 0")
+    else:
+        sql = ("INSERT INTO wechat_windows (openid, tap_at, tap_sent) VALUES (?, ?, 0)"
+               " ON CONFLICT (openid) DO UPDATE SET tap_at = excluded.tap_at, tap_sent = 0")
+    await conn.execute(sql, (openid, stamp(now)))
+
+
+async def take_window_slot(conn: aiosqlite.Connection, openid: str, now: datetime) -> WindowCheck:
+    """Use one customer-service push if the window allows it; never more than WeChat permits."""
+    async with conn.execute(
+        "SELECT message_at, message_sent, tap_at, tap_sent FROM wechat_windows WHERE openid = ?",
+        (openid,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return WindowCheck(False, "no message from this follower yet")
+    message_at, message_sent, tap_at, tap_sent = row
+    if message_at and now - parse_stamp(message_at) <= MESSAGE_WINDOW and message_sent < MESSAGE_QUOTA:
+        await conn.execute("UPDATE wechat_windows SET message_sent = message_sent + 1 WHERE openid = ?",
+                           (openid,))
+        return WindowCheck(True)
+    if tap_at and now - parse_stamp(tap_at) <= TAP_WINDOW and tap_sent < TAP_QUOTA:
+        await conn.execute("UPDATE wechat_windows SET tap_sent = tap_sent + 1 WHERE openid = ?", (openid,))
+        return WindowCheck(True)
+    if message_at and now - parse_stamp(message_at) <= MESSAGE_WINDOW:
+        return WindowCheck(False, f"window quota used ({MESSAGE_QUOTA} pushes since the last message)")
+    return WindowCheck(False, "window closed (no message within 48 h)")
+
+
+async def close_window(conn: aiosqlite.Connection, openid: str) -> None:
+    """WeChat said the window is closed (45015/45047): believe it until the next message."""
+    await conn.execute(
+        "UPDATE wechat_windows SET message_sent = ?, tap_sent = ? WHERE openid = ?",
+        (MESSAGE_QUOTA, TAP_QUOTA, openid),
+    )
+
+
+async def save_choices(conn: aiosqlite.Connection, openid: str, options: list[tuple[str, str]],
+                       now: datetime) -> None:
+    """The numbered list just shown; the next "1", "2" ... refer to it."""
+    if not options:
+        return
+    await conn.execute(
+        "INSERT INTO wechat_choices (openid, options, shown_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (openid) DO UPDATE SET options = excluded.options, shown_at = excluded.shown_at",
+        (openid, json.dumps(options, ensure_ascii=False), stamp(now)),
+    )
+
+
+async def last_choices(conn: aiosqlite.Connection, openid: str) -> list[tuple[str, str]]:
+    async with conn.execute("SELECT options FROM wechat_choices WHERE openid = ?", (openid,)) as cursor:
+        row = await cursor.fetchone()
+    return [(label, data) for label, data in json.loads(row[0])] if row else []
+
+
+async def add_menu_items(conn: aiosqlite.Connection, openid: str, data: list[str], now: datetime) -> list[int]:
+    """Ids for msgmenu items: a tap comes back as text with bizmsgmenuid = one of these."""
+    ids = []
+    for value in data:
+        cursor = await conn.execute(
+            "INSERT INTO wechat_menu_items (openid, data, created_at) VALUES (?, ?, ?)",
+            (openid, value, stamp(now)),
+        )
+        ids.append(int(cursor.lastrowid or 0))
+    await conn.execute(
+        "DELETE FROM wechat_menu_items WHERE openid = ? AND id <= ("
+        " SELECT id FROM wechat_menu_items WHERE openid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (openid, openid, MENU_ITEMS_KEPT),
+    )
+    return ids
+
+
+async def menu_item(conn: aiosqlite.Connection, openid: str, item_id: int) -> str | None:
+    """The button data of a tapped msgmenu item, only if it was sent to this follower."""
+    async with conn.execute(
+        "SELECT data FROM wechat_menu_items WHERE id = ? AND openid = ?", (item_id, openid)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return str(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class StoredCallback:
+    id: int
+    status: str
+    payload: str
+    response: str | None
+
+
+async def callback_by_platform_id(conn: aiosqlite.Connection, platform_id: str) -> StoredCallback | None:
+    async with conn.execute(
+        "SELECT id, status, payload, response FROM inbox WHERE channel = 'wechat' AND platform_id = ?",
+        (platform_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return StoredCallback(*row) if row else None
+
+
+async def save_response(conn: aiosqlite.Connection, inbox_id: int, response: str) -> None:
+    """The passive reply, so a platform retry of the same message gets the same answer."""
+    await conn.execute("UPDATE inbox SET response = ? WHERE id = ?", (response, inbox_id))

@@ -1,0 +1,124 @@
+"""The WeChat official account end to end: signed, encrypted callbacks to the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import Config
+from storage import tickets
+from storage.clock import FakeClock
+from tests.chat import query
+from tests.fakes.wechat_api import FakeWeChatAPI
+from tests.wechat_harness import WeChatRun, start_wechat
+
+RESIDENT = "oResident0000000000000001"
+LEADER = "oLeader00000000000000000001"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWeChatAPI]:
+    async with FakeWeChatAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.fixture
+async def run(config: Config, fake: FakeWeChatAPI, clock: FakeClock, tmp_path: Path,
+              session: aiohttp.ClientSession) -> AsyncIterator[WeChatRun]:
+    started = await start_wechat(config, fake, clock, tmp_path / "wx.db", session)
+    yield started
+    await started.close()
+
+
+def option_number(text: str, label: str) -> str:
+    """The number in front of `label` in a numbered list ("3. 水电维修")."""
+    for line in text.splitlines():
+        number, _, rest = line.partition(". ")
+        if number.isdigit() and rest.strip() == label:
+            return number
+    raise AssertionError(f"no option {label!r} in:\n{text}")
+
+
+async def report_in_longchi(run: WeChatRun) -> str:
+    """微服务 → 我要反映 → a report in safe mode; returns the last passive reply."""
+    wx = run.platform
+    answer = await wx.click(RESIDENT, "i:report")
+    assert "问题类别" in answer.text, answer
+    answer = await wx.text(RESIDENT, option_number(answer.text, "水电维修"))
+    assert "描述问题" in answer.text, answer
+    answer = await wx.text(RESIDENT, "3栋楼道灯坏了 <a href=\"http://x\">点我</a>")
+    assert "哪个社区" in answer.text, answer
+    answer = await wx.text(RESIDENT, "龙池花园3号楼")
+    assert "哪一个" in answer.text, answer
+    answer = await wx.text(RESIDENT, option_number(answer.text, "龙池花园3栋"))
+    assert "留个电话" in answer.text, answer
+    answer = await wx.text(RESIDENT, "13812345678")
+    assert "请确认" in answer.text, answer
+    answer = await wx.text(RESIDENT, option_number(answer.text, "提交"))
+    return answer.text
+
+
+async def test_resident_reports_and_leader_acknowledges_by_text(run: WeChatRun, fake: FakeWeChatAPI) -> None:
+    wx = run.platform
+    welcome = await wx.subscribe(RESIDENT)
+    assert "微服务" in welcome.text and welcome.seconds < 1.0
+    bound = await run.bind(LEADER, "g01-leader")
+    assert "绑定成功" in bound.text
+
+    confirmation = await report_in_longchi(run)
+    assert "工单号 #1" in confirmation and "龙池花园第一网格" in confirmation
+
+    card = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER)
+    content = card.body["text"]["content"]  # type: ignore[index]
+    assert "新工单 #1" in content and "138****5678" in content and "13812345678" not in content
+    # The resident's markup reaches the leader inert: WeChat would render a real <a> as a link.
+    assert "<a href" not in content and "＜a href" in content
+    assert "1. 受理" in content
+
+    answer = await wx.text(LEADER, "受理 1")
+    assert "已受理" in answer.text and answer.seconds < 1.0
+    notice = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == RESIDENT
+                                 and "支部网格长" in c.body.get("text", {}).get("content", ""))
+    assert "#1" in notice.body["text"]["content"]  # type: ignore[index]
+    async with run.app.db.read() as conn:
+        ticket = await tickets.get_ticket(conn, 1)
+        actions = [e.action for e in await tickets.events_of(conn, 1)]
+    assert ticket is not None and ticket.status == "acknowledged"
+    assert actions == ["created", "routed", "notified", "acknowledged"]
+
+
+async def test_every_passive_reply_is_fast(run: WeChatRun) -> None:
+    wx = run.platform
+    answers = [await wx.click(RESIDENT, "m:weifuwu"), await wx.click(RESIDENT, "i:report"),
+               await wx.text(RESIDENT, "1"), await wx.text(RESIDENT, "返回")]
+    assert all(a.status == 200 and a.text for a in answers), answers
+    assert max(a.seconds for a in answers) < 1.0
+
+
+async def test_the_same_msgid_four_times_makes_one_ticket(run: WeChatRun, fake: FakeWeChatAPI) -> None:
+    wx = run.platform
+    answer = await wx.click(RESIDENT, "i:report")
+    answer = await wx.text(RESIDENT, option_number(answer.text, "水电维修"))
+    await wx.text(RESIDENT, "楼道灯坏了")
+    answer = await wx.text(RESIDENT, "龙池花园3号楼")
+    answer = await wx.text(RESIDENT, option_number(answer.text, "龙池花园3栋"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "不留电话"))
+    assert "请确认" in answer.text, answer
+    submit = wx.text_fields(RESIDENT, option_number(answer.text, "提交"))
+    first, *retries = await asyncio.gather(*(wx.post(submit) for _ in range(3)))
+    later = await wx.post(submit)
+    assert "工单号 #1" in first.text
+    assert all(r.text == first.text for r in [*retries, later])
+    assert await query(run.app, "SELECT COUNT(*) FROM tickets") == [(1,)]
+    assert await query(run.app, "SELECT COUNT(*) FROM inbox WHERE channel = 'wechat' AND platform_id = ?",
+                       f"msg:{submit['MsgId']}") == [(1,)]
