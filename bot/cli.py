@@ -1,18 +1,22 @@
-"""The command line: run, console, invite, check-config."""
+"""The command line: run, console, invite, check-config, wechat-menu."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import DEFAULT_CONFIG, ConfigError, load_config, load_settings
+from bot.config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config, load_settings
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
+_SECRET_PARAMS = re.compile(r"(access_token|secret)=[^&\s'\"]+")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--role", default="leader", choices=["leader", "guide", "worker"])
     invite.add_argument("--person", help="a person id from the config (instead of --grid/--role)")
     commands.add_parser("check-config", help="validate the config and exit")
+    menu = commands.add_parser("wechat-menu", help="print the WeChat custom menu JSON built from the config")
+    menu.add_argument("--push", action="store_true",
+                      help="replace the official account's menu (needs wechat.app_id and WECHAT_APP_SECRET)")
     return parser
 
 
@@ -55,9 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "check-config":
         print(f"{path}: OK ({len(config.grids)} grids, {len(config.communities)} communities)")
         return 0
+    database = Path(args.database) if args.database else None
+    if command == "wechat-menu":
+        return wechat_menu(config, path, database, settings, args.push)
     from bot.runtime import run_bot, run_console, run_invite
 
-    database = Path(args.database) if args.database else None
     try:
         if command == "invite":
             return asyncio.run(run_invite(config, path, database, args.grid, args.role, args.person))
@@ -67,3 +76,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
+
+def _redact(text: str, secret: str) -> str:
+    """An error message without the app secret or any access token in a URL."""
+    text = _SECRET_PARAMS.sub(r"\1=***", text)
+    return text.replace(secret, "***") if secret else text
+
+
+def wechat_menu(config: Config, config_file: Path, database: Path | None, settings: Settings,
+                push: bool) -> int:
+    """Print the custom menu as JSON, or push it to WeChat with --push."""
+    from bot.channels.wechat_menu import build_menu, validate_menu
+
+    menu = build_menu(config)
+    problems = validate_menu(menu)
+    if problems:
+        print("微信自定义菜单不符合限制 invalid WeChat menu:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not push:
+        print(json.dumps(menu, ensure_ascii=False, indent=2))
+        return 0
+    missing = [name for name, value in (("wechat.app_id in the config", config.wechat.app_id),
+                                        ("WECHAT_APP_SECRET in the environment",
+                                         settings.wechat_app_secret)) if not value]
+    if missing:
+        print(f"wechat-menu --push: needs {' and '.join(missing)}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(_push_wechat_menu(config, config_file, database, settings, menu))
+
+
+async def _push_wechat_menu(config: Config, config_file: Path, database: Path | None,
+                            settings: Settings, menu: dict) -> int:
+    import sqlite3
+
+    import aiohttp
+
+    from bot.app import database_path
+    from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatHttpError
+    from bot.channels.wechat_menu import push_menu, summarize_menu
+    from storage.clock import SystemClock
+    from storage.db import Database
+
+    clock = SystemClock()
+    # The bot's own database: the access token is shared with the running bot, not replaced.
+    db_file = database or database_path(config, config_file)
+    try:
+        db = await Database.open(db_file, clock)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"推送失败 cannot open the database {db_file}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = WeChatAPI(session, db, clock, config.wechat.api_base_url, config.wechat.app_id,
+                            settings.wechat_app_secret, config.wechat.timeout)
+            await push_menu(api, menu)
+    except WeChatError as exc:
+        print(f"推送失败 WeChat error {_redact(str(exc), settings.wechat_app_secret)}", file=sys.stderr)
+        return EXIT_FAILED
+    except WeChatHttpError as exc:
+        print(f"推送失败 WeChat answered {_redact(str(exc), settings.wechat_app_secret)}", file=sys.stderr)
+        return EXIT_FAILED
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        reason = _redact(str(exc), settings.wechat_app_secret) or type(exc).__name__
+        print(f"推送失败 cannot reach {config.wechat.api_base_url}: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await db.close()
+    print("已推送自定义菜单")
+    print(summarize_menu(menu))
+    return 0

@@ -9,12 +9,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.app import build_app
 from bot.config import Config
-from storage import tickets
+from storage import inbox, tickets
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.wechat_harness import WeChatRun, start_wechat
+from tests.wechat_harness import WeChatPlatform, WeChatRun, message_xml, start_wechat, wechat_config
 
 RESIDENT = "oResident0000000000000001"
 LEADER = "oLeader00000000000000000001"
@@ -122,3 +123,80 @@ async def test_the_same_msgid_four_times_makes_one_ticket(run: WeChatRun, fake: 
     assert await query(run.app, "SELECT COUNT(*) FROM tickets") == [(1,)]
     assert await query(run.app, "SELECT COUNT(*) FROM inbox WHERE channel = 'wechat' AND platform_id = ?",
                        f"msg:{submit['MsgId']}") == [(1,)]
+
+
+async def test_photo_and_location_reach_the_ticket_and_the_leader(run: WeChatRun, fake: FakeWeChatAPI) -> None:
+    wx = run.platform
+    await run.bind(LEADER, "g01-leader")
+    answer = await wx.click(RESIDENT, "i:report")
+    await wx.text(RESIDENT, option_number(answer.text, "水电维修"))
+    photo = await wx.image(RESIDENT, "MEDIA-1", "http://mmbiz.example/pic1.jpg")
+    assert photo.status == 200 and photo.text
+    place = await wx.location(RESIDENT, 32.3, 118.31, "龙池花园")
+    assert place.status == 200 and place.text
+    answer = await wx.text(RESIDENT, "楼道灯坏了")
+    answer = await wx.text(RESIDENT, "龙池花园3号楼")
+    answer = await wx.text(RESIDENT, option_number(answer.text, "龙池花园3栋"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "不留电话"))
+    assert "照片：1 张" in answer.text, answer
+    answer = await wx.text(RESIDENT, option_number(answer.text, "提交"))
+    assert "工单号 #1" in answer.text
+    image = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER
+                                and c.body.get("msgtype") == "image")
+    assert image.body["image"]["media_id"] == "MEDIA-1"  # type: ignore[index]
+    rows = await query(run.app, "SELECT ref FROM ticket_photos WHERE ticket_id = 1")
+    assert rows == [("MEDIA-1|http://mmbiz.example/pic1.jpg",)]
+    ticket = await query(run.app, "SELECT latitude, longitude FROM tickets WHERE id = 1")
+    assert ticket == [(32.3, 118.31)]
+
+
+async def test_leader_resolves_and_reassigns_by_text(run: WeChatRun, fake: FakeWeChatAPI) -> None:
+    wx = run.platform
+    await run.bind(LEADER, "g01-leader")
+    await report_in_longchi(run)
+    answer = await wx.text(LEADER, "办结 1 已更换灯泡")
+    assert "#1" in answer.text and answer.status == 200
+    rating = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == RESIDENT
+                                 and "已办结" in c.body.get("text", {}).get("content", ""))
+    content = rating.body["text"]["content"]  # type: ignore[index]
+    answer = await wx.text(RESIDENT, option_number(content, "满意"))
+    assert "感谢" in answer.text
+    ticket = await query(run.app, "SELECT status, rating FROM tickets WHERE id = 1")
+    assert ticket == [("closed", "satisfied")]
+    refused = await wx.text(RESIDENT, "受理 1")
+    assert refused.status == 200
+    assert await query(run.app, "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = 1 AND action = 'acknowledged'") \
+        == [(0,)]
+
+
+async def test_past_the_deadline_the_answer_is_pushed(config: Config, fake: FakeWeChatAPI, clock: FakeClock,
+                                                      tmp_path: Path, session: aiohttp.ClientSession) -> None:
+    run = await start_wechat(config, fake, clock, tmp_path / "slow.db", session, reply_deadline=0.0001)
+    try:
+        answer = await run.platform.click(RESIDENT, "i:report")
+        assert answer.text == "正在处理，稍后把结果发给您。"
+        pushed = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == RESIDENT)
+        assert "问题类别" in pushed.body["text"]["content"]  # type: ignore[index]
+        rows = await query(run.app, "SELECT status, response FROM inbox")
+        assert rows == [("done", None)]
+    finally:
+        await run.close()
+
+
+async def test_a_callback_left_pending_by_a_crash_is_handled_at_start(
+        config: Config, fake: FakeWeChatAPI, clock: FakeClock, tmp_path: Path,
+        session: aiohttp.ClientSession) -> None:
+    xml = message_xml(WeChatPlatform(session, "", clock).text_fields(RESIDENT, "你好", msg_id=42))
+    crashed = await build_app(wechat_config(config, fake), clock, tmp_path / "crash.db")
+    async with crashed.db.transaction() as conn:
+        await inbox.store(conn, "wechat", "msg:42", xml, clock.now())
+    await crashed.close()
+    run = await start_wechat(config, fake, clock, tmp_path / "crash.db", session)
+    try:
+        pushed = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == RESIDENT)
+        assert pushed.body["msgtype"] == "text"  # type: ignore[index]
+        assert await query(run.app, "SELECT status FROM inbox") == [("done",)]
+        again = await run.platform.post(run.platform.text_fields(RESIDENT, "你好", msg_id=42))
+        assert again.status == 200 and again.text == ""  # WeChat's retry: handled already, no second answer
+    finally:
+        await run.close()
