@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.config import MenuAction
-from handlers import menus, my_tickets, report, ticket_actions
+from handlers import menus, my_tickets, report, ticket_actions, ticket_commands
 from handlers.context import Context, Services
-from handlers.types import Incoming, Option, Outcome, Reply
+from handlers.types import Channel, Incoming, Option, Outcome, Reply
 from storage import accounts
 from storage.dialogs import Dialog, load_dialog, save_dialog
 
@@ -103,8 +103,11 @@ async def _handle_private(ctx: Context) -> None:
     if menu is not None:
         menus.show_menu(ctx, menu)
         return
-    if dialog is not None and dialog.flow in FLOW_HANDLERS:
-        await FLOW_HANDLERS[dialog.flow](ctx, dialog)
+    flow = dialog.flow if dialog is not None and dialog.flow in FLOW_HANDLERS else None
+    if await ticket_commands.try_handle(ctx, flow):  # 受理 123 / 办结 123 说明 / 转派 123 G08 原因
+        return
+    if dialog is not None and flow is not None:
+        await FLOW_HANDLERS[flow](ctx, dialog)
         return
     if incoming.text.startswith("绑定") and len(incoming.text.split()) == 2:
         await _bind(ctx, incoming.text.split()[1])
@@ -119,7 +122,7 @@ async def _handle_private(ctx: Context) -> None:
         )))
         await _remember_free_text(ctx)
         return
-    ctx.say(ctx.t("unsupported"))
+    ctx.say(ctx.t("wechat_unsupported" if incoming.channel is Channel.WECHAT else "unsupported"))
 
 
 async def _remember_free_text(ctx: Context) -> None:
@@ -135,11 +138,13 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
     elif command == "start" and arg == "report":
         await report.start_report(ctx)
     elif command == "start":
-        menus.show_main_menu(ctx, ctx.t("welcome", name=ctx.services.config.subdistrict.name))
+        # A WeChat follow: the account's own menu bar is the way in, so the greeting points there.
+        key = "wechat_welcome" if ctx.incoming.channel is Channel.WECHAT else "welcome"
+        menus.show_main_menu(ctx, ctx.t(key, name=ctx.services.config.subdistrict.name))
     elif command == "menu":
         menus.show_main_menu(ctx, _draft_hint(ctx, dialog))
     elif command == "help":
-        ctx.say(ctx.t("help"))
+        ctx.say(_help(ctx))
     elif command == "report":
         if dialog is not None and dialog.flow == report.FLOW:
             await report.resume_report(ctx, dialog)
@@ -154,7 +159,12 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
     elif command == "cancel":
         await _cancel(ctx, dialog)
     else:
-        ctx.say(ctx.t("help"))
+        ctx.say(_help(ctx))
+
+
+def _help(ctx: Context) -> str:
+    """Staff also read how to act on a ticket by typing (WeChat has no buttons)."""
+    return ctx.t("help") if ctx.person is None else f"{ctx.t('help')}\n\n{ctx.t('help_staff')}"
 
 
 def _draft_hint(ctx: Context, dialog: Dialog | None) -> str:

@@ -13,18 +13,23 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.formatting import clip
 from handlers.routing import may_act, route
 from handlers.ticket_actions import rating_options
 from handlers.types import Option, Reply
-from storage import tickets
+from storage import outbox, tickets
+from storage.accounts import accounts_of_resident
 from storage.dialogs import Dialog
 from storage.tickets import EventAction, Ticket, TicketStatus
 
 ADD_INFO_FLOW = "add_info"
 MAX_INFO = 500
+UNDELIVERED_SHOWN = 10  # the newest; older ones are only counted (the history has them)
+UNDELIVERED_CLIP = 60
 
 
 async def show_my_tickets(ctx: Context) -> None:
+    await show_undelivered(ctx)
     mine = await tickets.tickets_of_resident(ctx.conn, ctx.account.resident_id)
     if not mine:
         ctx.say(ctx.t("my_tickets_none"))
@@ -34,6 +39,25 @@ async def show_my_tickets(ctx: Context) -> None:
                status=status_name(ctx, t.status)), f"my:{t.id}")
         for t in mine
     ])
+
+
+async def show_undelivered(ctx: Context) -> None:
+    """Notices that never reached the resident (e.g. WeChat's 48 h window closed), shown once."""
+    mine = [(a.channel, a.chat_id) for a in await accounts_of_resident(ctx.conn, ctx.account.resident_id)]
+    missed = await outbox.undelivered_for(ctx.conn, mine)
+    if not missed:
+        return
+    lines: list[str] = []
+    for notice in missed:  # the same notice to two of the resident's accounts is shown once
+        line = ctx.t("undelivered_line", id=notice.ticket_id,
+                     text=clip(" ".join(notice.text.split()), UNDELIVERED_CLIP))
+        if line not in lines:
+            lines.append(line)
+    shown = lines[-UNDELIVERED_SHOWN:]
+    if len(lines) > len(shown):
+        shown.append(ctx.t("undelivered_more", count=len(lines) - len(shown)))
+    ctx.say("\n".join([ctx.t("undelivered_header"), *shown]))
+    await outbox.mark_shown(ctx.conn, [notice.id for notice in missed], ctx.now)
 
 
 async def _own_ticket(ctx: Context, raw_id: str) -> Ticket | None:

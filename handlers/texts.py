@@ -9,6 +9,7 @@ ZH: Mapping[str, str] = {
     # general
     "welcome": "您好，欢迎使用{name}「微丰山」！\n在这里可以了解社区动态、参与党建活动，也可以随时反映身边的问题。请从下方菜单选择：",
     "help": "使用说明：\n· 点菜单「微丰山」「微党建」「微服务」浏览内容\n· /report 反映问题（灯坏了、漏水、噪音、垃圾……）\n· /mytickets 查看我的工单\n· 任何时候发送「取消」可以退出当前操作",
+    "help_staff": "工作人员：\n· /tickets 查看待办工单\n· 回复「受理 123」受理工单\n· 回复「办结 123 办理结果」办结工单\n· 回复「转派 123 网格编号 原因」转派工单",
     "menu_intro": "请选择：",
     "menu_hint_draft": "（您有一条未填完的反映，发送 /report 继续）",
     "unknown_text": "我没太明白您的意思 🙂 您可以点菜单，或者把这段话作为问题反映给网格员：",
@@ -69,6 +70,9 @@ ZH: Mapping[str, str] = {
     # my tickets
     "my_tickets_none": "您还没有反映过问题。需要反映请发送 /report。",
     "my_tickets_list": "您最近的工单（点击查看详情）：",
+    "undelivered_header": "以下通知未能及时送达：",
+    "undelivered_line": "#{id} {text}",
+    "undelivered_more": "……另有 {count} 条较早的通知，点工单可查看处理记录。",
     "my_ticket_line": "#{id} {category} · {status}",
     "ticket_detail": "工单 #{id}\n类别：{category}\n地址：{address}\n描述：{description}\n状态：{status}\n\n处理记录：\n{history}",
     "ticket_add_info": "补充信息",
@@ -85,7 +89,7 @@ ZH: Mapping[str, str] = {
     "contact_need_address": "先告诉我您住在哪里，才能找到您的网格。",
     "contact_grid": "您的网格：{grid}（{community}）\n支部网格长：{leader} {phone}\n网格指导员：{guide}",
     # staff side
-    "card": "【{title} #{id}】\n类别：{category}\n描述：{description}\n地址：{address}（{grid}）\n电话：{phone}{location}\n{due}",
+    "card": "【{title} #{id}】\n类别：{category}\n描述：{description}\n地址：{address}（{grid}）\n电话：{phone}{location}\n{due}\n也可回复：受理 {id} / 办结 {id} 说明 / 转派 {id} 网格号 原因",
     "card_new": "新工单",
     "card_escalated": "上报工单",
     "card_reassigned": "转派工单",
@@ -111,6 +115,9 @@ ZH: Mapping[str, str] = {
     "reassign_same_grid": "工单已经在这个网格了，请换一个网格。",
     "reassign_reason": "转派到「{grid}」的原因是？",
     "reassign_done": "工单 #{id} 已转派到 {grid}。",
+    "cmd_staff_only": "「受理」「办结」「转派」是工作人员处理工单用的。您要反映问题，请点菜单「微服务」→「我要反映」。",
+    "cmd_usage": "工单口令这样写（数字是工单号）：\n受理 123\n办结 123 办理结果\n转派 123 网格编号 原因",
+    "cmd_grid_unknown": "没有找到网格「{text}」。请这样回复：转派 {id} 网格编号 原因，如「转派 {id} G08 不在本网格」。",
     "staff_open_none": "目前没有需要您处理的待办工单。",
     "staff_open_list": "待办工单：",
     # binding
@@ -162,6 +169,12 @@ ZH: Mapping[str, str] = {
     "event_photo_added": "补充照片",
     "event_follower_added": "其他居民也遇到",
     "history_line": "{at} {action}{note}",
+    # WeChat official account
+    "wechat_welcome": "您好，欢迎关注{name}「微丰山」！\n底部有三个菜单：微丰山、微党建、微服务。\n遇到问题，点「微服务」→「我要反映」告诉网格员。",
+    "wechat_choose": "回复 {first}–{last} 选择",
+    "wechat_choose_one": "回复 1 选择",
+    "wechat_unsupported": "暂不支持语音、视频和文件，请打字，或发送照片、位置。",
+    "wechat_pushed_later": "正在处理，稍后把结果发给您。",
     # command list shown by Telegram
     "cmd_start": "开始 / 欢迎",
     "cmd_menu": "打开菜单",

@@ -21,7 +21,7 @@ from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
 from handlers.types import Option
 from storage import tickets
 from storage.clock import stamp
-from storage.dialogs import Dialog, save_dialog
+from storage.dialogs import Dialog
 from storage.tickets import EventAction, Rating, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ ACKABLE = (TicketStatus.NEW, TicketStatus.ROUTED, TicketStatus.REOPENED)
 RESOLVABLE = (*ACKABLE, TicketStatus.ACKNOWLEDGED)
 
 
-async def _authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
+async def authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
     """The ticket if the presser may act on it; otherwise a polite refusal and None."""
     ticket = await tickets.get_ticket(ctx.conn, ticket_id)
     if ticket is None:
@@ -74,7 +74,7 @@ async def handle_ticket_button(ctx: Context) -> None:
     if not raw_id.isdigit():
         ctx.say(ctx.t("report_use_buttons"))
         return
-    ticket = await _authorized_ticket(ctx, int(raw_id))
+    ticket = await authorized_ticket(ctx, int(raw_id))
     if ticket is None:
         return
     if verb == "ack":
@@ -111,30 +111,35 @@ async def start_resolve(ctx: Context, ticket: Ticket) -> None:
 
 
 async def handle_resolve(ctx: Context, dialog: Dialog) -> None:
-    ticket = await _authorized_ticket(ctx, int(dialog.data["ticket"]))
+    ticket = await authorized_ticket(ctx, int(dialog.data["ticket"]))
     if ticket is None:
         await end_dialog(ctx)
         return
-    if ticket.status not in RESOLVABLE:
-        await end_dialog(ctx)
-        ctx.say(ctx.t("resolve_not_open", id=ticket.id, status=status_name(ctx, ticket.status)))
-        return
     note = ctx.incoming.text.strip()
-    if not note and not ctx.incoming.photos:
+    if ticket.status in RESOLVABLE and not note and not ctx.incoming.photos:
         ctx.say(ctx.t("resolve_prompt"), (ctx.t("cancel"), "nav:cancel"))
         return
-    for ref in ctx.incoming.photos:
+    await end_dialog(ctx)
+    await resolve(ctx, ticket, note, ctx.incoming.photos)
+
+
+async def resolve(ctx: Context, ticket: Ticket, note: str, photos: tuple[str, ...] = ()) -> bool:
+    """办结 with a note and/or photos: the ticket, its audit row, the resident's rating request."""
+    if ticket.status not in RESOLVABLE:
+        ctx.say(ctx.t("resolve_not_open", id=ticket.id, status=status_name(ctx, ticket.status)))
+        return False
+    for ref in photos:
         await tickets.add_photo(ctx.conn, ticket.id, ctx.incoming.channel, ref, _actor(ctx), ctx.now)
-    note = note or ctx.t("event_photo_added")
+    note = note.strip() or ctx.t("event_photo_added")
     await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.RESOLVED,
                                 result_note=note[:500])
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.RESOLVED,
-                            note=note[:500], data={"photos": len(ctx.incoming.photos)})
-    await end_dialog(ctx)
+                            note=note[:500], data={"photos": len(photos)})
     await notify_resident(ctx, ticket, ctx.t(
         "notice_resolved", id=ticket.id, category=category_name(ctx, ticket.category_id), note=note[:200],
     ), rating_options(ctx, ticket.id))
     ctx.say(ctx.t("resolve_done", id=ticket.id))
+    return True
 
 
 def rating_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
@@ -145,9 +150,15 @@ def rating_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
     )
 
 
-async def start_reassign(ctx: Context, ticket: Ticket) -> None:
+def may_reassign(ctx: Context, ticket: Ticket) -> bool:
+    """Only an open ticket can move; otherwise the sender is told why."""
     if not ticket.is_open:
         ctx.say(ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
+    return ticket.is_open
+
+
+async def start_reassign(ctx: Context, ticket: Ticket) -> None:
+    if not may_reassign(ctx, ticket):
         return
     await begin_side_flow(ctx, Dialog(REASSIGN_FLOW, "grid", {"ticket": ticket.id}))
     ctx.say(ctx.t("reassign_prompt"), (ctx.t("cancel"), "nav:cancel"))
@@ -164,35 +175,49 @@ def _find_grid(ctx: Context, text: str) -> str | None:
     return names[best[0]] if best else None
 
 
+def pick_grid(
+    ctx: Context, ticket: Ticket, text: str, *options: tuple[str, str],
+    unknown_key: str = "reassign_grid_unknown",
+) -> str | None:
+    """The grid a ticket may be moved to, from an id or a name; otherwise a message and None."""
+    grid_id = _find_grid(ctx, text) if text.strip() else None
+    if grid_id is None:
+        ctx.say(ctx.t(unknown_key, text=text.strip()[:20], id=ticket.id), *options)
+        return None
+    if grid_id == ticket.grid_id:
+        ctx.say(ctx.t("reassign_same_grid"), *options)
+        return None
+    return grid_id
+
+
+async def ask_reassign_reason(ctx: Context, ticket: Ticket, grid_id: str) -> None:
+    await begin_side_flow(ctx, Dialog(REASSIGN_FLOW, "reason", {"ticket": ticket.id, "grid": grid_id}))
+    ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, grid_id)), (ctx.t("cancel"), "nav:cancel"))
+
+
 async def handle_reassign(ctx: Context, dialog: Dialog) -> None:
-    ticket = await _authorized_ticket(ctx, int(dialog.data["ticket"]))
-    if ticket is None or not ticket.is_open:
+    ticket = await authorized_ticket(ctx, int(dialog.data["ticket"]))
+    if ticket is None or not may_reassign(ctx, ticket):
         await end_dialog(ctx)
-        if ticket is not None:
-            ctx.say(ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
     text = ctx.incoming.text.strip()
     if dialog.step == "grid":
-        grid_id = _find_grid(ctx, text) if text else None
-        if grid_id is None:
-            ctx.say(ctx.t("reassign_grid_unknown", text=text[:20]), (ctx.t("cancel"), "nav:cancel"))
-            return
-        if grid_id == ticket.grid_id:
-            ctx.say(ctx.t("reassign_same_grid"), (ctx.t("cancel"), "nav:cancel"))
-            return
-        await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                          Dialog(REASSIGN_FLOW, "reason", {**dialog.data, "grid": grid_id}), ctx.now)
-        ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, grid_id)), (ctx.t("cancel"), "nav:cancel"))
+        grid_id = pick_grid(ctx, ticket, text, (ctx.t("cancel"), "nav:cancel"))
+        if grid_id is not None:
+            await ask_reassign_reason(ctx, ticket, grid_id)
         return
     if not text:
         ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, dialog.data["grid"])))
         return
-    await reassign(ctx, ticket, dialog.data["grid"], text[:300])
+    await end_dialog(ctx)
+    await reassign(ctx, ticket, dialog.data["grid"], text)
 
 
 async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> None:
+    """转派 to a checked grid: fresh deadlines, the audit row, the new grid's card, the resident."""
     grid = ctx.services.config.grid(grid_id)
     assert grid is not None
+    reason = reason.strip()[:300]
     # The new grid gets the category's full time limits from now, not the old (maybe past) ones.
     ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
     await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.ROUTED,
@@ -201,7 +226,6 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.REASSIGNED,
                             note=reason, data={"from": ticket.grid_id, "to": grid.id,
                                                **_deadline_data(ack_due_at, resolve_due_at)})
-    await end_dialog(ctx)
     moved = await tickets.get_ticket(ctx.conn, ticket.id)
     assert moved is not None
     routing = await route(ctx.conn, ctx.services.config, moved)

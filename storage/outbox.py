@@ -137,3 +137,40 @@ async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str) -> li
         (channel, chat_id),
     ) as cursor:
         return [_row(row) for row in await cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A notice the platform refused for good, not yet shown to its resident."""
+
+    id: int
+    ticket_id: int
+    text: str
+    last_error: str
+
+
+UNDELIVERED_KIND = "resident_notice"
+
+
+async def undelivered_for(
+    conn: aiosqlite.Connection, accounts: list[tuple[str, str]], limit: int = 50
+) -> list[Undelivered]:
+    """Failed, never-shown ticket notices to any of these (channel, chat_id) accounts, oldest first."""
+    found: list[Undelivered] = []
+    for channel, chat_id in accounts:  # a resident has one account per channel: a few queries
+        async with conn.execute(
+            "SELECT id, ticket_id, payload, last_error FROM outbox"
+            " WHERE channel = ? AND chat_id = ? AND status = 'failed' AND shown_at IS NULL"
+            " AND ticket_id IS NOT NULL AND kind = ? ORDER BY id LIMIT ?",
+            (channel, chat_id, UNDELIVERED_KIND, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        found += [Undelivered(row[0], row[1], json.loads(row[2]).get("text", ""), row[3]) for row in rows]
+    return sorted(found, key=lambda notice: notice.id)[:limit]
+
+
+async def mark_shown(conn: aiosqlite.Connection, ids: list[int], now: datetime) -> None:
+    await conn.executemany(
+        "UPDATE outbox SET shown_at = ? WHERE id = ? AND shown_at IS NULL",
+        [(stamp(now), row_id) for row_id in ids],
+    )

@@ -200,3 +200,13 @@ async def test_a_callback_left_pending_by_a_crash_is_handled_at_start(
         assert again.status == 200 and again.text == ""  # WeChat's retry: handled already, no second answer
     finally:
         await run.close()
+
+
+async def test_follow_greets_and_voice_is_explained(run: WeChatRun) -> None:
+    wx = run.platform
+    welcome = await wx.subscribe(RESIDENT)
+    assert welcome.text.startswith("您好，欢迎关注丰山街道「微丰山」") and "我要反映" in welcome.text
+    voice = await wx.post(wx.base(RESIDENT, "voice") | {"MediaId": "V1", "Format": "amr", "MsgId": 99})
+    assert "暂不支持语音" in voice.text
+    unfollow = await wx.post(wx.base(RESIDENT, "event") | {"Event": "unsubscribe", "EventKey": ""})
+    assert unfollow.status == 200 and unfollow.body == "success"

@@ -105,6 +105,7 @@ class WeChatIntake:
         incoming = job.message.incoming
         if incoming is None:
             await self.engine.skip_stored(job.inbox_id)
+            job.slot = Slot.ANSWERED if job.slot is Slot.OPEN else job.slot  # nothing to say
             return
         try:
             await self.engine.handle_stored(

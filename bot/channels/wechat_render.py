@@ -45,7 +45,7 @@ def split_utf8(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
         current += line
     if current or not pieces:
         pieces.append(current)
-    return [piece.rstrip("\n") for piece in pieces if piece.strip()] or [""]
+    return [piece.rstrip("\r\n") for piece in pieces if piece.strip()] or [""]
 
 
 def _prefix_within(text: str, budget: int) -> str:
