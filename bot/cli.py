@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import DEFAULT_CONFIG, Config, ConfigError, Settings, load_config, load_settings
+from bot.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from bot.settings import Settings, load_settings
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -11,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.config_checks import check_cross_references
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -228,17 +229,6 @@ class StorageSettings(Strict):
     database: str = "data/fengshan.db"
 
 
-class Settings(Strict):
-    """What the bot needs from outside the YAML: secrets come from the environment only."""
-
-    telegram_token: str = ""
-    telegram_webhook_secret: str = ""
-    wechat_token: str = ""
-    wechat_aes_key: str = ""
-    wechat_app_secret: str = ""
-    wecom_robot_keys: dict[str, str] = {}
-
-
 class Config(Strict):
     subdistrict: Subdistrict
     communities: list[Community] = Field(min_length=1)
@@ -259,7 +249,7 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
-        _check_cross_references(self)
+        check_cross_references(self)
         return self
 
     def all_people(self) -> list[tuple[Person, Role, str | None, str | None]]:
@@ -283,89 +273,6 @@ class Config(Strict):
 
     def category(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
-
-
-class _DuplicateCheck:
-    def __init__(self) -> None:
-        self.seen: dict[str, str] = {}
-
-    def add(self, value: str, path: str, what: str) -> None:
-        if value in self.seen:
-            raise ValueError(f"{path}: duplicate {what} {value!r} (first at {self.seen[value]})")
-        self.seen[value] = path
-
-
-def _people_with_paths(config: Config) -> list[tuple[Person, str]]:
-    """Every person in the file with the key path where it is defined."""
-    people: list[tuple[Person, str]] = []
-    for i, community in enumerate(config.communities):
-        people += [(p, f"communities[{i}].staff[{j}]") for j, p in enumerate(community.staff)]
-    for i, grid in enumerate(config.grids):
-        people += [(p, f"grids[{i}].leaders[{j}]") for j, p in enumerate(grid.leaders)]
-        people.append((grid.guide, f"grids[{i}].guide"))
-        people += [(p, f"grids[{i}].workers[{j}]") for j, p in enumerate(grid.workers)]
-    people += [(p, f"admins[{j}]") for j, p in enumerate(config.admins)]
-    people += [(p, f"responders[{j}]") for j, p in enumerate(config.responders)]
-    return people
-
-
-def _check_cross_references(config: Config) -> None:
-    communities = _DuplicateCheck()
-    for i, community in enumerate(config.communities):
-        communities.add(community.id, f"communities[{i}].id", "community id")
-    grids = _DuplicateCheck()
-    buildings = _DuplicateCheck()
-    people = _DuplicateCheck()
-    for i, grid in enumerate(config.grids):
-        grids.add(grid.id, f"grids[{i}].id", "grid id")
-        if grid.community not in communities.seen:
-            raise ValueError(f"grids[{i}].community: unknown community {grid.community!r}")
-        for j, compound in enumerate(grid.compounds):
-            for k, building in enumerate(compound.buildings):
-                path = f"grids[{i}].compounds[{j}].buildings[{k}]"
-                try:
-                    buildings.add(f"{compound.name}{building}", path, "building")
-                except ValueError as exc:
-                    raise ValueError(f"{exc}: a building belongs to exactly one grid") from None
-    for person, path in _people_with_paths(config):
-        people.add(person.id, f"{path}.id", "person id")
-    for i, team in enumerate(config.volunteer_teams):
-        if team.community and team.community not in communities.seen:
-            raise ValueError(
-                f"volunteer_teams[{i}].community: unknown community {team.community!r}"
-            )
-    categories = _DuplicateCheck()
-    for i, category in enumerate(config.categories):
-        categories.add(category.id, f"categories[{i}].id", "category id")
-        for j, responder in enumerate(category.responders):
-            path = f"categories[{i}].responders[{j}]"
-            if responder.person not in people.seen:
-                raise ValueError(f"{path}.person: unknown person {responder.person!r}")
-            if responder.community and responder.community not in communities.seen:
-                raise ValueError(f"{path}.community: unknown community {responder.community!r}")
-    keys = _DuplicateCheck()
-    for i, menu in enumerate(config.menus):
-        keys.add(menu.key, f"menus[{i}].key", "menu key")
-        for j, item in enumerate(menu.items):
-            keys.add(item.key, f"menus[{i}].items[{j}].key", "menu item key")
-    _check_robots(config, communities, grids)
-
-
-NOTICE_KINDS = ("card", "resident_notice", "staff_notice")
-
-
-def _check_robots(config: Config, communities: _DuplicateCheck, grids: _DuplicateCheck) -> None:
-    robots = _DuplicateCheck()
-    for i, robot in enumerate(config.wecom.robots):
-        path = f"wecom.robots[{i}]"
-        robots.add(robot.id, f"{path}.id", "robot id")
-        if robot.community and robot.community not in communities.seen:
-            raise ValueError(f"{path}.community: unknown community {robot.community!r}")
-        if robot.grid and robot.grid not in grids.seen:
-            raise ValueError(f"{path}.grid: unknown grid {robot.grid!r}")
-    for kind in config.wechat.templates:
-        if kind not in NOTICE_KINDS:
-            raise ValueError(f"wechat.templates.{kind}: unknown notification kind; use one of {NOTICE_KINDS}")
 
 
 def _error_path(error: Mapping) -> str:
@@ -423,44 +330,3 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{source}: not valid YAML{where}") from None
     return parse_config(data, source)
-
-
-WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
-
-
-def load_settings(environ: Mapping[str, str], config: Config) -> Settings:
-    """Secrets from the environment, checked against what the config asks for."""
-    settings = Settings(
-        telegram_token=environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
-        telegram_webhook_secret=environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
-        wechat_token=environ.get("WECHAT_TOKEN", "").strip(),
-        wechat_aes_key=environ.get("WECHAT_ENCODING_AES_KEY", "").strip(),
-        wechat_app_secret=environ.get("WECHAT_APP_SECRET", "").strip(),
-        wecom_robot_keys={r.id: environ.get(r.key_env, "").strip() for r in config.wecom.robots
-                          if environ.get(r.key_env, "").strip()},
-    )
-    _check_wechat(settings, config)
-    if settings.telegram_token and config.telegram.mode is TelegramMode.WEBHOOK and not (
-        WEBHOOK_SECRET_PATTERN.match(settings.telegram_webhook_secret)
-    ):
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET: webhook mode needs 16-256 characters of A-Z a-z 0-9 _ -")
-    return settings
-
-
-WECHAT_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9]{3,32}$")
-AES_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{43}$")
-
-
-def wechat_enabled(settings: Settings, config: Config) -> bool:
-    return bool(config.wechat.app_id and settings.wechat_token)
-
-
-def _check_wechat(settings: Settings, config: Config) -> None:
-    if not wechat_enabled(settings, config):
-        return
-    if not WECHAT_TOKEN_PATTERN.match(settings.wechat_token):
-        raise ConfigError("WECHAT_TOKEN: 3-32 letters or digits, as set on the WeChat platform")
-    if config.wechat.security is not WeChatSecurity.PLAIN and not AES_KEY_PATTERN.match(settings.wechat_aes_key):
-        raise ConfigError("WECHAT_ENCODING_AES_KEY: compatible and safe modes need the 43-character key")
-    if not settings.wechat_app_secret:
-        raise ConfigError("WECHAT_APP_SECRET: needed for pushes (customer-service and template messages)")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from bot.app import build_app, database_path
 from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
-from bot.config import Config, Settings, wechat_enabled
+from bot.config import Config
 from bot.faults import CrashPoints
 from bot.run_channels import run_channels
+from bot.settings import Settings, wechat_enabled
 from handlers.dispatcher import create_invite
 from storage.clock import SystemClock
 

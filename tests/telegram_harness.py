@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import App, build_app
-from bot.config import Config, Settings, TelegramSettings
+from bot.config import Config, TelegramSettings
 from bot.ratelimit import ChatRateLimits
 from bot.run_channels import run_channels
+from bot.settings import Settings
 from handlers.dispatcher import create_invite
 from storage import outbox
 from storage.clock import Clock

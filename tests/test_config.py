@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import Config, ConfigError, Role, load_config, load_settings
+from bot.config import Config, ConfigError, Role, load_config
+from bot.settings import load_settings
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config.yaml"
 

@@ -12,10 +12,11 @@ import aiohttp
 import pytest
 
 from bot.app import App, build_app
-from bot.config import Config, HttpSettings, Settings, TelegramSettings
+from bot.config import Config, HttpSettings, TelegramSettings
 from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
 from bot.run_channels import run_channels
+from bot.settings import Settings
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.telegram_api import FakeTelegramAPI
