@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.config import Config, ConfigError, Role, load_config
-from bot.settings import load_settings
+from bot.settings import load_settings, wechat_enabled
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config.yaml"
 
@@ -226,6 +226,27 @@ def test_webhook_mode_needs_a_public_url_and_a_strong_secret(tmp_path: Path, raw
     assert settings.telegram_webhook_secret == secret
 
 
+def test_wechat_needs_its_secrets_once_enabled(tmp_path: Path, raw: dict[str, Any]) -> None:
+    config = load_config(SHIPPED)
+    assert not wechat_enabled(load_settings({"WECHAT_TOKEN": "tok123"}, config), config)  # no app_id
+    raw["wechat"]["app_id"] = "wx0123456789abcdef"
+    config = load_config(write(tmp_path, raw))
+    key = "a" * 43
+    env = {"WECHAT_TOKEN": "tok123", "WECHAT_ENCODING_AES_KEY": key, "WECHAT_APP_SECRET": "s"}
+    assert wechat_enabled(load_settings(env, config), config)
+    with pytest.raises(ConfigError, match="WECHAT_ENCODING_AES_KEY"):
+        load_settings(env | {"WECHAT_ENCODING_AES_KEY": "short"}, config)
+    with pytest.raises(ConfigError, match="WECHAT_TOKEN"):
+        load_settings(env | {"WECHAT_TOKEN": "bad token!"}, config)
+    with pytest.raises(ConfigError, match="WECHAT_APP_SECRET"):
+        load_settings({k: v for k, v in env.items() if k != "WECHAT_APP_SECRET"}, config)
+
+
+def test_wecom_robot_keys_come_from_their_env_names(config: Config) -> None:
+    settings = load_settings({"WECOM_ROBOT_NANQIAO": " key-1 "}, config)
+    assert settings.wecom_robot_keys == {"nanqiao": "key-1"}
+
+
 # --- error cases: one line, naming the key path ----------------------------------------------
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -316,6 +337,27 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     ("missing required key", lambda d: d["subdistrict"].pop("name"), ("subdistrict.name",)),
     ("only two menus", lambda d: d["menus"].pop(), ("menus",)),
+    (
+        "robot in a missing community",
+        lambda d: d["wecom"]["robots"][1].update(community="langya"),
+        ("wecom.robots[1].community", "'langya'"),
+    ),
+    (
+        "robot id reused",
+        lambda d: d["wecom"]["robots"][1].update(id="longchi-huayuan"),
+        ("wecom.robots[1].id", "duplicate robot id"),
+    ),
+    (
+        "template for an unknown notification",
+        lambda d: d["wechat"].update(templates={"announcement": "TPL"}),
+        ("wechat.templates.announcement", "unknown notification kind"),
+    ),
+    ("bad app id", lambda d: d["wechat"].update(app_id="wechat-app"), ("wechat.app_id",)),
+    (
+        "robot key in the config",
+        lambda d: d["wecom"]["robots"][0].update(key_env="https://qyapi.weixin.qq.com/?key=abc"),
+        ("wecom.robots[0].key_env",),
+    ),
 ]
 
 

@@ -218,3 +218,22 @@ async def test_msgmenu_options_come_back_as_taps(db: Database, clock: FakeClock,
     async with db.read() as conn:
         assert await state.menu_item(conn, FOLLOWER, int(items[1]["id"])) == "rate:7:unsatisfied"
         assert await state.menu_item(conn, "oSomeoneElse", int(items[1]["id"])) is None
+
+
+async def test_server_errors_and_unreachable_api_are_retried(pusher: Pusher) -> None:
+    await pusher.follower_wrote()
+    pusher.fake.http_error_next(CUSTOM_SEND, 502)
+    row = await pusher.push(Reply("一"))
+    assert row.status == "pending" and "HTTP 502" in row.last_error
+    await pusher.fake.stop()
+    pusher.clock.advance(seconds=5)
+    await pusher.sender.drain_once()
+    row = await pusher.row(row.id)
+    assert row.status == "pending" and "ClientConnectorError" in row.last_error and row.attempts == 2
+
+
+async def test_an_unfollowed_resident_is_not_retried(pusher: Pusher) -> None:
+    await pusher.follower_wrote()
+    pusher.fake.fail_next(CUSTOM_SEND, 43004)
+    row = await pusher.push(Reply("一"))
+    assert row.status == "failed" and "follower gone" in row.last_error

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,8 +24,6 @@ from handlers.types import Channel, Reply
 from storage import wechat as state
 from storage.clock import Clock
 from storage.db import Database
-
-log = logging.getLogger(__name__)
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
@@ -119,9 +115,11 @@ class WeChatTransport:
 
 
 def _network_failure(exc: BaseException) -> Delivery:
-    if isinstance(exc, aiohttp.ClientConnectorError | WeChatHttpError):
-        return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__} {exc}"[:200])
-    # A timeout or a dropped connection after the request went out: it may have been delivered.
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ClientError):
-        return Delivery(DeliveryStatus.UNCERTAIN, error=f"network: {type(exc).__name__}")
-    return Delivery(DeliveryStatus.RETRY, error=type(exc).__name__)
+    """Not connected or an HTTP error: retry. A timeout or a dropped connection after the request
+    went out may have delivered it: uncertain, never resent blindly. (No URL in the error: it
+    carries the access token.)"""
+    if isinstance(exc, WeChatHttpError):
+        return Delivery(DeliveryStatus.RETRY, error=f"WeChat answered {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__}")
+    return Delivery(DeliveryStatus.UNCERTAIN, error=f"network: {type(exc).__name__}")
