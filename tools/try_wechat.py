@@ -13,7 +13,6 @@ import asyncio
 import os
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,10 +59,11 @@ async def main() -> None:  # noqa: PLR0915 - one linear walkthrough
                "WECHAT_APP_SECRET": fake.app_secret, "BOT_CONFIG": str(work / "config.yaml")}
         env.pop("TELEGRAM_BOT_TOKEN", None)
         cli = [sys.executable, "-m", "bot"]
-        invite = subprocess.run([*cli, "invite", "--person", "g01-leader"], env=env, capture_output=True,
-                                text=True, check=True)
-        code = invite.stdout.split("绑定 ")[-1].strip()
-        bot = subprocess.Popen([*cli, "run"], env=env)
+        invite = await asyncio.create_subprocess_exec(*cli, "invite", "--person", "g01-leader", env=env,
+                                                       stdout=asyncio.subprocess.PIPE)
+        output, _ = await invite.communicate()
+        code = output.decode().split("绑定 ")[-1].strip()
+        bot = await asyncio.create_subprocess_exec(*cli, "run", env=env)
         try:
             for _ in range(100):
                 try:
@@ -130,7 +130,7 @@ async def main() -> None:  # noqa: PLR0915 - one linear walkthrough
             print("   ", text.replace("\n", " / "))
         finally:
             bot.terminate()
-            print("bot exit code:", bot.wait(timeout=20))
+            print("bot exit code:", await asyncio.wait_for(bot.wait(), timeout=20))
 
 
 if __name__ == "__main__":
