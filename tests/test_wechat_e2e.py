@@ -22,15 +22,8 @@ LEADER = "oLeader00000000000000000001"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChatAPI]:
-    async with FakeWeChatAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
+def fake(wechat_fake: FakeWeChatAPI) -> FakeWeChatAPI:
+    return wechat_fake
 
 
 @pytest.fixture

@@ -33,15 +33,8 @@ DEEP = "<xml>" + "<a>" * 5000 + "x" + "</a>" * 5000 + "</xml>"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeWeChatAPI]:
-    async with FakeWeChatAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
+def fake(wechat_fake: FakeWeChatAPI) -> FakeWeChatAPI:
+    return wechat_fake
 
 
 @pytest.fixture(params=[WeChatSecurity.PLAIN, WeChatSecurity.SAFE])

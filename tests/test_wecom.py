@@ -35,12 +35,6 @@ async def fake() -> AsyncIterator[FakeWeChatAPI]:
         yield api
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
 def make_transport(session: aiohttp.ClientSession, base_url: str, *, keys: dict[str, str] = KEYS,
                    per_minute: int | None = None, timeout: float = 10.0) -> WeComTransport:
     settings = WeComSettings(api_base_url=base_url, robots=ROBOTS)
