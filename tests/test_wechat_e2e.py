@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.app import build_app
-from bot.config import Config
+from bot.config import Config, WeChatSecurity
 from storage import inbox, tickets
 from storage.clock import FakeClock
 from tests.chat import query
@@ -203,3 +203,38 @@ async def test_follow_greets_and_voice_is_explained(run: WeChatRun) -> None:
     assert "暂不支持语音" in voice.text
     unfollow = await wx.post(wx.base(RESIDENT, "event") | {"Event": "unsubscribe", "EventKey": ""})
     assert unfollow.status == 200 and unfollow.body == "success"
+
+
+async def test_leader_taps_a_msgmenu_option(config: Config, fake: FakeWeChatAPI, clock: FakeClock,
+                                            tmp_path: Path, session: aiohttp.ClientSession) -> None:
+    run = await start_wechat(config, fake, clock, tmp_path / "menu.db", session, msgmenu=True)
+    try:
+        await run.bind(LEADER, "g01-leader")
+        await report_in_longchi(run)
+        card = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER
+                                   and c.body.get("msgtype") == "msgmenu")
+        menu = card.body["msgmenu"]  # type: ignore[index]
+        assert "新工单 #1" in menu["head_content"]
+        ack = next(item for item in menu["list"] if item["content"] == "受理")
+        answer = await run.platform.text(LEADER, "受理", menu_id=int(ack["id"]))
+        assert "已受理工单 #1" in answer.text
+        assert await query(run.app, "SELECT status FROM tickets WHERE id = 1") == [("acknowledged",)]
+        # Someone else replaying the leader's menu id gets nothing from it.
+        stranger = await run.platform.text("oStranger", "受理", menu_id=int(ack["id"]))
+        assert "已受理" not in stranger.text
+    finally:
+        await run.close()
+
+
+async def test_compatible_mode_takes_plain_and_encrypted_callbacks(
+        config: Config, fake: FakeWeChatAPI, clock: FakeClock, tmp_path: Path,
+        session: aiohttp.ClientSession) -> None:
+    run = await start_wechat(config, fake, clock, tmp_path / "compat.db", session, WeChatSecurity.COMPATIBLE)
+    try:
+        encrypted = await run.platform.click(RESIDENT, "i:report")
+        wx = run.platform
+        plain = await wx.post_raw(message_xml(wx.text_fields(RESIDENT, "1")), wx.query(wx.timestamp(), "n"))
+        assert "问题类别" in encrypted.text
+        assert plain.status == 200 and "<Content><![CDATA[请简单描述问题" in plain.body
+    finally:
+        await run.close()

@@ -15,9 +15,10 @@ def escape(text: str) -> str:
     return text.replace("<", "＜").replace(">", "＞")
 
 
-def link_markup(url: str, label: str) -> str:
-    safe_url = url.replace('"', "%22").replace("<", "%3C").replace(">", "%3E")
-    return f'<a href="{safe_url}">{escape(label or url)}</a>'
+def link_line(url: str, label: str) -> str:
+    """Plain, like every other line: WeChat makes a bare URL clickable, and a rendered piece may
+    be pushed again later, where markup would be escaped twice."""
+    return f"{escape(label)}：{escape(url)}" if label else escape(url)
 
 
 def choose_line(texts: Texts, count: int) -> str:
@@ -72,7 +73,7 @@ def render_texts(replies: list[Reply], texts: Texts) -> Rendered:
     for reply in replies:
         block = escape(reply.text)
         if reply.link:
-            block = f"{block}\n{link_markup(reply.link, reply.link_label)}"
+            block = f"{block}\n{link_line(reply.link, reply.link_label)}"
         blocks.append(block)
         options += [(o.label, o.data) for o in reply.options]
     if options:
