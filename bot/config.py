@@ -9,19 +9,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from bot.config_base import ConfigError, Strict
+from bot.config_channels import (
+    HttpSettings,
+    StorageSettings,
+    TelegramSettings,
+    WeChatSettings,
+    WeComSettings,
+)
 from bot.config_checks import check_cross_references
+from bot.config_schedule import ConfiguredAnnouncement, SchedulerSettings
 
 DEFAULT_CONFIG = "config.yaml"
-
-
-class ConfigError(Exception):
-    """A config problem, phrased as one line that names the key path."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Role(StrEnum):
@@ -155,80 +156,6 @@ class Subdistrict(Strict):
         return value
 
 
-class TelegramMode(StrEnum):
-    POLLING = "polling"
-    WEBHOOK = "webhook"
-
-
-class HttpSettings(Strict):
-    """The bot's own HTTP server (Telegram webhook, later WeChat callbacks, /healthz)."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-
-
-class TelegramSettings(Strict):
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str = "https://api.telegram.org/file/bot"
-    bot_username: str = ""
-    poll_timeout: int = Field(default=25, ge=0, le=50)
-    read_timeout: float = Field(default=10.0, gt=0, le=120)
-    mode: TelegramMode = TelegramMode.POLLING
-    webhook_path: str = Field(default="/telegram/webhook", pattern=r"^/[A-Za-z0-9/_-]*$")
-    webhook_public_url: str = ""
-
-    @model_validator(mode="after")
-    def _webhook_needs_url(self) -> TelegramSettings:
-        if self.mode is TelegramMode.WEBHOOK and not self.webhook_public_url.startswith("https://"):
-            raise ValueError("webhook mode needs webhook_public_url (an https:// URL Telegram can reach)")
-        return self
-
-
-class WeChatSecurity(StrEnum):
-    """The message encryption mode chosen on the WeChat platform (明文 / 兼容 / 安全)."""
-
-    PLAIN = "plain"
-    COMPATIBLE = "compatible"
-    SAFE = "safe"
-
-
-class WeChatSettings(Strict):
-    """The official account (公众号). Token, AES key and app secret come from the environment."""
-
-    app_id: str = Field(default="", pattern=r"^(wx[0-9a-f]{16})?$")
-    api_base_url: str = "https://api.weixin.qq.com"
-    callback_path: str = Field(default="/wechat/callback", pattern=r"^/[A-Za-z0-9/_-]*$")
-    security: WeChatSecurity = WeChatSecurity.SAFE
-    # msgmenu (clickable options) needs the account's customer-service permission.
-    msgmenu: bool = False
-    # Notification kind (card, resident_notice, staff_notice) -> template id, used when the
-    # customer-service window is closed.
-    templates: dict[str, str] = {}
-    timeout: float = Field(default=5.0, gt=0, le=30)
-    # WeChat waits 5 s for a passive reply; past this the answer is pushed instead.
-    reply_deadline: float = Field(default=4.0, gt=0, lt=5)
-
-
-class WeComRobot(Strict):
-    """A 企业微信群机器人 posting into one neighbourhood group; its key is a secret."""
-
-    id: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
-    name: str
-    key_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")
-    community: str | None = None
-    grid: str | None = None
-
-
-class WeComSettings(Strict):
-    api_base_url: str = "https://qyapi.weixin.qq.com"
-    per_minute: int = Field(default=20, ge=1, le=20)
-    robots: list[WeComRobot] = []
-
-
-class StorageSettings(Strict):
-    database: str = "data/fengshan.db"
-
-
 class Config(Strict):
     subdistrict: Subdistrict
     communities: list[Community] = Field(min_length=1)
@@ -246,6 +173,8 @@ class Config(Strict):
     wecom: WeComSettings = WeComSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    announcements: list[ConfiguredAnnouncement] = []
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

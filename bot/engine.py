@@ -14,7 +14,7 @@ from bot.channels.telegram_render import TEXT_LIMIT, split_text
 from bot.channels.wechat_render import TEXT_LIMIT_BYTES, split_utf8
 from bot.faults import CrashPoints
 from handlers.dispatcher import Dispatcher
-from handlers.types import Channel, Incoming, Outcome, Reply
+from handlers.types import Channel, Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
 from storage.clock import Clock
 from storage.db import Database
@@ -47,9 +47,10 @@ def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
 
 
 async def _enqueue(conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
-                   now: datetime, kind: str, ticket_id: int | None) -> None:
+                   now: datetime, kind: str, ticket_id: int | None, run_id: int | None = None) -> None:
     for piece in split_for_channel(channel, reply):
-        await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id)
+        await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id,
+                             run_id=run_id)
 
 
 class Engine:
@@ -68,9 +69,15 @@ class Engine:
             event.set()
 
     async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
-        for note in outcome.notifications:
+        await self.write_notifications(conn, outcome.notifications, now)
+
+    @staticmethod
+    async def write_notifications(conn: aiosqlite.Connection, notifications: list[Notification],
+                                  now: datetime) -> None:
+        """Queue notifications inside the caller's transaction (handlers and timed jobs alike)."""
+        for note in notifications:
             await _enqueue(conn, note.recipient.channel, note.recipient.chat_id, note.reply, now,
-                           note.kind, note.ticket_id)
+                           note.kind, note.ticket_id, note.run_id)
 
     async def handle_direct(self, incoming: Incoming) -> list[Reply]:
         """Handle and return the replies to the caller (console); notifications go to the outbox."""

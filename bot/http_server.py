@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.config import HttpSettings
+from bot.config_channels import HttpSettings
 
 
 async def healthz(_: web.Request) -> web.Response:

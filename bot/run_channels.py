@@ -20,7 +20,7 @@ from bot.channels.wechat_intake import WeChatIntake
 from bot.channels.wechat_security import Cipher
 from bot.channels.wechat_transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
-from bot.config import TelegramMode, WeChatSecurity
+from bot.config_channels import TelegramMode, WeChatSecurity
 from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
 from bot.sender import OutboxSender, Transport

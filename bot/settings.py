@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bot.config import Config, ConfigError, Strict, TelegramMode, WeChatSecurity
+from bot.config import Config, ConfigError, Strict
+from bot.config_channels import TelegramMode, WeChatSecurity
 
 
 class Settings(Strict):

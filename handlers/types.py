@@ -106,6 +106,7 @@ class Notification:
     reply: Reply
     kind: str = "notice"
     ticket_id: int | None = None
+    run_id: int | None = None  # an announcement run, for its delivery report
 
 
 @dataclass

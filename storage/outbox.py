@@ -56,11 +56,12 @@ async def enqueue(
     *,
     kind: str = "reply",
     ticket_id: int | None = None,
+    run_id: int | None = None,
 ) -> int:
     cursor = await conn.execute(
-        "INSERT INTO outbox (channel, chat_id, kind, ticket_id, payload, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (channel, chat_id, kind, ticket_id, json.dumps(payload, ensure_ascii=False), stamp(now),
+        "INSERT INTO outbox (channel, chat_id, kind, ticket_id, run_id, payload, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (channel, chat_id, kind, ticket_id, run_id, json.dumps(payload, ensure_ascii=False), stamp(now),
          stamp(now)),
     )
     return int(cursor.lastrowid or 0)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import App, build_app
-from bot.config import Config, TelegramSettings
+from bot.config import Config
+from bot.config_channels import TelegramSettings
 from bot.ratelimit import ChatRateLimits
 from bot.run_channels import run_channels
 from bot.settings import Settings

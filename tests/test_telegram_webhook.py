@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 
 from bot.app import App, build_app
-from bot.config import Config, HttpSettings, TelegramSettings
+from bot.config import Config
+from bot.config_channels import HttpSettings, TelegramSettings
 from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
 from bot.run_channels import run_channels

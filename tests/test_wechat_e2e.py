@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 
 from bot.app import build_app
-from bot.config import Config, WeChatSecurity
+from bot.config import Config
+from bot.config_channels import WeChatSecurity
 from storage import inbox, tickets
 from storage.clock import FakeClock
 from tests.chat import query

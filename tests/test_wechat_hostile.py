@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 
 from bot.channels.wechat_security import parse_xml, signature_of
-from bot.config import Config, WeChatSecurity
+from bot.config import Config
+from bot.config_channels import WeChatSecurity
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.wechat_api import FakeWeChatAPI

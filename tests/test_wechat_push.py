@@ -12,7 +12,7 @@ import pytest
 
 from bot.channels.wechat_api import WeChatAPI
 from bot.channels.wechat_transport import WeChatTransport
-from bot.config import WeChatSettings
+from bot.config_channels import WeChatSettings
 from bot.sender import OutboxSender
 from handlers.texts import ZH, Texts
 from handlers.types import Option, Reply

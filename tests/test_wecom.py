@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.channels.wecom import TEXT_LIMIT_BYTES, WeComTransport, split_text
-from bot.config import WeComRobot, WeComSettings
+from bot.config_channels import WeComRobot, WeComSettings
 from bot.sender import DeliveryStatus, OutboxSender
 from handlers.types import Option, Reply
 from storage import outbox

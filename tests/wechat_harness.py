@@ -13,7 +13,8 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.app import App, build_app
 from bot.channels.wechat_security import parse_xml, signature_of
-from bot.config import Config, HttpSettings, WeChatSecurity, WeChatSettings
+from bot.config import Config
+from bot.config_channels import HttpSettings, WeChatSecurity, WeChatSettings
 from bot.http_server import HttpServer
 from bot.run_channels import run_channels
 from bot.settings import Settings

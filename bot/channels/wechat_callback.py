@@ -19,7 +19,7 @@ from bot.channels.wechat_security import (
     check_signature,
     parse_xml,
 )
-from bot.config import WeChatSecurity
+from bot.config_channels import WeChatSecurity
 from storage.clock import Clock
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from bot.channels.wechat_render import (
     template_payload,
     text_payload,
 )
-from bot.config import WeChatSettings
+from bot.config_channels import WeChatSettings
 from bot.sender import Delivery, DeliveryStatus
 from handlers.texts import Texts
 from handlers.types import Channel, Reply

@@ -13,7 +13,7 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from bot.channels.wechat_render import split_utf8
-from bot.config import WeComSettings
+from bot.config_channels import WeComSettings
 from bot.sender import Delivery, DeliveryStatus
 from handlers.types import Channel, Reply
 

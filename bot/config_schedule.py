@@ -1,0 +1,27 @@
+"""Config of what runs on time: the scheduler and announcements declared in config.yaml."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from bot.config_base import Strict
+
+
+class SchedulerSettings(Strict):
+    # A run missed while the bot was down is still sent if at most this late; else admins are told.
+    grace_minutes: int = Field(default=60, ge=0, le=1440)
+    # The weekly digest to subdistrict admins (cron, local time): Mondays 09:00.
+    digest: str = "0 9 * * 1"
+    # Activities with sign-up: reminder before the start, sign-up closes before the start.
+    reminder_minutes: int = Field(default=120, ge=0, le=10080)
+    signup_closes_minutes: int = Field(default=60, ge=0, le=10080)
+
+
+class ConfiguredAnnouncement(Strict):
+    """A standing announcement, e.g. the weekly 太极拳 class or the monthly 主题党日."""
+
+    key: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
+    text: str = Field(min_length=1, max_length=2000)
+    target: str = "all"  # all, a community id or a grid id
+    when: str  # 「每周六 08:00」, 「每月1日 09:00」, 「每天 07:30」 or a cron rule "0 8 * * 6"
+    organiser: str = ""
