@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from bot.schedule_rules import RuleError, cron_trigger, parse_when
 
 if TYPE_CHECKING:
     from bot.config import Config, Person
@@ -74,6 +77,7 @@ def check_cross_references(config: Config) -> None:
         for j, item in enumerate(menu.items):
             keys.add(item.key, f"menus[{i}].items[{j}].key", "menu item key")
     _check_robots(config, communities, grids)
+    _check_announcements(config, communities, grids)
 
 
 def _check_robots(config: Config, communities: _DuplicateCheck, grids: _DuplicateCheck) -> None:
@@ -88,3 +92,28 @@ def _check_robots(config: Config, communities: _DuplicateCheck, grids: _Duplicat
     for kind in config.wechat.templates:
         if kind not in NOTICE_KINDS:
             raise ValueError(f"wechat.templates.{kind}: unknown notification kind; use one of {NOTICE_KINDS}")
+
+
+def _check_announcements(config: Config, communities: _DuplicateCheck, grids: _DuplicateCheck) -> None:
+    keys = _DuplicateCheck()
+    for i, item in enumerate(config.announcements):
+        path = f"announcements[{i}]"
+        keys.add(item.key, f"{path}.key", "announcement key")
+        if item.target != "all" and item.target not in communities.seen and item.target not in grids.seen:
+            raise ValueError(f"{path}.target: {item.target!r} is not all, a community id or a grid id")
+        try:
+            when = parse_when(item.when, datetime.now(UTC), config.subdistrict.timezone)
+        except RuleError as exc:
+            raise ValueError(f"{path}.when: {exc}") from None
+        if not when.repeating:
+            raise ValueError(f"{path}.when: use a repeating rule (每周六 08:00, 每月1日 09:00, or cron)")
+    if not _is_cron(config.scheduler.digest, config.subdistrict.timezone):
+        raise ValueError(f"scheduler.digest: {config.scheduler.digest!r} is not a cron rule")
+
+
+def _is_cron(rule: str, timezone: str) -> bool:
+    try:
+        cron_trigger(rule, timezone)
+    except RuleError:
+        return False
+    return True

@@ -21,10 +21,13 @@ from bot.channels.wechat_security import Cipher
 from bot.channels.wechat_transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
+from bot.group_feedback import GroupFeedback
 from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
+from bot.scheduler import Scheduler
 from bot.sender import OutboxSender, Transport
 from bot.settings import Settings, wechat_enabled
+from storage import groups
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,8 @@ class Plan:
 def _sender(app: App, transport: Transport) -> Loop:
     wake = asyncio.Event()
     app.engine.outbox_wakers.append(wake)
-    return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points).run
+    feedback = GroupFeedback(app.services, app.engine)
+    return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points, feedback).run
 
 
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
@@ -97,6 +101,25 @@ def plan_wecom(app: App, settings: Settings, plan: Plan, session: aiohttp.Client
     log.info("WeCom robots configured: %d", len(settings.wecom_robot_keys))
 
 
+async def sync_robots(app: App, settings: Settings) -> None:
+    """Robots are announcement targets; one without a key in the environment stays disabled."""
+    robots = [(r.id, r.name, r.community, r.grid, r.id in settings.wecom_robot_keys)
+              for r in app.config.wecom.robots]
+    async with app.db.transaction() as conn:
+        await groups.sync_robots(conn, robots, app.clock.now())
+
+
+def plan_scheduler(app: App, settings: Settings, plan: Plan) -> None:
+    scheduler = Scheduler(app)
+
+    async def start() -> None:
+        await sync_robots(app, settings)
+        await scheduler.start()
+
+    plan.after_start.append(start)
+    plan.closers.insert(0, scheduler.stop)
+
+
 async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
                        limits: ChatRateLimits | None = None, http: HttpServer | None = None) -> None:
     """Run every configured channel until `stop` (or until one of them fails)."""
@@ -111,6 +134,7 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
             plan_wechat(app, settings, plan, server, session)
         if settings.wecom_robot_keys:
             plan_wecom(app, settings, plan, session)
+        plan_scheduler(app, settings, plan)
         if plan.needs_http:
             await server.start()
             log.info("HTTP server listening on %s:%d", app.config.http.host, server.port)

@@ -9,6 +9,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
+import aiosqlite
+
 from bot.faults import CrashPoints
 from handlers.types import Reply
 from storage import outbox
@@ -37,6 +39,16 @@ class Delivery:
     message_id: str = ""
     error: str = ""
     retry_after: float | None = None
+    moved_to: str = ""  # the chat has a new id (a Telegram group became a supergroup): resend there
+    gone: bool = False  # the bot may no longer post here (removed from the group, blocked)
+
+
+class DeliveryFeedback(Protocol):
+    """What a delivery teaches about a chat, recorded in the sender's transaction."""
+
+    async def moved(self, conn: aiosqlite.Connection, row: OutboxRow, new_chat_id: str) -> None: ...
+
+    async def gone(self, conn: aiosqlite.Connection, row: OutboxRow, reason: str) -> None: ...
 
 
 class Transport(Protocol):
@@ -55,8 +67,9 @@ def backoff_seconds(attempts: int) -> float:
 
 class OutboxSender:
     def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
-                 crash_points: CrashPoints | None = None) -> None:
+                 crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None) -> None:
         self.db = db
+        self.feedback = feedback
         self.crash_points = crash_points or CrashPoints()
         self.clock = clock
         self.transport = transport
@@ -101,6 +114,14 @@ class OutboxSender:
             if result.status is DeliveryStatus.SENT:
                 await outbox.mark_sent(conn, row.id, result.message_id, now)
                 return
+            if result.moved_to and row.attempts < MAX_ATTEMPTS:
+                await outbox.move_row(conn, row.id, result.moved_to, now, result.error)
+                if self.feedback is not None:
+                    await self.feedback.moved(conn, row, result.moved_to)
+                log.info("%s outbox row %d: chat moved; resending to the new id", self.transport.channel, row.id)
+                return
+            if result.gone and self.feedback is not None:
+                await self.feedback.gone(conn, row, result.error)
             if result.status is DeliveryStatus.RETRY and row.attempts < MAX_ATTEMPTS:
                 delay = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts)
                 await outbox.mark_retry(conn, row.id, now + timedelta(seconds=delay), result.error)

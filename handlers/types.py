@@ -36,6 +36,7 @@ class Incoming:
     photos: tuple[str, ...] = ()
     location: Location | None = None
     display_name: str = ""
+    chat_title: str = ""  # a group's name
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,14 @@ async def mark_retry(conn: aiosqlite.Connection, row_id: int, at: datetime, erro
     )
 
 
+async def move_row(conn: aiosqlite.Connection, row_id: int, chat_id: str, now: datetime, error: str) -> None:
+    """The chat got a new id: the row goes there, due now."""
+    await conn.execute(
+        "UPDATE outbox SET chat_id = ?, status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+        (chat_id, stamp(now), error[:500], row_id),
+    )
+
+
 async def mark_final(
     conn: aiosqlite.Connection, row_id: int, status: OutboxStatus, error: str
 ) -> None:

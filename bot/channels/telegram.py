@@ -83,9 +83,10 @@ class TelegramTransport:
             return Delivery(DeliveryStatus.RETRY, error="429 flood control",
                             retry_after=retry_after_seconds(exc))
         except ChatMigrated as exc:
-            return Delivery(DeliveryStatus.FAILED, error=f"chat migrated to {exc.new_chat_id}")
+            return Delivery(DeliveryStatus.RETRY, error=f"chat migrated to {exc.new_chat_id}",
+                            moved_to=str(exc.new_chat_id))
         except Forbidden as exc:
-            return Delivery(DeliveryStatus.FAILED, error=f"403 {exc.message}")
+            return Delivery(DeliveryStatus.FAILED, error=f"403 {exc.message}", gone=True)
         except BadRequest as exc:
             return Delivery(DeliveryStatus.FAILED, error=f"400 {exc.message}")
         except TimedOut as exc:

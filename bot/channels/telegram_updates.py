@@ -38,6 +38,7 @@ def _from_message(update: Update, message: Message) -> Incoming | None:
         photos=photos,
         location=location,
         display_name=_name(update),
+        chat_title=message.chat.title or "",
     )
 
 

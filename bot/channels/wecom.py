@@ -23,6 +23,7 @@ FREQ_LIMIT_RETRY_SECONDS = 60.0  # the robot limit is per minute
 MAX_PER_MINUTE = 20
 _RETRY_ERRCODES = {-1: "system busy"}
 _FREQ_LIMIT = 45009
+_INVALID_WEBHOOK = 93000  # the key was revoked or the robot removed from its group
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
@@ -124,4 +125,4 @@ def _from_errcode(answer: object) -> Delivery:
         return Delivery(DeliveryStatus.RETRY, error=f"{errcode} {_RETRY_ERRCODES[errcode]}")
     # 93000 (invalid webhook url: key revoked or robot removed), 40008, 40058, ...: resending
     # the same request would be refused the same way.
-    return Delivery(DeliveryStatus.FAILED, error=f"{errcode} {errmsg}")
+    return Delivery(DeliveryStatus.FAILED, error=f"{errcode} {errmsg}", gone=errcode == _INVALID_WEBHOOK)

@@ -70,6 +70,7 @@ class _Fault:
     retry_after: int | None
     times: int
     chat_id: int | None
+    migrate_to_chat_id: int | None = None
 
 
 class ApiError(Exception):
@@ -283,14 +284,17 @@ class FakeTelegramAPI:
     # ---------------------------------------------------------------- fault injection
     def fail_next(self, method: str, *, status: int, description: str = "",
                   retry_after: int | None = None, times: int = 1,
-                  chat_id: int | None = None) -> None:
-        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` if given) with an error."""
+                  chat_id: int | None = None, migrate_to_chat_id: int | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` if given) with an error;
+        ``migrate_to_chat_id`` answers as for a group that became a supergroup."""
         if status == 429 and retry_after is None:
             retry_after = 1
         if not description:
             description = (f"Too Many Requests: retry after {retry_after}" if status == 429
                            else _DEFAULT_DESCRIPTIONS.get(status, HTTPStatus(status).phrase))
-        self._faults.append(_Fault(method, status, description, retry_after, times, chat_id))
+        if migrate_to_chat_id is not None and not description.startswith("Bad Request: group chat"):
+            description = "Bad Request: group chat was upgraded to a supergroup chat"
+        self._faults.append(_Fault(method, status, description, retry_after, times, chat_id, migrate_to_chat_id))
 
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
         """Delay the answer (not the effect) of the next ``times`` calls of ``method``."""
@@ -328,6 +332,8 @@ class FakeTelegramAPI:
         self._notify()
         if (fault := self._take_fault(method, params)) is not None:
             extra = {"retry_after": fault.retry_after} if fault.retry_after else None
+            if fault.migrate_to_chat_id is not None:
+                extra = {"migrate_to_chat_id": fault.migrate_to_chat_id}
             return self._error(fault.status, fault.description, extra)
         handler = getattr(self, f"_api_{method}", None)
         if handler is None and method not in _TRUE_METHODS:

@@ -1,0 +1,114 @@
+"""Timed work for announcements: fan-out to groups at the scheduled time, missed runs, reminders.
+
+Each function runs inside the scheduler's transaction and only returns notifications; the outbox
+sender delivers them. A run is recorded once per scheduled time, so a restart never sends twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.config import Role
+from bot.schedule_rules import next_fire
+from handlers.context import Services
+from handlers.formatting import clip, local_time
+from handlers.routing import recipients_of
+from handlers.types import Channel, Notification, Recipient, Reply
+from storage import announcements as store
+from storage.accounts import accounts_of_resident, people_with_role
+from storage.announcements import Announcement, RunOutcome
+from storage.groups import GroupTarget, active_targets
+
+MAX_CATCH_UP = 500  # fire times examined after a long downtime of a frequent rule
+
+
+async def admin_notices(conn: aiosqlite.Connection, text: str, kind: str = "admin_notice") -> list[Notification]:
+    admins = await people_with_role(conn, Role.ADMIN)
+    return [Notification(r, Reply(text), kind) for r in await recipients_of(conn, admins)]
+
+
+def post_reply(services: Services, announcement: Announcement, target: GroupTarget) -> Reply:
+    """What a group sees; a sign-up is done in private chat, never in the group."""
+    t = services.texts.t
+    text = t("announcement_post", text=announcement.text)
+    if not announcement.has_signup:
+        return Reply(text)
+    text += "\n" + t("announcement_signup", id=announcement.id, capacity=announcement.capacity,
+                     starts=local_time(announcement.starts_at, services.timezone) if announcement.starts_at else "")
+    username = services.config.telegram.bot_username
+    if target.channel == Channel.TELEGRAM and username:
+        return Reply(text, link=f"https://t.me/{username}?start=signup-{announcement.id}",
+                     link_label=t("signup_button"))
+    return Reply(text)
+
+
+def fire_times(announcement: Announcement, now: datetime, timezone: str) -> tuple[list[datetime], datetime | None]:
+    """The scheduled times due by now, and the next one after now (None: nothing more)."""
+    assert announcement.next_run_at is not None
+    due = [announcement.next_run_at]
+    if not announcement.cron:
+        return due, None
+    upcoming = next_fire(announcement.cron, due[-1], timezone)
+    while upcoming is not None and upcoming <= now and len(due) < MAX_CATCH_UP:
+        due.append(upcoming)
+        upcoming = next_fire(announcement.cron, upcoming, timezone)
+    return due, upcoming
+
+
+def grid_community(services: Services, announcement: Announcement) -> str | None:
+    grid = services.config.grid(announcement.target_id) if announcement.target_kind == "grid" else None
+    return grid.community if grid else None
+
+
+async def run_due_announcements(conn: aiosqlite.Connection, services: Services, now: datetime,
+                                grace: timedelta) -> list[Notification]:
+    notes: list[Notification] = []
+    for announcement in await store.due(conn, now):
+        due, upcoming = fire_times(announcement, now, services.timezone)
+        in_grace = [moment for moment in due if now - moment <= grace]
+        # After a downtime only the latest run still in time is sent: three copies in a row are spam.
+        send_at = in_grace[-1] if in_grace else None
+        missed = [moment for moment in due if moment != send_at]
+        for moment in missed:
+            await store.record_run(conn, announcement.id, moment, RunOutcome.MISSED, 0, now)
+        if missed:
+            notes += await admin_notices(conn, services.texts.t(
+                "announcement_missed", id=announcement.id, text=clip(announcement.text, 30), count=len(missed),
+                first=local_time(missed[0], services.timezone)))
+        if send_at is not None:
+            notes += await _fan_out(conn, services, announcement, send_at, now)
+        await store.set_next_run(conn, announcement.id, upcoming, now)
+    return notes
+
+
+async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement: Announcement,
+                   scheduled_for: datetime, now: datetime) -> list[Notification]:
+    run_id = await store.record_run(conn, announcement.id, scheduled_for, RunOutcome.SENT, 0, now)
+    if run_id is None:
+        return []  # this scheduled time already ran
+    targets = await active_targets(conn, announcement.target_kind, announcement.target_id,
+                                   grid_community(services, announcement))
+    await store.set_run_targets(conn, run_id, len(targets))
+    if not targets:
+        return await admin_notices(conn, services.texts.t("announcement_no_targets", id=announcement.id))
+    return [Notification(Recipient(Channel(target.channel), target.chat_id),
+                         post_reply(services, announcement, target), "announcement", run_id=run_id)
+            for target in targets]
+
+
+async def run_due_reminders(conn: aiosqlite.Connection, services: Services, now: datetime) -> list[Notification]:
+    """A reminder to everyone signed up, once, a configured time before the activity starts."""
+    notes: list[Notification] = []
+    for announcement in await store.due_reminders(conn, now):
+        await store.mark_reminded(conn, announcement.id, now)
+        if announcement.starts_at is None or announcement.starts_at <= now:
+            continue
+        text = services.texts.t("signup_reminder", text=clip(announcement.text, 60),
+                                starts=local_time(announcement.starts_at, services.timezone))
+        for resident_id in await store.signed_up(conn, announcement.id):
+            for account in await accounts_of_resident(conn, resident_id):
+                notes.append(Notification(Recipient(Channel(account.channel), account.chat_id), Reply(text),
+                                          "reminder"))
+    return notes
