@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     menu = commands.add_parser("wechat-menu", help="print the WeChat custom menu JSON built from the config")
     menu.add_argument("--push", action="store_true",
                       help="replace the official account's menu (needs wechat.app_id and WECHAT_APP_SECRET)")
+    stats = commands.add_parser("stats", help="print the 三率 (response / resolution / satisfaction rates)")
+    stats.add_argument("--scope", help="a grid id (G07), a community id (longchi) or all (default)")
+    stats.add_argument("--period", help="week, month (default), year, day, 2026-10 or 2026")
     return parser
 
 
@@ -66,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     database = Path(args.database) if args.database else None
     if command == "wechat-menu":
         return wechat_menu(config, path, database, settings, args.push)
+    if command == "stats":
+        return stats_command(config, path, database, args.scope, args.period)
     from bot.runtime import run_bot, run_console, run_invite
 
     try:
@@ -147,4 +152,38 @@ async def _push_wechat_menu(config: Config, config_file: Path, database: Path | 
         await db.close()
     print("已推送自定义菜单")
     print(summarize_menu(menu))
+    return 0
+
+
+
+def stats_command(config: Config, config_file: Path, database: Path | None, scope_text: str | None,
+                  period_text: str | None) -> int:
+    """Print the 三率 of a scope and period, as /stats shows them to an admin."""
+    from bot.app import build_app, database_path
+    from handlers.stats import parse_period, parse_scope, stats_text
+    from storage.clock import SystemClock
+    from storage.stats import SUBDISTRICT, period_for
+
+    clock = SystemClock()
+    now = clock.now()
+    tz = config.subdistrict.timezone
+    scope = parse_scope(config, scope_text) if scope_text else SUBDISTRICT
+    period = parse_period(period_text, now, tz) if period_text else period_for("month", now, tz)
+    if scope is None:
+        print(f"unknown scope {scope_text!r}: use a grid id (G07), a community id (longchi) or all",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    if period is None:
+        print(f"unknown period {period_text!r}: use week, month, year, day, 2026-10 or 2026", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def report() -> str:
+        app = await build_app(config, clock, database or database_path(config, config_file))
+        try:
+            async with app.db.read() as conn:
+                return await stats_text(conn, app.services, now, scope, period)
+        finally:
+            await app.close()
+
+    print(asyncio.run(report()))
     return 0

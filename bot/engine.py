@@ -63,10 +63,18 @@ class Engine:
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
         self.outbox_wakers: list[asyncio.Event] = []
+        self.schedule_wakers: list[asyncio.Event] = []
 
     def wake_senders(self) -> None:
         for event in self.outbox_wakers:
             event.set()
+
+    def _after_commit(self, outcome: Outcome) -> None:
+        if outcome.notifications or outcome.replies:
+            self.wake_senders()
+        if outcome.schedule_changed:
+            for event in self.schedule_wakers:
+                event.set()
 
     async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
         await self.write_notifications(conn, outcome.notifications, now)
@@ -85,8 +93,7 @@ class Engine:
         async with self.db.transaction() as conn:
             outcome = await self.dispatcher.handle(conn, incoming, now)
             await self._write_notifications(conn, outcome, now)
-        if outcome.notifications:
-            self.wake_senders()
+        self._after_commit(outcome)
         return outcome.replies
 
     async def handle_stored(self, incoming: Incoming, inbox_id: int, *, prepare: Prepare | None = None,
@@ -111,7 +118,7 @@ class Engine:
             await self._write_notifications(conn, outcome, now)
             await inbox.mark_done(conn, inbox_id, now)
             self.crash_points.reached("engine.before_commit")
-        self.wake_senders()
+        self._after_commit(outcome)
 
     @staticmethod
     async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],

@@ -1,28 +1,37 @@
-"""Named crash points for fault-injection tests: FENGSHAN_CRASH_AT=name[,name] kills the process.
+"""Named crash points for fault-injection tests: FENGSHAN_CRASH_AT=name[@N][,name[@N]] kills the process.
 
 Off unless the variable is set; it exists so tests can prove that a kill -9 at these exact
-moments loses nothing and duplicates nothing.
+moments loses nothing and duplicates nothing. `name@N` fires the N-th time the point is reached
+(e.g. `sender.after_send.announcement@2`: in the middle of a fan-out).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 ENV_VAR = "FENGSHAN_CRASH_AT"
 
 
-@dataclass(frozen=True)
 class CrashPoints:
-    names: frozenset[str] = frozenset()
+    def __init__(self, points: Mapping[str, int] | None = None) -> None:
+        self._fire_at = dict(points or {})  # name -> the reach that kills
+        self._reached: Counter[str] = Counter()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CrashPoints:
-        raw = environ.get(ENV_VAR, "")
-        return cls(frozenset(name.strip() for name in raw.split(",") if name.strip()))
+        points: dict[str, int] = {}
+        for item in environ.get(ENV_VAR, "").split(","):
+            name, _, count = item.strip().partition("@")
+            if name:
+                points[name] = int(count) if count.isdigit() and int(count) > 0 else 1
+        return cls(points)
 
     def reached(self, name: str) -> None:
-        if name in self.names:
+        if name not in self._fire_at:
+            return
+        self._reached[name] += 1
+        if self._reached[name] >= self._fire_at[name]:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -37,6 +37,8 @@ class Scheduler:
         self.timezone = app.config.subdistrict.timezone
         self._aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._changed = asyncio.Event()
+        self._watcher: asyncio.Task | None = None
 
     async def run_due(self) -> int:
         """Everything due at the app clock's now, in one transaction; returns notifications queued."""
@@ -100,6 +102,15 @@ class Scheduler:
                           coalesce=True, max_instances=1, misfire_grace_time=None)
         self._aps.start()
         await self.refresh()
+        self.app.engine.schedule_wakers.append(self._changed)
+        self._watcher = asyncio.create_task(self._watch(), name="scheduler-watch")
+
+    async def _watch(self) -> None:
+        """An admin added or cancelled an announcement: due-now runs go at once, jobs follow."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            await self._tick()
 
     async def _tick(self) -> None:
         try:
@@ -128,6 +139,8 @@ class Scheduler:
         self.shutdown()
 
     def shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
 

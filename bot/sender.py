@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -56,6 +57,10 @@ class Transport(Protocol):
 
     channel: str
 
+    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        """Wait until the platform's rate limits allow one more message to this chat."""
+        ...
+
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:
         """Send one row; `kind` and `ticket_id` let a channel pick a fallback (a WeChat template)."""
@@ -97,7 +102,10 @@ class OutboxSender:
             handled += len(rows)
 
     async def _deliver(self, row: OutboxRow) -> None:
-        async with self._slots:
+        async with self._slots, self.transport.slot(row.chat_id):
+            # Only now is the row on its way: a crash while it waited for a slot loses nothing.
+            async with self.db.transaction() as conn:
+                await outbox.mark_sending(conn, row.id)
             try:
                 result = await self.transport.deliver(row.chat_id, Reply.from_payload(row.payload),
                                                       kind=row.kind, ticket_id=row.ticket_id)
@@ -106,6 +114,7 @@ class OutboxSender:
                 result = Delivery(DeliveryStatus.RETRY, error=f"internal: {type(exc).__name__}")
         if result.status is DeliveryStatus.SENT:
             self.crash_points.reached("sender.after_send")
+            self.crash_points.reached(f"sender.after_send.{row.kind}")
         await self._record(row, result)
 
     async def _record(self, row: OutboxRow, result: Delivery) -> None:

@@ -182,6 +182,7 @@ async def _on_preview(ctx: Context, data: dict) -> None:
         remind_at=starts - timedelta(minutes=settings.reminder_minutes) if starts else None,
     )
     announcement_id = await store.create(ctx.conn, new, ctx.now)
+    ctx.outcome.schedule_changed = True
     await end_dialog(ctx)
     grid = ctx.services.config.grid(new.target_id)
     groups = await active_targets(ctx.conn, new.target_kind, new.target_id, grid.community if grid else None)

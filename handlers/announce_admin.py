@@ -40,7 +40,7 @@ async def show_detail(ctx: Context, announcement: Announcement) -> None:
     lines = [ctx.t("announce_detail", id=announcement.id, text=clip(announcement.text, 200),
                    status=_status(ctx, announcement), runs=len(runs),
                    missed=sum(1 for _, outcome, _ in runs if outcome == "missed"),
-                   sent=counts["sent"], pending=counts["pending"] + counts["sending"],
+                   sent=counts["sent"], pending=counts["pending"] + counts["claimed"] + counts["sending"],
                    failed=counts["failed"] + counts["uncertain"])]
     for delivery in [d for d in deliveries if d.status in ("failed", "uncertain")][:FAILURES_SHOWN]:
         lines.append(ctx.t("announce_failed_line", channel=delivery.channel, chat=delivery.chat_id,
@@ -83,5 +83,6 @@ async def handle_button(ctx: Context) -> bool:
     elif verb == "e":
         await announce.start_edit(ctx, announcement.id)
     elif await store.cancel(ctx.conn, announcement.id, ctx.now):
+        ctx.outcome.schedule_changed = True
         ctx.say(ctx.t("announce_cancelled", id=announcement.id))
     return True

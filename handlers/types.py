@@ -116,6 +116,7 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    schedule_changed: bool = False  # an announcement was added, edited or cancelled
 
     def say(self, reply: Reply) -> None:
         self.replies.append(reply)

@@ -14,6 +14,7 @@ from storage.clock import parse_stamp, stamp
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    CLAIMED = "claimed"  # picked by the sender, waiting for a rate-limit slot: not on the wire yet
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
@@ -70,21 +71,26 @@ async def enqueue(
 async def claim_due(
     conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 50
 ) -> list[OutboxRow]:
-    """Due rows, at most one per chat and only the chat's oldest unsent, marked as sending."""
+    """Due rows, at most one per chat and only the chat's oldest unsent, marked as claimed."""
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM outbox AS o WHERE o.channel = ? AND o.status = 'pending'"
         " AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS p"
         "   WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id"
-        "   AND p.status IN ('pending', 'sending'))"
+        "   AND p.status IN ('pending', 'claimed', 'sending'))"
         " ORDER BY o.id LIMIT ?",
         (channel, stamp(now), limit),
     ) as cursor:
         rows = [_row(row) for row in await cursor.fetchall()]
     for row in rows:
         await conn.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?", (row.id,)
+            "UPDATE outbox SET status = 'claimed', attempts = attempts + 1 WHERE id = ?", (row.id,)
         )
     return rows
+
+
+async def mark_sending(conn: aiosqlite.Connection, row_id: int) -> None:
+    """Right before the platform call: from here a crash leaves the outcome unknown."""
+    await conn.execute("UPDATE outbox SET status = 'sending' WHERE id = ?", (row_id,))
 
 
 async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
@@ -131,7 +137,12 @@ async def mark_final(
 
 
 async def recover_interrupted(conn: aiosqlite.Connection, channel: str) -> int:
-    """Rows left 'sending' by a crash may or may not have gone out: never resend them blindly."""
+    """Rows left 'sending' by a crash may or may not have gone out: never resend them blindly.
+    Rows only 'claimed' never reached the platform: they are simply due again."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE channel = ? AND status = 'claimed'",
+        (channel,),
+    )
     cursor = await conn.execute(
         "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
         " WHERE channel = ? AND status = 'sending'",

@@ -189,3 +189,55 @@ async def test_storage_survives_reopen_with_pending_rows(tmp_path: Path) -> None
         assert [i.platform_id for i in await inbox.pending(conn, "telegram")] == ["42"]
         assert await tickets.get_ticket(conn, 1) is None
     await reopened.close()
+
+
+FANOUT_GROUPS = [-3001, -3002, -3003, -3004, -3005]
+ADMIN = 9001
+
+
+async def prepare_invite(bot: BotProcess, person_id: str) -> str:
+    config = load_config(bot.config_path)
+    app = await build_app(config, SystemClock(), bot.folder / "bot.db")
+    try:
+        async with app.db.transaction() as conn:
+            return await create_invite(conn, person_id, app.clock.now())
+    finally:
+        await app.close()
+
+
+async def test_kill_in_the_middle_of_a_fan_out(fake: FakeTelegramAPI, tmp_path: Path) -> None:
+    bot = BotProcess(fake, tmp_path)
+    code = await prepare_invite(bot, "sd-admin-1")
+    await bot.start(crash_at="sender.after_send.announcement@2")
+    fake.push_text(ADMIN, f"/bind {code}")
+    await reply(fake, ADMIN, "绑定成功")
+    for chat_id in FANOUT_GROUPS:
+        fake.push_text(ADMIN, "/bindgroup longchi", chat_id=chat_id, chat_type="group")
+        await reply(fake, chat_id, "已绑定")
+    for text in ("/announce", "紧急停水通知"):
+        fake.push_text(ADMIN, text)
+    await reply(fake, ADMIN, "发到哪些群")
+    press(fake, ADMIN, "全部群")
+    await reply(fake, ADMIN, "什么时候发送")
+    press(fake, ADMIN, "立即发送")
+    await reply(fake, ADMIN, "需要报名吗")
+    press(fake, ADMIN, "不需要报名")
+    await reply(fake, ADMIN, "请确认公告")
+    press(fake, ADMIN, "确认发布")
+    assert await bot.killed() == -signal.SIGKILL  # after the second group got it
+
+    await bot.start()
+    for chat_id in FANOUT_GROUPS:
+        await fake.wait_for(lambda m, c=chat_id: m.chat_id == c and "紧急停水通知" in (m.text or ""), timeout=15)
+    assert await bot.stop() == 0
+    received = {c: len([m for m in fake.sent if m.chat_id == c and "紧急停水通知" in (m.text or "")])
+                for c in FANOUT_GROUPS}
+    assert received == dict.fromkeys(FANOUT_GROUPS, 1)  # every group once: none lost, none twice
+    config = load_config(bot.config_path)
+    app = await build_app(config, SystemClock(), bot.folder / "bot.db")
+    try:
+        async with app.db.read() as conn, conn.execute(
+                "SELECT COUNT(*) FROM announcement_runs") as cursor:
+            assert (await cursor.fetchone())[0] == 1
+    finally:
+        await app.close()

@@ -122,7 +122,7 @@ async def test_claim_due_gives_the_oldest_row_per_chat(db: Database, clock: Fake
     assert [r.id for r in claimed] == [a1, b1]
     async with db.read() as conn:
         rows = {r.id: r for r in await outbox.rows_for(conn, "telegram", "chat-a")}
-    assert (rows[a1].status, rows[a1].attempts) == (OutboxStatus.SENDING, 1)
+    assert (rows[a1].status, rows[a1].attempts) == (OutboxStatus.CLAIMED, 1)
     assert rows[a2].status == OutboxStatus.PENDING
 
     # While a1 is in flight, a2 waits: order per chat is kept.
@@ -149,7 +149,8 @@ async def test_recover_interrupted_marks_sending_rows_uncertain(db: Database, cl
     sending = await enqueue(db, clock, "chat-a", "in flight")
     waiting = await enqueue(db, clock, "chat-b", "not yet")
     async with db.transaction() as conn:
-        await conn.execute("UPDATE outbox SET status = 'sending' WHERE id = ?", (sending,))
+        await outbox.claim_due(conn, "telegram", clock.now())  # both claimed; only one on the wire
+        await outbox.mark_sending(conn, sending)
         assert await outbox.recover_interrupted(conn, "telegram") == 1
         assert await outbox.recover_interrupted(conn, "wechat") == 0
     async with db.read() as conn:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from bot.app import App
 from bot.sender import Delivery, DeliveryStatus, OutboxSender
@@ -47,6 +49,10 @@ class ConsoleTransport:
     def __init__(self, view: ConsoleView, names: dict[str, str]) -> None:
         self.view = view
         self.names = names
+
+    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        """No wait before the call: this channel's limits (if any) are kept inside deliver."""
+        return contextlib.nullcontext()
 
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:

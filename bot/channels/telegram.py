@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import AbstractAsyncContextManager
 
 import httpx
 from telegram import Bot
@@ -61,10 +62,12 @@ class TelegramTransport:
         self.menu_titles = menu_titles
         self.limits = limits or ChatRateLimits()
 
+    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        return self.limits.slot(chat_id, is_group=chat_id.startswith("-"))
+
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:
-        async with self.limits.slot(chat_id, is_group=chat_id.startswith("-")):
-            return await self._send(chat_id, reply)
+        return await self._send(chat_id, reply)
 
     async def _send(self, chat_id: str, reply: Reply) -> Delivery:
         markup = reply_markup(reply, self.menu_titles)

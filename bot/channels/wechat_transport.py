@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,6 +52,10 @@ class WeChatTransport:
         self.settings = settings
         self.texts = texts
         self.timezone = timezone
+
+    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        """No wait before the call: this channel's limits (if any) are kept inside deliver."""
+        return contextlib.nullcontext()
 
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:

@@ -7,7 +7,9 @@ their type names).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -64,6 +66,10 @@ class WeComTransport:
             # any 60-second window within per_minute, as WeCom counts it.
             limiter = self._limiters[robot_id] = AsyncLimiter(max(self.per_minute / 2, 1), 60)
         return limiter
+
+    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
+        """No wait before the call: this channel's limits (if any) are kept inside deliver."""
+        return contextlib.nullcontext()
 
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:
