@@ -1,4 +1,4 @@
-"""The command line: run, console, invite, check-config, wechat-menu."""
+"""The command line: run, console, invite, check-config, wechat-menu, stats, announce, announcements."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="print the 三率 (response / resolution / satisfaction rates)")
     stats.add_argument("--scope", help="a grid id (G07), a community id (longchi) or all (default)")
     stats.add_argument("--period", help="week, month (default), year, day, 2026-10 or 2026")
+    announce = commands.add_parser("announce", help="schedule an announcement to the bound groups")
+    announce.add_argument("--text", required=True)
+    announce.add_argument("--target", default="all", help="all, a community id (longchi) or a grid id (G07)")
+    announce.add_argument("--when", required=True, help="「明天 09:00」, 「12-06 09:00」, 「每周六 08:00」, 立即, or cron")
+    announce.add_argument("--signup", help="places and activity start, e.g. \"30 12-06 09:00\"")
+    listing = commands.add_parser("announcements", help="list announcements with their deliveries")
+    listing.add_argument("--cancel", type=int, metavar="ID", help="cancel a scheduled announcement")
     return parser
 
 
@@ -71,6 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return wechat_menu(config, path, database, settings, args.push)
     if command == "stats":
         return stats_command(config, path, database, args.scope, args.period)
+    if command in ("announce", "announcements"):
+        from bot import cli_announce
+
+        if command == "announce":
+            return asyncio.run(cli_announce.announce(config, path, database, args.text, args.target, args.when,
+                                                     args.signup))
+        return asyncio.run(cli_announce.announcements(config, path, database, args.cancel))
     from bot.runtime import run_bot, run_console, run_invite
 
     try:

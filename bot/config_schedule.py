@@ -11,7 +11,7 @@ class SchedulerSettings(Strict):
     # A run missed while the bot was down is still sent if at most this late; else admins are told.
     grace_minutes: int = Field(default=60, ge=0, le=1440)
     # The weekly digest to subdistrict admins (cron, local time): Mondays 09:00.
-    digest: str = "0 9 * * 1"
+    digest: str = "0 9 * * mon"
     # Activities with sign-up: reminder before the start, sign-up closes before the start.
     reminder_minutes: int = Field(default=120, ge=0, le=10080)
     signup_closes_minutes: int = Field(default=60, ge=0, le=10080)

@@ -35,6 +35,10 @@ class When:
 
 
 def cron_trigger(cron: str, timezone: str) -> CronTrigger:
+    fields = cron.split()
+    if len(fields) == 5 and any(ch.isdigit() for ch in fields[4]):
+        # APScheduler counts weekdays from Monday = 0, classic cron from Sunday = 0: names are unambiguous.
+        raise RuleError("use day names (mon … sun) for the day of the week")
     try:
         return CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
     except (ValueError, TypeError) as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from bot.config import Role
-from bot.schedule_rules import RuleError, parse_when
+from bot.config import Config, Role
+from bot.schedule_rules import RuleError, When, parse_when
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.formatting import clip, local_time
@@ -111,12 +111,15 @@ async def _on_text(ctx: Context, data: dict) -> None:
     await _go(ctx, "target", data)
 
 
-def _typed_target(ctx: Context, text: str) -> tuple[str, str] | None:
-    config = ctx.services.config
-    grid = config.grid(text.strip().upper()) or next((g for g in config.grids if g.name == text.strip()), None)
+def resolve_target(config: Config, text: str) -> tuple[str, str] | None:
+    """("all", ""), ("community", id) or ("grid", id) from what an admin typed: an id or a name."""
+    wanted = text.strip()
+    if wanted.lower() in ("all", "全部", "全部群"):
+        return TargetKind.ALL.value, ""
+    grid = config.grid(wanted.upper()) or next((g for g in config.grids if g.name == wanted), None)
     if grid is not None:
         return TargetKind.GRID.value, grid.id
-    community = next((c for c in config.communities if text.strip() in (c.id, c.name)), None)
+    community = next((c for c in config.communities if wanted in (c.id, c.name)), None)
     return (TargetKind.COMMUNITY.value, community.id) if community else None
 
 
@@ -127,7 +130,7 @@ async def _on_target(ctx: Context, data: dict) -> None:
     elif button.startswith("an:t:c:") and ctx.services.config.community(button.removeprefix("an:t:c:")):
         target = (TargetKind.COMMUNITY.value, button.removeprefix("an:t:c:"))
     else:
-        target = _typed_target(ctx, ctx.incoming.text) if ctx.incoming.text else None
+        target = resolve_target(ctx.services.config, ctx.incoming.text) if ctx.incoming.text else None
     if target is None:
         ctx.say(ctx.t("announce_target_invalid"))
         _prompt(ctx, "target", data)
@@ -152,19 +155,25 @@ async def _on_signup(ctx: Context, data: dict) -> None:
         data.update(capacity=None, starts_at=None)
         await _go(ctx, "preview", data)
         return
-    found = SIGNUP_RULE.match(ctx.incoming.text.strip())
-    starts: datetime | None = None
-    if found and int(found[1]) > 0:
-        try:
-            starts = parse_when(found[2], ctx.now, ctx.services.timezone).first_run_at
-        except RuleError:
-            starts = None
-    if found is None or starts is None or starts <= parse_stamp(data["first_run_at"]):
+    signup = parse_signup(ctx.incoming.text, ctx.now, ctx.services.timezone, parse_stamp(data["first_run_at"]))
+    if signup is None:
         ctx.say(ctx.t("announce_signup_invalid"), (ctx.t("announce_no_signup"), "an:s:none"), _back(ctx),
                 _cancel(ctx))
         return
-    data.update(capacity=int(found[1]), starts_at=stamp(starts))
+    data.update(capacity=signup[0], starts_at=stamp(signup[1]))
     await _go(ctx, "preview", data)
+
+
+def parse_signup(text: str, now: datetime, timezone: str, posted_at: datetime) -> tuple[int, datetime] | None:
+    """(capacity, activity start) from 「30 12-06 09:00」; the activity must start after the post."""
+    found = SIGNUP_RULE.match(text.strip())
+    if found is None or int(found[1]) <= 0:
+        return None
+    try:
+        starts = parse_when(found[2], now, timezone).first_run_at
+    except RuleError:
+        return None
+    return (int(found[1]), starts) if starts > posted_at else None
 
 
 async def _on_preview(ctx: Context, data: dict) -> None:
@@ -172,15 +181,10 @@ async def _on_preview(ctx: Context, data: dict) -> None:
         _prompt(ctx, "preview", data)
         return
     assert ctx.person is not None
-    settings = ctx.services.config.scheduler
     starts = parse_stamp(data["starts_at"]) if data.get("starts_at") else None
-    new = NewAnnouncement(
-        text=data["text"], target_kind=TargetKind(data["kind"]), target_id=data["target"], cron=data["cron"],
-        first_run_at=parse_stamp(data["first_run_at"]), created_by=ctx.person.id, source="chat",
-        capacity=data.get("capacity"), starts_at=starts,
-        signup_closes_at=starts - timedelta(minutes=settings.signup_closes_minutes) if starts else None,
-        remind_at=starts - timedelta(minutes=settings.reminder_minutes) if starts else None,
-    )
+    new = new_announcement(ctx.services.config, data["text"], (data["kind"], data["target"]),
+                           When(parse_stamp(data["first_run_at"]), data["cron"]), ctx.person.id, "chat",
+                           (data["capacity"], starts) if starts else None)
     announcement_id = await store.create(ctx.conn, new, ctx.now)
     ctx.outcome.schedule_changed = True
     await end_dialog(ctx)
@@ -189,6 +193,20 @@ async def _on_preview(ctx: Context, data: dict) -> None:
     ctx.say(ctx.t("announce_scheduled", id=announcement_id, groups=len(groups),
                   when=local_time(new.first_run_at, ctx.services.timezone)),
             (ctx.t("announce_list_button"), "an:list"))
+
+
+def new_announcement(config: Config, text: str, target: tuple[str, str], when: When, created_by: str,
+                     source: str, signup: tuple[int, datetime] | None) -> NewAnnouncement:
+    """An announcement as stored; with a sign-up, it closes and reminds relative to the start."""
+    settings = config.scheduler
+    capacity, starts = signup if signup else (None, None)
+    return NewAnnouncement(
+        text=text, target_kind=TargetKind(target[0]), target_id=target[1], cron=when.cron,
+        first_run_at=when.first_run_at, created_by=created_by, source=source, capacity=capacity,
+        starts_at=starts,
+        signup_closes_at=starts - timedelta(minutes=settings.signup_closes_minutes) if starts else None,
+        remind_at=starts - timedelta(minutes=settings.reminder_minutes) if starts else None,
+    )
 
 
 async def start_edit(ctx: Context, announcement_id: int) -> None:

@@ -8,7 +8,18 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.config import MenuAction
-from handlers import menus, my_tickets, report, ticket_actions, ticket_commands
+from handlers import (
+    announce,
+    announce_admin,
+    groups,
+    menus,
+    my_tickets,
+    report,
+    signup,
+    stats,
+    ticket_actions,
+    ticket_commands,
+)
 from handlers.context import Context, Services
 from handlers.types import Channel, Incoming, Option, Outcome, Reply
 from storage import accounts
@@ -25,7 +36,11 @@ FLOW_HANDLERS = {
     ticket_actions.REASSIGN_FLOW: ticket_actions.handle_reassign,
     my_tickets.ADD_INFO_FLOW: my_tickets.handle_add_info,
     menus.CONTACT_FLOW: menus.handle_contact,
+    announce.FLOW: announce.handle,
+    announce.EDIT_FLOW: announce.handle_edit,
 }
+# Typed equivalents of admin commands, for WeChat and the console (no slash commands there).
+TEXT_COMMANDS = {"发布公告": "announce", "公告列表": "announcements", "统计": "stats"}
 
 
 class Dispatcher:
@@ -66,6 +81,12 @@ async def _handle_group(ctx: Context) -> None:
     """In a group only public menus are shown; anything personal moves to private chat."""
     incoming = ctx.incoming
     command = incoming.command
+    if command == "bindgroup":
+        await groups.bind_group(ctx)
+        return
+    if command == "unbindgroup":
+        await groups.unbind_group(ctx)
+        return
     if command in ("menu", "start", "help") or incoming.button.startswith("m:"):
         menu = menus.menu_by_button(ctx, incoming.button)
         if menu is not None:
@@ -94,6 +115,10 @@ async def _handle_private(ctx: Context) -> None:
     if incoming.command:
         await _command(ctx, dialog)
         return
+    if incoming.text.strip() in TEXT_COMMANDS and (dialog is None or dialog.flow not in FLOW_HANDLERS):
+        ctx.incoming = replace(incoming, command=TEXT_COMMANDS[incoming.text.strip()], text="")
+        await _command(ctx, dialog)
+        return
     if incoming.button == "nav:cancel":
         await _cancel(ctx, dialog)
         return
@@ -111,6 +136,11 @@ async def _handle_private(ctx: Context) -> None:
         return
     if incoming.text.startswith("绑定") and len(incoming.text.split()) == 2:
         await _bind(ctx, incoming.text.split()[1])
+        return
+    typed_signup = signup.parse_signup_text(incoming.text)
+    if typed_signup is not None:
+        cancel, announcement_id = typed_signup
+        await (signup.leave(ctx, announcement_id) if cancel else signup.join(ctx, announcement_id))
         return
     if incoming.button:
         # 返回 with nothing open, or a button from an old message whose dialog has ended.
@@ -137,6 +167,8 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
         await _bind(ctx, arg.removeprefix("bind-"))
     elif command == "start" and arg == "report":
         await report.start_report(ctx)
+    elif command == "start" and arg.startswith("signup-") and arg.removeprefix("signup-").isdigit():
+        await signup.join(ctx, int(arg.removeprefix("signup-")))
     elif command == "start":
         # A WeChat follow: the account's own menu bar is the way in, so the greeting points there.
         key = "wechat_welcome" if ctx.incoming.channel is Channel.WECHAT else "welcome"
@@ -154,6 +186,12 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
         await my_tickets.show_my_tickets(ctx)
     elif command == "tickets":
         await my_tickets.show_staff_open(ctx)
+    elif command == "stats":
+        await stats.handle_stats(ctx, arg)
+    elif command == "announce":
+        await announce.start(ctx)
+    elif command == "announcements":
+        await announce_admin.show_list(ctx)
     elif command == "bind":
         await _bind(ctx, arg)
     elif command == "cancel":
@@ -203,6 +241,10 @@ async def _global_button(ctx: Context, dialog: Dialog | None) -> bool:
         await ticket_actions.handle_rating(ctx)
     elif button.startswith("my:"):
         await my_tickets.handle_my_button(ctx)
+    elif button.startswith("su:"):
+        await signup.handle_button(ctx)
+    elif button.startswith("an:"):
+        return await announce_admin.handle_button(ctx)
     elif button == "report:text":
         text = dialog.data.get("text", "") if dialog is not None and dialog.flow == OFFER_FLOW else ""
         await report.start_report(ctx, description=text)

@@ -5,7 +5,8 @@ Definitions (every count is over tickets whose `created` event falls in [start, 
 - The population: those tickets, minus the ones the resident cancelled (a `cancelled` event
   with actor_kind 'resident') before any `acknowledged` event. It is the denominator of the
   响应率 and the 办结率 (`Rates.tickets`); the withdrawn ones are counted apart.
-- 响应率: the ticket's first `acknowledged` event is at or before `created + ack_hours`.
+- 响应率: the ticket's first `acknowledged` (or, without one, `resolved`) event is at or before
+  `created + ack_hours`.
 - 办结率: the ticket's first `resolved` event is at or before `created + resolve_hours`.
   A late acknowledgement or resolution still happened: it is counted in `acknowledged` /
   `resolved` but not in the in-time numerators. A resolution without a 受理 is not a
@@ -235,7 +236,8 @@ marks AS (
     -- LEFT JOIN keeps scoped as the outer loop: each ticket's events come by (ticket_id, id).
     SELECT s.ticket_id, s.created_at, s.grid_id, s.community_id, s.ack_us, s.resolve_us,
         MIN(CASE WHEN e.action = {acknowledged} THEN e.id END) AS ack_id,
-        MIN(CASE WHEN e.action = {acknowledged} THEN e.at END) AS ack_at,
+        -- 办结 without 受理 first is still a response to the resident.
+        MIN(CASE WHEN e.action IN ({acknowledged}, {resolved}) THEN e.at END) AS ack_at,
         MIN(CASE WHEN e.action = {resolved} THEN e.at END) AS resolved_at,
         MIN(CASE WHEN e.action = {cancelled} AND e.actor_kind = 'resident' THEN e.id END) AS cancel_id,
         MAX(CASE WHEN e.action = {rated} THEN e.id END) AS rated_id

@@ -78,3 +78,21 @@ def test_invite_prints_a_code_and_a_deep_link(tmp_path: Path) -> None:
     assert f"https://t.me/weifengshan_bot?start=bind-{code}" in result.stdout
     unknown = run_cli("--config", str(path), "invite", "--grid", "G99")
     assert unknown.returncode == 2 and "G99" in unknown.stderr
+
+
+def test_announce_list_and_cancel_from_the_command_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    made = run_cli("--config", str(path), "announce", "--text", "太极拳教学，南湖公园", "--target", "nanqiao",
+                   "--when", "每周六 08:00")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("公告 #1 已安排") and "0 8 * * sat" in made.stdout
+    bad = run_cli("--config", str(path), "announce", "--text", "x", "--target", "G99", "--when", "立即")
+    assert bad.returncode == 2 and "unknown target 'G99'" in bad.stderr
+    past = run_cli("--config", str(path), "announce", "--text", "x", "--when", "2020-01-01 09:00")
+    assert past.returncode == 2 and "--when" in past.stderr
+    listed = run_cli("--config", str(path), "announcements")
+    assert "#1 [active]" in listed.stdout and "community nanqiao" in listed.stdout
+    assert "#2" not in listed.stdout  # the refused ones changed nothing
+    cancelled = run_cli("--config", str(path), "announcements", "--cancel", "1")
+    assert cancelled.returncode == 0 and "已取消" in cancelled.stdout
+    assert "#1 [cancelled]" in run_cli("--config", str(path), "announcements").stdout

@@ -354,6 +354,22 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     ("bad app id", lambda d: d["wechat"].update(app_id="wechat-app"), ("wechat.app_id",)),
     (
+        "announcement to an unknown place",
+        lambda d: d["announcements"][0].update(target="langya"),
+        ("announcements[0].target", "'langya'"),
+    ),
+    (
+        "announcement that runs once",
+        lambda d: d["announcements"][1].update(when="12-31 09:00"),
+        ("announcements[1].when", "repeating"),
+    ),
+    (
+        "announcement with a numbered weekday",
+        lambda d: d["announcements"][0].update(when="0 18 * * 5"),
+        ("announcements[0].when", "day names"),
+    ),
+    ("digest that is not cron", lambda d: d["scheduler"].update(digest="周一"), ("scheduler.digest",)),
+    (
         "robot key in the config",
         lambda d: d["wecom"]["robots"][0].update(key_env="https://qyapi.weixin.qq.com/?key=abc"),
         ("wecom.robots[0].key_env",),

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from bot.app import App
+from bot.scheduler import Scheduler
 from bot.sender import Delivery, DeliveryStatus, OutboxSender
 from handlers.types import Channel, Incoming, Location, Option, Reply, split_command
 from storage import accounts
@@ -115,6 +116,8 @@ class ConsoleChannel:
         self.user_id = identity
         self.view = ConsoleView(write)
         self.sender: OutboxSender | None = None
+        # No clock ticks in a terminal session: what is due runs after each line typed.
+        self.scheduler = Scheduler(app)
 
     async def start(self) -> None:
         names = await bind_console_staff(self.app)
@@ -148,6 +151,7 @@ class ConsoleChannel:
             replies = [Reply(text=self.app.services.texts.t("error"))]
         for reply in replies:
             self.view.show(self.user_id, reply)
+        await self.scheduler.run_due()
         if self.sender is not None:
             await self.sender.drain_once()
         return True

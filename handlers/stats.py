@@ -1,0 +1,361 @@
+"""/stats: the 三率 for staff; and the weekly digest for the subdistrict's admins.
+
+Who may read the figures (checked here, server-side):
+- 街道管理员 (Role.ADMIN): any scope — the subdistrict, any community, any grid.
+- 社区工作人员 (Role.STAFF): their own community and its grids; a bare /stats shows their
+  community. Another community or a grid outside it is refused.
+- Everyone else (residents, grid leaders, guides, workers, responders): a polite refusal and
+  no figures at all.
+
+Arguments, in any order: a scope (a grid id like G07, a community id like longchi or its name
+龙池 / 龙池社区, or 街道 / all) and a period (day / week / month / year, 今天 / 本周 / 本月 /
+今年, 2026-10 for a month, 2026 for a year). Defaults: this month, the caller's widest scope.
+How the rates are counted is documented in storage/stats.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from bot.config import Config, Role
+from handlers.context import Context, Services
+from handlers.formatting import local_time
+from handlers.routing import recipients_of
+from handlers.types import Notification, Reply
+from storage import stats
+from storage.accounts import PersonRow, people_with_role
+from storage.stats import (
+    SUBDISTRICT,
+    CategoryHours,
+    GroupRates,
+    OverdueTicket,
+    Period,
+    Rates,
+    Scope,
+)
+
+DIGEST_KIND = "digest"
+DIGEST_OVERDUE_LISTED = 10
+DIGEST_ATTENTION_LISTED = 5
+
+_PERIOD_WORDS: dict[str, stats.PeriodKind] = {
+    "day": "day", "today": "day", "今天": "day", "今日": "day",
+    "week": "week", "本周": "week",
+    "month": "month", "本月": "month",
+    "year": "year", "今年": "year", "本年": "year",
+}
+_SUBDISTRICT_WORDS = {"all", "subdistrict", "街道", "全街道"}
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def category_hours(config: Config) -> CategoryHours:
+    """The deadlines the rates are judged by: each category's hours as configured now."""
+    return {c.id: (c.ack_hours, c.resolve_hours) for c in config.categories}
+
+
+def parse_scope(config: Config, text: str) -> Scope | None:
+    """A grid id, a community id or name, or a word for the whole subdistrict; else None."""
+    word = text.strip()
+    if word.lower() in _SUBDISTRICT_WORDS or word == config.subdistrict.name:
+        return SUBDISTRICT
+    grid = config.grid(word.upper())
+    if grid is not None:
+        return Scope(grid_id=grid.id)
+    for community in config.communities:
+        if word.lower() == community.id.lower() or word in (community.name, community.name.removesuffix("社区")):
+            return Scope(community_id=community.id)
+    return None
+
+
+def parse_period(text: str, now: datetime, tz: str) -> Period | None:
+    """week / month / year / day (or 本周 …), 2026-10, 2026; else None."""
+    word = text.strip().lower()
+    if word in _PERIOD_WORDS:
+        return stats.period_for(_PERIOD_WORDS[word], now, tz)
+    month = _MONTH.match(word)
+    if month and 1 <= int(month.group(2)) <= 12 and int(month.group(1)) >= 2000:
+        return stats.month_period(int(month.group(1)), int(month.group(2)), tz)
+    year = _YEAR.match(word)
+    if year and int(year.group(1)) >= 2000:
+        return stats.year_period(int(year.group(1)), tz)
+    return None
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    scope: Scope | None  # None: the caller's default
+    period: Period
+    unknown: str = ""  # the first argument that was neither a scope nor a period
+
+
+def parse_request(config: Config, arg: str, now: datetime) -> StatsRequest:
+    tz = config.subdistrict.timezone
+    scope: Scope | None = None
+    period: Period | None = None
+    for word in arg.split():
+        found_period = parse_period(word, now, tz) if period is None else None
+        found_scope = parse_scope(config, word) if scope is None and found_period is None else None
+        if found_period is not None:
+            period = found_period
+        elif found_scope is not None:
+            scope = found_scope
+        else:
+            return StatsRequest(scope, period or stats.period_for("month", now, tz), word[:20])
+    return StatsRequest(scope, period or stats.period_for("month", now, tz))
+
+
+# ---------------------------------------------------------------------------------------------
+# Texts
+
+
+def percent(part: int, whole: int) -> int:
+    """part/whole as a whole percentage, halves rounded up (2/3 → 67, 1/8 → 13)."""
+    return (part * 200 + whole) // (2 * whole)
+
+
+def rate_text(services: Services, part: int, whole: int) -> str:
+    """「90%（9/10）」, or 「—」 when there is nothing to divide by."""
+    t = services.texts.t
+    if whole == 0:
+        return t("stats_no_data")
+    return t("stats_rate", percent=percent(part, whole), part=part, whole=whole)
+
+
+def duration_text(services: Services, delta: timedelta) -> str:
+    t = services.texts.t
+    minutes = max(int(delta.total_seconds() // 60), 1)
+    if minutes < 60:
+        return t("duration_minutes", minutes=minutes)
+    hours = minutes // 60
+    if hours < 24:
+        return t("duration_hours", hours=hours)
+    days, hours = divmod(hours, 24)
+    return t("duration_days", days=days) if hours == 0 else t("duration_days_hours", days=days, hours=hours)
+
+
+def _date(services: Services, moment: datetime) -> str:
+    return services.texts.t("stats_date", month=moment.month, day=moment.day)
+
+
+def period_text(services: Services, period: Period) -> str:
+    t, start = services.texts.t, period.start
+    if period.kind == "day":
+        return t("stats_period_day", year=start.year, month=start.month, day=start.day)
+    if period.kind == "week":
+        return t("stats_period_week", start=_date(services, start),
+                 end=_date(services, period.end - timedelta(days=1)))
+    if period.kind == "month":
+        return t("stats_period_month", year=start.year, month=start.month)
+    return t("stats_period_year", year=start.year)
+
+
+def grid_label(services: Services, grid_id: str) -> str:
+    grid = services.config.grid(grid_id)
+    return services.texts.t("stats_grid", id=grid_id, name=grid.name) if grid else grid_id
+
+
+def community_label(services: Services, community_id: str) -> str:
+    community = services.config.community(community_id)
+    return community.name if community else community_id
+
+
+def scope_text(services: Services, scope: Scope) -> str:
+    if scope.grid_id is not None:
+        return grid_label(services, scope.grid_id)
+    if scope.community_id is not None:
+        return community_label(services, scope.community_id)
+    return services.config.subdistrict.name
+
+
+def rates_lines(services: Services, rates: Rates) -> list[str]:
+    t = services.texts.t
+    head = t("stats_tickets", count=rates.tickets)
+    if rates.withdrawn:
+        head += t("stats_withdrawn", count=rates.withdrawn)
+    return [
+        head,
+        t("stats_response", rate=rate_text(services, rates.acknowledged_in_time, rates.tickets)),
+        t("stats_resolution", rate=rate_text(services, rates.resolved_in_time, rates.tickets)),
+        t("stats_satisfaction", rate=rate_text(services, rates.satisfied, rates.rated)),
+    ]
+
+
+def row_line(services: Services, name: str, rates: Rates) -> str:
+    t = services.texts.t
+    if rates.tickets == 0:
+        return t("stats_row_empty", name=name)
+    return t("stats_row", name=name, count=rates.tickets,
+             response=rate_text(services, rates.acknowledged_in_time, rates.tickets),
+             resolution=rate_text(services, rates.resolved_in_time, rates.tickets),
+             satisfaction=rate_text(services, rates.satisfied, rates.rated))
+
+
+def _community_rows(services: Services, rows: list[GroupRates]) -> list[str]:
+    """Every configured community in config order (an empty one says so), then any unknown id."""
+    found = {row.key: row.rates for row in rows}
+    known = [c.id for c in services.config.communities]
+    order = known + [key for key in found if key not in known]
+    return [row_line(services, community_label(services, key), found.get(key, Rates())) for key in order]
+
+
+def _grid_rows(services: Services, community_id: str, rows: list[GroupRates]) -> list[str]:
+    """The grids of a community that have tickets; the others are only counted."""
+    lines = [row_line(services, grid_label(services, row.key), row.rates) for row in rows if row.rates.tickets]
+    quiet = sum(1 for g in services.config.grids
+                if g.community == community_id and g.id not in {r.key for r in rows if r.rates.tickets})
+    if quiet:
+        lines.append(services.texts.t("stats_other_grids_empty", count=quiet))
+    return lines
+
+
+async def stats_text(
+    conn: aiosqlite.Connection, services: Services, now: datetime, scope: Scope, period: Period
+) -> str:
+    """The /stats answer: the scope's three rates, current overdue count, and a breakdown."""
+    t, hours = services.texts.t, category_hours(services.config)
+    as_of = t("stats_as_of", at=local_time(now, services.timezone)) if period.contains(now) else ""
+    lines = [t("stats_title", scope=scope_text(services, scope), period=period_text(services, period),
+               as_of=as_of)]
+    lines += rates_lines(services, await stats.rates(conn, period, scope, hours))
+    lines.append(t("stats_overdue_now", count=len(await stats.overdue_tickets(conn, now, scope))))
+    if scope.grid_id is None and scope.community_id is None:
+        lines.append(t("stats_by_community"))
+        lines += _community_rows(services, await stats.community_breakdown(conn, period, scope, hours))
+    elif scope.grid_id is None and scope.community_id is not None:
+        lines.append(t("stats_by_grid"))
+        lines += _grid_rows(services, scope.community_id,
+                            await stats.grid_breakdown(conn, period, scope, hours))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# /stats
+
+
+def allowed_scope(person: PersonRow | None, wanted: Scope | None, config: Config) -> Scope | None:
+    """The scope this person may read for what they asked; None when they may not."""
+    if person is None:
+        return None
+    if person.role == Role.ADMIN:
+        return wanted or SUBDISTRICT
+    if person.role != Role.STAFF or person.community_id is None:
+        return None
+    own = Scope(community_id=person.community_id)
+    if wanted is None or wanted == SUBDISTRICT:
+        return own if wanted is None else None
+    if wanted.community_id == person.community_id:
+        return wanted
+    grid = config.grid(wanted.grid_id) if wanted.grid_id else None
+    return wanted if grid is not None and grid.community == person.community_id else None
+
+
+async def handle_stats(ctx: Context, arg: str) -> None:
+    """/stats [scope] [period], private chat only (the dispatcher keeps it out of groups)."""
+    person = ctx.person
+    if person is None or person.role not in (Role.ADMIN, Role.STAFF):
+        ctx.say(ctx.t("stats_not_allowed"))
+        return
+    config = ctx.services.config
+    request = parse_request(config, arg, ctx.now)
+    if request.unknown:
+        ctx.say(ctx.t("stats_unknown_arg", text=request.unknown, usage=ctx.t("stats_usage")))
+        return
+    scope = allowed_scope(person, request.scope, config)
+    if scope is None:
+        own = community_label(ctx.services, person.community_id or "")
+        ctx.say(ctx.t("stats_own_community_only", community=own))
+        return
+    ctx.say(await stats_text(ctx.conn, ctx.services, ctx.now, scope, request.period))
+
+
+# ---------------------------------------------------------------------------------------------
+# The weekly digest
+
+
+def _overdue_lines(services: Services, overdue: list[OverdueTicket], now: datetime) -> list[str]:
+    t = services.texts.t
+    if not overdue:
+        return [t("digest_overdue_none")]
+    lines = [t("digest_overdue_header", count=len(overdue))]
+    for ticket in overdue[:DIGEST_OVERDUE_LISTED]:
+        lines.append(t("digest_overdue_line", id=ticket.id, grid=grid_label(services, ticket.grid_id),
+                       missed=t(f"digest_missed_{ticket.missed}"),
+                       late=duration_text(services, ticket.overdue_by(now))))
+    if len(overdue) > DIGEST_OVERDUE_LISTED:
+        lines.append(t("digest_overdue_more", count=len(overdue) - DIGEST_OVERDUE_LISTED))
+    return lines
+
+
+def attention_grids(grids: list[GroupRates], overdue: list[OverdueTicket]) -> list[tuple[str, int, Rates]]:
+    """(grid id, overdue now, last week's rates) of the grids to look at, worst first, at most 5.
+
+    A grid needs attention when it has overdue open tickets now, or missed a response deadline
+    on a ticket filed last week. Most overdue first, then the lowest response rate.
+    """
+    late: dict[str, int] = {}
+    for ticket in overdue:
+        late[ticket.grid_id] = late.get(ticket.grid_id, 0) + 1
+    week = {row.key: row.rates for row in grids}
+    candidates = []
+    for grid_id in sorted(set(late) | set(week)):
+        rates = week.get(grid_id, Rates())
+        response = rates.response_rate
+        if late.get(grid_id, 0) or (response is not None and response < 1):
+            candidates.append((grid_id, late.get(grid_id, 0), rates))
+    candidates.sort(key=lambda c: (-c[1], c[2].response_rate if c[2].response_rate is not None else 1.0))
+    return candidates[:DIGEST_ATTENTION_LISTED]
+
+
+def _attention_lines(services: Services, grids: list[GroupRates], overdue: list[OverdueTicket]) -> list[str]:
+    t = services.texts.t
+    chosen = attention_grids(grids, overdue)
+    if not chosen:
+        return [t("digest_attention_none")]
+    lines = [t("digest_attention_header")]
+    for grid_id, late, rates in chosen:
+        reasons = []
+        if late:
+            reasons.append(t("digest_reason_overdue", count=late))
+        if rates.response_rate is not None and rates.response_rate < 1:
+            reasons.append(t("digest_reason_response",
+                             rate=rate_text(services, rates.acknowledged_in_time, rates.tickets)))
+        grid = services.config.grid(grid_id)
+        community = community_label(services, grid.community) if grid else ""
+        lines.append(t("digest_attention_line", grid=grid_label(services, grid_id), community=community,
+                       reasons=t("digest_reason_separator").join(reasons)))
+    return lines
+
+
+async def digest_text(conn: aiosqlite.Connection, services: Services, now: datetime) -> str:
+    """Last week's (Monday–Sunday local) rates, the overdue tickets now, the grids to watch."""
+    t, hours = services.texts.t, category_hours(services.config)
+    week = stats.previous_week(now, services.timezone)
+    overall = await stats.rates(conn, week, SUBDISTRICT, hours)
+    overdue = await stats.overdue_tickets(conn, now, SUBDISTRICT)
+    lines = [t("digest_title", name=services.config.subdistrict.name, period=period_text(services, week)),
+             t("digest_subdistrict"), *rates_lines(services, overall), t("stats_by_community")]
+    lines += _community_rows(services, await stats.community_breakdown(conn, week, SUBDISTRICT, hours))
+    lines.append("")
+    lines += _overdue_lines(services, overdue, now)
+    lines.append("")
+    lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours), overdue)
+    return "\n".join(lines)
+
+
+async def weekly_digest(conn: aiosqlite.Connection, services: Services, now: datetime) -> list[Notification]:
+    """One digest notification per chat account of each subdistrict admin (kind "digest").
+
+    Returns nothing when no admin has bound an account. The caller writes the notifications
+    to the outbox in its transaction (scheduled Mondays 09:00 local).
+    """
+    admins = await people_with_role(conn, Role.ADMIN)
+    recipients = await recipients_of(conn, admins)
+    if not recipients:
+        return []
+    reply = Reply(text=await digest_text(conn, services, now))
+    return [Notification(recipient, reply, DIGEST_KIND, None) for recipient in recipients]
