@@ -48,6 +48,9 @@ class EventAction(StrEnum):
     PHOTO_ADDED = "photo_added"
     FOLLOWER_ADDED = "follower_added"
     REFUSED = "refused"
+    WARNED = "warned"  # 预警提醒 sent: data {"deadline", "level", "due", "recipients"}
+    ESCALATED = "escalated"  # 吹哨 one level up: data {"deadline", "from", "to", "people", ...}
+    OVERDUE = "overdue"  # missed at the top level: data {"deadline", "level", "due", "recipients"}
 
 
 @dataclass(frozen=True)

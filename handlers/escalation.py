@@ -1,0 +1,192 @@
+"""The deadline sweep: 预警提醒 before a deadline, 吹哨 (escalation one level up) at the miss.
+
+The scheduler calls `sweep_deadlines` every minute inside its write transaction and writes the
+returned notifications to the outbox. Everything the sweep decides is recorded in
+ticket_events, so a second sweep at the same moment finds nothing to do.
+
+- 受理 deadline (routed / reopened tickets, `ack_due_at`): at 80 % of the window the level
+  holding the ticket is warned once; at the miss the ticket goes one level up (grid → guide →
+  community → subdistrict, skipping levels nobody can be reached at, as routing does) with a
+  fresh window for the new level.
+- 办结 deadline (acknowledged tickets, `resolve_due_at`): the same, the warning going to whoever
+  acknowledged it (and the holding level if that was before the current window).
+- At the top level a miss is noted once (one notice to the admins) until a new window starts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from handlers.cards import action_options, category_name, notify_resident, send_card
+from handlers.context import Context, Services
+from handlers.formatting import local_time
+from handlers.routing import (
+    LEVEL_TEXT_KEYS,
+    Level,
+    may_act,
+    people_at_level,
+    recipients_of,
+    route,
+)
+from handlers.ticket_actions import fresh_deadlines
+from handlers.types import Channel, Incoming, Notification, Option, Outcome, Recipient, Reply
+from storage import deadlines
+from storage.accounts import Account, get_person
+from storage.clock import stamp
+from storage.deadlines import Candidate, Deadline
+from storage.tickets import EventAction, Ticket, add_event, get_ticket, update_ticket
+
+WARN_AT = 0.8  # share of the window after which the holder is warned
+SWEEP_ACTOR = "deadline"  # actor_id of the sweep's ticket_events (actor_kind "system")
+
+
+def system_context(services: Services, conn: aiosqlite.Connection, now: datetime) -> Context:
+    """A Context for work nobody typed: no sender, it only collects notifications."""
+    incoming = Incoming(channel=Channel.CONSOLE, chat_id="", user_id=SWEEP_ACTOR)
+    account = Account(Channel.CONSOLE, SWEEP_ACTOR, "", 0, None)
+    return Context(services, conn, now, incoming, account, None, Outcome())
+
+
+def warn_at(candidate: Candidate) -> datetime:
+    """When 80 % of the holder's window (window start → due time) has passed."""
+    window = candidate.due_at - candidate.window_start
+    if window <= timedelta(0):
+        return candidate.due_at
+    return candidate.window_start + window * WARN_AT
+
+
+def horizon(services: Services, deadline: Deadline, now: datetime) -> datetime:
+    """No ticket due later than this can be past 80 % of its window yet.
+
+    Windows are the category's ack_hours / resolve_hours, so the longest one in config bounds
+    them; a ticket whose category has since left config (or shrunk) is warned late at worst.
+    """
+    hours = [c.ack_hours if deadline is Deadline.ACK else c.resolve_hours
+             for c in services.config.categories]
+    return now + timedelta(hours=max(hours, default=0) * (1 - WARN_AT))
+
+
+async def sweep_deadlines(
+    conn: aiosqlite.Connection, services: Services, now: datetime
+) -> list[Notification]:
+    """Warn, escalate or note overdue tickets; the notifications to write to the outbox."""
+    ctx = system_context(services, conn, now)
+    for deadline in Deadline:
+        found = await deadlines.candidates(conn, deadline, now, horizon(services, deadline, now))
+        for candidate in found:
+            ticket = await get_ticket(conn, candidate.ticket_id)
+            if ticket is None:
+                continue
+            level = _holder_level(ticket, candidate)
+            if now >= candidate.due_at:
+                if level >= Level.SUBDISTRICT:
+                    await _note_overdue(ctx, ticket, candidate)
+                else:
+                    await _escalate(ctx, ticket, candidate, level)
+            elif now >= warn_at(candidate) and not candidate.warned:
+                await _warn(ctx, ticket, candidate, level)
+    return ctx.outcome.notifications
+
+
+def _holder_level(ticket: Ticket, candidate: Candidate) -> Level:
+    """The level the ticket's last card went to (the grid's guide when no leader could be
+    reached, say); the ticket's escalation_level if no card was logged."""
+    raw = candidate.level if candidate.level is not None else ticket.escalation_level
+    return Level(min(max(raw, Level.GRID), Level.SUBDISTRICT))
+
+
+def _due_text(ctx: Context, moment: datetime) -> str:
+    return local_time(moment, ctx.services.timezone)
+
+
+async def _level_recipients(ctx: Context, ticket: Ticket, level: Level) -> list[Recipient]:
+    return await recipients_of(ctx.conn, await people_at_level(ctx.conn, ctx.services.config,
+                                                               ticket, level))
+
+
+async def _warning_recipients(
+    ctx: Context, ticket: Ticket, candidate: Candidate, level: Level
+) -> list[Recipient]:
+    """The holding level; for 办结, whoever acknowledged it (and the level unless they did so
+    in this window and can still be reached)."""
+    if candidate.deadline is Deadline.ACK or candidate.acknowledged_by is None:
+        return await _level_recipients(ctx, ticket, level)
+    person = await get_person(ctx.conn, candidate.acknowledged_by)
+    recipients = []
+    if person is not None and may_act(ctx.services.config, person, ticket):
+        recipients = await recipients_of(ctx.conn, [person])
+    if not recipients or not candidate.acknowledged_in_window:
+        for recipient in await _level_recipients(ctx, ticket, level):
+            if recipient not in recipients:
+                recipients.append(recipient)
+    return recipients
+
+
+def _options(ctx: Context, ticket: Ticket, deadline: Deadline) -> tuple[Option, ...]:
+    """The card's buttons; 受理 is left off once the ticket is acknowledged."""
+    options = action_options(ctx, ticket.id)
+    return options if deadline is Deadline.ACK else options[1:]
+
+
+async def _warn(ctx: Context, ticket: Ticket, candidate: Candidate, level: Level) -> None:
+    """预警提醒, once per window and deadline (recorded even if nobody could be reached)."""
+    recipients = await _warning_recipients(ctx, ticket, candidate, level)
+    text = ctx.t(f"deadline_warning_{candidate.deadline}", id=ticket.id,
+                 category=category_name(ctx, ticket.category_id),
+                 due=_due_text(ctx, candidate.due_at))
+    for recipient in recipients:
+        ctx.notify(recipient, Reply(text=text, options=_options(ctx, ticket, candidate.deadline)),
+                   "staff_notice", ticket.id)
+    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR,
+                    EventAction.WARNED,
+                    data={"deadline": candidate.deadline.value, "level": int(level),
+                          "due": stamp(candidate.due_at), "recipients": len(recipients)})
+
+
+async def _escalate(ctx: Context, ticket: Ticket, candidate: Candidate, level: Level) -> None:
+    """吹哨: one level up (levels nobody can be reached at are skipped), a fresh window there."""
+    routing = await route(ctx.conn, ctx.services.config, ticket, start=Level(level + 1))
+    ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
+    data: dict[str, object] = {"deadline": candidate.deadline.value, "from": int(level),
+                               "to": int(routing.level), "people": [p.id for p in routing.people],
+                               "missed": stamp(candidate.due_at)}
+    if candidate.deadline is Deadline.ACK:
+        # Not yet acknowledged: the new level gets both limits afresh, as 转派 and 不满意 do.
+        await _update(ctx, ticket, routing.level, ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
+        data |= {"ack_due_at": stamp(ack_due_at), "resolve_due_at": stamp(resolve_due_at)}
+    else:
+        # Acknowledged already: only the time to 办结 starts again.
+        await _update(ctx, ticket, routing.level, resolve_due_at=resolve_due_at)
+        data |= {"resolve_due_at": stamp(resolve_due_at)}
+    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR,
+                    EventAction.ESCALATED, data=data)
+    escalated = await get_ticket(ctx.conn, ticket.id)
+    assert escalated is not None
+    note = ctx.t(f"card_overdue_{candidate.deadline}", due=_due_text(ctx, candidate.due_at))
+    await send_card(ctx, escalated, routing, "card_overdue", note=note)
+    await notify_resident(ctx, escalated, ctx.t(
+        f"notice_escalated_{candidate.deadline}", id=ticket.id,
+        category=category_name(ctx, ticket.category_id),
+        level=ctx.t(LEVEL_TEXT_KEYS[routing.level]),
+    ))
+
+
+async def _update(ctx: Context, ticket: Ticket, level: Level, **due: datetime) -> None:
+    await update_ticket(ctx.conn, ticket.id, ctx.now, escalation_level=int(level), **due)
+
+
+async def _note_overdue(ctx: Context, ticket: Ticket, candidate: Candidate) -> None:
+    """Missed at the top level: one notice to the admins, then nothing until a new window."""
+    recipients = await _level_recipients(ctx, ticket, Level.SUBDISTRICT)
+    text = ctx.t(f"deadline_overdue_{candidate.deadline}", id=ticket.id,
+                 category=category_name(ctx, ticket.category_id),
+                 due=_due_text(ctx, candidate.due_at))
+    for recipient in recipients:
+        ctx.notify(recipient, Reply(text=text, options=_options(ctx, ticket, candidate.deadline)),
+                   "staff_notice", ticket.id)
+    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR,
+                    EventAction.OVERDUE,
+                    data={"deadline": candidate.deadline.value, "level": int(Level.SUBDISTRICT),
+                          "due": stamp(candidate.due_at), "recipients": len(recipients)})

@@ -1,0 +1,121 @@
+"""Tickets near or past a deadline: the candidates of the deadline sweep (预警提醒 / 吹哨).
+
+A ticket's current *window* starts when its current holder got it: the ticket's creation, or
+the latest `escalated`, `reassigned` or `reopened` event. Each of those events also sets fresh
+due times, so within one window the holder and the due times do not change. The sweep warns
+once per window and deadline, escalates at the miss (which starts a new window), and at the
+top level records a single `overdue` per window and deadline.
+
+Candidates are found through (status, due time) indexes (0004, 0006): only tickets whose
+due time is at most `horizon` away are read, and the per-ticket facts (window start, holder
+level, whether already warned) come from the ticket's own events via its (ticket_id, id) index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.clock import parse_stamp, stamp
+from storage.tickets import EventAction, TicketStatus
+
+
+class Deadline(StrEnum):
+    ACK = "ack"  # 受理 by ack_due_at
+    RESOLVE = "resolve"  # 办结 by resolve_due_at
+
+
+# Events after which the ticket is someone else's (or again someone's) with fresh due times.
+WINDOW_STARTS: tuple[str, ...] = (
+    EventAction.ESCALATED, EventAction.REASSIGNED, EventAction.REOPENED,
+)
+# Statuses whose deadline is watched, and the column holding it.
+WATCHED: dict[Deadline, tuple[tuple[TicketStatus, ...], str]] = {
+    Deadline.ACK: ((TicketStatus.NEW, TicketStatus.ROUTED, TicketStatus.REOPENED), "ack_due_at"),
+    Deadline.RESOLVE: ((TicketStatus.ACKNOWLEDGED,), "resolve_due_at"),
+}
+# send_card logs who got the card as notified/unreachable by this actor, with data.level.
+ROUTER_ACTOR = "router"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    ticket_id: int
+    deadline: Deadline
+    due_at: datetime
+    window_start: datetime
+    level: int | None  # the level the last card went to (None: no card logged)
+    warned: bool  # a warning for this deadline was already sent in this window
+    acknowledged_by: str | None  # person id of the latest 受理, if any
+    acknowledged_in_window: bool  # that 受理 happened in this window
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" for _ in range(count))
+
+
+def candidate_sql(deadline: Deadline) -> str:
+    """The candidate query; parameters: (*WINDOW_STARTS, *statuses, horizon, deadline, deadline, now)."""
+    statuses, column = WATCHED[deadline]
+    # `column` comes from the fixed WATCHED mapping, never from input.
+    return (
+        "WITH c AS MATERIALIZED ("
+        f" SELECT t.id AS ticket_id, t.{column} AS due_at, t.created_at,"
+        "  COALESCE((SELECT e.id FROM ticket_events AS e WHERE e.ticket_id = t.id"
+        f"   AND e.action IN ({_marks(len(WINDOW_STARTS))}) ORDER BY e.id DESC LIMIT 1), 0)"
+        "   AS start_id"
+        f" FROM tickets AS t WHERE t.status IN ({_marks(len(statuses))}) AND t.{column} <= ?"
+        "),"
+        " d AS ("
+        " SELECT c.*,"
+        "  EXISTS (SELECT 1 FROM ticket_events AS w WHERE w.ticket_id = c.ticket_id"
+        f"   AND w.id > c.start_id AND w.action = '{EventAction.WARNED}'"
+        "   AND json_extract(w.data, '$.deadline') = ?) AS warned,"
+        "  EXISTS (SELECT 1 FROM ticket_events AS o WHERE o.ticket_id = c.ticket_id"
+        f"   AND o.id > c.start_id AND o.action = '{EventAction.OVERDUE}'"
+        "   AND json_extract(o.data, '$.deadline') = ?) AS overdue"
+        " FROM c"
+        ")"
+        " SELECT d.ticket_id, d.due_at,"
+        "  COALESCE((SELECT s.at FROM ticket_events AS s WHERE s.id = d.start_id), d.created_at),"
+        "  (SELECT json_extract(h.data, '$.level') FROM ticket_events AS h"
+        "   WHERE h.ticket_id = d.ticket_id"
+        f"   AND h.action IN ('{EventAction.NOTIFIED}', '{EventAction.UNREACHABLE}')"
+        f"   AND h.actor_id = '{ROUTER_ACTOR}' ORDER BY h.id DESC LIMIT 1),"
+        "  d.warned,"
+        "  d.start_id, a.id, a.actor_id"
+        " FROM d LEFT JOIN ticket_events AS a ON a.id = ("
+        "  SELECT l.id FROM ticket_events AS l WHERE l.ticket_id = d.ticket_id"
+        f"   AND l.action = '{EventAction.ACKNOWLEDGED}' AND l.actor_kind = 'person'"
+        "   ORDER BY l.id DESC LIMIT 1)"
+        # Missed at the top already noted: nothing more this window. Warned: only the miss is left.
+        " WHERE NOT d.overdue AND (d.due_at <= ? OR NOT d.warned)"
+        " ORDER BY d.ticket_id"
+    )
+
+
+async def candidates(
+    conn: aiosqlite.Connection, deadline: Deadline, now: datetime, horizon: datetime
+) -> list[Candidate]:
+    """Tickets watched for `deadline` that are due by `horizon` and may need a warning or a miss.
+
+    Excluded in SQL: tickets already warned in this window whose deadline is still ahead, and
+    tickets whose miss at the top level was already recorded in this window.
+    """
+    statuses, _ = WATCHED[deadline]
+    params = (*WINDOW_STARTS, *statuses, stamp(max(horizon, now)), deadline, deadline, stamp(now))
+    async with conn.execute(candidate_sql(deadline), params) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        Candidate(
+            ticket_id=int(row[0]), deadline=deadline, due_at=parse_stamp(row[1]),
+            window_start=parse_stamp(row[2]),
+            level=int(row[3]) if isinstance(row[3], int | float) else None,
+            warned=bool(row[4]), acknowledged_by=row[7],
+            acknowledged_in_window=row[6] is not None and row[6] > row[5],
+        )
+        for row in rows
+    ]
