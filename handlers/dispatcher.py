@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.config import MenuAction
+from bot.config import MenuAction, Role
 from handlers import (
     announce,
     announce_admin,
@@ -201,8 +201,11 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
 
 
 def _help(ctx: Context) -> str:
-    """Staff also read how to act on a ticket by typing (WeChat has no buttons)."""
-    return ctx.t("help") if ctx.person is None else f"{ctx.t('help')}\n\n{ctx.t('help_staff')}"
+    """Staff also read how to act on a ticket by typing (WeChat has no buttons); admins, their tools."""
+    if ctx.person is None:
+        return ctx.t("help")
+    extra = f"\n\n{ctx.t('help_admin')}" if ctx.person.role == Role.ADMIN else ""
+    return f"{ctx.t('help')}\n\n{ctx.t('help_staff')}{extra}"
 
 
 def _draft_hint(ctx: Context, dialog: Dialog | None) -> str:

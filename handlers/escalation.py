@@ -133,14 +133,19 @@ def _options(ctx: Context, ticket: Ticket, deadline: Deadline) -> tuple[Option, 
 async def _warn(ctx: Context, ticket: Ticket, candidate: Candidate, level: Level) -> None:
     """预警提醒, once per window and deadline (recorded even if nobody could be reached)."""
     recipients = await _warning_recipients(ctx, ticket, candidate, level)
-    text = ctx.t(f"deadline_warning_{candidate.deadline}", id=ticket.id,
-                 category=category_name(ctx, ticket.category_id),
+    await _alert(ctx, ticket, candidate, recipients, f"deadline_warning_{candidate.deadline}",
+                 EventAction.WARNED, level)
+
+
+async def _alert(ctx: Context, ticket: Ticket, candidate: Candidate, recipients: list[Recipient],
+                 text_key: str, action: EventAction, level: Level) -> None:
+    """A deadline notice to staff, with the card's actions, and its audit row."""
+    text = ctx.t(text_key, id=ticket.id, category=category_name(ctx, ticket.category_id),
                  due=_due_text(ctx, candidate.due_at))
     for recipient in recipients:
         ctx.notify(recipient, Reply(text=text, options=_options(ctx, ticket, candidate.deadline)),
                    "staff_notice", ticket.id)
-    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR,
-                    EventAction.WARNED,
+    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR, action,
                     data={"deadline": candidate.deadline.value, "level": int(level),
                           "due": stamp(candidate.due_at), "recipients": len(recipients)})
 
@@ -180,13 +185,5 @@ async def _update(ctx: Context, ticket: Ticket, level: Level, **due: datetime) -
 async def _note_overdue(ctx: Context, ticket: Ticket, candidate: Candidate) -> None:
     """Missed at the top level: one notice to the admins, then nothing until a new window."""
     recipients = await _level_recipients(ctx, ticket, Level.SUBDISTRICT)
-    text = ctx.t(f"deadline_overdue_{candidate.deadline}", id=ticket.id,
-                 category=category_name(ctx, ticket.category_id),
-                 due=_due_text(ctx, candidate.due_at))
-    for recipient in recipients:
-        ctx.notify(recipient, Reply(text=text, options=_options(ctx, ticket, candidate.deadline)),
-                   "staff_notice", ticket.id)
-    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR,
-                    EventAction.OVERDUE,
-                    data={"deadline": candidate.deadline.value, "level": int(Level.SUBDISTRICT),
-                          "due": stamp(candidate.due_at), "recipients": len(recipients)})
+    await _alert(ctx, ticket, candidate, recipients, f"deadline_overdue_{candidate.deadline}",
+                 EventAction.OVERDUE, Level.SUBDISTRICT)

@@ -212,3 +212,23 @@ async def test_sign_up_capacity_cancel_reminder_and_list(app: App, admin: ChatUs
     late = ChatUser(app, "799")
     await late.say(f"报名 {announcement}")
     assert "报名已截止" in late.text
+
+
+async def test_admin_help_lists_the_admin_tools(app: App, admin: ChatUser) -> None:
+    await admin.say("/help")
+    assert "/announce" in admin.text and "/bindgroup" in admin.text and "/stats" in admin.text
+    resident = ChatUser(app, "5001")
+    await resident.say("/help")
+    assert "/announce" not in resident.text
+
+
+async def test_typed_admin_commands_work_without_slashes(app: App) -> None:
+    admin = ChatUser(app, "admin-console")  # the console channel, like WeChat: no slash commands
+    await bind(app, admin, "sd-admin-1")
+    await admin.say("发布公告")
+    assert "公告内容" in admin.text
+    await admin.press("取消")
+    await admin.say("公告列表")
+    assert "还没有公告" in admin.text
+    await admin.say("统计")
+    assert "响应率" in admin.text
