@@ -176,7 +176,8 @@ def stats_command(config: Config, config_file: Path, database: Path | None, scop
     from bot.app import build_app, database_path
     from handlers.stats import parse_period, parse_scope, stats_text
     from storage.clock import SystemClock
-    from storage.stats import SUBDISTRICT, period_for
+    from storage.periods import period_for
+    from storage.stats import SUBDISTRICT
 
     clock = SystemClock()
     now = clock.now()

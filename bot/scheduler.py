@@ -15,8 +15,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.app import App
 from bot.schedule_rules import next_fire, parse_when
 from handlers.broadcast import admin_notices, run_due_announcements, run_due_reminders
+from handlers.digest import weekly_digest
 from handlers.escalation import sweep_deadlines
-from handlers.stats import weekly_digest
 from handlers.types import Notification
 from storage import announcements as store
 from storage import inbox

@@ -9,8 +9,8 @@ Definitions (every count is over tickets whose `created` event falls in [start, 
   `created + ack_hours`.
 - 办结率: the ticket's first `resolved` event is at or before `created + resolve_hours`.
   A late acknowledgement or resolution still happened: it is counted in `acknowledged` /
-  `resolved` but not in the in-time numerators. A resolution without a 受理 is not a
-  受理: the ticket counts as not acknowledged.
+  `resolved` but not in the in-time numerators. A 办结 without a 受理 first answered the
+  resident too, so it counts as the response.
 - 满意率: (满意 + 基本满意) / rated, each ticket's *latest* `rated` event deciding (a ticket
   rated 不满意, reopened and rated 满意 counts once, as satisfied).
 
@@ -28,85 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.periods import Period
 from storage.tickets import OPEN_STATUSES, EventAction, Rating, TicketStatus
-
-PeriodKind = Literal["day", "week", "month", "year"]
-PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "year")
 
 # category id -> (ack_hours, resolve_hours)
 CategoryHours = Mapping[str, tuple[float, float]]
 
 MICROS_PER_HOUR = 3_600_000_000
 SATISFIED = (Rating.SATISFIED.value, Rating.MOSTLY.value)
-
-
-# ---------------------------------------------------------------------------------------------
-# Periods: [start, end) in local time
-
-
-@dataclass(frozen=True)
-class Period:
-    """[start, end) as aware datetimes in the subdistrict's time zone."""
-
-    kind: PeriodKind
-    start: datetime
-    end: datetime
-
-    def contains(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
-
-def _zone(tz: str | ZoneInfo) -> ZoneInfo:
-    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=zone)
-
-
-def _next_month(year: int, month: int) -> tuple[int, int]:
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def period_for(kind: PeriodKind, now: datetime, tz: str | ZoneInfo) -> Period:
-    """The local day, week (Monday 00:00 to the next Monday), month or year containing `now`."""
-    zone = _zone(tz)
-    today = now.astimezone(zone).date()
-    if kind == "day":
-        return Period(kind, _midnight(today, zone), _midnight(today + timedelta(days=1), zone))
-    if kind == "week":
-        monday = today - timedelta(days=today.weekday())
-        return Period(kind, _midnight(monday, zone), _midnight(monday + timedelta(days=7), zone))
-    if kind == "month":
-        return month_period(today.year, today.month, zone)
-    if kind == "year":
-        return year_period(today.year, zone)
-    raise ValueError(f"unknown period kind {kind!r}")
-
-
-def month_period(year: int, month: int, tz: str | ZoneInfo) -> Period:
-    zone = _zone(tz)
-    following = _next_month(year, month)
-    return Period("month", _midnight(date(year, month, 1), zone),
-                  _midnight(date(following[0], following[1], 1), zone))
-
-
-def year_period(year: int, tz: str | ZoneInfo) -> Period:
-    zone = _zone(tz)
-    return Period("year", _midnight(date(year, 1, 1), zone), _midnight(date(year + 1, 1, 1), zone))
-
-
-def previous_week(now: datetime, tz: str | ZoneInfo) -> Period:
-    """Last week, Monday to Sunday local: what the Monday digest reports."""
-    this_week = period_for("week", now, tz)
-    return period_for("week", this_week.start - timedelta(days=1), tz)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,18 +14,20 @@ import pytest
 
 from bot.app import App, staff_seeds
 from bot.config import Config
-from handlers.stats import category_hours, parse_period, percent, weekly_digest
+from handlers.digest import weekly_digest
+from handlers.stats import category_hours, parse_period, percent
 from handlers.types import Channel, Recipient
-from storage import accounts, stats, tickets
+from storage import accounts, periods, stats, tickets
 from storage.accounts import sync_people
 from storage.clock import FakeClock
-from storage.stats import Period, Rates, Scope
+from storage.periods import Period
+from storage.stats import Rates, Scope
 from storage.tickets import EventAction, NewTicket, TicketStatus
 from tests.chat import ChatUser, bind, file_report, query
 from tests.test_cli import run_cli, write_config
 
 TZ = "Asia/Shanghai"
-NOVEMBER = stats.month_period(2026, 11, TZ)  # [2026-10-31T16:00Z, 2026-11-30T16:00Z)
+NOVEMBER = periods.month_period(2026, 11, TZ)  # [2026-10-31T16:00Z, 2026-11-30T16:00Z)
 US = timedelta(microseconds=1)
 
 _STATUS_AFTER = {
@@ -95,26 +97,26 @@ async def rates_of(app: App, period: Period = NOVEMBER, scope: Scope = stats.SUB
 def test_periods_are_local_calendar_units() -> None:
     # 2026-11-29T17:00Z is Monday 30 November, 01:00 in Shanghai.
     now = utc(2026, 11, 29, 17)
-    day = stats.period_for("day", now, TZ)
-    week = stats.period_for("week", now, TZ)
-    month = stats.period_for("month", now, TZ)
-    year = stats.period_for("year", now, TZ)
+    day = periods.period_for("day", now, TZ)
+    week = periods.period_for("week", now, TZ)
+    month = periods.period_for("month", now, TZ)
+    year = periods.period_for("year", now, TZ)
     assert (day.start, day.end) == (utc(2026, 11, 29, 16), utc(2026, 11, 30, 16))
     assert (week.start, week.end) == (utc(2026, 11, 29, 16), utc(2026, 12, 6, 16))  # Monday to Monday
     assert (month.start, month.end) == (utc(2026, 10, 31, 16), utc(2026, 11, 30, 16))
     assert (year.start, year.end) == (utc(2025, 12, 31, 16), utc(2026, 12, 31, 16))
-    last = stats.previous_week(now, TZ)
+    last = periods.previous_week(now, TZ)
     assert (last.start, last.end) == (utc(2026, 11, 22, 16), utc(2026, 11, 29, 16))  # Mon 23 – Sun 29
-    december = stats.month_period(2026, 12, TZ)
+    december = periods.month_period(2026, 12, TZ)
     assert (december.start, december.end) == (utc(2026, 11, 30, 16), utc(2026, 12, 31, 16))
     assert month.contains(utc(2026, 10, 31, 16)) and not month.contains(utc(2026, 11, 30, 16))
 
 
 def test_period_words_and_percentages() -> None:
     now = utc(2026, 11, 26, 2)
-    assert parse_period("2026-10", now, TZ) == stats.month_period(2026, 10, TZ)
-    assert parse_period("本周", now, TZ) == stats.period_for("week", now, TZ)
-    assert parse_period("2026", now, TZ) == stats.year_period(2026, TZ)
+    assert parse_period("2026-10", now, TZ) == periods.month_period(2026, 10, TZ)
+    assert parse_period("本周", now, TZ) == periods.period_for("week", now, TZ)
+    assert parse_period("2026", now, TZ) == periods.year_period(2026, TZ)
     assert parse_period("2026-13", now, TZ) is None and parse_period("G07", now, TZ) is None
     # Halves round up: 2/3 → 67, 1/8 → 13, 5/8 → 63.
     assert [percent(2, 3), percent(1, 8), percent(5, 8), percent(0, 4), percent(9, 10)] == [67, 13, 63, 0, 90]
@@ -153,7 +155,7 @@ async def test_response_and_resolution_rates(app: App) -> None:
     assert found == Rates(tickets=10, withdrawn=0, acknowledged=10, acknowledged_in_time=8,
                           resolved=9, resolved_in_time=8, rated=0, satisfied=0)
     assert (found.response_rate, found.resolution_rate, found.satisfaction_rate) == (0.8, 0.8, None)
-    assert await rates_of(app, stats.month_period(2026, 10, TZ)) == Rates(
+    assert await rates_of(app, periods.month_period(2026, 10, TZ)) == Rates(
         tickets=1, acknowledged=1, acknowledged_in_time=1)
 
 
@@ -165,9 +167,9 @@ async def test_period_boundaries_are_local_and_half_open(app: App) -> None:
         await log.ticket(utc(2026, 10, 31, 15, 59))  # 31 Oct 23:59 local: October
         await log.ticket(utc(2026, 11, 30, 16))  # 1 Dec 00:00 local: December
     assert (await rates_of(app)).tickets == 2
-    assert (await rates_of(app, stats.month_period(2026, 10, TZ))).tickets == 1
-    assert (await rates_of(app, stats.month_period(2026, 12, TZ))).tickets == 1
-    assert (await rates_of(app, stats.year_period(2026, TZ))).tickets == 4
+    assert (await rates_of(app, periods.month_period(2026, 10, TZ))).tickets == 1
+    assert (await rates_of(app, periods.month_period(2026, 12, TZ))).tickets == 1
+    assert (await rates_of(app, periods.year_period(2026, TZ))).tickets == 4
 
 
 async def test_cancelled_before_acknowledgement_is_left_out(app: App) -> None:

@@ -1,0 +1,113 @@
+"""The weekly digest to subdistrict admins: last week's 三率, overdue tickets, grids to watch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.config import Role
+from handlers.context import Services
+from handlers.routing import recipients_of
+from handlers.stats import (
+    category_hours,
+    community_label,
+    community_rows,
+    duration_text,
+    grid_label,
+    period_text,
+    rate_text,
+    rates_lines,
+)
+from handlers.types import Notification, Reply
+from storage import periods, stats
+from storage.accounts import people_with_role
+from storage.stats import SUBDISTRICT, GroupRates, OverdueTicket, Rates
+
+DIGEST_KIND = "digest"
+DIGEST_OVERDUE_LISTED = 10
+DIGEST_ATTENTION_LISTED = 5
+
+
+def _overdue_lines(services: Services, overdue: list[OverdueTicket], now: datetime) -> list[str]:
+    t = services.texts.t
+    if not overdue:
+        return [t("digest_overdue_none")]
+    lines = [t("digest_overdue_header", count=len(overdue))]
+    for ticket in overdue[:DIGEST_OVERDUE_LISTED]:
+        lines.append(t("digest_overdue_line", id=ticket.id, grid=grid_label(services, ticket.grid_id),
+                       missed=t(f"digest_missed_{ticket.missed}"),
+                       late=duration_text(services, ticket.overdue_by(now))))
+    if len(overdue) > DIGEST_OVERDUE_LISTED:
+        lines.append(t("digest_overdue_more", count=len(overdue) - DIGEST_OVERDUE_LISTED))
+    return lines
+
+
+def attention_grids(grids: list[GroupRates], overdue: list[OverdueTicket]) -> list[tuple[str, int, Rates]]:
+    """(grid id, overdue now, last week's rates) of the grids to look at, worst first, at most 5.
+
+    A grid needs attention when it has overdue open tickets now, or missed a response deadline
+    on a ticket filed last week. Most overdue first, then the lowest response rate.
+    """
+    late: dict[str, int] = {}
+    for ticket in overdue:
+        late[ticket.grid_id] = late.get(ticket.grid_id, 0) + 1
+    week = {row.key: row.rates for row in grids}
+    candidates = []
+    for grid_id in sorted(set(late) | set(week)):
+        rates = week.get(grid_id, Rates())
+        response = rates.response_rate
+        if late.get(grid_id, 0) or (response is not None and response < 1):
+            candidates.append((grid_id, late.get(grid_id, 0), rates))
+    candidates.sort(key=lambda c: (-c[1], c[2].response_rate if c[2].response_rate is not None else 1.0))
+    return candidates[:DIGEST_ATTENTION_LISTED]
+
+
+def _attention_lines(services: Services, grids: list[GroupRates], overdue: list[OverdueTicket]) -> list[str]:
+    t = services.texts.t
+    chosen = attention_grids(grids, overdue)
+    if not chosen:
+        return [t("digest_attention_none")]
+    lines = [t("digest_attention_header")]
+    for grid_id, late, rates in chosen:
+        reasons = []
+        if late:
+            reasons.append(t("digest_reason_overdue", count=late))
+        if rates.response_rate is not None and rates.response_rate < 1:
+            reasons.append(t("digest_reason_response",
+                             rate=rate_text(services, rates.acknowledged_in_time, rates.tickets)))
+        grid = services.config.grid(grid_id)
+        community = community_label(services, grid.community) if grid else ""
+        lines.append(t("digest_attention_line", grid=grid_label(services, grid_id), community=community,
+                       reasons=t("digest_reason_separator").join(reasons)))
+    return lines
+
+
+async def digest_text(conn: aiosqlite.Connection, services: Services, now: datetime) -> str:
+    """Last week's (Monday–Sunday local) rates, the overdue tickets now, the grids to watch."""
+    t, hours = services.texts.t, category_hours(services.config)
+    week = periods.previous_week(now, services.timezone)
+    overall = await stats.rates(conn, week, SUBDISTRICT, hours)
+    overdue = await stats.overdue_tickets(conn, now, SUBDISTRICT)
+    lines = [t("digest_title", name=services.config.subdistrict.name, period=period_text(services, week)),
+             t("digest_subdistrict"), *rates_lines(services, overall), t("stats_by_community")]
+    lines += community_rows(services, await stats.community_breakdown(conn, week, SUBDISTRICT, hours))
+    lines.append("")
+    lines += _overdue_lines(services, overdue, now)
+    lines.append("")
+    lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours), overdue)
+    return "\n".join(lines)
+
+
+async def weekly_digest(conn: aiosqlite.Connection, services: Services, now: datetime) -> list[Notification]:
+    """One digest notification per chat account of each subdistrict admin (kind "digest").
+
+    Returns nothing when no admin has bound an account. The caller writes the notifications
+    to the outbox in its transaction (scheduled Mondays 09:00 local).
+    """
+    admins = await people_with_role(conn, Role.ADMIN)
+    recipients = await recipients_of(conn, admins)
+    if not recipients:
+        return []
+    reply = Reply(text=await digest_text(conn, services, now))
+    return [Notification(recipient, reply, DIGEST_KIND, None) for recipient in recipients]

@@ -1,0 +1,69 @@
+"""Reporting periods: [start, end) in the subdistrict's local calendar (weeks run Monday to Monday)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+PeriodKind = Literal["day", "week", "month", "year"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) as aware datetimes in the subdistrict's time zone."""
+
+    kind: PeriodKind
+    start: datetime
+    end: datetime
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def _zone(tz: str | ZoneInfo) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def period_for(kind: PeriodKind, now: datetime, tz: str | ZoneInfo) -> Period:
+    """The local day, week (Monday 00:00 to the next Monday), month or year containing `now`."""
+    zone = _zone(tz)
+    today = now.astimezone(zone).date()
+    if kind == "day":
+        return Period(kind, _midnight(today, zone), _midnight(today + timedelta(days=1), zone))
+    if kind == "week":
+        monday = today - timedelta(days=today.weekday())
+        return Period(kind, _midnight(monday, zone), _midnight(monday + timedelta(days=7), zone))
+    if kind == "month":
+        return month_period(today.year, today.month, zone)
+    if kind == "year":
+        return year_period(today.year, zone)
+    raise ValueError(f"unknown period kind {kind!r}")
+
+
+def month_period(year: int, month: int, tz: str | ZoneInfo) -> Period:
+    zone = _zone(tz)
+    following = _next_month(year, month)
+    return Period("month", _midnight(date(year, month, 1), zone),
+                  _midnight(date(following[0], following[1], 1), zone))
+
+
+def year_period(year: int, tz: str | ZoneInfo) -> Period:
+    zone = _zone(tz)
+    return Period("year", _midnight(date(year, 1, 1), zone), _midnight(date(year + 1, 1, 1), zone))
+
+
+def previous_week(now: datetime, tz: str | ZoneInfo) -> Period:
+    """Last week, Monday to Sunday local: what the Monday digest reports."""
+    this_week = period_for("week", now, tz)
+    return period_for("week", this_week.start - timedelta(days=1), tz)
