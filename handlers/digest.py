@@ -20,7 +20,7 @@ from handlers.stats import (
     rates_lines,
 )
 from handlers.types import Notification, Reply
-from storage import periods, stats
+from storage import outbox, periods, stats
 from storage.accounts import people_with_role
 from storage.stats import SUBDISTRICT, GroupRates, OverdueTicket, Rates
 
@@ -96,6 +96,11 @@ async def digest_text(conn: aiosqlite.Connection, services: Services, now: datet
     lines += _overdue_lines(services, overdue, now)
     lines.append("")
     lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours), overdue)
+    problems = await outbox.delivery_problems(conn, week.start)
+    if any(problems.values()):
+        # Messages that may not have arrived, and messages the bot could not handle: someone checks.
+        lines += ["", t("digest_delivery_problems", failed=problems.get("failed", 0),
+                        uncertain=problems.get("uncertain", 0), parked=problems["parked"])]
     return "\n".join(lines)
 
 

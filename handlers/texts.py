@@ -223,6 +223,7 @@ ZH: Mapping[str, str] = {
     "digest_reason_overdue": "超时 {count} 件",
     "digest_reason_response": "上周响应率 {rate}",
     "digest_reason_separator": "；",
+    "digest_delivery_problems": "⚠️ 送达异常（自上周一起）：{failed} 条发送失败，{uncertain} 条不确定是否送达，{parked} 条消息处理失败。请查看日志或 /announcements。",
     "duration_minutes": "{minutes} 分钟",
     "duration_hours": "{hours} 小时",
     "duration_days": "{days} 天",

@@ -194,3 +194,18 @@ async def mark_shown(conn: aiosqlite.Connection, ids: list[int], now: datetime) 
         "UPDATE outbox SET shown_at = ? WHERE id = ? AND shown_at IS NULL",
         [(stamp(now), row_id) for row_id in ids],
     )
+
+
+async def delivery_problems(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
+    """Rows created since `since` that ended failed or uncertain, and inbox items parked as failed."""
+    async with conn.execute(
+        "SELECT status, COUNT(*) FROM outbox WHERE created_at >= ? AND status IN ('failed', 'uncertain')"
+        " GROUP BY status", (stamp(since),),
+    ) as cursor:
+        counts = {row[0]: int(row[1]) for row in await cursor.fetchall()}
+    async with conn.execute(
+        "SELECT COUNT(*) FROM inbox WHERE status = 'failed' AND received_at >= ?", (stamp(since),)
+    ) as cursor:
+        row = await cursor.fetchone()
+    counts["parked"] = int(row[0]) if row else 0
+    return counts

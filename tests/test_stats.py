@@ -17,9 +17,9 @@ from bot.config import Config
 from handlers.digest import weekly_digest
 from handlers.stats import category_hours, parse_period, percent
 from handlers.types import Channel, Recipient
-from storage import accounts, periods, stats, tickets
+from storage import accounts, outbox, periods, stats, tickets
 from storage.accounts import sync_people
-from storage.clock import FakeClock
+from storage.clock import FakeClock, stamp
 from storage.periods import Period
 from storage.stats import Rates, Scope
 from storage.tickets import EventAction, NewTicket, TicketStatus
@@ -593,3 +593,19 @@ async def test_digest_without_admin_accounts_or_problems(app: App, config: Confi
         await sync_people(conn, staff_seeds(trimmed), app.clock.now())
     async with app.db.read() as conn:
         assert await weekly_digest(conn, app.services, DIGEST_NOW) == []
+
+
+async def test_digest_reports_deliveries_that_failed_or_may_not_have_arrived(app: App) -> None:
+    admin = ChatUser(app, "admin-1")
+    await bind(app, admin, "sd-admin-1")
+    week_start = utc(2026, 11, 22, 16)  # Monday 23 November, local midnight
+    async with app.db.transaction() as conn:
+        for status, created in (("failed", week_start), ("uncertain", week_start + US), ("failed", week_start - US)):
+            row = await outbox.enqueue(conn, "telegram", "1", {"text": "x"}, created)
+            await conn.execute("UPDATE outbox SET status = ? WHERE id = ?", (status, row))
+        await conn.execute("INSERT INTO inbox (channel, platform_id, payload, status, received_at)"
+                           " VALUES ('telegram', '77', '{}', 'failed', ?)", (stamp(week_start),))
+    async with app.db.read() as conn:
+        [note] = await weekly_digest(conn, app.services, DIGEST_NOW)
+    # The failed row from before the week is not counted.
+    assert "1 条发送失败，1 条不确定是否送达，1 条消息处理失败" in note.reply.text
