@@ -20,7 +20,7 @@ from bot.config_channels import (
     WeComSettings,
 )
 from bot.config_checks import check_cross_references
-from bot.config_schedule import ConfiguredAnnouncement, SchedulerSettings
+from bot.config_schedule import ConfiguredAnnouncement, SchedulerSettings, WorkingTime
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -83,6 +83,8 @@ class Category(Strict):
     name: str
     ack_hours: float = Field(gt=0)
     resolve_hours: float = Field(gt=0)
+    # Count this category's deadlines in working time (see working_time), not around the clock.
+    working_hours: bool = False
     responders: list[CategoryResponder] = []
 
     @model_validator(mode="after")
@@ -175,6 +177,7 @@ class Config(Strict):
     storage: StorageSettings = StorageSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     announcements: list[ConfiguredAnnouncement] = []
+    working_time: WorkingTime = WorkingTime()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import date, time
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from bot.config_base import Strict
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class SchedulerSettings(Strict):
@@ -25,3 +30,21 @@ class ConfiguredAnnouncement(Strict):
     target: str = "all"  # all, a community id or a grid id
     when: str  # 「每周六 08:00」, 「每月1日 09:00」, 「每天 07:30」 or a cron rule "0 8 * * 6"
     organiser: str = ""
+
+
+class WorkingTime(Strict):
+    """Office hours (工作时间), for categories whose deadlines count in working hours."""
+
+    start: time = time(8, 30)
+    end: time = time(17, 30)
+    weekdays: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    holidays: list[date] = []  # 法定节假日 on what would be a working day
+    workdays: list[date] = []  # 调休: a weekend day that is worked
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> WorkingTime:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if not self.weekdays and not self.workdays:
+            raise ValueError("no working day at all")
+        return self

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from bot.working_time import due_after
 from handlers.cards import action_options, category_name, notify_resident, send_card
 from handlers.context import Context, Services
 from handlers.formatting import local_time
@@ -49,8 +50,14 @@ def system_context(services: Services, conn: aiosqlite.Connection, now: datetime
     return Context(services, conn, now, incoming, account, None, Outcome())
 
 
-def warn_at(candidate: Candidate) -> datetime:
-    """When 80 % of the holder's window (window start → due time) has passed."""
+def warn_at(candidate: Candidate, services: Services, ticket: Ticket) -> datetime:
+    """When 80 % of the holder's window (window start → due time) has passed; for a category
+    counted in working time, 80 % of its working hours (so no warning lands at night)."""
+    category = services.config.category(ticket.category_id)
+    if category is not None and category.working_hours:
+        hours = category.ack_hours if candidate.deadline is Deadline.ACK else category.resolve_hours
+        return min(due_after(services.config, category, candidate.window_start, hours * WARN_AT),
+                   candidate.due_at)
     window = candidate.due_at - candidate.window_start
     if window <= timedelta(0):
         return candidate.due_at
@@ -63,9 +70,12 @@ def horizon(services: Services, deadline: Deadline, now: datetime) -> datetime:
     Windows are the category's ack_hours / resolve_hours, so the longest one in config bounds
     them; a ticket whose category has since left config (or shrunk) is warned late at worst.
     """
-    hours = [c.ack_hours if deadline is Deadline.ACK else c.resolve_hours
-             for c in services.config.categories]
-    return now + timedelta(hours=max(hours, default=0) * (1 - WARN_AT))
+    furthest = now
+    for category in services.config.categories:
+        hours = category.ack_hours if deadline is Deadline.ACK else category.resolve_hours
+        # In working time the last 20 % may stretch over a night, a weekend or a holiday.
+        furthest = max(furthest, due_after(services.config, category, now, hours * (1 - WARN_AT)))
+    return furthest
 
 
 async def sweep_deadlines(
@@ -85,7 +95,7 @@ async def sweep_deadlines(
                     await _note_overdue(ctx, ticket, candidate)
                 else:
                     await _escalate(ctx, ticket, candidate, level)
-            elif now >= warn_at(candidate) and not candidate.warned:
+            elif now >= warn_at(candidate, services, ticket) and not candidate.warned:
                 await _warn(ctx, ticket, candidate, level)
     return ctx.outcome.notifications
 

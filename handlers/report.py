@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
+from bot.working_time import deadlines
 from handlers.address_steps import (
     ADDRESS_STEPS,
     address_back,
@@ -20,6 +19,7 @@ from handlers.formatting import hours_text, mask_phone, normalise_phone
 from handlers.routing import route
 from handlers.types import Address
 from storage import accounts, tickets
+from storage.clock import stamp
 from storage.dialogs import Dialog, save_dialog
 from storage.tickets import EventAction, NewTicket, TicketStatus
 
@@ -232,19 +232,21 @@ async def submit(ctx: Context, data: dict) -> None:
         await _go(ctx, "category", {**data, "address": None})
         return
     location = data.get("location")
+    ack_due_at, resolve_due_at = deadlines(config, category, ctx.now)
     ticket_id = await tickets.create_ticket(ctx.conn, NewTicket(
         resident_id=ctx.account.resident_id, category_id=category.id,
         description=data["description"], community_id=address.community_id,
         compound=address.compound, building=address.building, grid_id=address.grid_id,
         phone=data.get("phone", ""), latitude=location[0] if location else None,
         longitude=location[1] if location else None, source_channel=ctx.incoming.channel,
-        ack_due_at=ctx.now + timedelta(hours=category.ack_hours),
-        resolve_due_at=ctx.now + timedelta(hours=category.resolve_hours),
+        ack_due_at=ack_due_at, resolve_due_at=resolve_due_at,
     ), ctx.now)
     actor = str(ctx.account.resident_id)
     for ref in data["photos"]:
         await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor, ctx.now)
-    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "resident", actor, EventAction.CREATED)
+    # The deadlines as set now, so the 三率 judge the ticket by them even if the config changes.
+    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "resident", actor, EventAction.CREATED,
+                            data={"ack_due_at": stamp(ack_due_at), "resolve_due_at": stamp(resolve_due_at)})
     await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
                                 address.compound, address.building, address.grid_id)
     if data.get("phone"):
@@ -252,7 +254,8 @@ async def submit(ctx: Context, data: dict) -> None:
     await dispatch_ticket(ctx, ticket_id)
     await end_dialog(ctx)
     ctx.say(ctx.t("report_submitted", id=ticket_id, grid=grid_name(ctx, address.grid_id),
-                  ack=hours_text(category.ack_hours)), main_keyboard=True)
+                  ack=ctx.t("working_hours_span", span=hours_text(category.ack_hours))
+                  if category.working_hours else hours_text(category.ack_hours)), main_keyboard=True)
 
 
 async def dispatch_ticket(ctx: Context, ticket_id: int) -> None:

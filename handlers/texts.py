@@ -66,6 +66,7 @@ ZH: Mapping[str, str] = {
     "submit_anyway": "仍然提交新反映",
     "me_too_done": "已记录：您也遇到了 #{id} 的问题，处理进展会同步通知您。",
     "me_too_already": "您已经关注了 #{id}，有进展会通知您。",
+    "working_hours_span": "工作时间 {span}",
     "report_submitted": "✅ 已提交！工单号 #{id}\n已转交：{grid}\n预计 {ack}内响应，处理进展会第一时间告诉您。",
     "report_use_buttons": "请从选项中选择，或发送「返回」「取消」。",
     # my tickets

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from rapidfuzz import fuzz, process
 
+from bot.working_time import deadlines
 from handlers.cards import (
     category_name,
     grid_name,
@@ -55,9 +56,8 @@ def fresh_deadlines(ctx: Context, ticket: Ticket) -> tuple[datetime, datetime]:
     """
     category = ctx.services.config.category(ticket.category_id)
     if category is not None:
-        ack, resolve = timedelta(hours=category.ack_hours), timedelta(hours=category.resolve_hours)
-    else:
-        ack, resolve = ticket.ack_due_at - ticket.created_at, ticket.resolve_due_at - ticket.created_at
+        return deadlines(ctx.services.config, category, ctx.now)
+    ack, resolve = ticket.ack_due_at - ticket.created_at, ticket.resolve_due_at - ticket.created_at
     return ctx.now + ack, ctx.now + resolve
 
 

@@ -14,10 +14,12 @@ Definitions (every count is over tickets whose `created` event falls in [start, 
 - 满意率: (满意 + 基本满意) / rated, each ticket's *latest* `rated` event deciding (a ticket
   rated 不满意, reopened and rated 满意 counts once, as satisfied).
 
-Deadlines: `created + hours` with the hours of the ticket's category as configured *now*
-(passed in as `CategoryHours`), never the ticket's ack_due_at / resolve_due_at columns, which a
+Deadlines: the ones recorded in the ticket's `created` event (data ack_due_at / resolve_due_at,
+so working-time categories and later config changes are judged as they were set); for tickets
+created before those were recorded, `created + hours` with the category's hours as configured
+now (`CategoryHours`); never the ticket's ack_due_at / resolve_due_at columns, which a
 reassignment or a reopening moves. Only a category that has left config falls back to the
-ticket's stored span (due - created_at), which is the original one unless it was moved.
+ticket's stored span (due - created_at).
 
 Scope is the ticket's *current* grid_id / community_id (a reassigned ticket counts where it
 is now). Times are compared as whole microseconds, so an event exactly at the deadline is in
@@ -155,14 +157,20 @@ def _rates_sql(spans: str, area: str, group: str) -> str:
     return f"""
 WITH spans (category_id, ack_us, resolve_us) AS ({spans}),
 born AS (
-    SELECT ticket_id, MIN(at) AS created_at FROM ticket_events
+    SELECT ticket_id, MIN(at) AS created_at,
+        MIN(json_extract(data, '$.ack_due_at')) AS ack_due,
+        MIN(json_extract(data, '$.resolve_due_at')) AS resolve_due
+    FROM ticket_events
     WHERE action = {created} AND at >= ? AND at < ?
     GROUP BY ticket_id
 ),
 scoped AS (
     SELECT born.ticket_id, born.created_at, t.grid_id, t.community_id,
-        COALESCE(spans.ack_us, {_micros('t.ack_due_at')} - {_micros('t.created_at')}) AS ack_us,
-        COALESCE(spans.resolve_us, {_micros('t.resolve_due_at')} - {_micros('t.created_at')}) AS resolve_us
+        -- The deadlines recorded at creation (working time included); else the category's hours.
+        COALESCE({_micros('born.ack_due')} - {_micros('born.created_at')}, spans.ack_us,
+                 {_micros('t.ack_due_at')} - {_micros('t.created_at')}) AS ack_us,
+        COALESCE({_micros('born.resolve_due')} - {_micros('born.created_at')}, spans.resolve_us,
+                 {_micros('t.resolve_due_at')} - {_micros('t.created_at')}) AS resolve_us
     FROM born JOIN tickets AS t ON t.id = born.ticket_id
     LEFT JOIN spans ON spans.category_id = t.category_id
     WHERE 1 = 1{area}
