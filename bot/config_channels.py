@@ -55,9 +55,12 @@ class WeChatSettings(Strict):
     security: WeChatSecurity = WeChatSecurity.SAFE
     # msgmenu (clickable options) needs the account's customer-service permission.
     msgmenu: bool = False
-    # Notification kind (card, resident_notice, staff_notice) -> template id, used when the
-    # customer-service window is closed.
+    # Notification kind (card, resident_notice, staff_notice, announcement) -> template id, used
+    # when the customer-service window is closed.
     templates: dict[str, str] = {}
+    # Announcements also go to the account's followers in the target area (by their reported
+    # address; "all" reaches every follower): in the window, or by the announcement template.
+    announce_to_followers: bool = False
     timeout: float = Field(default=5.0, gt=0, le=30)
     # WeChat waits 5 s for a passive reply; past this the answer is pushed instead.
     reply_deadline: float = Field(default=4.0, gt=0, lt=5)

@@ -10,7 +10,7 @@ from bot.schedule_rules import RuleError, cron_trigger, parse_when
 if TYPE_CHECKING:
     from bot.config import Config, Person
 
-NOTICE_KINDS = ("card", "resident_notice", "staff_notice")
+NOTICE_KINDS = ("card", "resident_notice", "staff_notice", "announcement")
 
 
 class _DuplicateCheck:

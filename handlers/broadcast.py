@@ -19,7 +19,7 @@ from handlers.types import Channel, Notification, Recipient, Reply
 from storage import announcements as store
 from storage.accounts import accounts_of_resident, people_with_role
 from storage.announcements import Announcement, RunOutcome
-from storage.groups import GroupTarget, active_targets
+from storage.groups import GroupTarget, active_targets, wechat_followers
 
 MAX_CATCH_UP = 500  # fire times examined after a long downtime of a frequent rule
 
@@ -29,14 +29,19 @@ async def admin_notices(conn: aiosqlite.Connection, text: str, kind: str = "admi
     return [Notification(r, Reply(text), kind) for r in await recipients_of(conn, admins)]
 
 
+def _signup_line(services: Services, announcement: Announcement) -> str:
+    starts = local_time(announcement.starts_at, services.timezone) if announcement.starts_at else ""
+    return services.texts.t("announcement_signup", id=announcement.id, capacity=announcement.capacity,
+                            starts=starts)
+
+
 def post_reply(services: Services, announcement: Announcement, target: GroupTarget) -> Reply:
     """What a group sees; a sign-up is done in private chat, never in the group."""
     t = services.texts.t
     text = t("announcement_post", text=announcement.text)
     if not announcement.has_signup:
         return Reply(text)
-    text += "\n" + t("announcement_signup", id=announcement.id, capacity=announcement.capacity,
-                     starts=local_time(announcement.starts_at, services.timezone) if announcement.starts_at else "")
+    text += "\n" + _signup_line(services, announcement)
     username = services.config.telegram.bot_username
     if target.channel == Channel.TELEGRAM and username:
         return Reply(text, link=f"https://t.me/{username}?start=signup-{announcement.id}",
@@ -90,12 +95,19 @@ async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement:
         return []  # this scheduled time already ran
     targets = await active_targets(conn, announcement.target_kind, announcement.target_id,
                                    grid_community(services, announcement))
-    await store.set_run_targets(conn, run_id, len(targets))
-    if not targets:
+    notes = [Notification(Recipient(Channel(target.channel), target.chat_id),
+                          post_reply(services, announcement, target), "announcement", run_id=run_id)
+             for target in targets]
+    wechat = services.config.wechat
+    if wechat.app_id and wechat.announce_to_followers:
+        reply = Reply(services.texts.t("announcement_post", text=announcement.text)
+                      + (f"\n{_signup_line(services, announcement)}" if announcement.has_signup else ""))
+        notes += [Notification(Recipient(Channel.WECHAT, openid), reply, "announcement", run_id=run_id)
+                  for openid in await wechat_followers(conn, announcement.target_kind, announcement.target_id)]
+    await store.set_run_targets(conn, run_id, len(notes))
+    if not notes:
         return await admin_notices(conn, services.texts.t("announcement_no_targets", id=announcement.id))
-    return [Notification(Recipient(Channel(target.channel), target.chat_id),
-                         post_reply(services, announcement, target), "announcement", run_id=run_id)
-            for target in targets]
+    return notes
 
 
 async def run_due_reminders(conn: aiosqlite.Connection, services: Services, now: datetime) -> list[Notification]:

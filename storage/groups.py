@@ -118,3 +118,24 @@ async def sync_robots(conn: aiosqlite.Connection, robots: list[tuple[str, str, s
         await bind_group(conn, "wecom", robot_id, name, community_id, grid_id, "config", now)
         if not has_key:
             await disable_group(conn, "wecom", robot_id, "no webhook key in the environment", now)
+
+
+_FOLLOWERS_ALL = ("SELECT a.chat_id FROM accounts a WHERE a.channel = 'wechat' AND a.person_id IS NULL"
+                  " ORDER BY a.chat_id")
+_FOLLOWERS_COMMUNITY = ("SELECT a.chat_id FROM accounts a JOIN residents r ON r.id = a.resident_id"
+                        " WHERE a.channel = 'wechat' AND a.person_id IS NULL AND r.community_id = ?"
+                        " ORDER BY a.chat_id")
+_FOLLOWERS_GRID = ("SELECT a.chat_id FROM accounts a JOIN residents r ON r.id = a.resident_id"
+                   " WHERE a.channel = 'wechat' AND a.person_id IS NULL AND r.grid_id = ? ORDER BY a.chat_id")
+
+
+async def wechat_followers(conn: aiosqlite.Connection, kind: str, target_id: str) -> list[str]:
+    """Residents' WeChat openids in an announcement's area (by the address they reported from)."""
+    if kind == "all":
+        query, params = _FOLLOWERS_ALL, ()
+    elif kind == "community":
+        query, params = _FOLLOWERS_COMMUNITY, (target_id,)
+    else:
+        query, params = _FOLLOWERS_GRID, (target_id,)
+    async with conn.execute(query, params) as cursor:
+        return [str(row[0]) for row in await cursor.fetchall()]

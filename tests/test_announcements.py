@@ -11,7 +11,7 @@ from bot.config import Config
 from bot.scheduler import Scheduler
 from handlers.types import Channel, Incoming
 from storage.clock import FakeClock
-from tests.chat import ChatUser, bind, query
+from tests.chat import ChatUser, bind, file_report, query
 
 GROUPS = {"-1001": "longchi", "-1002": "nanqiao", "-1003": "G01"}
 
@@ -232,3 +232,24 @@ async def test_typed_admin_commands_work_without_slashes(app: App) -> None:
     assert "还没有公告" in admin.text
     await admin.say("统计")
     assert "响应率" in admin.text
+
+
+async def test_wechat_followers_in_the_area_get_it_too(config: Config, clock: FakeClock, tmp_path: Path) -> None:
+    wechat = config.wechat.model_copy(update={"app_id": "wx0123456789abcdef", "announce_to_followers": True})
+    app = await build_app(config.model_copy(update={"wechat": wechat}), clock, tmp_path / "followers.db")
+    try:
+        admin = ChatUser(app, "admin-console")
+        await bind(app, admin, "sd-admin-1")
+        longchi = ChatUser(app, "oLongchi", channel=Channel.WECHAT)
+        nanqiao = ChatUser(app, "oNanqiao", channel=Channel.WECHAT)
+        leader = ChatUser(app, "oLeader", channel=Channel.WECHAT)
+        await bind(app, leader, "g01-leader")  # staff are not sent resident announcements
+        await file_report(longchi)  # 龙池花园3栋: the address tells where the follower lives
+        await file_report(nanqiao, address="南桥新村1栋")
+        await schedule(admin, "龙池社区停水通知", "龙池社区", "立即")
+        await Scheduler(app).run_due()
+        rows = await query(app, "SELECT channel, chat_id, json_extract(payload, '$.text') FROM outbox"
+                                " WHERE kind = 'announcement' ORDER BY id")
+        assert rows == [("wechat", "oLongchi", "📢 龙池社区停水通知")]
+    finally:
+        await app.close()

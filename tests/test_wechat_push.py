@@ -237,3 +237,14 @@ async def test_an_unfollowed_resident_is_not_retried(pusher: Pusher) -> None:
     pusher.fake.fail_next(CUSTOM_SEND, 43004)
     row = await pusher.push(Reply("一"))
     assert row.status == "failed" and "follower gone" in row.last_error
+
+
+async def test_an_announcement_outside_the_window_uses_its_template(db: Database, clock: FakeClock,
+                                                                     fake: FakeWeChatAPI) -> None:
+    async with aiohttp.ClientSession() as session:
+        pusher = make_pusher(db, clock, fake, session, templates={"announcement": "TPL-notice"})
+        row = await pusher.push(Reply("📢 龙池社区停水通知\n明天 8-12 点"), kind="announcement", ticket_id=None)
+    assert row.status == "sent"
+    [template] = fake.templates(FOLLOWER)
+    assert template["template_id"] == "TPL-notice"
+    assert template["data"]["first"]["value"] == "📢 龙池社区停水通知"
