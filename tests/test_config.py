@@ -349,8 +349,8 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "template for an unknown notification",
-        lambda d: d["wechat"].update(templates={"announcement": "TPL"}),
-        ("wechat.templates.announcement", "unknown notification kind"),
+        lambda d: d["wechat"].update(templates={"digest": "TPL"}),
+        ("wechat.templates.digest", "unknown notification kind"),
     ),
     ("bad app id", lambda d: d["wechat"].update(app_id="wechat-app"), ("wechat.app_id",)),
     (
