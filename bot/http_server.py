@@ -8,6 +8,20 @@ from aiohttp.typedefs import Handler
 from bot.config_channels import HttpSettings
 
 
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it grows past `limit`, declared or not (chunked)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.schedule_rules import next_fire, parse_when
+from handlers.announce import resolve_target
 from handlers.broadcast import admin_notices, run_due_announcements, run_due_reminders
 from handlers.digest import weekly_digest
 from handlers.escalation import sweep_deadlines
@@ -58,10 +59,11 @@ class Scheduler:
     async def _digest_if_due(self, conn: aiosqlite.Connection, now: datetime) -> list[Notification]:
         cron = self.app.config.scheduler.digest
         raw = await inbox.get_state(conn, DIGEST_STATE_KEY)
-        due = parse_stamp(raw) if raw else None
-        if due is None or due > now:
-            if due is None:
-                await self._set_digest_next(conn, now, cron)
+        if raw is None:  # the first start: the first digest is the next one due
+            await self._set_digest_next(conn, now, cron)
+            return []
+        due = parse_stamp(raw)
+        if due > now:
             return []
         await self._set_digest_next(conn, now, cron)
         if now - due > self.grace:
@@ -79,7 +81,9 @@ class Scheduler:
         async with self.app.db.transaction() as conn:
             declared = {item.key for item in config.announcements}
             for item in config.announcements:
-                kind, target = config_target(self.app, item.target)
+                found = resolve_target(config, item.target)
+                assert found is not None, item.target  # checked when the config was loaded
+                kind, target = TargetKind(found[0]), found[1]
                 when = parse_when(item.when, now, self.timezone)
                 existing = await store.by_config_key(conn, item.key)
                 if existing is None:
@@ -87,8 +91,12 @@ class Scheduler:
                         text=item.text, target_kind=kind, target_id=target, cron=when.cron,
                         first_run_at=when.first_run_at, created_by="config", source="config",
                         config_key=item.key, organiser=item.organiser), now)
-                elif existing.status == "active":
-                    await store.update_text(conn, existing.id, item.text, now)
+                elif existing.status == "active" and (existing.text, existing.target_kind, existing.target_id,
+                                                      existing.cron) != (item.text, kind, target, when.cron):
+                    # A new rule starts from now; the same rule keeps its next run.
+                    next_run = existing.next_run_at if existing.cron == when.cron else when.first_run_at
+                    await store.update_plan(conn, existing.id, item.text, kind, target, when.cron,
+                                            next_run or when.first_run_at, now)
             for announcement in await store.active(conn):
                 if announcement.source == "config" and announcement.config_key not in declared:
                     await store.cancel(conn, announcement.id, now)
@@ -130,25 +138,15 @@ class Scheduler:
                 job.remove()
         for job_id, run_at in wanted.items():
             current = self._aps.get_job(job_id)
-            if current is not None and current.next_run_time == run_at:
+            # Past times were just handled by run_due; the tick catches anything late.
+            if run_at <= self.app.clock.now() or (current is not None and current.next_run_time == run_at):
                 continue
-            self._aps.add_job(self._tick, DateTrigger(run_date=max(run_at, self.app.clock.now())),
-                              id=job_id, replace_existing=True, misfire_grace_time=None)
+            self._aps.add_job(self._tick, DateTrigger(run_date=run_at), id=job_id, replace_existing=True,
+                              misfire_grace_time=None)
 
     async def stop(self) -> None:
-        self.shutdown()
-
-    def shutdown(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
 
-
-def config_target(app: App, target: str) -> tuple[TargetKind, str]:
-    """"all", a community id or a grid id (checked when the config was loaded)."""
-    if target == "all":
-        return TargetKind.ALL, ""
-    if app.config.grid(target) is not None:
-        return TargetKind.GRID, target
-    return TargetKind.COMMUNITY, target

@@ -6,7 +6,8 @@ import re
 from datetime import datetime, timedelta
 
 from bot.config import Config, Role
-from bot.schedule_rules import RuleError, When, parse_when
+from bot.schedule_rules import NOW_WORDS, RuleError, When, parse_when
+from handlers.broadcast import area_targets
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.formatting import clip, local_time
@@ -14,7 +15,6 @@ from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
 from storage.clock import parse_stamp, stamp
 from storage.dialogs import Dialog, save_dialog
-from storage.groups import active_targets
 
 FLOW = "announce"
 EDIT_FLOW = "announce_edit"
@@ -181,15 +181,26 @@ async def _on_preview(ctx: Context, data: dict) -> None:
         _prompt(ctx, "preview", data)
         return
     assert ctx.person is not None
+    # Read the time again: 「立即」 means now, and a time that passed while the admin looked at
+    # the preview would only be reported as missed.
+    when = When(parse_stamp(data["first_run_at"]), data["cron"])
+    if when.repeating or data["rule"] in NOW_WORDS:
+        when = parse_when(data["rule"], ctx.now, ctx.services.timezone)
+    elif when.first_run_at <= ctx.now:  # not moved silently to another day: the admin chooses
+        ctx.say(ctx.t("announce_when_passed"))
+        await _go(ctx, "when", data)
+        return
     starts = parse_stamp(data["starts_at"]) if data.get("starts_at") else None
-    new = new_announcement(ctx.services.config, data["text"], (data["kind"], data["target"]),
-                           When(parse_stamp(data["first_run_at"]), data["cron"]), ctx.person.id, "chat",
-                           (data["capacity"], starts) if starts else None)
+    if starts is not None and starts <= when.first_run_at:
+        ctx.say(ctx.t("announce_signup_invalid"))
+        await _go(ctx, "signup", data)
+        return
+    new = new_announcement(ctx.services.config, data["text"], (data["kind"], data["target"]), when,
+                           ctx.person.id, "chat", (data["capacity"], starts) if starts else None)
     announcement_id = await store.create(ctx.conn, new, ctx.now)
     ctx.outcome.schedule_changed = True
     await end_dialog(ctx)
-    grid = ctx.services.config.grid(new.target_id)
-    groups = await active_targets(ctx.conn, new.target_kind, new.target_id, grid.community if grid else None)
+    groups = await area_targets(ctx.conn, ctx.services.config, new.target_kind, new.target_id)
     ctx.say(ctx.t("announce_scheduled", id=announcement_id, groups=len(groups),
                   when=local_time(new.first_run_at, ctx.services.timezone)),
             (ctx.t("announce_list_button"), "an:list"))

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.config import Role
+from bot.config import Config, Role
 from bot.schedule_rules import next_fire
 from handlers.context import Services
 from handlers.formatting import clip, local_time
@@ -29,21 +29,16 @@ async def admin_notices(conn: aiosqlite.Connection, text: str, kind: str = "admi
     return [Notification(r, Reply(text), kind) for r in await recipients_of(conn, admins)]
 
 
-def _signup_line(services: Services, announcement: Announcement) -> str:
-    starts = local_time(announcement.starts_at, services.timezone) if announcement.starts_at else ""
-    return services.texts.t("announcement_signup", id=announcement.id, capacity=announcement.capacity,
-                            starts=starts)
-
-
-def post_reply(services: Services, announcement: Announcement, target: GroupTarget) -> Reply:
-    """What a group sees; a sign-up is done in private chat, never in the group."""
+def post_reply(services: Services, announcement: Announcement, channel: str) -> Reply:
+    """What a group (or a follower) sees; a sign-up is done in private chat, never in a group."""
     t = services.texts.t
     text = t("announcement_post", text=announcement.text)
     if not announcement.has_signup:
         return Reply(text)
-    text += "\n" + _signup_line(services, announcement)
+    starts = local_time(announcement.starts_at, services.timezone) if announcement.starts_at else ""
+    text += "\n" + t("announcement_signup", id=announcement.id, capacity=announcement.capacity, starts=starts)
     username = services.config.telegram.bot_username
-    if target.channel == Channel.TELEGRAM and username:
+    if channel == Channel.TELEGRAM and username:
         return Reply(text, link=f"https://t.me/{username}?start=signup-{announcement.id}",
                      link_label=t("signup_button"))
     return Reply(text)
@@ -62,9 +57,10 @@ def fire_times(announcement: Announcement, now: datetime, timezone: str) -> tupl
     return due, upcoming
 
 
-def grid_community(services: Services, announcement: Announcement) -> str | None:
-    grid = services.config.grid(announcement.target_id) if announcement.target_kind == "grid" else None
-    return grid.community if grid else None
+async def area_targets(conn: aiosqlite.Connection, config: Config, kind: str, target_id: str) -> list[GroupTarget]:
+    """The active groups an announcement to this area reaches (a grid's include its community's)."""
+    grid = config.grid(target_id) if kind == "grid" else None
+    return await active_targets(conn, kind, target_id, grid.community if grid else None)
 
 
 async def run_due_announcements(conn: aiosqlite.Connection, services: Services, now: datetime,
@@ -93,15 +89,13 @@ async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement:
     run_id = await store.record_run(conn, announcement.id, scheduled_for, RunOutcome.SENT, 0, now)
     if run_id is None:
         return []  # this scheduled time already ran
-    targets = await active_targets(conn, announcement.target_kind, announcement.target_id,
-                                   grid_community(services, announcement))
+    targets = await area_targets(conn, services.config, announcement.target_kind, announcement.target_id)
     notes = [Notification(Recipient(Channel(target.channel), target.chat_id),
-                          post_reply(services, announcement, target), "announcement", run_id=run_id)
+                          post_reply(services, announcement, target.channel), "announcement", run_id=run_id)
              for target in targets]
     wechat = services.config.wechat
     if wechat.app_id and wechat.announce_to_followers:
-        reply = Reply(services.texts.t("announcement_post", text=announcement.text)
-                      + (f"\n{_signup_line(services, announcement)}" if announcement.has_signup else ""))
+        reply = post_reply(services, announcement, Channel.WECHAT)
         notes += [Notification(Recipient(Channel.WECHAT, openid), reply, "announcement", run_id=run_id)
                   for openid in await wechat_followers(conn, announcement.target_kind, announcement.target_id)]
     await store.set_run_targets(conn, run_id, len(notes))

@@ -264,6 +264,7 @@ ZH: Mapping[str, str] = {
     "announce_target_invalid": "没有找到这个社区或网格。",
     "announce_ask_when": "什么时候发送？\n可以输入「明天 09:00」「12-06 09:00」，或重复规则「每周六 08:00」「每月1日 09:00」「每天 07:30」：",
     "announce_now": "立即发送",
+    "announce_when_passed": "您选的时间已经过去了，请重新选择发送时间。",
     "announce_when_invalid": "没看懂这个时间，或时间已经过去。请按示例重新输入，如「明天 09:00」或「每周六 08:00」。",
     "announce_ask_signup": "需要报名吗？需要的话请输入「人数 活动开始时间」，如「30 12-06 09:00」：",
     "announce_no_signup": "不需要报名",

@@ -156,6 +156,16 @@ async def update_text(conn: aiosqlite.Connection, announcement_id: int, text: st
                        (text, stamp(now), announcement_id))
 
 
+async def update_plan(conn: aiosqlite.Connection, announcement_id: int, text: str, target_kind: TargetKind,
+                      target_id: str, cron: str, next_run_at: datetime, now: datetime) -> None:
+    """A config-declared announcement whose text, groups or rule changed in config.yaml."""
+    await conn.execute(
+        "UPDATE announcements SET text = ?, target_kind = ?, target_id = ?, cron = ?, next_run_at = ?,"
+        " updated_at = ? WHERE id = ?",
+        (text, target_kind.value, target_id, cron, stamp(next_run_at), stamp(now), announcement_id),
+    )
+
+
 async def cancel(conn: aiosqlite.Connection, announcement_id: int, now: datetime) -> bool:
     cursor = await conn.execute(
         "UPDATE announcements SET status = 'cancelled', next_run_at = NULL, updated_at = ?"

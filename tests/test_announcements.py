@@ -253,3 +253,43 @@ async def test_wechat_followers_in_the_area_get_it_too(config: Config, clock: Fa
         assert rows == [("wechat", "oLongchi", "📢 龙池社区停水通知")]
     finally:
         await app.close()
+
+
+async def test_a_time_that_passes_during_the_preview_is_asked_again(app: App, admin: ChatUser,
+                                                                    clock: FakeClock) -> None:
+    await admin.say("/announce")
+    await admin.say("通知")
+    await admin.press("全部群")
+    await admin.say("10:05")
+    await admin.press("不需要报名")
+    clock.advance(minutes=10)  # the admin answered the phone before confirming
+    await admin.press("确认发布")
+    assert "时间已经过去" in admin.text and "什么时候发送" in admin.text
+    assert await query(app, "SELECT COUNT(*) FROM announcements WHERE source = 'chat'") == [(0,)]
+    await admin.press("立即发送")
+    await admin.press("不需要报名")
+    clock.advance(hours=2)  # 「立即」 means when confirmed, not when chosen: nothing is missed
+    await admin.press("确认发布")
+    await Scheduler(app).run_due()
+    assert len(await group_posts(app)) == 3
+    assert await query(app, "SELECT outcome FROM announcement_runs") == [("sent",)]
+
+
+async def test_config_announcements_follow_config_changes(config: Config, clock: FakeClock, tmp_path: Path) -> None:
+    first = await build_app(config, clock, tmp_path / "declared.db")
+    await Scheduler(first).sync_config()
+    await first.close()
+    items = [a.model_copy(update={"target": "nanqiao", "when": "每周六 08:00", "text": "太极拳改到周六"})
+             if a.key == "taichi-weekly" else a for a in config.announcements[:1]]
+    second = await build_app(config.model_copy(update={"announcements": items}), clock, tmp_path / "declared.db")
+    try:
+        await Scheduler(second).sync_config()
+        rows = await query(second, "SELECT config_key, status, text, target_kind, target_id, cron, next_run_at"
+                                   " FROM announcements ORDER BY id")
+        assert rows == [
+            ("taichi-weekly", "active", "太极拳改到周六", "community", "nanqiao", "0 8 * * sat",
+             "2026-11-28T00:00:00.000000+00:00"),
+            ("party-day-monthly", "cancelled", rows[1][2], "all", "", "0 9 1 * *", None),
+        ]
+    finally:
+        await second.close()

@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.channels.telegram_intake import TelegramIntake
+from bot.http_server import read_body
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,8 @@ def webhook_handler(intake: TelegramIntake, secret: str, wake: asyncio.Event) ->
         if not hmac.compare_digest(given, expected):  # constant time: no timing oracle
             log.warning("telegram webhook: wrong or missing secret token from %s", request.remote)
             return web.Response(status=401)
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413)
-        try:
-            # read() collects every chunk, bounded by the server's client_max_size.
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return web.Response(status=413)
-        if len(body) > MAX_BODY:
+        body = await read_body(request, MAX_BODY)
+        if body is None:
             return web.Response(status=413)
         try:
             update = json.loads(body)

@@ -20,25 +20,12 @@ from bot.channels.wechat_security import (
     parse_xml,
 )
 from bot.config_channels import WeChatSecurity
+from bot.http_server import read_body
 from storage.clock import Clock
 
 log = logging.getLogger(__name__)
 
 XML_TYPE = "application/xml"
-
-
-async def read_capped(request: web.Request, limit: int) -> bytes:
-    """The whole body, refusing (413) as soon as it grows past `limit`, declared or not."""
-    if request.content_length is not None and request.content_length > limit:
-        raise Refused(413, "body too large")
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await request.content.readany():
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, "body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class WeChatCallback:
@@ -75,7 +62,9 @@ class WeChatCallback:
     async def receive(self, request: web.Request) -> web.Response:
         try:
             params = self._params(request)
-            body = await read_capped(request, MAX_BODY)
+            body = await read_body(request, MAX_BODY)
+            if body is None:
+                raise Refused(413, "body too large")
             xml, fields = self._open(body, params)
             message = to_message(xml, fields)
         except Refused as exc:
