@@ -35,6 +35,10 @@ async def announce(config: Config, config_file: Path, database: Path | None, tex
         print(f"--when {when_text!r}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     signup = None
+    if signup_text and when.repeating:
+        print("--signup: a repeating announcement cannot carry a sign-up; schedule the activity once",
+              file=sys.stderr)
+        return EXIT_USAGE
     if signup_text:
         signup = parse_signup(signup_text, now, tz, when.first_run_at)
         if signup is None:

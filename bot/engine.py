@@ -69,8 +69,9 @@ class Engine:
         for event in self.outbox_wakers:
             event.set()
 
-    def _after_commit(self, outcome: Outcome) -> None:
-        if outcome.notifications or outcome.replies:
+    def _after_commit(self, outcome: Outcome, queued: bool) -> None:
+        """Wake the senders if rows were queued, the scheduler if announcements changed."""
+        if queued:
             self.wake_senders()
         if outcome.schedule_changed:
             for event in self.schedule_wakers:
@@ -93,7 +94,7 @@ class Engine:
         async with self.db.transaction() as conn:
             outcome = await self.dispatcher.handle(conn, incoming, now)
             await self._write_notifications(conn, outcome, now)
-        self._after_commit(outcome)
+        self._after_commit(outcome, queued=bool(outcome.notifications))
         return outcome.replies
 
     async def handle_stored(self, incoming: Incoming, inbox_id: int, *, prepare: Prepare | None = None,
@@ -118,7 +119,7 @@ class Engine:
             await self._write_notifications(conn, outcome, now)
             await inbox.mark_done(conn, inbox_id, now)
             self.crash_points.reached("engine.before_commit")
-        self._after_commit(outcome)
+        self._after_commit(outcome, queued=True)
 
     @staticmethod
     async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],

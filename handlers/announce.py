@@ -95,7 +95,10 @@ async def handle(ctx: Context, dialog: Dialog) -> None:
         return
     if ctx.incoming.button == "nav:back":
         index = STEPS.index(step)
-        await _go(ctx, STEPS[index - 1], data) if index > 0 else _prompt(ctx, step, data)
+        previous = STEPS[index - 1] if index > 0 else step
+        if previous == "signup" and data.get("cron"):
+            previous = "when"  # a repeating announcement has no sign-up step
+        await _go(ctx, previous, data)
         return
     handler = {"text": _on_text, "target": _on_target, "when": _on_when, "signup": _on_signup,
                "preview": _on_preview}[step]
@@ -147,6 +150,12 @@ async def _on_when(ctx: Context, data: dict) -> None:
         ctx.say(ctx.t("announce_when_invalid"), (ctx.t("announce_now"), "an:w:now"), _back(ctx), _cancel(ctx))
         return
     data.update(first_run_at=stamp(when.first_run_at), cron=when.cron, rule=rule)
+    if when.repeating:
+        # One sign-up list for a post that repeats every week would be closed after the first
+        # activity while the posts still invite people: repeating posts carry no sign-up.
+        data.update(capacity=None, starts_at=None)
+        await _go(ctx, "preview", data)
+        return
     await _go(ctx, "signup", data)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bot.config import Role
+from handlers.announce import resolve_target
 from handlers.context import Context
 from storage import groups
+from storage.announcements import TargetKind
 
 
 def _is_admin(ctx: Context) -> bool:
@@ -12,16 +14,18 @@ def _is_admin(ctx: Context) -> bool:
 
 
 def _area(ctx: Context, arg: str) -> tuple[str | None, str | None, str] | None:
-    """(community id, grid id, name) for "longchi", "龙池社区" or "G07"; None if unknown."""
+    """(community id, grid id, name) for "longchi", "龙池社区", "G07" or a grid's name; None if unknown."""
+    found = resolve_target(ctx.services.config, arg)
+    if found is None or found[0] == TargetKind.ALL:
+        return None
     config = ctx.services.config
-    wanted = arg.strip()
-    grid = config.grid(wanted.upper())
-    if grid is not None:
+    if found[0] == TargetKind.GRID:
+        grid = config.grid(found[1])
+        assert grid is not None
         return grid.community, grid.id, grid.name
-    community = next((c for c in config.communities if wanted in (c.id, c.name)), None)
-    if community is not None:
-        return community.id, None, community.name
-    return None
+    community = config.community(found[1])
+    assert community is not None
+    return community.id, None, community.name
 
 
 async def bind_group(ctx: Context) -> None:

@@ -81,9 +81,8 @@ async def show_list(ctx: Context, announcement_id: int) -> None:
     """The organiser's list: admins, or whoever created the announcement."""
     announcement = await store.get(ctx.conn, announcement_id)
     person = ctx.person
-    allowed = person is not None and (person.role == Role.ADMIN or person.id == (announcement.created_by
-                                                                                  if announcement else None))
-    if announcement is None or not announcement.has_signup or not allowed:
+    if (announcement is None or not announcement.has_signup or person is None
+            or (person.role != Role.ADMIN and person.id != announcement.created_by)):
         ctx.say(ctx.t("signup_list_refused"))
         return
     residents = [await get_resident(ctx.conn, rid) for rid in await store.signed_up(ctx.conn, announcement.id)]

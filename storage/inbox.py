@@ -32,6 +32,27 @@ async def store(
     return cursor.rowcount == 1
 
 
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    status: str
+    response: str | None  # WeChat's passive reply, kept for the platform's retries
+
+
+async def by_platform_id(conn: aiosqlite.Connection, channel: str, platform_id: str) -> StoredItem | None:
+    async with conn.execute(
+        "SELECT id, status, response FROM inbox WHERE channel = ? AND platform_id = ?",
+        (channel, platform_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return StoredItem(*row) if row else None
+
+
+async def save_response(conn: aiosqlite.Connection, item_id: int, response: str) -> None:
+    """The passive reply, so a platform retry of the same message gets the same answer."""
+    await conn.execute("UPDATE inbox SET response = ? WHERE id = ?", (response, item_id))
+
+
 async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> list[InboxItem]:
     async with conn.execute(
         "SELECT id, channel, platform_id, payload, attempts FROM inbox"

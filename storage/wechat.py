@@ -115,25 +115,3 @@ async def menu_item(conn: aiosqlite.Connection, openid: str, item_id: int) -> st
     ) as cursor:
         row = await cursor.fetchone()
     return str(row[0]) if row else None
-
-
-@dataclass(frozen=True)
-class StoredCallback:
-    id: int
-    status: str
-    payload: str
-    response: str | None
-
-
-async def callback_by_platform_id(conn: aiosqlite.Connection, platform_id: str) -> StoredCallback | None:
-    async with conn.execute(
-        "SELECT id, status, payload, response FROM inbox WHERE channel = 'wechat' AND platform_id = ?",
-        (platform_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
-    return StoredCallback(*row) if row else None
-
-
-async def save_response(conn: aiosqlite.Connection, inbox_id: int, response: str) -> None:
-    """The passive reply, so a platform retry of the same message gets the same answer."""
-    await conn.execute("UPDATE inbox SET response = ? WHERE id = ?", (response, inbox_id))

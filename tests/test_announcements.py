@@ -49,7 +49,7 @@ async def schedule(admin: ChatUser, text: str, target: str, when: str, signup: s
     await admin.say(when)
     if signup:
         await admin.say(signup)
-    else:
+    elif "需要报名吗" in admin.text:  # repeating posts skip the sign-up step
         await admin.press("不需要报名")
     assert "请确认公告" in admin.text, admin.text
     await admin.press("确认发布")
@@ -293,3 +293,14 @@ async def test_config_announcements_follow_config_changes(config: Config, clock:
         ]
     finally:
         await second.close()
+
+
+
+async def test_a_repeating_post_carries_no_sign_up(app: App, admin: ChatUser) -> None:
+    await admin.say("/announce")
+    await admin.say("太极拳教学")
+    await admin.press("全部群")
+    await admin.say("每周六 08:00")
+    assert "请确认公告" in admin.text and "报名：不需要报名" in admin.text
+    await admin.press("返回")
+    assert "什么时候发送" in admin.text

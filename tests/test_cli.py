@@ -90,6 +90,9 @@ def test_announce_list_and_cancel_from_the_command_line(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "unknown target 'G99'" in bad.stderr
     past = run_cli("--config", str(path), "announce", "--text", "x", "--when", "2020-01-01 09:00")
     assert past.returncode == 2 and "--when" in past.stderr
+    weekly = run_cli("--config", str(path), "announce", "--text", "x", "--when", "每周六 08:00",
+                     "--signup", "30 12-06 09:00")
+    assert weekly.returncode == 2 and "repeating" in weekly.stderr
     listed = run_cli("--config", str(path), "announcements")
     assert "#1 [active]" in listed.stdout and "community nanqiao" in listed.stdout
     assert "#2" not in listed.stdout  # the refused ones changed nothing

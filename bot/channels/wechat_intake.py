@@ -63,7 +63,7 @@ class WeChatIntake:
         if job is None:
             async with self.db.transaction() as conn:
                 await inbox.store(conn, Channel.WECHAT, platform_id, xml, self.engine.clock.now())
-                stored = await state.callback_by_platform_id(conn, platform_id)
+                stored = await inbox.by_platform_id(conn, Channel.WECHAT, platform_id)
             assert stored is not None
             job = self._jobs.get(platform_id)  # a concurrent duplicate may have started it meanwhile
             if job is None:
@@ -147,7 +147,7 @@ class WeChatIntake:
             if pushes and job.slot is Slot.OPEN:
                 job.slot = Slot.CLAIMED
                 job.text = pushes.pop(0).text
-                await state.save_response(conn, job.inbox_id, job.text)
+                await inbox.save_response(conn, job.inbox_id, job.text)
             pushes += [r for r in replies if r.photo]
             await self.engine.enqueue_in(conn, Channel.WECHAT, openid, pushes, now)
 
