@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app import App, build_app
+from bot.app import build_app
 from bot.config import Config
 from bot.config_channels import TelegramSettings
 from bot.ratelimit import ChatRateLimits
@@ -17,6 +17,7 @@ from handlers.dispatcher import create_invite
 from storage import outbox
 from storage.clock import Clock
 from storage.outbox import OutboxRow
+from tests.bot_run import BotRun
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
 
 
@@ -28,16 +29,8 @@ def config_for(config: Config, fake: FakeTelegramAPI, read_timeout: float = 10.0
 
 
 @dataclass
-class TelegramRun:
+class TelegramRun(BotRun):
     fake: FakeTelegramAPI
-    app: App
-    stop: asyncio.Event
-    task: asyncio.Task
-
-    async def close(self) -> None:
-        self.stop.set()
-        await asyncio.wait_for(self.task, timeout=10)
-        await self.app.close()
 
     async def reply_to(self, chat_id: int, contains: str, after: int | None = None) -> SentMessage:
         """The next message to chat_id containing `contains`, sent after the `after`-th message."""
@@ -81,4 +74,4 @@ async def start_run(config: Config, fake: FakeTelegramAPI, clock: Clock, db: Pat
     settings = Settings(telegram_token=fake.token)
     task = asyncio.create_task(run_channels(app, settings, stop, ChatRateLimits(private_burst=100)))
     await fake.wait_for_call("setMyCommands")
-    return TelegramRun(fake, app, stop, task)
+    return TelegramRun(app=app, stop=stop, task=task, fake=fake)

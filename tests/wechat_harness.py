@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from wechatpy.crypto import WeChatCrypto
 
-from bot.app import App, build_app
+from bot.app import build_app
 from bot.channels.wechat_security import parse_xml, signature_of
 from bot.config import Config
 from bot.config_channels import HttpSettings, WeChatSecurity, WeChatSettings
@@ -20,6 +20,7 @@ from bot.run_channels import run_channels
 from bot.settings import Settings
 from handlers.dispatcher import create_invite
 from storage.clock import Clock
+from tests.bot_run import BotRun
 from tests.fakes.wechat_api import FakeWeChatAPI
 
 TOKEN = "fengshanToken2026"
@@ -131,18 +132,10 @@ class WeChatPlatform:
 
 
 @dataclass
-class WeChatRun:
+class WeChatRun(BotRun):
     fake: FakeWeChatAPI
-    app: App
     server: HttpServer
     platform: WeChatPlatform
-    stop: asyncio.Event
-    task: asyncio.Task
-
-    async def close(self) -> None:
-        self.stop.set()
-        await asyncio.wait_for(self.task, timeout=10)
-        await self.app.close()
 
     async def bind(self, openid: str, person_id: str) -> Answer:
         async with self.app.db.transaction() as conn:
@@ -162,4 +155,4 @@ async def start_wechat(config: Config, fake: FakeWeChatAPI, clock: Clock, db: Pa
             break
         await asyncio.sleep(0.01)
     platform = WeChatPlatform(session, f"http://127.0.0.1:{server.port}{CALLBACK}", clock, security)
-    return WeChatRun(fake, app, server, platform, stop, task)
+    return WeChatRun(app=app, stop=stop, task=task, fake=fake, server=server, platform=platform)
