@@ -1,4 +1,5 @@
-"""The command line: run, console, invite, check-config, wechat-menu, stats, announce, announcements."""
+"""The command line: run, console, invite, check-config, wechat-menu, stats, announce, announcements,
+backup, restore."""
 
 from __future__ import annotations
 
@@ -48,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     announce.add_argument("--signup", help="places and activity start, e.g. \"30 12-06 09:00\"")
     listing = commands.add_parser("announcements", help="list announcements with their deliveries")
     listing.add_argument("--cancel", type=int, metavar="ID", help="cancel a scheduled announcement")
+    backup = commands.add_parser("backup", help="copy the database to PATH while the bot runs (online)")
+    backup.add_argument("path", type=Path)
+    restore = commands.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    restore.add_argument("path", type=Path)
     return parser
 
 
@@ -76,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     database = Path(args.database) if args.database else None
     if command == "wechat-menu":
         return wechat_menu(config, path, database, settings, args.push)
+    if command in ("backup", "restore"):
+        from bot.app import database_path
+        from bot.cli_backup import backup_command, restore_command
+
+        live = database or database_path(config, path)
+        return backup_command(live, args.path) if command == "backup" else restore_command(args.path, live)
     if command == "stats":
         return stats_command(config, path, database, args.scope, args.period)
     if command in ("announce", "announcements"):
