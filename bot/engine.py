@@ -13,6 +13,7 @@ import aiosqlite
 from bot.channels.telegram_render import TEXT_LIMIT, split_text
 from bot.channels.wechat_render import TEXT_LIMIT_BYTES, split_utf8
 from bot.faults import CrashPoints
+from bot.flood_guard import Admission, FloodGuard
 from handlers.dispatcher import Dispatcher
 from handlers.types import Channel, Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
@@ -57,11 +58,12 @@ class Engine:
     """The one place where handling, its outbox rows and its inbox mark commit together."""
 
     def __init__(self, db: Database, dispatcher: Dispatcher, clock: Clock,
-                 crash_points: CrashPoints | None = None) -> None:
+                 crash_points: CrashPoints | None = None, flood_guard: FloodGuard | None = None) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
+        self.flood_guard = flood_guard or FloodGuard()
         self.outbox_wakers: list[asyncio.Event] = []
         self.schedule_wakers: list[asyncio.Event] = []
 
@@ -107,6 +109,10 @@ class Engine:
         (WeChat's passive reply).
         """
         now = self.clock.now()
+        admission = self.flood_guard.admit(incoming.channel, incoming.user_id, now)
+        if admission is not Admission.ALLOW:
+            await self._hold_back(incoming, inbox_id, admission, prepare, replies_to)
+            return
         async with self.db.transaction() as conn:
             if prepare is not None:
                 incoming = await prepare(conn, incoming, now)
@@ -120,6 +126,26 @@ class Engine:
             await inbox.mark_done(conn, inbox_id, now)
             self.crash_points.reached("engine.before_commit")
         self._after_commit(outcome, queued=True)
+
+    async def _hold_back(self, incoming: Incoming, inbox_id: int, admission: Admission,
+                         prepare: Prepare | None, replies_to: ReplySink | None) -> None:
+        """A message over the flood limit: marked done unhandled; the first one gets a notice."""
+        now = self.clock.now()
+        # One warning per flood, not one per message: the log must not be floodable either.
+        log.log(logging.WARNING if admission is Admission.NOTIFY else logging.DEBUG,
+                "flood limit: %s messages from %s are not handled for now", incoming.channel, incoming.user_id)
+        notice = [Reply(text=self.dispatcher.services.texts.t("flood_notice"))] \
+            if admission is Admission.NOTIFY else []
+        async with self.db.transaction() as conn:
+            if prepare is not None:
+                await prepare(conn, incoming, now)  # the channel's bookkeeping (WeChat's window)
+            if notice and replies_to is not None:
+                await replies_to(conn, notice, now)
+            elif notice:
+                await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
+            await inbox.mark_done(conn, inbox_id, now, note="flood-limited")
+        if notice and replies_to is None:
+            self.wake_senders()
 
     @staticmethod
     async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],

@@ -17,6 +17,7 @@ ZH: Mapping[str, str] = {
     "offer_report": "把这段话作为反映提交",
     "show_menu": "打开菜单",
     "error": "抱歉，系统开了个小差，请稍后再试。",
+    "flood_notice": "您发送得太快了，请稍等一分钟再继续。",
     "cancelled": "已取消，本次填写的内容没有提交。",
     "draft_kept": "您之前未填完的反映还在，发送 /report 继续。",
     "nothing_to_cancel": "当前没有进行中的操作。",

@@ -62,10 +62,11 @@ async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> 
         return [InboxItem(*row) for row in await cursor.fetchall()]
 
 
-async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime) -> None:
+async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, note: str = "") -> None:
+    """Handled (or deliberately not, saying why in `note`, e.g. flood-limited)."""
     await conn.execute(
-        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1 WHERE id = ?",
-        (stamp(now), item_id),
+        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+        (stamp(now), note, item_id),
     )
 
 
