@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from bot.config_base import ConfigError, Strict
 from bot.config_channels import (
     HttpSettings,
+    PrivacySettings,
     StorageSettings,
     TelegramSettings,
     WeChatSettings,
@@ -175,6 +176,7 @@ class Config(Strict):
     wecom: WeComSettings = WeComSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
+    privacy: PrivacySettings = PrivacySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     announcements: list[ConfiguredAnnouncement] = []
     working_time: WorkingTime = WorkingTime()

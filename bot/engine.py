@@ -123,7 +123,7 @@ class Engine:
                 for reply in outcome.replies:
                     await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
             await self._write_notifications(conn, outcome, now)
-            await inbox.mark_done(conn, inbox_id, now)
+            await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id)
             self.crash_points.reached("engine.before_commit")
         self._after_commit(outcome, queued=True)
 
@@ -143,7 +143,7 @@ class Engine:
                 await replies_to(conn, notice, now)
             elif notice:
                 await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
-            await inbox.mark_done(conn, inbox_id, now, note="flood-limited")
+            await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id)
         if notice and replies_to is None:
             self.wake_senders()
 

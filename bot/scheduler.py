@@ -23,6 +23,7 @@ from storage import announcements as store
 from storage import inbox
 from storage.announcements import NewAnnouncement, TargetKind
 from storage.clock import parse_stamp, stamp
+from storage.privacy import purge_expired
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Scheduler:
                 notes += await sweep_deadlines(conn, services, now)
                 notes += await self._digest_if_due(conn, now)
                 await self.app.engine.write_notifications(conn, notes, now)
+                await purge_expired(conn, now, timedelta(days=self.app.config.privacy.retention_days))
         if notes:
             self.app.engine.wake_senders()
         return len(notes)

@@ -13,6 +13,7 @@ from handlers import (
     announce_admin,
     groups,
     menus,
+    my_data,
     my_tickets,
     report,
     signup,
@@ -39,8 +40,8 @@ FLOW_HANDLERS = {
     announce.FLOW: announce.handle,
     announce.EDIT_FLOW: announce.handle_edit,
 }
-# Typed equivalents of admin commands, for WeChat and the console (no slash commands there).
-TEXT_COMMANDS = {"发布公告": "announce", "公告列表": "announcements", "统计": "stats"}
+# Typed equivalents of commands, for WeChat and the console (no slash commands there).
+TEXT_COMMANDS = {"发布公告": "announce", "公告列表": "announcements", "统计": "stats", "我的数据": "mydata"}
 
 
 class Dispatcher:
@@ -186,6 +187,8 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
         await my_tickets.show_my_tickets(ctx)
     elif command == "tickets":
         await my_tickets.show_staff_open(ctx)
+    elif command == "mydata":
+        await my_data.show_my_data(ctx)
     elif command == "stats":
         await stats.handle_stats(ctx, arg)
     elif command == "announce":
@@ -244,6 +247,8 @@ async def _global_button(ctx: Context, dialog: Dialog | None) -> bool:
         await ticket_actions.handle_rating(ctx)
     elif button.startswith("my:"):
         await my_tickets.handle_my_button(ctx)
+    elif button.startswith("pd:"):
+        await my_data.handle_button(ctx)
     elif button.startswith("su:"):
         await signup.handle_button(ctx)
     elif button.startswith("an:"):

@@ -62,11 +62,14 @@ async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> 
         return [InboxItem(*row) for row in await cursor.fetchall()]
 
 
-async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, note: str = "") -> None:
-    """Handled (or deliberately not, saying why in `note`, e.g. flood-limited)."""
+async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, note: str = "",
+                    sender: str = "") -> None:
+    """Handled (or deliberately not, saying why in `note`, e.g. flood-limited). The sender is
+    kept so a resident's erasure can find their raw messages."""
     await conn.execute(
-        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1, error = ? WHERE id = ?",
-        (stamp(now), note, item_id),
+        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1, error = ?,"
+        " sender = ? WHERE id = ?",
+        (stamp(now), note, sender, item_id),
     )
 
 

@@ -38,7 +38,7 @@ async def test_migrations_set_the_latest_version(db: Database) -> None:
         "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     ) as cursor:
         assert [r[0] for r in await cursor.fetchall()] == [
-            "ticket_events_no_delete", "ticket_events_no_update"]
+            "ticket_events_no_delete", "ticket_events_redact_only"]
 
 
 async def test_reopening_does_not_reapply_migrations(tmp_path: Path, clock: FakeClock) -> None:
@@ -80,11 +80,18 @@ async def test_ticket_events_are_append_only(app: App, resident: ChatUser) -> No
     await file_report(resident)
     before = await query(app, "SELECT * FROM ticket_events")
     assert before
-    for sql in ("UPDATE ticket_events SET note = 'rewritten'", "DELETE FROM ticket_events"):
+    for sql in ("UPDATE ticket_events SET note = 'rewritten'", "DELETE FROM ticket_events",
+                "UPDATE ticket_events SET note = '', action = 'resolved'",
+                "UPDATE ticket_events SET note = '', at = '2020-01-01'"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             async with app.db.transaction() as conn:
                 await conn.execute(sql)
     assert await query(app, "SELECT * FROM ticket_events") == before
+    # Erasure and retention may blank a note, and nothing else.
+    async with app.db.transaction() as conn:
+        await conn.execute("UPDATE ticket_events SET note = ''")
+    assert await query(app, "SELECT id, ticket_id, at, actor_kind, actor_id, action, data FROM ticket_events") \
+        == [(*row[:6], row[7]) for row in before]
 
 
 async def test_inbox_store_dedupes(db: Database, clock: FakeClock) -> None:

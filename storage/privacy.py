@@ -1,0 +1,137 @@
+"""Personal data: what a resident can see about themself, erasure on request, and retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.clock import stamp
+
+CLOSED_STATUSES = ("resolved", "closed", "cancelled")
+# Blanking an outbox row: one not yet sent is dropped (failed, reason "erased", never shown in
+# 我的工单); rows a sender holds right now (claimed, sending) are left to finish.
+_BLANK_OUTBOX = (
+    "UPDATE outbox SET payload = '{}', shown_at = COALESCE(shown_at, ?2),"
+    " last_error = CASE WHEN status = 'pending' THEN 'erased' ELSE last_error END,"
+    " status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END"
+    " WHERE status NOT IN ('claimed', 'sending') AND payload != '{}' AND "
+)
+RETENTION_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ResidentData:
+    """Everything the bot keeps about one resident, as 我的数据 shows it."""
+
+    display_name: str
+    phone: str
+    phone_shared: bool
+    compound: str
+    building: str
+    tags: tuple[str, ...]
+    tickets: int
+    open_tickets: int
+    accounts: tuple[str, ...]  # channels
+
+
+@dataclass(frozen=True)
+class Erased:
+    tickets: int
+    messages: int
+
+
+async def resident_data(conn: aiosqlite.Connection, resident_id: int) -> ResidentData:
+    async with conn.execute(
+        "SELECT display_name, phone, phone_shared, COALESCE(compound, ''), COALESCE(building, '')"
+        " FROM residents WHERE id = ?", (resident_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None, f"no resident {resident_id}"
+    async with conn.execute(
+        "SELECT tag FROM resident_tags WHERE resident_id = ? ORDER BY tag", (resident_id,)
+    ) as cursor:
+        tags = tuple(r[0] for r in await cursor.fetchall())
+    async with conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(status NOT IN (?, ?, ?)), 0) FROM tickets WHERE resident_id = ?",
+        (*CLOSED_STATUSES, resident_id),
+    ) as cursor:
+        counts = await cursor.fetchone()
+    async with conn.execute(
+        "SELECT DISTINCT channel FROM accounts WHERE resident_id = ? ORDER BY channel", (resident_id,)
+    ) as cursor:
+        channels = tuple(r[0] for r in await cursor.fetchall())
+    return ResidentData(row[0], row[1], bool(row[2]), row[3], row[4], tags,
+                        int(counts[0]) if counts else 0, int(counts[1]) if counts else 0, channels)
+
+
+async def add_tag(conn: aiosqlite.Connection, resident_id: int, tag: str, now: datetime) -> None:
+    await conn.execute("INSERT OR IGNORE INTO resident_tags (resident_id, tag, added_at) VALUES (?, ?, ?)",
+                       (resident_id, tag, stamp(now)))
+
+
+async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now: datetime) -> None:
+    """A ticket keeps what the 三率 and the audit need (who, when, grid, category, status); its
+    description, phone, exact location, result note, photos and event notes go."""
+    for ticket_id in ticket_ids:
+        await conn.execute(
+            "UPDATE tickets SET description = '', phone = '', latitude = NULL, longitude = NULL,"
+            " result_note = '', purged_at = ? WHERE id = ?", (stamp(now), ticket_id))
+        await conn.execute("DELETE FROM ticket_photos WHERE ticket_id = ?", (ticket_id,))
+        await conn.execute("UPDATE ticket_events SET note = '' WHERE ticket_id = ? AND note != ''",
+                           (ticket_id,))
+        # Cards and notices about the ticket quote it.
+        await conn.execute(_BLANK_OUTBOX + "ticket_id = ?1", (ticket_id, stamp(now)))
+
+
+async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: datetime) -> Erased:
+    """Erase a resident's personal data everywhere; their accounts stay so the chat still works.
+
+    Open tickets must have been cancelled first (the caller tells their grid people).
+    """
+    async with conn.execute("SELECT id FROM tickets WHERE resident_id = ?", (resident_id,)) as cursor:
+        ticket_ids = [int(r[0]) for r in await cursor.fetchall()]
+    await _purge_tickets(conn, ticket_ids, now)
+    await conn.execute(
+        "UPDATE residents SET display_name = '', phone = '', phone_shared = 0, community_id = NULL,"
+        " compound = NULL, building = NULL, grid_id = NULL, erased_at = ? WHERE id = ?",
+        (stamp(now), resident_id))
+    await conn.execute("DELETE FROM resident_tags WHERE resident_id = ?", (resident_id,))
+    await conn.execute("DELETE FROM ticket_followers WHERE resident_id = ?", (resident_id,))
+    messages = 0
+    async with conn.execute("SELECT channel, external_id, chat_id FROM accounts WHERE resident_id = ?",
+                            (resident_id,)) as cursor:
+        accounts = [tuple(r) for r in await cursor.fetchall()]
+    for channel, external_id, chat_id in accounts:
+        await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, external_id))
+        cursor = await conn.execute(
+            "UPDATE inbox SET payload = '', response = NULL WHERE channel = ? AND sender = ? AND status = 'done'",
+            (channel, external_id))
+        messages += cursor.rowcount
+        cursor = await conn.execute(_BLANK_OUTBOX + "channel = ?1 AND chat_id = ?3",
+                                    (channel, stamp(now), chat_id))
+        messages += cursor.rowcount
+        if channel == "wechat":
+            await conn.execute("DELETE FROM wechat_choices WHERE openid = ?", (external_id,))
+            await conn.execute("DELETE FROM wechat_menu_items WHERE openid = ?", (external_id,))
+    return Erased(len(ticket_ids), messages)
+
+
+async def purge_expired(conn: aiosqlite.Connection, now: datetime, retention: timedelta) -> int:
+    """Retention: personal fields of tickets closed before the cutoff, and raw messages older than
+    it, are blanked, a batch at a time; returns how many rows changed (0 when caught up)."""
+    cutoff = stamp(now - retention)
+    async with conn.execute(
+        "SELECT id FROM tickets WHERE purged_at IS NULL AND status IN (?, ?, ?) AND updated_at < ?"
+        " ORDER BY updated_at LIMIT ?", (*CLOSED_STATUSES, cutoff, RETENTION_BATCH)
+    ) as cursor:
+        ticket_ids = [int(r[0]) for r in await cursor.fetchall()]
+    await _purge_tickets(conn, ticket_ids, now)
+    inbox = await conn.execute(
+        "UPDATE inbox SET payload = '', response = NULL WHERE id IN (SELECT id FROM inbox"
+        " WHERE payload != '' AND status = 'done' AND processed_at < ? LIMIT ?)", (cutoff, RETENTION_BATCH))
+    sent = await conn.execute(
+        _BLANK_OUTBOX + "id IN (SELECT id FROM outbox WHERE payload != '{}' AND created_at < ?1 LIMIT ?3)",
+        (cutoff, stamp(now), RETENTION_BATCH))
+    return len(ticket_ids) + inbox.rowcount + sent.rowcount
