@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from handlers.context import Context
+from handlers.formatting import parse_id
 from handlers.types import Address
 
 ADDRESS_STEPS = ("address_confirm", "community", "compound", "building", "address_pick")
@@ -106,7 +107,8 @@ def _reprompt(ctx: Context, step: str, data: dict) -> tuple[str, None]:
 
 def _index(button: str) -> int:
     tail = button.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else -1
+    index = parse_id(tail)
+    return -1 if index is None else index
 
 
 def address_dict(address: Address) -> dict:

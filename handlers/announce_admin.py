@@ -6,7 +6,7 @@ from collections import Counter
 
 from handlers import announce
 from handlers.context import Context
-from handlers.formatting import clip, local_time
+from handlers.formatting import clip, local_time, parse_id
 from storage import announcements as store
 from storage.announcements import Announcement
 
@@ -72,7 +72,8 @@ async def handle_button(ctx: Context) -> bool:
     if not announce.is_admin(ctx):
         ctx.say(ctx.t("announce_admins_only"))
         return True
-    announcement = await store.get(ctx.conn, int(raw)) if raw.isdigit() else None
+    announcement_id = parse_id(raw)
+    announcement = await store.get(ctx.conn, announcement_id) if announcement_id is not None else None
     if announcement is None:
         ctx.say(ctx.t("announce_unknown"))
         return True

@@ -22,6 +22,7 @@ from handlers import (
     ticket_commands,
 )
 from handlers.context import Context, Services
+from handlers.formatting import parse_id
 from handlers.types import Channel, Incoming, Option, Outcome, Reply
 from storage import accounts
 from storage.dialogs import Dialog, load_dialog, save_dialog
@@ -168,7 +169,7 @@ async def _command(ctx: Context, dialog: Dialog | None) -> None:
         await _bind(ctx, arg.removeprefix("bind-"))
     elif command == "start" and arg == "report":
         await report.start_report(ctx)
-    elif command == "start" and arg.startswith("signup-") and arg.removeprefix("signup-").isdigit():
+    elif command == "start" and arg.startswith("signup-") and parse_id(arg.removeprefix("signup-")) is not None:
         await signup.join(ctx, int(arg.removeprefix("signup-")))
     elif command == "start":
         # A WeChat follow: the account's own menu bar is the way in, so the greeting points there.

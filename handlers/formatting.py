@@ -36,3 +36,14 @@ def hours_text(hours: float) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+ID_DIGITS = 9  # ticket, announcement and menu ids; a longer "number" in button data is forged
+
+
+def parse_id(raw: str, max_digits: int = ID_DIGITS) -> int | None:
+    """A number from button data or typed text: ASCII digits only (str.isdigit() also takes "²",
+    which int() refuses) and short enough for SQLite's INTEGER; anything else is None."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= max_digits:
+        return int(raw)
+    return None

@@ -13,7 +13,7 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
-from handlers.formatting import clip
+from handlers.formatting import clip, parse_id
 from handlers.routing import may_act, route
 from handlers.ticket_actions import rating_options
 from handlers.types import Option, Reply
@@ -61,7 +61,8 @@ async def show_undelivered(ctx: Context) -> None:
 
 
 async def _own_ticket(ctx: Context, raw_id: str) -> Ticket | None:
-    ticket = await tickets.get_ticket(ctx.conn, int(raw_id)) if raw_id.isdigit() else None
+    ticket_id = parse_id(raw_id)
+    ticket = await tickets.get_ticket(ctx.conn, ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.resident_id != ctx.account.resident_id:
         ctx.say(ctx.t("ticket_not_yours"))
         return None

@@ -15,7 +15,7 @@ from handlers.address_steps import (
 from handlers.cards import category_name, grid_name, notify_staff, send_card
 from handlers.context import Context
 from handlers.dialog_state import REPORT_FLOW, end_dialog
-from handlers.formatting import hours_text, mask_phone, normalise_phone
+from handlers.formatting import hours_text, mask_phone, normalise_phone, parse_id
 from handlers.routing import route
 from handlers.types import Address
 from storage import accounts, tickets
@@ -216,7 +216,7 @@ async def _on_summary(ctx: Context, data: dict) -> None:
     button = ctx.incoming.button
     if button == "r:submit":
         await submit(ctx, data)
-    elif button.startswith("r:metoo:") and button.removeprefix("r:metoo:").isdigit():
+    elif button.startswith("r:metoo:") and parse_id(button.removeprefix("r:metoo:")) is not None:
         await me_too(ctx, int(button.removeprefix("r:metoo:")))
     else:
         ctx.say(ctx.t("report_use_buttons"))

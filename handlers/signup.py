@@ -6,7 +6,7 @@ import re
 
 from bot.config import Role
 from handlers.context import Context
-from handlers.formatting import clip, local_time
+from handlers.formatting import clip, local_time, parse_id
 from storage import announcements as store
 from storage.accounts import get_resident
 from storage.announcements import Announcement, SignupResult
@@ -64,7 +64,7 @@ async def handle_button(ctx: Context) -> None:
     """su:<id> joins, su:x:<id> cancels, su:l:<id> lists (organisers)."""
     parts = ctx.incoming.button.split(":")
     raw = parts[-1]
-    if not raw.isdigit():
+    if parse_id(raw) is None:
         ctx.say(ctx.t("signup_unknown"))
         return
     if len(parts) == 2:

@@ -18,6 +18,7 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.formatting import parse_id
 from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
 from handlers.types import Option
 from storage import tickets
@@ -31,18 +32,21 @@ RESOLVE_FLOW = "resolve"
 REASSIGN_FLOW = "reassign"
 ACKABLE = (TicketStatus.NEW, TicketStatus.ROUTED, TicketStatus.REOPENED)
 RESOLVABLE = (*ACKABLE, TicketStatus.ACKNOWLEDGED)
+def _presser(ctx: Context) -> str:
+    """Who pressed or typed, for the log: channel and platform user id, never message text."""
+    return f"{ctx.incoming.channel}:{ctx.incoming.user_id}"
 
 
 async def authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
     """The ticket if the presser may act on it; otherwise a polite refusal and None."""
     ticket = await tickets.get_ticket(ctx.conn, ticket_id)
     if ticket is None:
+        log.warning("refused action on missing ticket %s by %s", ticket_id, _presser(ctx))
         ctx.say(ctx.t("ticket_missing", id=ticket_id))
         return None
     if not may_act(ctx.services.config, ctx.person, ticket):
         # Checked here, server-side: button data alone never grants anything.
-        log.warning("refused action on ticket %s by %s:%s", ticket_id,
-                    ctx.incoming.channel, ctx.incoming.user_id)
+        log.warning("refused action on ticket %s by %s", ticket_id, _presser(ctx))
         ctx.say(ctx.t("not_allowed"))
         return None
     return ticket
@@ -71,10 +75,13 @@ def _actor(ctx: Context) -> str:
 
 async def handle_ticket_button(ctx: Context) -> None:
     _, verb, raw_id = (ctx.incoming.button.split(":") + ["", ""])[:3]
-    if not raw_id.isdigit():
+    ticket_id = parse_id(raw_id)
+    if ticket_id is None:
+        log.warning("refused ticket button with malformed data %r by %s", ctx.incoming.button[:64],
+                    _presser(ctx))
         ctx.say(ctx.t("report_use_buttons"))
         return
-    ticket = await authorized_ticket(ctx, int(raw_id))
+    ticket = await authorized_ticket(ctx, ticket_id)
     if ticket is None:
         return
     if verb == "ack":
@@ -236,11 +243,15 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
 
 async def handle_rating(ctx: Context) -> None:
     parts = ctx.incoming.button.split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in {r.value for r in Rating}:
+    ticket_id = parse_id(parts[1]) if len(parts) == 3 else None
+    if ticket_id is None or parts[2] not in {r.value for r in Rating}:
+        log.warning("refused rating button with malformed data %r by %s", ctx.incoming.button[:64],
+                    _presser(ctx))
         ctx.say(ctx.t("report_use_buttons"))
         return
-    ticket = await tickets.get_ticket(ctx.conn, int(parts[1]))
+    ticket = await tickets.get_ticket(ctx.conn, ticket_id)
     if ticket is None or ticket.resident_id != ctx.account.resident_id:
+        log.warning("refused rating of ticket %s by %s: not the reporter", ticket_id, _presser(ctx))
         ctx.say(ctx.t("ticket_not_yours"))
         return
     if ticket.status is not TicketStatus.RESOLVED:

@@ -6,6 +6,7 @@ channel and run exactly the code the card's buttons run, with the same authoriza
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from handlers.context import Context
 from handlers.dialog_state import end_dialog
 from storage.dialogs import load_dialog
 from storage.tickets import Ticket
+
+log = logging.getLogger(__name__)
 
 
 class Verb(StrEnum):
@@ -72,6 +75,9 @@ async def try_handle(ctx: Context, flow: str | None) -> bool:
     if ctx.person is None:
         if command is None or flow is not None:
             return False
+        # Someone who is not staff tried to act on a ticket: refused and logged (no message text).
+        log.info("refused ticket command %s on ticket %s by %s:%s: not staff", command.verb.name,
+                    command.ticket_id, ctx.incoming.channel, ctx.incoming.user_id)
         ctx.say(ctx.t("cmd_staff_only"))
         return True
     if command is not None:

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from bot.app import App
 from bot.scheduler import Scheduler
 from bot.sender import Delivery, DeliveryStatus, OutboxSender
+from handlers.formatting import parse_id
 from handlers.types import Channel, Incoming, Location, Option, Reply, split_command
 from storage import accounts
 
@@ -94,8 +95,8 @@ async def bind_console_staff(app: App) -> dict[str, str]:
 def parse_line(user_id: str, line: str, options: tuple[Option, ...]) -> Incoming:
     base = {"channel": Channel.CONSOLE, "chat_id": user_id, "user_id": user_id, "display_name": user_id}
     text = line.strip()
-    if text.isdigit() and 1 <= int(text) <= len(options):
-        return Incoming(**base, button=options[int(text) - 1].data)
+    if (number := parse_id(text, max_digits=3)) is not None and 1 <= number <= len(options):
+        return Incoming(**base, button=options[number - 1].data)
     command, arg = split_command(text)
     if command == "photo":
         return Incoming(**base, photos=(arg or "photo",))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Chat, Message, Update
 
 from handlers.types import Channel, Incoming, Location, split_command
+
+log = logging.getLogger(__name__)
 
 
 def _is_group(chat: Chat) -> bool:
@@ -18,6 +22,13 @@ def _name(update: Update) -> str:
 
 def _from_message(update: Update, message: Message) -> Incoming | None:
     user = message.from_user
+    if message.sender_chat is not None:
+        # Sent on behalf of a chat: an anonymous group admin (from = GroupAnonymousBot), a channel,
+        # or a linked channel's automatic forward (from = 777000, not marked as a bot). No person
+        # can be told apart, so nothing is done for it: rights are never granted to a chat.
+        log.info("ignored message %s in chat %s sent on behalf of chat %s (from %s)", message.message_id,
+                 message.chat.id, message.sender_chat.id, user.id if user else "-")
+        return None
     if user is None or user.is_bot:
         return None
     text = message.text or message.caption or ""

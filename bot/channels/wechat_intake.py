@@ -15,6 +15,7 @@ from bot.channels.wechat_messages import WeChatMessage, to_message
 from bot.channels.wechat_render import render_texts
 from bot.channels.wechat_security import parse_xml
 from bot.engine import Engine, Prepare, ReplySink
+from handlers.formatting import parse_id
 from handlers.texts import Texts
 from handlers.types import Channel, Incoming, Reply
 from storage import inbox
@@ -197,9 +198,9 @@ async def resolve_choice(conn: aiosqlite.Connection, incoming: Incoming, menu_it
         if data is not None:
             return replace(incoming, button=data, text="")
     text = incoming.text.strip().translate(FULLWIDTH_DIGITS)
-    if text.isdigit() and len(text) <= 2 and not incoming.button:
+    number = parse_id(text, max_digits=2)
+    if number is not None and not incoming.button:
         choices = await state.last_choices(conn, incoming.user_id)
-        number = int(text)
         if 1 <= number <= len(choices):
             return replace(incoming, button=choices[number - 1][1], text="")
     if text and not incoming.button:

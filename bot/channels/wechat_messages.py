@@ -8,6 +8,7 @@ from wechatpy import parse_message
 from wechatpy.events import ClickEvent, SubscribeEvent, SubscribeScanEvent
 from wechatpy.messages import BaseMessage, ImageMessage, LocationMessage, TextMessage
 
+from handlers.formatting import parse_id
 from handlers.types import Channel, Incoming, Location, split_command
 from storage.wechat import Interaction
 
@@ -54,7 +55,7 @@ def to_message(xml: str, fields: dict[str, str]) -> WeChatMessage:
         command, arg = split_command(text)
         incoming = replace(base, command=command, command_arg=arg) if command else replace(base, text=text)
         return WeChatMessage(openid, Interaction.MESSAGE, incoming,
-                             int(menu_id) if menu_id.isdigit() else None)
+                             parse_id(menu_id))
     if isinstance(message, ImageMessage):
         ref = photo_ref(message.media_id or "", message.image or "")
         return WeChatMessage(openid, Interaction.MESSAGE, replace(base, photos=(ref,)))

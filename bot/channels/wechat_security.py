@@ -37,7 +37,7 @@ def check_signature(expected_parts: tuple[str, ...], given: str) -> None:
 
 def check_fresh(timestamp: str, now: float) -> None:
     """A replayed callback is refused: WeChat's timestamp must be within 5 minutes of ours."""
-    if not timestamp.isdigit() or abs(int(timestamp) - now) > MAX_CLOCK_SKEW:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(int(timestamp) - now) > MAX_CLOCK_SKEW:
         raise Refused(403, "stale or missing timestamp")
 
 
