@@ -29,6 +29,13 @@ class Interaction(StrEnum):
 class WindowCheck:
     allowed: bool
     reason: str = ""
+    used: Interaction | None = None  # whose quota the slot came from, to give it back
+
+
+_GIVE_BACK = {
+    Interaction.MESSAGE: "UPDATE wechat_windows SET message_sent = MAX(message_sent - 1, 0) WHERE openid = ?",
+    Interaction.TAP: "UPDATE wechat_windows SET tap_sent = MAX(tap_sent - 1, 0) WHERE openid = ?",
+}
 
 
 async def record_interaction(conn: aiosqlite.Connection, openid: str, kind: Interaction,
@@ -56,13 +63,18 @@ async def take_window_slot(conn: aiosqlite.Connection, openid: str, now: datetim
     if message_at and now - parse_stamp(message_at) <= MESSAGE_WINDOW and message_sent < MESSAGE_QUOTA:
         await conn.execute("UPDATE wechat_windows SET message_sent = message_sent + 1 WHERE openid = ?",
                            (openid,))
-        return WindowCheck(True)
+        return WindowCheck(True, used=Interaction.MESSAGE)
     if tap_at and now - parse_stamp(tap_at) <= TAP_WINDOW and tap_sent < TAP_QUOTA:
         await conn.execute("UPDATE wechat_windows SET tap_sent = tap_sent + 1 WHERE openid = ?", (openid,))
-        return WindowCheck(True)
+        return WindowCheck(True, used=Interaction.TAP)
     if message_at and now - parse_stamp(message_at) <= MESSAGE_WINDOW:
         return WindowCheck(False, f"window quota used ({MESSAGE_QUOTA} pushes since the last message)")
     return WindowCheck(False, "window closed (no message within 48 h)")
+
+
+async def give_back_window_slot(conn: aiosqlite.Connection, openid: str, used: Interaction) -> None:
+    """A push WeChat refused (or never received) did not use up one of the follower's slots."""
+    await conn.execute(_GIVE_BACK[used], (openid,))
 
 
 async def close_window(conn: aiosqlite.Connection, openid: str) -> None:

@@ -549,14 +549,6 @@ async def test_wechat_system_busy_forever_is_bounded(pusher: Pusher) -> None:
     assert custom_sends(pusher) == attempts and pusher.deliveries() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/channels/wechat_transport.py WeChatTransport.deliver takes a window slot "
-    "(state.take_window_slot) before calling WeChat and keeps it when the call fails, so failed "
-    "attempts (-1, 40001 after refresh, 45009, HTTP 5xx, connect errors), which WeChat never "
-    "delivered or counted, use up the resident's 5 customer-service messages: after five -1 answers "
-    "the 6th attempt is refused locally ('undeliverable: window quota used') although nothing "
-    "arrived. Fix: give the slot back (or only record it) unless the send succeeded or may have "
-    "(timeout)."))
 async def test_wechat_failed_attempts_do_not_use_up_the_window(pusher: Pusher) -> None:
     """Fault: WeChat answers -1 (system busy) five times, then works; the follower wrote once.
     Expected: the notice is delivered on the 6th attempt: failed calls are not pushes."""

@@ -61,7 +61,7 @@ class WeChatTransport:
                       ticket_id: int | None = None) -> Delivery:
         async with self.db.transaction() as conn:
             window = await state.take_window_slot(conn, chat_id, self.clock.now())
-        if not window.allowed:
+        if not window.allowed or window.used is None:
             return await self._fallback(chat_id, reply, kind, ticket_id, window.reason)
         try:
             for payload in await self._payloads(chat_id, reply):
@@ -71,10 +71,18 @@ class WeChatTransport:
                 async with self.db.transaction() as conn:
                     await state.close_window(conn, chat_id)
                 return await self._fallback(chat_id, reply, kind, ticket_id, f"WeChat {exc.code} {exc.message}")
-            return self._failure(exc)
+            return await self._give_back(chat_id, window.used, self._failure(exc))
         except (WeChatHttpError, aiohttp.ClientError, TimeoutError) as exc:
-            return _network_failure(exc)
+            return await self._give_back(chat_id, window.used, _network_failure(exc))
         return Delivery(DeliveryStatus.SENT)
+
+    async def _give_back(self, openid: str, used: state.Interaction, delivery: Delivery) -> Delivery:
+        """WeChat refused the push or never got it: the slot is the follower's again. An uncertain
+        one may have arrived, so it stays used."""
+        if delivery.status is not DeliveryStatus.UNCERTAIN:
+            async with self.db.transaction() as conn:
+                await state.give_back_window_slot(conn, openid, used)
+        return delivery
 
     async def _payloads(self, openid: str, reply: Reply) -> list[dict]:
         """The messages for one reply; options are remembered so a number or a tap finds them."""
