@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.formatting import clip, local_time, mask_phone
+from handlers.formatting import clip, local_time, mask_numbers, mask_phone
 from handlers.routing import Routing
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
@@ -56,7 +56,7 @@ def card_text(ctx: Context, ticket: Ticket, title_key: str) -> str:
         title=ctx.t(title_key),
         id=ticket.id,
         category=category_name(ctx, ticket.category_id),
-        description=clip(ticket.description, CARD_DESCRIPTION_LIMIT),
+        description=clip(mask_numbers(ticket.description), CARD_DESCRIPTION_LIMIT),
         address=ticket.address,
         grid=grid_name(ctx, ticket.grid_id),
         phone=mask_phone(ticket.phone) if ticket.phone else ctx.t("no_phone"),

@@ -15,6 +15,17 @@ def normalise_phone(text: str) -> str | None:
     return digits if PHONE_PATTERN.match(digits) else None
 
 
+# A mobile number or an 18-character ID number inside free text (not inside a longer digit run).
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9Xx])")
+
+
+def mask_numbers(text: str) -> str:
+    """Free text relayed to staff with phone and ID numbers masked, as the phone field is."""
+    text = _ID_IN_TEXT.sub(lambda m: f"{m.group()[:3]}{'*' * 13}{m.group()[-2:]}", text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
+
+
 def mask_phone(phone: str) -> str:
     """138****1234: the only form in which a phone number is shown by default."""
     if len(phone) < 7:

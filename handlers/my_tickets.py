@@ -13,7 +13,7 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
-from handlers.formatting import clip, parse_id
+from handlers.formatting import clip, mask_numbers, parse_id
 from handlers.routing import may_act, route
 from handlers.ticket_actions import rating_options
 from handlers.types import Option, Reply
@@ -137,7 +137,7 @@ async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
     await end_dialog(ctx)
     routing = await route(ctx.conn, ctx.services.config, ticket)
     summary = text or ctx.t("event_photo_added")
-    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=summary), ticket.id)
+    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=mask_numbers(summary)), ticket.id)
     ctx.say(ctx.t("add_info_done", id=ticket.id))
 
 

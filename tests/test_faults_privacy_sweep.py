@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import Config
 from bot.scheduler import Scheduler
+from handlers.formatting import mask_numbers
 from storage.clock import FakeClock
 from storage.privacy import add_tag
 from tests.chat import query
@@ -106,6 +107,20 @@ async def test_nothing_personal_reaches_a_group_or_the_log(
             assert not UNMASKED_PHONE.search(text), f"{where}: {text}"
             assert not ID_PATTERN.search(text), f"{where}: {text}"
             assert not any(tag in text for tag in TAGS), f"{where}: {text}"
-    # The leader, privately, sees the report with the phone masked.
     cards = [m.text or "" for m in fake.messages_to(LEADER) if "【新工单" in (m.text or "")]
-    assert len(cards) == 2 and all(not UNMASKED_PHONE.search(c.split("电话：")[-1]) for c in cards)
+    # The leader, privately, sees each report, with the phone and ID numbers in it masked too.
+    assert len(cards) == 2
+    for card in cards:
+        assert "邻居纠纷" in card and ("138****5678" in card or "159****4321" in card)
+        assert not UNMASKED_PHONE.search(card) and not ID_PATTERN.search(card) and "341*************3X" in card
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("电话13812345678，谢谢", "电话138****5678，谢谢"),
+    ("身份证34110219800101123X", "身份证341*************3X"),
+    ("身份证 110101199003071234 和 15987654321", "身份证 110*************34 和 159****4321"),
+    ("订单号 2138123456789 不是电话", "订单号 2138123456789 不是电话"),
+    ("3栋楼道灯坏了", "3栋楼道灯坏了"),
+])
+def test_numbers_in_relayed_text_are_masked(text: str, shown: str) -> None:
+    assert mask_numbers(text) == shown
