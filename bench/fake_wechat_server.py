@@ -1,0 +1,78 @@
+"""The fake WeChat API (tests/fakes/wechat_api.py) served in its own process for the benchmarks.
+
+    PYTHONPATH=. .venv/bin/python -m bench.fake_wechat_server --port 0 [--app-secret S]
+
+Prints `READY http://127.0.0.1:PORT` once it listens, then serves until SIGTERM/SIGINT.
+`GET /_bench/calls` answers what was delivered (customer-service messages and templates, each
+with recipient, kind and a short text) and how many tokens and refusals there were, so a driver
+in another process can count delivered messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.wechat_api import CUSTOM_SEND, TEMPLATE_SEND, FakeWeChatAPI, WeChatCall
+
+CONTROL = "/_bench/calls"
+
+
+def describe(call: WeChatCall) -> dict[str, Any]:
+    """Recipient, path and the text a person would read first (customer-service or template)."""
+    body = call.body or {}
+    if call.path == TEMPLATE_SEND:
+        data = body.get("data") or {}
+        text = f"{data.get('first', {}).get('value', '')} {data.get('keyword1', {}).get('value', '')}"
+    else:
+        msgtype = body.get("msgtype", "")
+        section = body.get(msgtype) or {}
+        text = str(section.get("content") or section.get("head_content") or "")
+    return {"path": call.path, "touser": body.get("touser", ""), "text": text[:200]}
+
+
+def counters(fake: FakeWeChatAPI) -> dict[str, Any]:
+    delivered = [describe(c) for c in fake.calls if c.path in (CUSTOM_SEND, TEMPLATE_SEND)]
+    refused = Counter(str(a.errcode if a.http_status == 200 else f"http{a.http_status}")
+                      for a in fake.attempts if a.errcode != 0)
+    return {"tokens_issued": fake.tokens_issued, "delivered": delivered, "refused": dict(refused)}
+
+
+async def serve(port: int, app_id: str, app_secret: str) -> None:
+    fake = FakeWeChatAPI(app_id, app_secret)
+    app = web.Application(client_max_size=1024 * 1024)
+
+    async def calls(_: web.Request) -> web.Response:
+        return web.json_response(counters(fake))
+
+    # The control route first: the fake's catch-all would otherwise answer it.
+    app.router.add_get(CONTROL, calls)
+    app.router.add_route("*", "/{path:.*}", fake._handle)  # noqa: SLF001 - the fake's own handler
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(f"READY http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--app-id", default="wx0123456789abcdef")
+    parser.add_argument("--app-secret", default="test-secret")
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, args.app_id, args.app_secret))
+
+
+if __name__ == "__main__":
+    main()
