@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import aiosqlite
 
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 MAX_BACKOFF_SECONDS = 300.0
+# While the platform cannot be reached at all (the request never left), a row keeps waiting —
+# an outage must not turn every queued message into a failure — but not for ever.
+UNREACHABLE_PATIENCE = timedelta(hours=24)
 BATCH = 50
 CONCURRENCY = 8
 
@@ -42,6 +46,7 @@ class Delivery:
     retry_after: float | None = None
     moved_to: str = ""  # the chat has a new id (a Telegram group became a supergroup): resend there
     gone: bool = False  # the bot may no longer post here (removed from the group, blocked)
+    unreached: bool = False  # the request never left (connection refused, connect timeout)
 
 
 class DeliveryFeedback(Protocol):
@@ -66,6 +71,49 @@ class Transport(Protocol):
         """Send one row; `kind` and `ticket_id` let a channel pick a fallback (a WeChat template)."""
 
 
+T = TypeVar("T")
+
+
+class GroupCommit(Generic[T]):
+    """Small writes from concurrent deliveries that commit together in one transaction.
+
+    `submit` returns once its item is committed, exactly as if it had had a transaction of its
+    own; items submitted while a transaction waits for the database lock join it. One write
+    per row of a fan-out would otherwise queue every resident's handling behind a stream of
+    tiny commits.
+    """
+
+    def __init__(self, db: Database, write: Callable[[aiosqlite.Connection, list[T]], Awaitable[None]]) -> None:
+        self._db = db
+        self._write = write
+        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._leader = asyncio.Lock()
+
+    async def submit(self, item: T) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        async with self._leader:
+            if not future.done():  # not yet written by the previous leader's transaction
+                await self._flush()
+        future.result()  # raises if that transaction failed
+
+    async def _flush(self) -> None:
+        batch: list[tuple[T, asyncio.Future[None]]] = []
+        try:
+            async with self._db.transaction() as conn:
+                batch, self._pending = self._pending, []
+                await self._write(conn, [item for item, _ in batch])
+        except asyncio.CancelledError:
+            self._pending[:0] = batch  # rolled back: the next leader writes them
+            raise
+        except Exception as exc:
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for _, future in batch:
+            future.set_result(None)
+
+
 def backoff_seconds(attempts: int) -> float:
     return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
@@ -80,6 +128,8 @@ class OutboxSender:
         self.transport = transport
         self.wake = wake
         self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._sending: GroupCommit[int] = GroupCommit(db, self._write_sending)
+        self._recording: GroupCommit[tuple[OutboxRow, Delivery]] = GroupCommit(db, self._write_records)
 
     async def recover(self) -> int:
         """At start: rows a crash left mid-send become uncertain rather than being resent."""
@@ -104,8 +154,7 @@ class OutboxSender:
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots, self.transport.slot(row.chat_id):
             # Only now is the row on its way: a crash while it waited for a slot loses nothing.
-            async with self.db.transaction() as conn:
-                await outbox.mark_sending(conn, row.id)
+            await self._sending.submit(row.id)
             try:
                 result = await self.transport.deliver(row.chat_id, Reply.from_payload(row.payload),
                                                       kind=row.kind, ticket_id=row.ticket_id)
@@ -115,33 +164,43 @@ class OutboxSender:
         if result.status is DeliveryStatus.SENT:
             self.crash_points.reached("sender.after_send")
             self.crash_points.reached(f"sender.after_send.{row.kind}")
-        await self._record(row, result)
+        await self._recording.submit((row, result))
 
-    async def _record(self, row: OutboxRow, result: Delivery) -> None:
+    @staticmethod
+    async def _write_sending(conn: aiosqlite.Connection, row_ids: list[int]) -> None:
+        for row_id in row_ids:
+            await outbox.mark_sending(conn, row_id)
+
+    async def _write_records(self, conn: aiosqlite.Connection, outcomes: list[tuple[OutboxRow, Delivery]]) -> None:
+        for row, result in outcomes:
+            await self._record(conn, row, result)
+
+    async def _record(self, conn: aiosqlite.Connection, row: OutboxRow, result: Delivery) -> None:
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            if result.status is DeliveryStatus.SENT:
-                await outbox.mark_sent(conn, row.id, result.message_id, now)
-                return
-            if result.moved_to and row.attempts < MAX_ATTEMPTS:
-                await outbox.move_row(conn, row.id, result.moved_to, now, result.error)
-                if self.feedback is not None:
-                    await self.feedback.moved(conn, row, result.moved_to)
-                log.info("%s outbox row %d: chat moved; resending to the new id", self.transport.channel, row.id)
-                return
-            if result.gone and self.feedback is not None:
-                await self.feedback.gone(conn, row, result.error)
-            if result.status is DeliveryStatus.RETRY and row.attempts < MAX_ATTEMPTS:
-                delay = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts)
-                await outbox.mark_retry(conn, row.id, now + timedelta(seconds=delay), result.error)
-                log.info("%s outbox row %d: retry in %.1fs (%s)", self.transport.channel, row.id,
-                         delay, result.error)
-                return
-            status = OutboxStatus.UNCERTAIN if result.status is DeliveryStatus.UNCERTAIN else OutboxStatus.FAILED
-            error = result.error if result.status is not DeliveryStatus.RETRY else f"gave up: {result.error}"
-            await outbox.mark_final(conn, row.id, status, error)
-            log.warning("%s outbox row %d (%s): %s — %s", self.transport.channel, row.id, row.kind,
-                        status.value, error)
+        if result.status is DeliveryStatus.SENT:
+            await outbox.mark_sent(conn, row.id, result.message_id, now)
+            return
+        if result.moved_to and row.attempts < MAX_ATTEMPTS:
+            await outbox.move_row(conn, row.id, result.moved_to, now, result.error)
+            if self.feedback is not None:
+                await self.feedback.moved(conn, row, result.moved_to)
+            log.info("%s outbox row %d: chat moved; resending to the new id", self.transport.channel, row.id)
+            return
+        if result.gone and self.feedback is not None:
+            await self.feedback.gone(conn, row, result.error)
+        if result.status is DeliveryStatus.RETRY and (
+            row.attempts < MAX_ATTEMPTS or (result.unreached and now - row.created_at < UNREACHABLE_PATIENCE)
+        ):
+            delay = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts)
+            await outbox.mark_retry(conn, row.id, now + timedelta(seconds=delay), result.error)
+            log.info("%s outbox row %d: retry in %.1fs (%s)", self.transport.channel, row.id,
+                     delay, result.error)
+            return
+        status = OutboxStatus.UNCERTAIN if result.status is DeliveryStatus.UNCERTAIN else OutboxStatus.FAILED
+        error = result.error if result.status is not DeliveryStatus.RETRY else f"gave up: {result.error}"
+        await outbox.mark_final(conn, row.id, status, error)
+        log.warning("%s outbox row %d (%s): %s — %s", self.transport.channel, row.id, row.kind,
+                    status.value, error)
 
     async def seconds_until_due(self) -> float | None:
         async with self.db.read() as conn:

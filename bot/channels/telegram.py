@@ -21,7 +21,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram_render import CAPTION_LIMIT, NO_PREVIEW, reply_markup
-from bot.ratelimit import ChatRateLimits
+from bot.ratelimit import ChatRateLimits, refused
 from bot.sender import Delivery, DeliveryStatus
 from handlers.types import Channel, Reply
 
@@ -54,6 +54,18 @@ def _timed_out_before_sending(error: TimedOut) -> bool:
     return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout) or "Pool timeout" in str(error)
 
 
+def _network_failure(error: NetworkError) -> Delivery:
+    """Not connected: retry, patiently. The connection dropped after the request was written
+    (no answer read): it may have been delivered, so it is uncertain, never resent blindly."""
+    reason = f"network: {error.message}"[:200]
+    cause = error.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
+        return Delivery(DeliveryStatus.RETRY, error=reason, unreached=True)
+    if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError):
+        return Delivery(DeliveryStatus.UNCERTAIN, error=f"{reason}: may have been delivered")
+    return Delivery(DeliveryStatus.RETRY, error=reason)
+
+
 class TelegramTransport:
     channel = Channel.TELEGRAM.value
 
@@ -83,6 +95,7 @@ class TelegramTransport:
                     link_preview_options=NO_PREVIEW,
                 )
         except RetryAfter as exc:
+            refused()  # not a message Telegram counted: the slot goes to the next one
             return Delivery(DeliveryStatus.RETRY, error="429 flood control",
                             retry_after=retry_after_seconds(exc))
         except ChatMigrated as exc:
@@ -94,12 +107,12 @@ class TelegramTransport:
             return Delivery(DeliveryStatus.FAILED, error=f"400 {exc.message}")
         except TimedOut as exc:
             if _timed_out_before_sending(exc):
-                return Delivery(DeliveryStatus.RETRY, error="connect timeout")
+                return Delivery(DeliveryStatus.RETRY, error="connect timeout", unreached=True)
             return Delivery(DeliveryStatus.UNCERTAIN, error="read timeout: may have been delivered")
         except InvalidToken:
             return Delivery(DeliveryStatus.RETRY, error="token rejected", retry_after=300)
         except NetworkError as exc:
-            return Delivery(DeliveryStatus.RETRY, error=f"network: {exc.message}"[:200])
+            return _network_failure(exc)
         except TelegramError as exc:
             return Delivery(DeliveryStatus.FAILED, error=f"telegram: {exc.message}"[:200])
         return Delivery(DeliveryStatus.SENT, message_id=str(message.message_id))

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 OFFSET_KEY = "telegram.offset"
 ALLOWED_UPDATES = ("message", "callback_query")
 COMMANDS = ("start", "menu", "report", "mytickets", "help", "bind")
+# answerCallbackQuery calls in flight at once: they share the connection pool with the sends.
+CALLBACK_ANSWERS = 4
 
 
 class TelegramIntake:
@@ -39,6 +41,8 @@ class TelegramIntake:
         self.engine = engine
         self.texts = texts
         self.poll_timeout = poll_timeout
+        self._answering: set[asyncio.Task[None]] = set()
+        self._answer_slots = asyncio.Semaphore(CALLBACK_ANSWERS)
 
     async def setup(self, webhook_url: str = "", secret: str = "") -> None:
         await self.bot.initialize()
@@ -76,12 +80,20 @@ class TelegramIntake:
                 await inbox.set_state(conn, OFFSET_KEY, new_offset)
         return stored
 
+    def _answer_in_background(self, query_id: str) -> None:
+        """The handling does not wait for the spinner's answer: a round trip per button press
+        in this one-at-a-time loop would otherwise cap every resident's throughput."""
+        task = asyncio.create_task(self._answer_callback(query_id))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
     async def _answer_callback(self, query_id: str) -> None:
         """Stops the button's spinner; losing this is harmless, so it is not queued."""
-        try:
-            await self.bot.answer_callback_query(query_id)
-        except TelegramError as exc:
-            log.info("answerCallbackQuery failed: %s", exc.message)
+        async with self._answer_slots:
+            try:
+                await self.bot.answer_callback_query(query_id)
+            except TelegramError as exc:
+                log.info("answerCallbackQuery failed: %s", exc.message)
 
     async def process_pending(self) -> int:
         processed = 0
@@ -102,7 +114,7 @@ class TelegramIntake:
             return
         if update is not None and update.callback_query is not None:
             # Here rather than at intake, so no outbound call delays storing or the webhook's 200.
-            await self._answer_callback(update.callback_query.id)
+            self._answer_in_background(update.callback_query.id)
         try:
             await self.engine.handle_stored(incoming, item_id)
         except Exception as exc:
@@ -127,6 +139,13 @@ class TelegramIntake:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Polling mode: poll, store, process, repeat."""
+        try:
+            await self._run(stop)
+        finally:
+            for task in self._answering:  # spinners still turning are harmless; no stray tasks
+                task.cancel()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self.process_pending()  # what a crash left behind goes first
         failures = 0
         while not stop.is_set():

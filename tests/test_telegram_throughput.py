@@ -1,0 +1,128 @@
+"""What the throughput benchmarks (bench/telegram_intake.py, bench/fanout.py) changed in the bot.
+
+- The global Telegram limit is a sliding window counted until each call's answer, so no second
+  at Telegram's end sees more than the limit (a leaky bucket sent up to twice the limit in a
+  fan-out's first second and earned 429s); a message refused with 429 gives its slot back.
+- Delivery marks (`sending`, then the outcome) of concurrent rows commit together.
+- Answering a button's spinner does not hold up the handling of the next update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.config import Config
+from bot.ratelimit import SlidingWindow, refused
+from bot.sender import GroupCommit
+from storage.clock import FakeClock
+from storage.db import Database
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.telegram_harness import start_run
+
+RESIDENT = 1001
+
+
+async def _hold(window: SlidingWindow, log: list[tuple[float, float]], seconds: float,
+                refuse: bool = False) -> None:
+    async with window:
+        start = time.monotonic()
+        await asyncio.sleep(seconds)
+        if refuse:
+            refused()
+    log.append((start, time.monotonic()))
+
+
+async def test_sliding_window_never_lets_more_than_the_limit_into_any_period() -> None:
+    window = SlidingWindow(3, 0.3)
+    log: list[tuple[float, float]] = []
+    await asyncio.gather(*(_hold(window, log, 0.02) for _ in range(9)))
+    starts = sorted(start for start, _ in log)
+    ends = sorted(end for _, end in log)
+    # The 4th call starts only a full period after the 1st call's answer, and so on.
+    for k in range(3, 9):
+        assert starts[k] >= ends[k - 3] + 0.3 - 0.005
+    assert starts[2] - starts[0] < 0.05  # the first three go at once
+
+
+async def test_a_refused_message_gives_its_slot_back() -> None:
+    window = SlidingWindow(2, 5.0)
+    log: list[tuple[float, float]] = []
+    await _hold(window, log, 0.0, refuse=True)
+    await _hold(window, log, 0.0, refuse=True)
+    began = time.monotonic()
+    await asyncio.wait_for(_hold(window, log, 0.0), timeout=1.0)
+    await asyncio.wait_for(_hold(window, log, 0.0), timeout=1.0)
+    assert time.monotonic() - began < 0.5
+    with pytest.raises(TimeoutError):  # two counted messages fill the 5-second window
+        await asyncio.wait_for(_hold(window, log, 0.0), timeout=0.3)
+
+
+@pytest.fixture
+async def db(clock: FakeClock, tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "group.db", clock)
+    async with database.transaction() as conn:
+        await conn.execute("CREATE TABLE marks (value INTEGER NOT NULL)")
+    yield database
+    await database.close()
+
+
+async def test_group_commit_joins_writes_that_wait_for_the_database(db: Database) -> None:
+    batches: list[list[int]] = []
+
+    async def write(conn: aiosqlite.Connection, values: list[int]) -> None:
+        batches.append(values)
+        for value in values:
+            await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
+
+    group: GroupCommit[int] = GroupCommit(db, write)
+    async with db.transaction():  # someone else holds the connection meanwhile
+        tasks = [asyncio.create_task(group.submit(v)) for v in range(10)]
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in tasks)  # nothing returns before its commit
+    await asyncio.gather(*tasks)
+    assert sorted(v for batch in batches for v in batch) == list(range(10))
+    assert len(batches) <= 2
+    async with db.read() as conn, conn.execute("SELECT COUNT(*) FROM marks") as cursor:
+        assert (await cursor.fetchone())[0] == 10
+
+
+async def test_group_commit_failure_reaches_every_writer_and_writes_nothing(db: Database) -> None:
+    async def write(conn: aiosqlite.Connection, values: list[int]) -> None:
+        for value in values:
+            await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
+        raise RuntimeError("disk on fire")
+
+    group: GroupCommit[int] = GroupCommit(db, write)
+    async with db.transaction():
+        tasks = [asyncio.create_task(group.submit(v)) for v in range(3)]
+        await asyncio.sleep(0.02)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    async with db.read() as conn, conn.execute("SELECT COUNT(*) FROM marks") as cursor:
+        assert (await cursor.fetchone())[0] == 0
+
+
+async def test_a_slow_callback_answer_does_not_delay_the_next_reply(
+        config: Config, clock: FakeClock, tmp_path: Path) -> None:
+    async with FakeTelegramAPI() as fake:
+        run = await start_run(config, fake, clock, tmp_path / "tg.db")
+        try:
+            fake.delay_next("answerCallbackQuery", 3.0, times=5)
+            mark = len(fake.sent)
+            fake.push_text(RESIDENT, "/report")
+            await run.reply_to(RESIDENT, "问题类别", after=mark)
+            await run.press(RESIDENT, "水电维修")
+            began = time.monotonic()
+            await run.reply_to(RESIDENT, "描述问题", after=mark)
+            fake.push_text(RESIDENT, "楼道灯坏了")
+            await run.reply_to(RESIDENT, "哪个社区", after=mark)
+            assert time.monotonic() - began < 2.0  # neither reply waited for the 3-second answer
+            await fake.wait_for_call("answerCallbackQuery")
+        finally:
+            await run.close()
