@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -33,18 +33,19 @@ class OutboxRow:
     attempts: int
     last_error: str
     platform_message_id: str | None
+    created_at: datetime
 
 
 _COLUMNS = (
     "id, channel, chat_id, kind, ticket_id, payload, status, attempts, last_error,"
-    " platform_message_id"
+    " platform_message_id, created_at"
 )
 
 
 def _row(row: aiosqlite.Row) -> OutboxRow:
     return OutboxRow(
         row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), OutboxStatus(row[6]),
-        row[7], row[8], row[9],
+        row[7], row[8], row[9], parse_stamp(row[10]),
     )
 
 
@@ -71,7 +72,9 @@ async def enqueue(
 async def claim_due(
     conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 50
 ) -> list[OutboxRow]:
-    """Due rows, at most one per chat and only the chat's oldest unsent, marked as claimed."""
+    """Due rows, at most one per chat and only the chat's oldest unsent, marked as claimed.
+
+    Each row's `attempts` counts the try it is claimed for."""
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM outbox AS o WHERE o.channel = ? AND o.status = 'pending'"
         " AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS p"
@@ -85,7 +88,7 @@ async def claim_due(
         await conn.execute(
             "UPDATE outbox SET status = 'claimed', attempts = attempts + 1 WHERE id = ?", (row.id,)
         )
-    return rows
+    return [replace(row, attempts=row.attempts + 1) for row in rows]
 
 
 async def mark_sending(conn: aiosqlite.Connection, row_id: int) -> None:

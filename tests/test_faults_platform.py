@@ -327,11 +327,6 @@ async def test_a_server_error_that_never_ends_gives_up_after_bounded_attempts(co
     assert courier.fake.messages_to(RESIDENTS[0]) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/sender.py OutboxSender._record decides with row.attempts, the count from BEFORE claim_due "
-    "incremented it: a row is tried MAX_ATTEMPTS + 1 = 13 times, and the back-off runs 1, 1, 2, 4 s "
-    "(backoff_seconds(0) == backoff_seconds(1)). Fix: use row.attempts + 1 in both the "
-    "`< MAX_ATTEMPTS` checks and backoff_seconds (or have claim_due return the incremented count)."))
 async def test_attempts_and_back_off_follow_the_senders_limits(courier: Courier, clock: FakeClock) -> None:
     """Fault: sendMessage answers 500 forever. Expected: exactly MAX_ATTEMPTS tries, the n-th
     failure followed by backoff_seconds(n): 1, 2, 4, 8 ... s, capped at MAX_BACKOFF_SECONDS."""
@@ -369,13 +364,6 @@ async def test_an_unreachable_api_is_retried_and_nothing_is_lost(gated: Courier,
     assert [m.text for m in gated.fake.messages_to(RESIDENTS[0])] == ["工单 #7 已受理", "工单 #7 已办结"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/sender.py OutboxSender._record counts connection failures (the request never left: "
-    "httpx.ConnectError) toward MAX_ATTEMPTS like any other error; the back-offs add up to about "
-    "18 minutes (1+1+2+...+256+300+300 s), so every message queued during a longer outage of the Bot "
-    "API or of the server's network ends `failed` ('gave up: network: ...') and is never delivered. "
-    "Fix: keep retrying (capped back-off) while the failure is a connect error / connect timeout, or "
-    "give up by the row's age (e.g. 24 h) instead of by count."))
 async def test_an_hour_long_outage_loses_nothing(gated: Courier, gate: Gate, clock: FakeClock) -> None:
     """Fault: the Bot API is unreachable for an hour. Expected: the row waits (pending, backing
     off) and is delivered once when the API is back."""
@@ -392,13 +380,6 @@ async def test_an_hour_long_outage_loses_nothing(gated: Courier, gate: Gate, clo
     assert gated.delivered(RESIDENTS[0], "工单 #7 已受理") == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/channels/telegram.py TelegramTransport._send maps every NetworkError to RETRY, including "
-    "httpx.RemoteProtocolError/ReadError raised after the request was written (the connection "
-    "dropped before the answer): the message may have been delivered, and the retry sends it a "
-    "second time. DESIGN.md: 'a row whose send may or may not have happened is marked uncertain, "
-    "not blindly resent'. Fix: map NetworkError whose __cause__ is httpx.RemoteProtocolError / "
-    "httpx.ReadError (not ConnectError) to UNCERTAIN, as wechat_transport._network_failure does."))
 async def test_a_connection_dropped_before_the_answer_is_not_resent(gated: Courier, gate: Gate,
                                                                     clock: FakeClock) -> None:
     """Fault: the request reaches the Bot API (the message is delivered) but the connection drops

@@ -135,5 +135,5 @@ def _network_failure(exc: BaseException) -> Delivery:
     if isinstance(exc, WeChatHttpError):
         return Delivery(DeliveryStatus.RETRY, error=f"WeChat answered {exc}")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__}")
+        return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__}", unreached=True)
     return Delivery(DeliveryStatus.UNCERTAIN, error=f"network: {type(exc).__name__}")
