@@ -206,7 +206,8 @@ def stats_command(config: Config, config_file: Path, database: Path | None, scop
     async def report() -> str:
         app = await build_app(config, clock, database or database_path(config, config_file))
         try:
-            async with app.db.read() as conn:
+            # A write transaction: the rates first fold new events into ticket_rate_facts.
+            async with app.db.transaction() as conn:
                 return await stats_text(conn, app.services, now, scope, period)
         finally:
             await app.close()

@@ -21,6 +21,11 @@ now (`CategoryHours`); never the ticket's ack_due_at / resolve_due_at columns, w
 reassignment or a reopening moves. Only a category that has left config falls back to the
 ticket's stored span (due - created_at).
 
+The per-ticket facts these definitions need (first created event and its recorded deadlines,
+first 受理, first 受理-or-办结, first 办结, first resident cancel, latest rating) are kept in
+ticket_rate_facts (migration 0008), folded in from the append-only log before each query, so a
+year of the whole subdistrict reads one row per ticket.
+
 Scope is the ticket's *current* grid_id / community_id (a reassigned ticket counts where it
 is now). Times are compared as whole microseconds, so an event exactly at the deadline is in
 time. Periods are local calendar days / weeks (Monday-Sunday) / months / years.
@@ -37,7 +42,7 @@ import aiosqlite
 
 from storage.clock import parse_stamp, stamp
 from storage.periods import Period
-from storage.tickets import OPEN_STATUSES, EventAction, Rating, TicketStatus
+from storage.tickets import OPEN_STATUSES, Rating, TicketStatus
 
 # category id -> (ack_hours, resolve_hours)
 CategoryHours = Mapping[str, tuple[float, float]]
@@ -125,7 +130,7 @@ def _micros(column: str) -> str:
             f" + CAST(substr({column}, 21, 6) AS INTEGER))")
 
 
-_GROUP_COLUMNS = {None: "NULL", "grid": "grid_id", "community": "community_id"}
+_GROUP_COLUMNS = {None: "NULL", "grid": "t.grid_id", "community": "t.community_id"}
 
 
 def _spans(hours: CategoryHours) -> tuple[str, list[object]]:
@@ -149,62 +154,45 @@ def _area(scope: Scope) -> tuple[str, list[object]]:
     return clause, values
 
 
+def _in_time(moment: str, recorded: str, span: str) -> str:
+    """1 when `moment` (an event's at) is at or before the ticket's deadline, else 0.
+
+    With the deadline recorded at creation the stamps are compared as text: storage.clock.stamp
+    writes one fixed-width UTC format, so text order is time order (exact to the microsecond).
+    Otherwise created + the category's hours now (`span` of the spans CTE), or else the
+    ticket's stored span; only this rare case reads the ticket row and does date arithmetic.
+    """
+    fallback = (f"(SELECT COALESCE((SELECT s.{span} FROM spans AS s WHERE s.category_id = o.category_id),"
+                f" {_micros(f'o.{span[:-3]}_due_at')} - {_micros('o.created_at')})"
+                " FROM tickets AS o WHERE o.id = f.ticket_id)")
+    return (f"CASE WHEN {moment} IS NULL THEN 0"
+            f" WHEN {recorded} IS NOT NULL THEN {moment} <= {recorded}"
+            f" WHEN {_micros(moment)} <= {_micros('f.created_at')} + {fallback} THEN 1 ELSE 0 END")
+
+
 def _rates_sql(spans: str, area: str, group: str) -> str:
-    created, acknowledged, resolved = (f"'{a.value}'" for a in (
-        EventAction.CREATED, EventAction.ACKNOWLEDGED, EventAction.RESOLVED))
-    cancelled, rated = f"'{EventAction.CANCELLED.value}'", f"'{EventAction.RATED.value}'"
+    """One row per ticket of ticket_rate_facts (0008) created in [?, ?), joined to its ticket
+    only when the scope or the grouping needs the ticket's current grid / community."""
     good = ", ".join(f"'{value}'" for value in SATISFIED)
+    join = "JOIN tickets AS t ON t.id = f.ticket_id" if area or group != "NULL" else ""
+    # One total: no GROUP BY, which would sort every row on a constant key (a third of the time).
+    grouping = "GROUP BY key\nORDER BY key" if group != "NULL" else ""
     return f"""
 WITH spans (category_id, ack_us, resolve_us) AS ({spans}),
-born AS (
-    SELECT ticket_id, MIN(at) AS created_at,
-        MIN(json_extract(data, '$.ack_due_at')) AS ack_due,
-        MIN(json_extract(data, '$.resolve_due_at')) AS resolve_due
-    FROM ticket_events
-    WHERE action = {created} AND at >= ? AND at < ?
-    GROUP BY ticket_id
-),
-scoped AS (
-    SELECT born.ticket_id, born.created_at, t.grid_id, t.community_id,
-        -- The deadlines recorded at creation (working time included); else the category's hours.
-        COALESCE({_micros('born.ack_due')} - {_micros('born.created_at')}, spans.ack_us,
-                 {_micros('t.ack_due_at')} - {_micros('t.created_at')}) AS ack_us,
-        COALESCE({_micros('born.resolve_due')} - {_micros('born.created_at')}, spans.resolve_us,
-                 {_micros('t.resolve_due_at')} - {_micros('t.created_at')}) AS resolve_us
-    FROM born JOIN tickets AS t ON t.id = born.ticket_id
-    LEFT JOIN spans ON spans.category_id = t.category_id
-    WHERE 1 = 1{area}
-),
-marks AS (
-    -- LEFT JOIN keeps scoped as the outer loop: each ticket's events come by (ticket_id, id).
-    SELECT s.ticket_id, s.created_at, s.grid_id, s.community_id, s.ack_us, s.resolve_us,
-        MIN(CASE WHEN e.action = {acknowledged} THEN e.id END) AS ack_id,
-        -- 办结 without 受理 first is still a response to the resident.
-        MIN(CASE WHEN e.action IN ({acknowledged}, {resolved}) THEN e.at END) AS ack_at,
-        MIN(CASE WHEN e.action = {resolved} THEN e.at END) AS resolved_at,
-        MIN(CASE WHEN e.action = {cancelled} AND e.actor_kind = 'resident' THEN e.id END) AS cancel_id,
-        MAX(CASE WHEN e.action = {rated} THEN e.id END) AS rated_id
-    FROM scoped AS s
-    LEFT JOIN ticket_events AS e ON e.ticket_id = s.ticket_id
-        AND e.action IN ({acknowledged}, {resolved}, {cancelled}, {rated})
-    GROUP BY s.ticket_id
-),
 judged AS (
-    SELECT m.grid_id, m.community_id,
-        CASE WHEN m.cancel_id IS NOT NULL AND (m.ack_id IS NULL OR m.cancel_id < m.ack_id)
+    SELECT {group} AS key,
+        CASE WHEN f.cancel_id IS NOT NULL AND (f.ack_id IS NULL OR f.cancel_id < f.ack_id)
              THEN 1 ELSE 0 END AS withdrawn,
-        CASE WHEN m.ack_at IS NOT NULL THEN 1 ELSE 0 END AS acked,
-        CASE WHEN m.ack_at IS NOT NULL
-              AND {_micros('m.ack_at')} <= {_micros('m.created_at')} + m.ack_us THEN 1 ELSE 0 END AS acked_in_time,
-        CASE WHEN m.resolved_at IS NOT NULL THEN 1 ELSE 0 END AS done,
-        CASE WHEN m.resolved_at IS NOT NULL
-              AND {_micros('m.resolved_at')} <= {_micros('m.created_at')} + m.resolve_us
-             THEN 1 ELSE 0 END AS done_in_time,
-        json_extract(r.data, '$.rating') AS rating
-    FROM marks AS m
-    LEFT JOIN ticket_events AS r ON r.id = m.rated_id
+        -- 办结 without 受理 first is still a response to the resident (ack_at covers both).
+        CASE WHEN f.ack_at IS NOT NULL THEN 1 ELSE 0 END AS acked,
+        {_in_time('f.ack_at', 'f.ack_due', 'ack_us')} AS acked_in_time,
+        CASE WHEN f.resolved_at IS NOT NULL THEN 1 ELSE 0 END AS done,
+        {_in_time('f.resolved_at', 'f.resolve_due', 'resolve_us')} AS done_in_time,
+        f.rating
+    FROM ticket_rate_facts AS f {join}
+    WHERE f.created_at >= ? AND f.created_at < ?{area}
 )
-SELECT {group} AS key,
+SELECT key,
     SUM(1 - withdrawn),
     SUM(withdrawn),
     SUM(acked * (1 - withdrawn)),
@@ -214,9 +202,48 @@ SELECT {group} AS key,
     SUM(CASE WHEN rating IS NOT NULL AND withdrawn = 0 THEN 1 ELSE 0 END),
     SUM(CASE WHEN rating IN ({good}) AND withdrawn = 0 THEN 1 ELSE 0 END)
 FROM judged
-GROUP BY key
-ORDER BY key
+{grouping}
 """
+
+
+FACTS_MARK = "stats:facts_through"  # channel_state: the last ticket_events id folded into the facts
+_MERGE = ", ".join(f"{c} = COALESCE({f}({c}, excluded.{c}), {c}, excluded.{c})" for c, f in (
+    ("created_at", "min"), ("ack_due", "min"), ("resolve_due", "min"), ("ack_id", "min"), ("ack_at", "min"),
+    ("resolved_at", "min"), ("cancel_id", "min"), ("rated_id", "max")))
+_NEW_EVENTS = (f"e.id > COALESCE((SELECT CAST(value AS INTEGER) FROM channel_state WHERE key = '{FACTS_MARK}'), 0)")
+# The fold of migration 0008 over the events after the mark, read by id range: `+e.action` keeps
+# the planner off ticket_events_action_at and `+e.ticket_id` off a sort-free walk of
+# ticket_events_ticket (both would visit every such event ever logged). The first statement
+# writes, so another process (the CLI) takes the write lock before it reads anything.
+FOLD_FACTS = (
+    f"""INSERT INTO ticket_rate_facts (ticket_id, created_at, ack_due, resolve_due, ack_id, ack_at,
+    resolved_at, cancel_id, rated_id)
+SELECT e.ticket_id,
+    MIN(CASE WHEN e.action = 'created' THEN e.at END),
+    MIN(CASE WHEN e.action = 'created' THEN json_extract(e.data, '$.ack_due_at') END),
+    MIN(CASE WHEN e.action = 'created' THEN json_extract(e.data, '$.resolve_due_at') END),
+    MIN(CASE WHEN e.action = 'acknowledged' THEN e.id END),
+    MIN(CASE WHEN e.action IN ('acknowledged', 'resolved') THEN e.at END),
+    MIN(CASE WHEN e.action = 'resolved' THEN e.at END),
+    MIN(CASE WHEN e.action = 'cancelled' AND e.actor_kind = 'resident' THEN e.id END),
+    MAX(CASE WHEN e.action = 'rated' THEN e.id END)
+FROM ticket_events AS e
+WHERE {_NEW_EVENTS} AND +e.action IN ('created', 'acknowledged', 'resolved', 'cancelled', 'rated')
+GROUP BY +e.ticket_id
+ON CONFLICT (ticket_id) DO UPDATE SET {_MERGE}""",
+    f"""UPDATE ticket_rate_facts
+SET rating = (SELECT json_extract(r.data, '$.rating') FROM ticket_events AS r WHERE r.id = rated_id)
+WHERE ticket_id IN (SELECT e.ticket_id FROM ticket_events AS e WHERE {_NEW_EVENTS} AND +e.action = 'rated')""",
+    f"""INSERT INTO channel_state (key, value)
+VALUES ('{FACTS_MARK}', (SELECT COALESCE(MAX(id), 0) FROM ticket_events))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
+)
+
+
+async def refresh_facts(conn: aiosqlite.Connection) -> None:
+    """Fold the events appended since the last call into ticket_rate_facts (cheap when few)."""
+    for statement in FOLD_FACTS:
+        await conn.execute(statement)
 
 
 async def _grouped(
@@ -227,6 +254,7 @@ async def _grouped(
     area, area_values = _area(scope)
     # Only fixed SQL fragments are formatted in; every value is a parameter.
     sql = _rates_sql(spans, area, _GROUP_COLUMNS[by])
+    await refresh_facts(conn)
     params = [*span_values, stamp(period.start), stamp(period.end), *area_values]
     async with conn.execute(sql, params) as cursor:
         rows = await cursor.fetchall()
