@@ -64,18 +64,23 @@ def warn_at(candidate: Candidate, services: Services, ticket: Ticket) -> datetim
     return candidate.window_start + window * WARN_AT
 
 
-def horizon(services: Services, deadline: Deadline, now: datetime) -> datetime:
-    """No ticket due later than this can be past 80 % of its window yet.
+def horizons(services: Services, deadline: Deadline, now: datetime) -> dict[str, datetime]:
+    """Per category: no ticket due later than this can be past 80 % of its window yet.
 
-    Windows are the category's ack_hours / resolve_hours, so the longest one in config bounds
-    them; a ticket whose category has since left config (or shrunk) is warned late at worst.
+    In working time the last 20 % may stretch over a night, a weekend or a holiday. Reading each
+    category only up to its own horizon keeps the sweep from re-reading every open ticket of a
+    long category (加装电梯) each minute.
     """
-    furthest = now
-    for category in services.config.categories:
-        hours = category.ack_hours if deadline is Deadline.ACK else category.resolve_hours
-        # In working time the last 20 % may stretch over a night, a weekend or a holiday.
-        furthest = max(furthest, due_after(services.config, category, now, hours * (1 - WARN_AT)))
-    return furthest
+    return {category.id: due_after(services.config, category, now,
+                                   (category.ack_hours if deadline is Deadline.ACK else category.resolve_hours)
+                                   * (1 - WARN_AT))
+            for category in services.config.categories}
+
+
+def horizon(services: Services, deadline: Deadline, now: datetime) -> datetime:
+    """The longest category's horizon: it bounds tickets whose category has since left config
+    (or shrunk), which are warned late at worst."""
+    return max([now, *horizons(services, deadline, now).values()])
 
 
 async def sweep_deadlines(
@@ -84,7 +89,8 @@ async def sweep_deadlines(
     """Warn, escalate or note overdue tickets; the notifications to write to the outbox."""
     ctx = system_context(services, conn, now)
     for deadline in Deadline:
-        found = await deadlines.candidates(conn, deadline, now, horizon(services, deadline, now))
+        own = horizons(services, deadline, now)
+        found = await deadlines.candidates(conn, deadline, now, max([now, *own.values()]), own)
         for candidate in found:
             ticket = await get_ticket(conn, candidate.ticket_id)
             if ticket is None:
@@ -197,3 +203,4 @@ async def _note_overdue(ctx: Context, ticket: Ticket, candidate: Candidate) -> N
     recipients = await _level_recipients(ctx, ticket, Level.SUBDISTRICT)
     await _alert(ctx, ticket, candidate, recipients, f"deadline_overdue_{candidate.deadline}",
                  EventAction.OVERDUE, Level.SUBDISTRICT)
+    await deadlines.settle(ctx.conn, ticket.id, candidate.deadline)

@@ -39,6 +39,10 @@ WATCHED: dict[Deadline, tuple[tuple[TicketStatus, ...], str]] = {
     Deadline.ACK: ((TicketStatus.NEW, TicketStatus.ROUTED, TicketStatus.REOPENED), "ack_due_at"),
     Deadline.RESOLVE: ((TicketStatus.ACKNOWLEDGED,), "resolve_due_at"),
 }
+# The partial indexes (0009) of the tickets still watched for each deadline; named in the query
+# because without statistics SQLite prefers the wider (status, due) index, which also holds the
+# settled tickets.
+WATCH_INDEX = {Deadline.ACK: "tickets_ack_watch", Deadline.RESOLVE: "tickets_resolve_watch"}
 # send_card logs who got the card as notified/unreachable by this actor, with data.level.
 ROUTER_ACTOR = "router"
 
@@ -55,9 +59,6 @@ class Candidate:
     acknowledged_in_window: bool  # that 受理 happened in this window
 
 
-def _marks(count: int) -> str:
-    return ", ".join("?" for _ in range(count))
-
 
 def _literals(values: tuple[str, ...]) -> str:
     """Our own constants written into the SQL, so the partial indexes of 0008 apply."""
@@ -65,7 +66,7 @@ def _literals(values: tuple[str, ...]) -> str:
 
 
 def candidate_sql(deadline: Deadline, categories: int = 0) -> str:
-    """The candidate query; parameters: (*(category_id, horizon) × categories, *statuses, horizon,
+    """The candidate query; parameters: (*(category_id, horizon) × categories, horizon,
     [horizon if categories], deadline, deadline, now)."""
     statuses, column = WATCHED[deadline]
     own = ""
@@ -82,7 +83,9 @@ def candidate_sql(deadline: Deadline, categories: int = 0) -> str:
         "  COALESCE((SELECT e.id FROM ticket_events AS e WHERE e.ticket_id = t.id"
         f"   AND e.action IN ({_literals(WINDOW_STARTS)}) ORDER BY e.id DESC LIMIT 1), 0)"
         "   AS start_id"
-        f" FROM tickets AS t WHERE t.status IN ({_marks(len(statuses))}) AND t.{column} <= ?{own}"
+        # Literal statuses and the settled test, so the partial watch indexes of 0009 apply.
+        f" FROM tickets AS t INDEXED BY {WATCH_INDEX[deadline]} WHERE t.status IN ({_literals(statuses)})"
+        f" AND t.settled_due IS NOT t.{column} AND t.{column} <= ?{own}"
         "),"
         " d AS ("
         " SELECT c.*,"
@@ -126,11 +129,10 @@ async def candidates(
     Excluded in SQL: tickets already warned in this window whose deadline is still ahead, and
     tickets whose miss at the top level was already recorded in this window.
     """
-    statuses, _ = WATCHED[deadline]
     limit = stamp(max(horizon, now))
     own = [value for category_id, until in (horizons or {}).items()
            for value in (category_id, stamp(max(min(until, horizon), now)))]
-    params = (*own, *statuses, limit, *([limit] if own else []), deadline, deadline, stamp(now))
+    params = (*own, limit, *([limit] if own else []), deadline, deadline, stamp(now))
     async with conn.execute(candidate_sql(deadline, len(own) // 2), params) as cursor:
         rows = await cursor.fetchall()
     return [
@@ -143,3 +145,11 @@ async def candidates(
         )
         for row in rows
     ]
+
+
+async def settle(conn: aiosqlite.Connection, ticket_id: int, deadline: Deadline) -> None:
+    """The miss of the ticket's current due time is noted: the sweep passes it by until a new
+    window sets a new due time."""
+    sql = {Deadline.ACK: "UPDATE tickets SET settled_due = ack_due_at WHERE id = ?",
+           Deadline.RESOLVE: "UPDATE tickets SET settled_due = resolve_due_at WHERE id = ?"}[deadline]
+    await conn.execute(sql, (ticket_id,))

@@ -16,7 +16,7 @@ from handlers.escalation import sweep_deadlines
 from handlers.types import Notification
 from storage import deadlines, outbox
 from storage.clock import FakeClock, stamp
-from storage.deadlines import Deadline, candidate_sql
+from storage.deadlines import Deadline, candidate_sql, candidates
 from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
 
 
@@ -176,6 +176,10 @@ async def test_missed_ack_climbs_guide_community_subdistrict(
     for minutes in (1, 60, 600, 6000):
         clock.advance(minutes=minutes)
         assert await sweep(app) == []
+    # Settled: the sweep no longer even reads it, until a new window sets a new due time.
+    assert await query(app, "SELECT settled_due = ack_due_at FROM tickets") == [(1,)]
+    async with app.db.read() as conn:
+        assert await candidates(conn, Deadline.ACK, clock.now(), clock.now()) == []
 
     assert await actions(app, 1) == [
         "created", "routed", "notified", "warned",
@@ -434,6 +438,7 @@ async def test_candidates_are_found_through_a_due_index(app: App, deadline: Dead
     plan = await query(app, f"EXPLAIN QUERY PLAN {sql}", *(["x"] * sql.count("?")))
     details = [str(row[-1]) for row in plan]
     column = {Deadline.ACK: "ack_due_at", Deadline.RESOLVE: "resolve_due_at"}[deadline]
-    assert any(d.startswith("SEARCH t USING INDEX") and f"(status=? AND {column}<?)" in d
+    # The partial index of the tickets still watched (0009): settled ones are not even read.
+    assert any(d.startswith(f"SEARCH t USING INDEX tickets_{deadline}_watch ({column}<?)")
                for d in details), details
     assert [d for d in details if d.startswith("SCAN")] == ["SCAN c"], details  # c: the candidates
