@@ -3,6 +3,10 @@
 Off unless the variable is set; it exists so tests can prove that a kill -9 at these exact
 moments loses nothing and duplicates nothing. `name@N` fires the N-th time the point is reached
 (e.g. `sender.after_send.announcement@2`: in the middle of a fan-out).
+
+Points: `intake.after_store` (Telegram updates committed to the inbox, offset not yet confirmed),
+`engine.before_commit` (handled, not committed), `sender.after_send` and
+`sender.after_send.<kind>` (sent, not yet marked).
 """
 
 from __future__ import annotations

@@ -108,9 +108,13 @@ async def db_counts(bot: BotProcess) -> tuple[int, list[str], list[str]]:
         await app.close()
 
 
+@pytest.mark.parametrize("crash_at", ["intake.after_store", "engine.before_commit"])
 async def test_kill_during_handling_loses_nothing_and_duplicates_nothing(
-    fake: FakeTelegramAPI, tmp_path: Path
+    fake: FakeTelegramAPI, tmp_path: Path, crash_at: str
 ) -> None:
+    """Fault: kill -9 right after the inbox commit (Telegram not yet told: it will send the
+    update again), or in the middle of handling (nothing of it committed). Expected: after a
+    restart the report becomes exactly one ticket, one card, one confirmation."""
     bot = BotProcess(fake, tmp_path)
     code = await prepare_leader_invite(bot)
     await bot.start()
@@ -131,7 +135,7 @@ async def test_kill_during_handling_loses_nothing_and_duplicates_nothing(
     assert await bot.stop() == 0
 
     # The submit press is stored, then the process dies before the handling commits.
-    await bot.start(crash_at="engine.before_commit")
+    await bot.start(crash_at=crash_at)
     submit_update = press(fake, RESIDENT, "提交")
     assert await bot.killed() == -signal.SIGKILL
     tickets_after_crash, inbox_after_crash, _ = await db_counts(bot)

@@ -78,6 +78,7 @@ class TelegramIntake:
                 stored += await inbox.store(conn, Channel.TELEGRAM, str(update["update_id"]), payload, now)
             if new_offset:
                 await inbox.set_state(conn, OFFSET_KEY, new_offset)
+        self.engine.crash_points.reached("intake.after_store")
         return stored
 
     def _answer_in_background(self, query_id: str) -> None:
