@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.clock import stamp
-from storage.db import optional_equals
+from storage.db import fetch_all, fetch_one, optional_equals
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
@@ -117,22 +117,20 @@ async def ensure_account(
 
 
 async def get_account(conn: aiosqlite.Connection, channel: str, external_id: str) -> Account | None:
-    async with conn.execute(
-        "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
+    row = await fetch_one(
+        conn, "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
         " WHERE channel = ? AND external_id = ?",
         (channel, external_id),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return Account(*row) if row else None
 
 
 async def get_resident(conn: aiosqlite.Connection, resident_id: int) -> Resident:
-    async with conn.execute(
-        "SELECT id, display_name, phone, phone_shared, community_id, compound, building, grid_id"
+    row = await fetch_one(
+        conn, "SELECT id, display_name, phone, phone_shared, community_id, compound, building, grid_id"
         " FROM residents WHERE id = ?",
         (resident_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     if row is None:
         raise LookupError(f"resident {resident_id} not found")
     return Resident(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7])
@@ -160,30 +158,27 @@ async def save_phone(conn: aiosqlite.Connection, resident_id: int, phone: str, s
 
 
 async def accounts_of_resident(conn: aiosqlite.Connection, resident_id: int) -> list[Account]:
-    async with conn.execute(
-        "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
+    return [Account(*row) for row in await fetch_all(
+        conn, "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
         " WHERE resident_id = ? ORDER BY channel, external_id",
         (resident_id,),
-    ) as cursor:
-        return [Account(*row) for row in await cursor.fetchall()]
+    )]
 
 
 async def accounts_of_person(conn: aiosqlite.Connection, person_id: str) -> list[Account]:
-    async with conn.execute(
-        "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
+    return [Account(*row) for row in await fetch_all(
+        conn, "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
         " WHERE person_id = ? ORDER BY channel, external_id",
         (person_id,),
-    ) as cursor:
-        return [Account(*row) for row in await cursor.fetchall()]
+    )]
 
 
 async def get_person(conn: aiosqlite.Connection, person_id: str) -> PersonRow | None:
-    async with conn.execute(
-        "SELECT id, name, phone, role, grid_id, community_id FROM people"
+    row = await fetch_one(
+        conn, "SELECT id, name, phone, role, grid_id, community_id FROM people"
         " WHERE id = ? AND active = 1",
         (person_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return PersonRow(*row) if row else None
 
 
@@ -197,8 +192,7 @@ async def people_with_role(
     area, values = optional_equals(grid_id=grid_id, community_id=community_id)
     sql = ("SELECT id, name, phone, role, grid_id, community_id FROM people"
            f" WHERE active = 1 AND role = ?{area} ORDER BY id")
-    async with conn.execute(sql, (role, *values)) as cursor:
-        return [PersonRow(*row) for row in await cursor.fetchall()]
+    return [PersonRow(*row) for row in await fetch_all(conn, sql, (role, *values))]
 
 
 async def create_invite(
@@ -220,13 +214,12 @@ async def redeem_invite(
     A code whose person is no longer in config (people.active = 0) is not usable: it stays
     unused and the account is left as it was.
     """
-    async with conn.execute(
-        "SELECT invites.person_id FROM invites JOIN people ON people.id = invites.person_id"
+    row = await fetch_one(
+        conn, "SELECT invites.person_id FROM invites JOIN people ON people.id = invites.person_id"
         " WHERE invites.code = ? AND invites.used_at IS NULL AND invites.expires_at > ?"
         " AND people.active = 1",
         (code.strip().upper(), stamp(now)),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     if row is None:
         return None
     person_id = str(row[0])

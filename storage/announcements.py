@@ -9,6 +9,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.db import fetch_all, fetch_one
 
 
 class AnnouncementStatus(StrEnum):
@@ -100,44 +101,32 @@ async def create(conn: aiosqlite.Connection, new: NewAnnouncement, now: datetime
 
 
 async def get(conn: aiosqlite.Connection, announcement_id: int) -> Announcement | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM announcements WHERE id = ?", (announcement_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM announcements WHERE id = ?", (announcement_id,))
     return _announcement(row) if row else None
 
 
 async def by_config_key(conn: aiosqlite.Connection, key: str) -> Announcement | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM announcements WHERE config_key = ?", (key,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM announcements WHERE config_key = ?", (key,))
     return _announcement(row) if row else None
 
 
 async def active(conn: aiosqlite.Connection) -> list[Announcement]:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM announcements WHERE status = 'active' ORDER BY next_run_at, id"
-    ) as cursor:
-        return [_announcement(row) for row in await cursor.fetchall()]
+    return [_announcement(row) for row in await fetch_all(conn, f"SELECT {_COLUMNS} FROM announcements WHERE status = 'active' ORDER BY next_run_at, id")]
 
 
 async def recent(conn: aiosqlite.Connection, limit: int = 20) -> list[Announcement]:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM announcements ORDER BY id DESC LIMIT ?", (limit,)
-    ) as cursor:
-        return [_announcement(row) for row in await cursor.fetchall()]
+    return [_announcement(row) for row in await fetch_all(conn, f"SELECT {_COLUMNS} FROM announcements ORDER BY id DESC LIMIT ?", (limit,))]
 
 
 async def due(conn: aiosqlite.Connection, now: datetime) -> list[Announcement]:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM announcements WHERE status = 'active' AND next_run_at <= ?"
+    return [_announcement(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM announcements WHERE status = 'active' AND next_run_at <= ?"
         " ORDER BY next_run_at, id", (stamp(now),),
-    ) as cursor:
-        return [_announcement(row) for row in await cursor.fetchall()]
+    )]
 
 
 async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
-    async with conn.execute(
-        "SELECT MIN(next_run_at) FROM announcements WHERE status = 'active'"
-    ) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, "SELECT MIN(next_run_at) FROM announcements WHERE status = 'active'")
     return _moment(row[0]) if row else None
 
 
@@ -203,21 +192,19 @@ class RunDelivery:
 
 
 async def deliveries(conn: aiosqlite.Connection, announcement_id: int, limit: int = 200) -> list[RunDelivery]:
-    async with conn.execute(
-        "SELECT r.id, r.scheduled_for, o.channel, o.chat_id, o.status, o.attempts, o.last_error"
+    rows = await fetch_all(
+        conn, "SELECT r.id, r.scheduled_for, o.channel, o.chat_id, o.status, o.attempts, o.last_error"
         " FROM announcement_runs r JOIN outbox o ON o.run_id = r.id"
         " WHERE r.announcement_id = ? ORDER BY r.id DESC, o.id LIMIT ?", (announcement_id, limit),
-    ) as cursor:
-        rows = await cursor.fetchall()
+    )
     return [RunDelivery(r[0], parse_stamp(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
 
 async def runs(conn: aiosqlite.Connection, announcement_id: int) -> list[tuple[datetime, str, int]]:
-    async with conn.execute(
-        "SELECT scheduled_for, outcome, targets FROM announcement_runs WHERE announcement_id = ? ORDER BY id",
+    return [(parse_stamp(r[0]), r[1], r[2]) for r in await fetch_all(
+        conn, "SELECT scheduled_for, outcome, targets FROM announcement_runs WHERE announcement_id = ? ORDER BY id",
         (announcement_id,),
-    ) as cursor:
-        return [(parse_stamp(r[0]), r[1], r[2]) for r in await cursor.fetchall()]
+    )]
 
 
 class SignupResult(StrEnum):
@@ -231,9 +218,10 @@ async def sign_up(conn: aiosqlite.Connection, announcement: Announcement, reside
                   now: datetime) -> SignupResult:
     if announcement.signup_closes_at is not None and now >= announcement.signup_closes_at:
         return SignupResult.CLOSED
-    async with conn.execute("SELECT status FROM signups WHERE announcement_id = ? AND resident_id = ?",
-                            (announcement.id, resident_id)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(
+        conn, "SELECT status FROM signups WHERE announcement_id = ? AND resident_id = ?",
+        (announcement.id, resident_id)
+    )
     if row and row[0] == "active":
         return SignupResult.ALREADY
     if announcement.capacity is not None and await count_signups(conn, announcement.id) >= announcement.capacity:
@@ -258,27 +246,26 @@ async def cancel_signup(conn: aiosqlite.Connection, announcement_id: int, reside
 
 
 async def count_signups(conn: aiosqlite.Connection, announcement_id: int) -> int:
-    async with conn.execute("SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND status = 'active'",
-                            (announcement_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(
+        conn, "SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND status = 'active'",
+        (announcement_id,)
+    )
     return int(row[0]) if row else 0
 
 
 async def signed_up(conn: aiosqlite.Connection, announcement_id: int) -> list[int]:
     """Resident ids, in the order they signed up."""
-    async with conn.execute(
-        "SELECT resident_id FROM signups WHERE announcement_id = ? AND status = 'active' ORDER BY created_at",
+    return [int(r[0]) for r in await fetch_all(
+        conn, "SELECT resident_id FROM signups WHERE announcement_id = ? AND status = 'active' ORDER BY created_at",
         (announcement_id,),
-    ) as cursor:
-        return [int(r[0]) for r in await cursor.fetchall()]
+    )]
 
 
 async def due_reminders(conn: aiosqlite.Connection, now: datetime) -> list[Announcement]:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM announcements WHERE reminded_at IS NULL AND remind_at <= ?"
+    return [_announcement(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM announcements WHERE reminded_at IS NULL AND remind_at <= ?"
         " AND status != 'cancelled' ORDER BY remind_at", (stamp(now),),
-    ) as cursor:
-        return [_announcement(row) for row in await cursor.fetchall()]
+    )]
 
 
 async def mark_reminded(conn: aiosqlite.Connection, announcement_id: int, now: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -36,6 +36,18 @@ def optional_equals(**columns: object) -> tuple[str, list[object]]:
     """The clause ' AND col = ?' for each column given a value; names come from our code only."""
     present = [(name, value) for name, value in columns.items() if value is not None]
     return "".join(f" AND {name} = ?" for name, _ in present), [value for _, value in present]
+
+
+async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Iterable[object] = ()) -> aiosqlite.Row | None:
+    """The first row of a query in one trip to the database thread (execute, fetch and close
+    with a cursor are three; each trip is a thread hand-off costing more than the query)."""
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
+
+
+async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[object] = ()) -> list[aiosqlite.Row]:
+    """All rows of a query in one trip to the database thread."""
+    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
 def bundled_migrations() -> list[tuple[int, str]]:

@@ -22,6 +22,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.db import fetch_all
 from storage.tickets import EventAction, TicketStatus
 
 
@@ -133,8 +134,7 @@ async def candidates(
     own = [value for category_id, until in (horizons or {}).items()
            for value in (category_id, stamp(max(min(until, horizon), now)))]
     params = (*own, limit, *([limit] if own else []), deadline, deadline, stamp(now))
-    async with conn.execute(candidate_sql(deadline, len(own) // 2), params) as cursor:
-        rows = await cursor.fetchall()
+    rows = await fetch_all(conn, candidate_sql(deadline, len(own) // 2), params)
     return [
         Candidate(
             ticket_id=int(row[0]), deadline=deadline, due_at=parse_stamp(row[1]),

@@ -9,6 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.clock import stamp
+from storage.db import fetch_one
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,10 @@ class Dialog:
 
 
 async def load_dialog(conn: aiosqlite.Connection, channel: str, user_id: str) -> Dialog | None:
-    async with conn.execute(
-        "SELECT flow, step, data FROM dialogs WHERE channel = ? AND user_id = ?",
+    row = await fetch_one(
+        conn, "SELECT flow, step, data FROM dialogs WHERE channel = ? AND user_id = ?",
         (channel, user_id),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return Dialog(row[0], row[1], json.loads(row[2])) if row else None
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import stamp
+from storage.db import fetch_all, fetch_one
 
 
 class TargetStatus(StrEnum):
@@ -55,15 +56,15 @@ async def unbind_group(conn: aiosqlite.Connection, channel: str, chat_id: str) -
 
 
 async def get_target(conn: aiosqlite.Connection, channel: str, chat_id: str) -> GroupTarget | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM group_targets WHERE channel = ? AND chat_id = ?",
-                            (channel, chat_id)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(
+        conn, f"SELECT {_COLUMNS} FROM group_targets WHERE channel = ? AND chat_id = ?",
+        (channel, chat_id)
+    )
     return _target(row) if row else None
 
 
 async def all_targets(conn: aiosqlite.Connection) -> list[GroupTarget]:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM group_targets ORDER BY id") as cursor:
-        return [_target(row) for row in await cursor.fetchall()]
+    return [_target(row) for row in await fetch_all(conn, f"SELECT {_COLUMNS} FROM group_targets ORDER BY id")]
 
 
 _SELECT = ("SELECT id, channel, chat_id, title, community_id, grid_id, status, disabled_reason"
@@ -83,8 +84,7 @@ async def active_targets(conn: aiosqlite.Connection, kind: str, target_id: str,
         query, params = _COMMUNITY, (target_id,)
     else:
         query, params = _GRID, (target_id, grid_community or "")
-    async with conn.execute(query, params) as cursor:
-        return [_target(row) for row in await cursor.fetchall()]
+    return [_target(row) for row in await fetch_all(conn, query, params)]
 
 
 async def move_group(conn: aiosqlite.Connection, channel: str, old_chat_id: str, new_chat_id: str,
@@ -137,5 +137,4 @@ async def wechat_followers(conn: aiosqlite.Connection, kind: str, target_id: str
         query, params = _FOLLOWERS_COMMUNITY, (target_id,)
     else:
         query, params = _FOLLOWERS_GRID, (target_id,)
-    async with conn.execute(query, params) as cursor:
-        return [str(row[0]) for row in await cursor.fetchall()]
+    return [str(row[0]) for row in await fetch_all(conn, query, params)]

@@ -8,6 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.clock import stamp
+from storage.db import fetch_all, fetch_one
 
 MAX_ATTEMPTS = 3
 
@@ -40,11 +41,10 @@ class StoredItem:
 
 
 async def by_platform_id(conn: aiosqlite.Connection, channel: str, platform_id: str) -> StoredItem | None:
-    async with conn.execute(
-        "SELECT id, status, response FROM inbox WHERE channel = ? AND platform_id = ?",
+    row = await fetch_one(
+        conn, "SELECT id, status, response FROM inbox WHERE channel = ? AND platform_id = ?",
         (channel, platform_id),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return StoredItem(*row) if row else None
 
 
@@ -54,12 +54,11 @@ async def save_response(conn: aiosqlite.Connection, item_id: int, response: str)
 
 
 async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> list[InboxItem]:
-    async with conn.execute(
-        "SELECT id, channel, platform_id, payload, attempts FROM inbox"
+    return [InboxItem(*row) for row in await fetch_all(
+        conn, "SELECT id, channel, platform_id, payload, attempts FROM inbox"
         " WHERE status = 'pending' AND channel = ? ORDER BY id LIMIT ?",
         (channel, limit),
-    ) as cursor:
-        return [InboxItem(*row) for row in await cursor.fetchall()]
+    )]
 
 
 async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, note: str = "",
@@ -81,14 +80,12 @@ async def record_failure(conn: aiosqlite.Connection, item_id: int, error: str, n
         " processed_at = ? WHERE id = ?",
         (error[:500], MAX_ATTEMPTS, stamp(now), item_id),
     )
-    async with conn.execute("SELECT status FROM inbox WHERE id = ?", (item_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, "SELECT status FROM inbox WHERE id = ?", (item_id,))
     return bool(row and row[0] == "failed")
 
 
 async def get_state(conn: aiosqlite.Connection, key: str) -> str | None:
-    async with conn.execute("SELECT value FROM channel_state WHERE key = ?", (key,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, "SELECT value FROM channel_state WHERE key = ?", (key,))
     return str(row[0]) if row else None
 
 

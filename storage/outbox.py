@@ -10,6 +10,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.db import fetch_all, fetch_one
 
 
 class OutboxStatus(StrEnum):
@@ -75,15 +76,14 @@ async def claim_due(
     """Due rows, at most one per chat and only the chat's oldest unsent, marked as claimed.
 
     Each row's `attempts` counts the try it is claimed for."""
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM outbox AS o WHERE o.channel = ? AND o.status = 'pending'"
+    rows = [_row(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM outbox AS o WHERE o.channel = ? AND o.status = 'pending'"
         " AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS p"
         "   WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id"
         "   AND p.status IN ('pending', 'claimed', 'sending'))"
         " ORDER BY o.id LIMIT ?",
         (channel, stamp(now), limit),
-    ) as cursor:
-        rows = [_row(row) for row in await cursor.fetchall()]
+    )]
     for row in rows:
         await conn.execute(
             "UPDATE outbox SET status = 'claimed', attempts = attempts + 1 WHERE id = ?", (row.id,)
@@ -97,11 +97,10 @@ async def mark_sending(conn: aiosqlite.Connection, row_id: int) -> None:
 
 
 async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
-    async with conn.execute(
-        "SELECT MIN(next_attempt_at) FROM outbox WHERE channel = ? AND status = 'pending'",
+    row = await fetch_one(
+        conn, "SELECT MIN(next_attempt_at) FROM outbox WHERE channel = ? AND status = 'pending'",
         (channel,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     return parse_stamp(row[0]) if row and row[0] else None
 
 
@@ -155,11 +154,10 @@ async def recover_interrupted(conn: aiosqlite.Connection, channel: str) -> int:
 
 
 async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str) -> list[OutboxRow]:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? ORDER BY id",
+    return [_row(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? ORDER BY id",
         (channel, chat_id),
-    ) as cursor:
-        return [_row(row) for row in await cursor.fetchall()]
+    )]
 
 
 @dataclass(frozen=True)
@@ -181,13 +179,12 @@ async def undelivered_for(
     """Failed, never-shown ticket notices to any of these (channel, chat_id) accounts, oldest first."""
     found: list[Undelivered] = []
     for channel, chat_id in accounts:  # a resident has one account per channel: a few queries
-        async with conn.execute(
-            "SELECT id, ticket_id, payload, last_error FROM outbox"
+        rows = await fetch_all(
+            conn, "SELECT id, ticket_id, payload, last_error FROM outbox"
             " WHERE channel = ? AND chat_id = ? AND status = 'failed' AND shown_at IS NULL"
             " AND ticket_id IS NOT NULL AND kind = ? ORDER BY id LIMIT ?",
             (channel, chat_id, UNDELIVERED_KIND, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         found += [Undelivered(row[0], row[1], json.loads(row[2]).get("text", ""), row[3]) for row in rows]
     return sorted(found, key=lambda notice: notice.id)[:limit]
 
@@ -201,14 +198,10 @@ async def mark_shown(conn: aiosqlite.Connection, ids: list[int], now: datetime) 
 
 async def delivery_problems(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
     """Rows created since `since` that ended failed or uncertain, and inbox items parked as failed."""
-    async with conn.execute(
-        "SELECT status, COUNT(*) FROM outbox WHERE created_at >= ? AND status IN ('failed', 'uncertain')"
+    counts = {row[0]: int(row[1]) for row in await fetch_all(
+        conn, "SELECT status, COUNT(*) FROM outbox WHERE created_at >= ? AND status IN ('failed', 'uncertain')"
         " GROUP BY status", (stamp(since),),
-    ) as cursor:
-        counts = {row[0]: int(row[1]) for row in await cursor.fetchall()}
-    async with conn.execute(
-        "SELECT COUNT(*) FROM inbox WHERE status = 'failed' AND received_at >= ?", (stamp(since),)
-    ) as cursor:
-        row = await cursor.fetchone()
+    )}
+    row = await fetch_one(conn, "SELECT COUNT(*) FROM inbox WHERE status = 'failed' AND received_at >= ?", (stamp(since),))
     counts["parked"] = int(row[0]) if row else 0
     return counts

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.clock import stamp
+from storage.db import fetch_all, fetch_one
 
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
 # Blanking an outbox row: one not yet sent is dropped (failed, reason "erased", never shown in
@@ -43,25 +44,17 @@ class Erased:
 
 
 async def resident_data(conn: aiosqlite.Connection, resident_id: int) -> ResidentData:
-    async with conn.execute(
-        "SELECT display_name, phone, phone_shared, COALESCE(compound, ''), COALESCE(building, '')"
+    row = await fetch_one(
+        conn, "SELECT display_name, phone, phone_shared, COALESCE(compound, ''), COALESCE(building, '')"
         " FROM residents WHERE id = ?", (resident_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     assert row is not None, f"no resident {resident_id}"
-    async with conn.execute(
-        "SELECT tag FROM resident_tags WHERE resident_id = ? ORDER BY tag", (resident_id,)
-    ) as cursor:
-        tags = tuple(r[0] for r in await cursor.fetchall())
-    async with conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(status NOT IN (?, ?, ?)), 0) FROM tickets WHERE resident_id = ?",
+    tags = tuple(r[0] for r in await fetch_all(conn, "SELECT tag FROM resident_tags WHERE resident_id = ? ORDER BY tag", (resident_id,)))
+    counts = await fetch_one(
+        conn, "SELECT COUNT(*), COALESCE(SUM(status NOT IN (?, ?, ?)), 0) FROM tickets WHERE resident_id = ?",
         (*CLOSED_STATUSES, resident_id),
-    ) as cursor:
-        counts = await cursor.fetchone()
-    async with conn.execute(
-        "SELECT DISTINCT channel FROM accounts WHERE resident_id = ? ORDER BY channel", (resident_id,)
-    ) as cursor:
-        channels = tuple(r[0] for r in await cursor.fetchall())
+    )
+    channels = tuple(r[0] for r in await fetch_all(conn, "SELECT DISTINCT channel FROM accounts WHERE resident_id = ? ORDER BY channel", (resident_id,)))
     return ResidentData(row[0], row[1], bool(row[2]), row[3], row[4], tags,
                         int(counts[0]) if counts else 0, int(counts[1]) if counts else 0, channels)
 
@@ -90,8 +83,7 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
 
     Open tickets must have been cancelled first (the caller tells their grid people).
     """
-    async with conn.execute("SELECT id FROM tickets WHERE resident_id = ?", (resident_id,)) as cursor:
-        ticket_ids = [int(r[0]) for r in await cursor.fetchall()]
+    ticket_ids = [int(r[0]) for r in await fetch_all(conn, "SELECT id FROM tickets WHERE resident_id = ?", (resident_id,))]
     await _purge_tickets(conn, ticket_ids, now)
     await conn.execute(
         "UPDATE residents SET display_name = '', phone = '', phone_shared = 0, community_id = NULL,"
@@ -100,9 +92,10 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
     await conn.execute("DELETE FROM resident_tags WHERE resident_id = ?", (resident_id,))
     await conn.execute("DELETE FROM ticket_followers WHERE resident_id = ?", (resident_id,))
     messages = 0
-    async with conn.execute("SELECT channel, external_id, chat_id FROM accounts WHERE resident_id = ?",
-                            (resident_id,)) as cursor:
-        accounts = [tuple(r) for r in await cursor.fetchall()]
+    accounts = [tuple(r) for r in await fetch_all(
+        conn, "SELECT channel, external_id, chat_id FROM accounts WHERE resident_id = ?",
+        (resident_id,)
+    )]
     for channel, external_id, chat_id in accounts:
         await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, external_id))
         cursor = await conn.execute(
@@ -122,11 +115,10 @@ async def purge_expired(conn: aiosqlite.Connection, now: datetime, retention: ti
     """Retention: personal fields of tickets closed before the cutoff, and raw messages older than
     it, are blanked, a batch at a time; returns how many rows changed (0 when caught up)."""
     cutoff = stamp(now - retention)
-    async with conn.execute(
-        "SELECT id FROM tickets WHERE purged_at IS NULL AND status IN (?, ?, ?) AND updated_at < ?"
+    ticket_ids = [int(r[0]) for r in await fetch_all(
+        conn, "SELECT id FROM tickets WHERE purged_at IS NULL AND status IN (?, ?, ?) AND updated_at < ?"
         " ORDER BY updated_at LIMIT ?", (*CLOSED_STATUSES, cutoff, RETENTION_BATCH)
-    ) as cursor:
-        ticket_ids = [int(r[0]) for r in await cursor.fetchall()]
+    )]
     await _purge_tickets(conn, ticket_ids, now)
     inbox = await conn.execute(
         "UPDATE inbox SET payload = '', response = NULL WHERE id IN (SELECT id FROM inbox"

@@ -41,6 +41,7 @@ from typing import Literal
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.db import fetch_all
 from storage.periods import Period
 from storage.tickets import OPEN_STATUSES, Rating, TicketStatus
 
@@ -256,8 +257,7 @@ async def _grouped(
     sql = _rates_sql(spans, area, _GROUP_COLUMNS[by])
     await refresh_facts(conn)
     params = [*span_values, stamp(period.start), stamp(period.end), *area_values]
-    async with conn.execute(sql, params) as cursor:
-        rows = await cursor.fetchall()
+    rows = await fetch_all(conn, sql, params)
     return [GroupRates(str(row[0]) if row[0] is not None else "", Rates(*(int(v or 0) for v in row[1:])))
             for row in rows]
 
@@ -307,7 +307,6 @@ async def overdue_tickets(
     )
     now_text = stamp(now)
     params = [acked, now_text, acked, now_text, *OPEN_STATUSES, *area_values, acked, now_text, now_text]
-    async with conn.execute(sql, params) as cursor:
-        rows = await cursor.fetchall()
+    rows = await fetch_all(conn, sql, params)
     return [OverdueTicket(int(r[0]), r[1], r[2], r[3], TicketStatus(r[4]), r[5], parse_stamp(r[6]))
             for r in rows]

@@ -10,7 +10,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
-from storage.db import optional_equals
+from storage.db import fetch_all, fetch_one, optional_equals
 
 
 class TicketStatus(StrEnum):
@@ -144,8 +144,7 @@ async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetim
 
 
 async def get_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Ticket | None:
-    async with conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))
     return _ticket(row) if row else None
 
 
@@ -198,12 +197,11 @@ async def add_event(
 
 
 async def events_of(conn: aiosqlite.Connection, ticket_id: int) -> list[TicketEvent]:
-    async with conn.execute(
-        "SELECT id, ticket_id, at, actor_kind, actor_id, action, note, data FROM ticket_events"
+    rows = await fetch_all(
+        conn, "SELECT id, ticket_id, at, actor_kind, actor_id, action, note, data FROM ticket_events"
         " WHERE ticket_id = ? ORDER BY id",
         (ticket_id,),
-    ) as cursor:
-        rows = await cursor.fetchall()
+    )
     return [
         TicketEvent(r[0], r[1], parse_stamp(r[2]), r[3], r[4], r[5], r[6], json.loads(r[7]))
         for r in rows
@@ -213,11 +211,10 @@ async def events_of(conn: aiosqlite.Connection, ticket_id: int) -> list[TicketEv
 async def tickets_of_resident(
     conn: aiosqlite.Connection, resident_id: int, limit: int = 10
 ) -> list[Ticket]:
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM tickets WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+    return [_ticket(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM tickets WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
         (resident_id, limit),
-    ) as cursor:
-        return [_ticket(row) for row in await cursor.fetchall()]
+    )]
 
 
 async def open_tickets_like(
@@ -225,12 +222,11 @@ async def open_tickets_like(
 ) -> list[Ticket]:
     """Open tickets of one category in one building: candidates for 我也遇到."""
     marks = ", ".join("?" for _ in OPEN_STATUSES)
-    async with conn.execute(
-        f"SELECT {_COLUMNS} FROM tickets WHERE compound = ? AND building = ? AND category_id = ?"
+    return [_ticket(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM tickets WHERE compound = ? AND building = ? AND category_id = ?"
         f" AND status IN ({marks}) ORDER BY id DESC LIMIT 3",
         (compound, building, category_id, *OPEN_STATUSES),
-    ) as cursor:
-        return [_ticket(row) for row in await cursor.fetchall()]
+    )]
 
 
 async def open_tickets(
@@ -244,8 +240,7 @@ async def open_tickets(
     marks = ", ".join("?" for _ in OPEN_STATUSES)
     area, values = optional_equals(grid_id=grid_id, community_id=community_id)
     sql = f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({marks}){area} ORDER BY id LIMIT ?"
-    async with conn.execute(sql, (*OPEN_STATUSES, *values, limit)) as cursor:
-        return [_ticket(row) for row in await cursor.fetchall()]
+    return [_ticket(row) for row in await fetch_all(conn, sql, (*OPEN_STATUSES, *values, limit))]
 
 
 async def add_photo(
@@ -259,10 +254,7 @@ async def add_photo(
 
 async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[tuple[str, str]]:
     """(channel, ref) of each photo of a ticket."""
-    async with conn.execute(
-        "SELECT channel, ref FROM ticket_photos WHERE ticket_id = ? ORDER BY id", (ticket_id,)
-    ) as cursor:
-        return [(r[0], r[1]) for r in await cursor.fetchall()]
+    return [(r[0], r[1]) for r in await fetch_all(conn, "SELECT channel, ref FROM ticket_photos WHERE ticket_id = ? ORDER BY id", (ticket_id,))]
 
 
 async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:
@@ -274,8 +266,7 @@ async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: 
 
 
 async def followers_of(conn: aiosqlite.Connection, ticket_id: int) -> list[int]:
-    async with conn.execute(
-        "SELECT resident_id FROM ticket_followers WHERE ticket_id = ? ORDER BY added_at",
+    return [int(r[0]) for r in await fetch_all(
+        conn, "SELECT resident_id FROM ticket_followers WHERE ticket_id = ? ORDER BY added_at",
         (ticket_id,),
-    ) as cursor:
-        return [int(r[0]) for r in await cursor.fetchall()]
+    )]

@@ -10,6 +10,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
+from storage.db import fetch_one
 
 # WeChat's customer-service rules: after a message, 5 pushes within 48 h; after a menu tap,
 # 3 pushes within a minute.
@@ -52,11 +53,10 @@ async def record_interaction(conn: aiosqlite.Connection, openid: str, kind: Inte
 
 async def take_window_slot(conn: aiosqlite.Connection, openid: str, now: datetime) -> WindowCheck:
     """Use one customer-service push if the window allows it; never more than WeChat permits."""
-    async with conn.execute(
-        "SELECT message_at, message_sent, tap_at, tap_sent FROM wechat_windows WHERE openid = ?",
+    row = await fetch_one(
+        conn, "SELECT message_at, message_sent, tap_at, tap_sent FROM wechat_windows WHERE openid = ?",
         (openid,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     if row is None:
         return WindowCheck(False, "no message from this follower yet")
     message_at, message_sent, tap_at, tap_sent = row
@@ -98,8 +98,7 @@ async def save_choices(conn: aiosqlite.Connection, openid: str, options: list[tu
 
 
 async def last_choices(conn: aiosqlite.Connection, openid: str) -> list[tuple[str, str]]:
-    async with conn.execute("SELECT options FROM wechat_choices WHERE openid = ?", (openid,)) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, "SELECT options FROM wechat_choices WHERE openid = ?", (openid,))
     return [(label, data) for label, data in json.loads(row[0])] if row else []
 
 
@@ -122,8 +121,5 @@ async def add_menu_items(conn: aiosqlite.Connection, openid: str, data: list[str
 
 async def menu_item(conn: aiosqlite.Connection, openid: str, item_id: int) -> str | None:
     """The button data of a tapped msgmenu item, only if it was sent to this follower."""
-    async with conn.execute(
-        "SELECT data FROM wechat_menu_items WHERE id = ? AND openid = ?", (item_id, openid)
-    ) as cursor:
-        row = await cursor.fetchone()
+    row = await fetch_one(conn, "SELECT data FROM wechat_menu_items WHERE id = ? AND openid = ?", (item_id, openid))
     return str(row[0]) if row else None
