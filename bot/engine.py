@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 # Channel hooks that run inside the handling transaction.
 Prepare = Callable[[aiosqlite.Connection, Incoming, datetime], Awaitable[Incoming]]
-ReplySink = Callable[[aiosqlite.Connection, list[Reply], datetime], Awaitable[None]]
+# Returns whether it queued outbox rows (pushes) for the sender to deliver.
+ReplySink = Callable[[aiosqlite.Connection, list[Reply], datetime], Awaitable[bool]]
 
 
 # Room left in a WeChat message for the numbered options after the text.
@@ -64,17 +65,24 @@ class Engine:
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
         self.flood_guard = flood_guard or FloodGuard()
-        self.outbox_wakers: list[asyncio.Event] = []
+        self.outbox_wakers: dict[str, list[asyncio.Event]] = {}  # channel → its senders' wake events
         self.schedule_wakers: list[asyncio.Event] = []
 
-    def wake_senders(self) -> None:
-        for event in self.outbox_wakers:
-            event.set()
+    def add_sender(self, channel: str, wake: asyncio.Event) -> None:
+        self.outbox_wakers.setdefault(channel, []).append(wake)
 
-    def _after_commit(self, outcome: Outcome, queued: bool) -> None:
-        """Wake the senders if rows were queued, the scheduler if announcements changed."""
+    def wake_senders(self, channels: Iterable[str] | None = None) -> None:
+        """Wake the senders of these channels (all when None); a sender woken for nothing still
+        costs a database transaction, and every handling waits behind it."""
+        for channel, events in self.outbox_wakers.items():
+            if channels is None or channel in channels:
+                for event in events:
+                    event.set()
+
+    def _after_commit(self, outcome: Outcome, queued: set[str]) -> None:
+        """Wake the senders of the channels rows were queued for, the scheduler if announcements changed."""
         if queued:
-            self.wake_senders()
+            self.wake_senders(queued)
         if outcome.schedule_changed:
             for event in self.schedule_wakers:
                 event.set()
@@ -96,7 +104,7 @@ class Engine:
         async with self.db.transaction() as conn:
             outcome = await self.dispatcher.handle(conn, incoming, now)
             await self._write_notifications(conn, outcome, now)
-        self._after_commit(outcome, queued=bool(outcome.notifications))
+        self._after_commit(outcome, _channels(outcome.notifications))
         return outcome.replies
 
     async def handle_stored(self, incoming: Incoming, inbox_id: int, *, prepare: Prepare | None = None,
@@ -117,15 +125,19 @@ class Engine:
             if prepare is not None:
                 incoming = await prepare(conn, incoming, now)
             outcome = await self.dispatcher.handle(conn, incoming, now)
+            queued = _channels(outcome.notifications)
             if replies_to is not None:
-                await replies_to(conn, outcome.replies, now)
+                pushed = await replies_to(conn, outcome.replies, now)
             else:
                 for reply in outcome.replies:
                     await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
+                pushed = bool(outcome.replies)
+            if pushed:
+                queued.add(incoming.channel)
             await self._write_notifications(conn, outcome, now)
             await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id)
             self.crash_points.reached("engine.before_commit")
-        self._after_commit(outcome, queued=True)
+        self._after_commit(outcome, queued)
 
     async def _hold_back(self, incoming: Incoming, inbox_id: int, admission: Admission,
                          prepare: Prepare | None, replies_to: ReplySink | None) -> None:
@@ -139,13 +151,15 @@ class Engine:
         async with self.db.transaction() as conn:
             if prepare is not None:
                 await prepare(conn, incoming, now)  # the channel's bookkeeping (WeChat's window)
+            pushed = False
             if notice and replies_to is not None:
-                await replies_to(conn, notice, now)
+                pushed = await replies_to(conn, notice, now)
             elif notice:
                 await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
+                pushed = True
             await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id)
-        if notice and replies_to is None:
-            self.wake_senders()
+        if pushed:
+            self.wake_senders({incoming.channel})
 
     @staticmethod
     async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],
@@ -158,7 +172,7 @@ class Engine:
         """Replies that could not go back the way they came (WeChat's deadline passed) are pushed."""
         async with self.db.transaction() as conn:
             await self.enqueue_in(conn, channel, chat_id, replies, self.clock.now())
-        self.wake_senders()
+        self.wake_senders({channel})
 
     async def skip_stored(self, inbox_id: int) -> None:
         """An update the bot ignores (an edit, a member change) is marked done."""
@@ -169,3 +183,7 @@ class Engine:
         """Count a failed handling attempt; True when the item was parked for good."""
         async with self.db.transaction() as conn:
             return await inbox.record_failure(conn, inbox_id, type(error).__name__, self.clock.now())
+
+
+def _channels(notifications: list[Notification]) -> set[str]:
+    return {note.recipient.channel for note in notifications}

@@ -49,7 +49,7 @@ class Plan:
 
 def _sender(app: App, transport: Transport) -> Loop:
     wake = asyncio.Event()
-    app.engine.outbox_wakers.append(wake)
+    app.engine.add_sender(transport.channel, wake)
     feedback = GroupFeedback(app.services, app.engine)
     return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points, feedback).run
 

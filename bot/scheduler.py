@@ -55,7 +55,7 @@ class Scheduler:
                 await self.app.engine.write_notifications(conn, notes, now)
                 await purge_expired(conn, now, timedelta(days=self.app.config.privacy.retention_days))
         if notes:
-            self.app.engine.wake_senders()
+            self.app.engine.wake_senders({note.recipient.channel for note in notes})
         return len(notes)
 
     async def _digest_if_due(self, conn: aiosqlite.Connection, now: datetime) -> list[Notification]:

@@ -198,8 +198,7 @@ async def impatient(config: Config, fake: FakeTelegramAPI, clock: FakeClock,
 
 
 def wake(run: TelegramRun) -> None:
-    for event in run.app.engine.outbox_wakers:
-        event.set()
+    run.app.engine.wake_senders()
 
 
 async def sender_pass(run: TelegramRun, n: int) -> None:

@@ -136,13 +136,11 @@ async def test_429_is_retried_after_retry_after_and_sent_once(run: TelegramRun, 
                                and rows[0].status == "pending")
     assert rows[0].last_error == "429 flood control"
     clock.advance(seconds=6)
-    for event in run.app.engine.outbox_wakers:
-        event.set()
+    run.app.engine.wake_senders()
     await run.rows_when(RESIDENT, lambda rows: rows[0].status == "pending")
     assert fake.messages_to(RESIDENT) == []  # not before retry_after has passed
     clock.advance(seconds=1)
-    for event in run.app.engine.outbox_wakers:
-        event.set()
+    run.app.engine.wake_senders()
     await run.reply_to(RESIDENT, "使用说明")
     rows = await run.rows_when(RESIDENT, lambda rows: rows[0].status == "sent")
     assert [(r.status, r.attempts) for r in rows] == [("sent", 2)]

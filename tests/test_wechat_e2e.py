@@ -239,3 +239,17 @@ async def test_compatible_mode_takes_plain_and_encrypted_callbacks(
         assert plain.status == 200 and "<Content><![CDATA[请简单描述问题" in plain.body
     finally:
         await run.close()
+
+
+async def test_a_passive_answer_wakes_no_sender(run: WeChatRun) -> None:
+    """An answer that goes back in the HTTP response queues nothing, so no sender is woken (each
+    wake costs a database transaction that every handling then waits behind)."""
+    telegram, wechat = asyncio.Event(), asyncio.Event()
+    run.app.engine.add_sender("telegram", telegram)
+    run.app.engine.add_sender("wechat", wechat)
+    answer = await run.platform.subscribe(RESIDENT)
+    assert "微服务" in answer.text
+    assert not telegram.is_set() and not wechat.is_set()
+    await run.bind(LEADER, "g01-leader")
+    await report_in_longchi(run)  # the card for the WeChat leader is a push
+    assert wechat.is_set() and not telegram.is_set()

@@ -141,7 +141,7 @@ class WeChatIntake:
     def _replies_to(self, job: Job) -> ReplySink:
         openid = job.message.openid
 
-        async def replies_to(conn: aiosqlite.Connection, replies: list[Reply], now: datetime) -> None:
+        async def replies_to(conn: aiosqlite.Connection, replies: list[Reply], now: datetime) -> bool:
             rendered = render_texts([r for r in replies if not r.photo], self.texts)
             await state.save_choices(conn, openid, list(rendered.options), now)
             pushes = [Reply(text=piece) for piece in rendered.pieces if piece]
@@ -151,6 +151,7 @@ class WeChatIntake:
                 await inbox.save_response(conn, job.inbox_id, job.text)
             pushes += [r for r in replies if r.photo]
             await self.engine.enqueue_in(conn, Channel.WECHAT, openid, pushes, now)
+            return bool(pushes)
 
         return replies_to
 
