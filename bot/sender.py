@@ -140,16 +140,43 @@ class OutboxSender:
                         self.transport.channel, count)
         return count
 
-    async def drain_once(self) -> int:
-        """Deliver every row due now (one per chat at a time, in order); returns rows handled."""
+    async def drain_once(self, stop: asyncio.Event | None = None) -> int:
+        """Deliver every row due now (one per chat at a time, in order); returns rows handled.
+
+        A pipeline rather than batches: rows queued meanwhile are claimed as soon as they are
+        woken for, so a card never waits for the slowest row of an earlier batch (a message to
+        a group at its per-minute limit). Once `stop` is set nothing new is claimed; rows in
+        flight finish and are recorded."""
         handled = 0
-        while True:
-            async with self.db.transaction() as conn:
-                rows = await outbox.claim_due(conn, self.transport.channel, self.clock.now(), BATCH)
-            if not rows:
-                return handled
-            await asyncio.gather(*(self._deliver(row) for row in rows))
-            handled += len(rows)
+        in_flight: set[asyncio.Task[None]] = set()
+        claim = True
+        try:
+            while True:
+                if claim and not (stop is not None and stop.is_set()) and len(in_flight) < BATCH:
+                    self.wake.clear()
+                    async with self.db.transaction() as conn:
+                        rows = await outbox.claim_due(conn, self.transport.channel, self.clock.now(),
+                                                      BATCH - len(in_flight))
+                    in_flight |= {asyncio.create_task(self._deliver(row)) for row in rows}
+                if not in_flight:
+                    return handled
+                woken = asyncio.ensure_future(self.wake.wait())
+                done, _ = await asyncio.wait({*in_flight, woken}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                finished = done - {woken}
+                in_flight -= finished
+                handled += len(finished)
+                for task in finished:
+                    task.result()  # a failure to record: the caller logs it and retries later
+                # Claim again when rows were queued, or (a finished row's chat may have its next
+                # one due) when half the room is free: one claim per finished row would cost a
+                # transaction each, every handling waiting behind them, under a fan-out.
+                claim = self.wake.is_set() or (bool(finished) and len(in_flight) <= BATCH // 2)
+        finally:
+            if in_flight:
+                for task in in_flight:
+                    task.cancel()
+                await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots, self.transport.slot(row.chat_id):
@@ -215,7 +242,7 @@ class OutboxSender:
         while not stop.is_set():
             self.wake.clear()
             try:
-                await self.drain_once()
+                await self.drain_once(stop)
             except Exception:
                 log.exception("%s outbox: drain failed; retrying shortly", self.transport.channel)
                 await _wait_any(stop, self.wake, 1.0)

@@ -81,7 +81,9 @@ async def claim_due(
         " AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS p"
         "   WHERE p.channel = o.channel AND p.chat_id = o.chat_id AND p.id < o.id"
         "   AND p.status IN ('pending', 'claimed', 'sending'))"
-        " ORDER BY o.id LIMIT ?",
+        # Staff first: when the platform's limit is the bottleneck, a leader's card or deadline
+        # notice does not queue behind every resident's reply (each chat keeps its own order).
+        " ORDER BY o.kind NOT IN ('card', 'staff_notice'), o.id LIMIT ?",
         (channel, stamp(now), limit),
     )]
     for row in rows:

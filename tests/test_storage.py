@@ -140,6 +140,16 @@ async def test_claim_due_gives_the_oldest_row_per_chat(db: Database, clock: Fake
         assert [r.id for r in await outbox.claim_due(conn, "telegram", clock.now())] == [a2]
 
 
+async def test_claim_due_puts_staff_cards_first_and_keeps_each_chats_order(db: Database, clock: FakeClock) -> None:
+    replies = [await enqueue(db, clock, f"resident-{n}", "reply") for n in range(3)]
+    async with db.transaction() as conn:
+        card = await outbox.enqueue(conn, "telegram", "leader", {"text": "card"}, clock.now(), kind="card")
+        notice = await outbox.enqueue(conn, "telegram", "admin", {"text": "late"}, clock.now(),
+                                      kind="staff_notice")
+        claimed = await outbox.claim_due(conn, "telegram", clock.now(), limit=3)
+    assert [r.id for r in claimed] == [card, notice, replies[0]]
+
+
 async def test_claim_due_waits_for_next_attempt(db: Database, clock: FakeClock) -> None:
     row = await enqueue(db, clock, "chat-a", "a1")
     async with db.transaction() as conn:

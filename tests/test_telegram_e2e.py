@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from storage import tickets
+from storage import outbox, tickets
 from storage.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram_harness import TelegramRun, start_run
@@ -180,3 +180,23 @@ async def test_photo_and_location_reach_the_leader_with_the_card(run: TelegramRu
     assert "32.30123, 118.31456" in (card.text or "")
     photo = await fake.wait_for(lambda m: m.chat_id == LEADER and m.method == "sendPhoto", after=mark)
     assert photo.photo == "PHOTO-FILE-1" and "#1" in (photo.text or "")
+
+
+async def test_a_card_does_not_wait_for_a_slow_send_already_in_flight(run: TelegramRun) -> None:
+    """A send whose answer is slow (2 s) holds only itself: a card queued meanwhile goes out at
+    once instead of after it (the sender claims new rows while others are in flight)."""
+    fake = run.fake
+    fake.delay_next("sendMessage", 2.0)
+    async with run.app.db.transaction() as conn:
+        await outbox.enqueue(conn, "telegram", str(RESIDENT), {"text": "慢的回复"}, run.app.clock.now())
+    run.app.engine.wake_senders()
+    await run.reply_to(RESIDENT, "慢的回复")  # recorded at once; its answer comes 2 s later
+    async with run.app.db.transaction() as conn:
+        await outbox.enqueue(conn, "telegram", str(LEADER), {"text": "【新工单 #9】"}, run.app.clock.now(),
+                             kind="card")
+    run.app.engine.wake_senders()
+    started = time.monotonic()
+    await fake.wait_for(lambda m: m.chat_id == LEADER and "新工单 #9" in (m.text or ""), timeout=1.5)
+    assert time.monotonic() - started < 1.5
+    rows = await run.rows_when(RESIDENT, lambda rows: rows[0].status in ("sending", "sent"))
+    assert rows[0].status == "sending"  # the slow one was still waiting for its answer
