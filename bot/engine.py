@@ -1,4 +1,5 @@
-"""Runs the dispatcher inside one database transaction per Incoming."""
+"""Runs the dispatcher inside a database transaction: an Incoming's handling, its outbox rows and
+its inbox mark commit together (items handled at the same time share the transaction)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.channels.telegram_render import TEXT_LIMIT, split_text
 from bot.channels.wechat_render import TEXT_LIMIT_BYTES, split_utf8
 from bot.faults import CrashPoints
 from bot.flood_guard import Admission, FloodGuard
+from bot.group_commit import GroupCommit
 from handlers.dispatcher import Dispatcher
 from handlers.types import Channel, Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
@@ -65,6 +67,8 @@ class Engine:
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
         self.flood_guard = flood_guard or FloodGuard()
+        # Items handled at the same time (WeChat callbacks, a poll's Telegram updates) commit together.
+        self._commits = GroupCommit(db, before_commit=lambda: self.crash_points.reached("engine.before_commit"))
         self.outbox_wakers: dict[str, list[asyncio.Event]] = {}  # channel → its senders' wake events
         self.schedule_wakers: list[asyncio.Event] = []
 
@@ -118,48 +122,53 @@ class Engine:
         """
         now = self.clock.now()
         admission = self.flood_guard.admit(incoming.channel, incoming.user_id, now)
-        if admission is not Admission.ALLOW:
-            await self._hold_back(incoming, inbox_id, admission, prepare, replies_to)
-            return
-        async with self.db.transaction() as conn:
-            if prepare is not None:
-                incoming = await prepare(conn, incoming, now)
-            outcome = await self.dispatcher.handle(conn, incoming, now)
-            queued = _channels(outcome.notifications)
-            if replies_to is not None:
-                pushed = await replies_to(conn, outcome.replies, now)
-            else:
-                for reply in outcome.replies:
-                    await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
-                pushed = bool(outcome.replies)
-            if pushed:
-                queued.add(incoming.channel)
-            await self._write_notifications(conn, outcome, now)
-            await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id)
-            self.crash_points.reached("engine.before_commit")
+
+        async def work(conn: aiosqlite.Connection) -> tuple[Outcome, set[str]]:
+            if admission is not Admission.ALLOW:
+                return Outcome(), await self._hold_back(conn, incoming, inbox_id, admission, now, prepare,
+                                                        replies_to)
+            return await self._handle(conn, incoming, inbox_id, now, prepare, replies_to)
+
+        outcome, queued = await self._commits.run(work)
         self._after_commit(outcome, queued)
 
-    async def _hold_back(self, incoming: Incoming, inbox_id: int, admission: Admission,
-                         prepare: Prepare | None, replies_to: ReplySink | None) -> None:
+    async def _handle(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int, now: datetime,
+                      prepare: Prepare | None, replies_to: ReplySink | None) -> tuple[Outcome, set[str]]:
+        if prepare is not None:
+            incoming = await prepare(conn, incoming, now)
+        outcome = await self.dispatcher.handle(conn, incoming, now)
+        queued = _channels(outcome.notifications)
+        if replies_to is not None:
+            pushed = await replies_to(conn, outcome.replies, now)
+        else:
+            for reply in outcome.replies:
+                await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
+            pushed = bool(outcome.replies)
+        if pushed:
+            queued.add(incoming.channel)
+        await self._write_notifications(conn, outcome, now)
+        await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id)
+        return outcome, queued
+
+    async def _hold_back(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int,
+                         admission: Admission, now: datetime, prepare: Prepare | None,
+                         replies_to: ReplySink | None) -> set[str]:
         """A message over the flood limit: marked done unhandled; the first one gets a notice."""
-        now = self.clock.now()
         # One warning per flood, not one per message: the log must not be floodable either.
         log.log(logging.WARNING if admission is Admission.NOTIFY else logging.DEBUG,
                 "flood limit: %s messages from %s are not handled for now", incoming.channel, incoming.user_id)
         notice = [Reply(text=self.dispatcher.services.texts.t("flood_notice"))] \
             if admission is Admission.NOTIFY else []
-        async with self.db.transaction() as conn:
-            if prepare is not None:
-                await prepare(conn, incoming, now)  # the channel's bookkeeping (WeChat's window)
-            pushed = False
-            if notice and replies_to is not None:
-                pushed = await replies_to(conn, notice, now)
-            elif notice:
-                await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
-                pushed = True
-            await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id)
-        if pushed:
-            self.wake_senders({incoming.channel})
+        if prepare is not None:
+            await prepare(conn, incoming, now)  # the channel's bookkeeping (WeChat's window)
+        pushed = False
+        if notice and replies_to is not None:
+            pushed = await replies_to(conn, notice, now)
+        elif notice:
+            await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
+            pushed = True
+        await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id)
+        return {incoming.channel} if pushed else set()
 
     @staticmethod
     async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 import aiosqlite
 
 from bot.faults import CrashPoints
+from bot.group_commit import GroupCommit
 from handlers.types import Reply
 from storage import outbox
 from storage.clock import Clock
@@ -71,49 +71,6 @@ class Transport(Protocol):
         """Send one row; `kind` and `ticket_id` let a channel pick a fallback (a WeChat template)."""
 
 
-T = TypeVar("T")
-
-
-class GroupCommit(Generic[T]):
-    """Small writes from concurrent deliveries that commit together in one transaction.
-
-    `submit` returns once its item is committed, exactly as if it had had a transaction of its
-    own; items submitted while a transaction waits for the database lock join it. One write
-    per row of a fan-out would otherwise queue every resident's handling behind a stream of
-    tiny commits.
-    """
-
-    def __init__(self, db: Database, write: Callable[[aiosqlite.Connection, list[T]], Awaitable[None]]) -> None:
-        self._db = db
-        self._write = write
-        self._pending: list[tuple[T, asyncio.Future[None]]] = []
-        self._leader = asyncio.Lock()
-
-    async def submit(self, item: T) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        async with self._leader:
-            if not future.done():  # not yet written by the previous leader's transaction
-                await self._flush()
-        future.result()  # raises if that transaction failed
-
-    async def _flush(self) -> None:
-        batch: list[tuple[T, asyncio.Future[None]]] = []
-        try:
-            async with self._db.transaction() as conn:
-                batch, self._pending = self._pending, []
-                await self._write(conn, [item for item, _ in batch])
-        except asyncio.CancelledError:
-            self._pending[:0] = batch  # rolled back: the next leader writes them
-            raise
-        except Exception as exc:
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for _, future in batch:
-            future.set_result(None)
-
-
 def backoff_seconds(attempts: int) -> float:
     return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
@@ -128,8 +85,8 @@ class OutboxSender:
         self.transport = transport
         self.wake = wake
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._sending: GroupCommit[int] = GroupCommit(db, self._write_sending)
-        self._recording: GroupCommit[tuple[OutboxRow, Delivery]] = GroupCommit(db, self._write_records)
+        # Concurrent deliveries' small marks commit together, not one flush each.
+        self._commits = GroupCommit(db)
 
     async def recover(self) -> int:
         """At start: rows a crash left mid-send become uncertain rather than being resent."""
@@ -181,7 +138,7 @@ class OutboxSender:
     async def _deliver(self, row: OutboxRow) -> None:
         async with self._slots, self.transport.slot(row.chat_id):
             # Only now is the row on its way: a crash while it waited for a slot loses nothing.
-            await self._sending.submit(row.id)
+            await self._commits.run(lambda conn: outbox.mark_sending(conn, row.id))
             try:
                 result = await self.transport.deliver(row.chat_id, Reply.from_payload(row.payload),
                                                       kind=row.kind, ticket_id=row.ticket_id)
@@ -191,16 +148,7 @@ class OutboxSender:
         if result.status is DeliveryStatus.SENT:
             self.crash_points.reached("sender.after_send")
             self.crash_points.reached(f"sender.after_send.{row.kind}")
-        await self._recording.submit((row, result))
-
-    @staticmethod
-    async def _write_sending(conn: aiosqlite.Connection, row_ids: list[int]) -> None:
-        for row_id in row_ids:
-            await outbox.mark_sending(conn, row_id)
-
-    async def _write_records(self, conn: aiosqlite.Connection, outcomes: list[tuple[OutboxRow, Delivery]]) -> None:
-        for row, result in outcomes:
-            await self._record(conn, row, result)
+        await self._commits.run(lambda conn: self._record(conn, row, result))
 
     async def _record(self, conn: aiosqlite.Connection, row: OutboxRow, result: Delivery) -> None:
         now = self.clock.now()

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.config import Config
 from bot.ratelimit import SlidingWindow, refused
-from bot.sender import GroupCommit
 from storage.clock import FakeClock
-from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram_harness import start_run
 
@@ -61,51 +57,6 @@ async def test_a_refused_message_gives_its_slot_back() -> None:
     assert time.monotonic() - began < 0.5
     with pytest.raises(TimeoutError):  # two counted messages fill the 5-second window
         await asyncio.wait_for(_hold(window, log, 0.0), timeout=0.3)
-
-
-@pytest.fixture
-async def db(clock: FakeClock, tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "group.db", clock)
-    async with database.transaction() as conn:
-        await conn.execute("CREATE TABLE marks (value INTEGER NOT NULL)")
-    yield database
-    await database.close()
-
-
-async def test_group_commit_joins_writes_that_wait_for_the_database(db: Database) -> None:
-    batches: list[list[int]] = []
-
-    async def write(conn: aiosqlite.Connection, values: list[int]) -> None:
-        batches.append(values)
-        for value in values:
-            await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
-
-    group: GroupCommit[int] = GroupCommit(db, write)
-    async with db.transaction():  # someone else holds the connection meanwhile
-        tasks = [asyncio.create_task(group.submit(v)) for v in range(10)]
-        await asyncio.sleep(0.05)
-        assert not any(task.done() for task in tasks)  # nothing returns before its commit
-    await asyncio.gather(*tasks)
-    assert sorted(v for batch in batches for v in batch) == list(range(10))
-    assert len(batches) <= 2
-    async with db.read() as conn, conn.execute("SELECT COUNT(*) FROM marks") as cursor:
-        assert (await cursor.fetchone())[0] == 10
-
-
-async def test_group_commit_failure_reaches_every_writer_and_writes_nothing(db: Database) -> None:
-    async def write(conn: aiosqlite.Connection, values: list[int]) -> None:
-        for value in values:
-            await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
-        raise RuntimeError("disk on fire")
-
-    group: GroupCommit[int] = GroupCommit(db, write)
-    async with db.transaction():
-        tasks = [asyncio.create_task(group.submit(v)) for v in range(3)]
-        await asyncio.sleep(0.02)
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert all(isinstance(r, RuntimeError) for r in results)
-    async with db.read() as conn, conn.execute("SELECT COUNT(*) FROM marks") as cursor:
-        assert (await cursor.fetchone())[0] == 0
 
 
 async def test_a_slow_callback_answer_does_not_delay_the_next_reply(

@@ -103,9 +103,10 @@ class TelegramIntake:
                 items = await inbox.pending(conn, Channel.TELEGRAM)
             if not items:
                 return processed
-            for item in items:
-                await self._process(item.id, item.payload, item.platform_id)
-                processed += 1
+            # Submitted together, in order (each queues its handling before its first pause), so
+            # the engine handles them in one transaction; a chat's updates keep their order.
+            await asyncio.gather(*(self._process(item.id, item.payload, item.platform_id) for item in items))
+            processed += len(items)
 
     async def _process(self, item_id: int, payload: str, update_id: str) -> None:
         update = Update.de_json(json.loads(payload), self.bot)

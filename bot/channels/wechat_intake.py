@@ -15,6 +15,7 @@ from bot.channels.wechat_messages import WeChatMessage, to_message
 from bot.channels.wechat_render import render_texts
 from bot.channels.wechat_security import parse_xml
 from bot.engine import Engine, Prepare, ReplySink
+from bot.group_commit import GroupCommit
 from handlers.formatting import parse_id
 from handlers.texts import Texts
 from handlers.types import Channel, Incoming, Reply
@@ -56,16 +57,15 @@ class WeChatIntake:
         self._jobs: dict[str, Job] = {}
         self._tasks: set[asyncio.Task] = set()
         self.wake = asyncio.Event()
+        # Callbacks arriving together are stored by one commit (each still answered only after it).
+        self._stores = GroupCommit(db)
 
     async def receive(self, platform_id: str, xml: str, message: WeChatMessage) -> str | None:
         """Store the callback (a retry is recognised) and return the passive reply text, if any."""
         started = asyncio.get_running_loop().time()
         job = self._jobs.get(platform_id)
         if job is None:
-            async with self.db.transaction() as conn:
-                await inbox.store(conn, Channel.WECHAT, platform_id, xml, self.engine.clock.now())
-                stored = await inbox.by_platform_id(conn, Channel.WECHAT, platform_id)
-            assert stored is not None
+            stored = await self._stores.run(lambda conn: _store(conn, platform_id, xml, self.engine.clock.now()))
             job = self._jobs.get(platform_id)  # a concurrent duplicate may have started it meanwhile
             if job is None:
                 if stored.status != "pending":
@@ -213,6 +213,13 @@ async def resolve_choice(conn: aiosqlite.Connection, incoming: Incoming, menu_it
 
 
 FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+async def _store(conn: aiosqlite.Connection, platform_id: str, xml: str, now: datetime) -> inbox.StoredItem:
+    await inbox.store(conn, Channel.WECHAT, platform_id, xml, now)
+    stored = await inbox.by_platform_id(conn, Channel.WECHAT, platform_id)
+    assert stored is not None
+    return stored
 
 
 def _short(openid: str) -> str:

@@ -1,0 +1,95 @@
+"""Group commit: units of work submitted at the same time share one transaction (one fsync).
+
+With one connection and `synchronous=FULL`, every commit waits its turn and pays a flush of its
+own; work that arrives while a transaction holds the connection joins the next one instead.
+Each unit runs in its own savepoint, so one that fails is rolled back alone and its submitter
+gets its exception; the others commit. A submitter returns only after the commit that holds its
+work, exactly as with a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import aiosqlite
+
+from storage.db import Database
+
+T = TypeVar("T")
+Work = Callable[[aiosqlite.Connection], Awaitable[Any]]
+
+
+@dataclass
+class _Unit(Generic[T]):
+    work: Work
+    future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    result: Any = None
+    error: Exception | None = None
+
+
+class GroupCommit:
+    def __init__(self, db: Database, before_commit: Callable[[], None] | None = None) -> None:
+        self._db = db
+        self._before_commit = before_commit
+        self._pending: list[_Unit[Any]] = []
+        self._leader = asyncio.Lock()
+
+    async def run(self, work: Work) -> Any:
+        """Run `work` in a transaction (shared with concurrent submitters); its result once committed."""
+        unit: _Unit[Any] = _Unit(work)
+        self._pending.append(unit)
+        try:
+            async with self._leader:
+                if not unit.future.done():  # not yet taken by the previous leader's transaction
+                    await self._flush()
+        except asyncio.CancelledError:
+            if unit in self._pending:  # cancelled before any transaction took it: withdrawn
+                self._pending.remove(unit)
+            unit.future.cancel()
+            raise
+        return unit.future.result()
+
+    async def _flush(self) -> None:
+        batch: list[_Unit[Any]] = []
+        try:
+            async with self._db.transaction() as conn:
+                batch, self._pending = self._pending, []
+                for unit in batch:
+                    await _run_unit(conn, unit, savepoint=len(batch) > 1)
+                if self._before_commit is not None:
+                    self._before_commit()
+        except asyncio.CancelledError:
+            # Rolled back (shutting down): the whole batch is as if never submitted.
+            for unit in batch:
+                unit.future.cancel()
+            raise
+        except Exception as exc:  # the transaction itself failed: nothing of the batch is stored
+            for unit in batch:
+                if not unit.future.done():
+                    unit.future.set_exception(exc)
+            return
+        for unit in batch:
+            if unit.future.done():
+                continue
+            if unit.error is not None:
+                unit.future.set_exception(unit.error)
+            else:
+                unit.future.set_result(unit.result)
+
+
+async def _run_unit(conn: aiosqlite.Connection, unit: _Unit[Any], *, savepoint: bool) -> None:
+    if not savepoint:
+        # Alone in its transaction: a failure rolls the whole transaction back, as before.
+        unit.result = await unit.work(conn)
+        return
+    await conn.execute("SAVEPOINT unit")
+    try:
+        unit.result = await unit.work(conn)
+    except Exception as exc:
+        await conn.execute("ROLLBACK TO unit")
+        unit.error = exc
+    finally:
+        await conn.execute("RELEASE unit")
