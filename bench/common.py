@@ -113,8 +113,13 @@ class Process:
 
 
 def bot_process(env: Mapping[str, str], log: Path) -> Process:
-    """`python -m bot run` with the given environment, its output appended to `log`."""
-    return Process(sys.executable, "-m", "bot", "run", env=env, log=log)
+    """`python -m bot run` with the given environment, its output appended to `log`.
+
+    With BENCH_PROFILE_BOT=FILE in the driver's environment the bot runs under cProfile and
+    writes its profile to FILE when it stops."""
+    profile = os.environ.get("BENCH_PROFILE_BOT", "")
+    wrapper = ("-m", "cProfile", "-o", profile) if profile else ()
+    return Process(sys.executable, *wrapper, "-m", "bot", "run", env=env, log=log)
 
 
 def rss_kib(pid: int) -> int:

@@ -67,8 +67,9 @@ class Engine:
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
         self.flood_guard = flood_guard or FloodGuard()
-        # Items handled at the same time (WeChat callbacks, a poll's Telegram updates) commit together.
-        self._commits = GroupCommit(db, before_commit=lambda: self.crash_points.reached("engine.before_commit"))
+        # Work done at the same time (WeChat callbacks stored and handled, a poll's Telegram
+        # updates handled) commits together: one flush for all of it.
+        self.commits = GroupCommit(db, before_commit=lambda: self.crash_points.reached("engine.before_commit"))
         self.outbox_wakers: dict[str, list[asyncio.Event]] = {}  # channel → its senders' wake events
         self.schedule_wakers: list[asyncio.Event] = []
 
@@ -129,7 +130,7 @@ class Engine:
                                                         replies_to)
             return await self._handle(conn, incoming, inbox_id, now, prepare, replies_to)
 
-        outcome, queued = await self._commits.run(work)
+        outcome, queued = await self.commits.run(work)
         self._after_commit(outcome, queued)
 
     async def _handle(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int, now: datetime,

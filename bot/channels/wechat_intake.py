@@ -15,7 +15,6 @@ from bot.channels.wechat_messages import WeChatMessage, to_message
 from bot.channels.wechat_render import render_texts
 from bot.channels.wechat_security import parse_xml
 from bot.engine import Engine, Prepare, ReplySink
-from bot.group_commit import GroupCommit
 from handlers.formatting import parse_id
 from handlers.texts import Texts
 from handlers.types import Channel, Incoming, Reply
@@ -57,15 +56,15 @@ class WeChatIntake:
         self._jobs: dict[str, Job] = {}
         self._tasks: set[asyncio.Task] = set()
         self.wake = asyncio.Event()
-        # Callbacks arriving together are stored by one commit (each still answered only after it).
-        self._stores = GroupCommit(db)
 
     async def receive(self, platform_id: str, xml: str, message: WeChatMessage) -> str | None:
         """Store the callback (a retry is recognised) and return the passive reply text, if any."""
         started = asyncio.get_running_loop().time()
         job = self._jobs.get(platform_id)
         if job is None:
-            stored = await self._stores.run(lambda conn: _store(conn, platform_id, xml, self.engine.clock.now()))
+            # Stored in the engine's group commit: with the handlings of earlier callbacks, one flush.
+            stored = await self.engine.commits.run(
+                lambda conn: _store(conn, platform_id, xml, self.engine.clock.now()))
             job = self._jobs.get(platform_id)  # a concurrent duplicate may have started it meanwhile
             if job is None:
                 if stored.status != "pending":
