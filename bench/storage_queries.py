@@ -20,12 +20,11 @@ import aiosqlite
 
 from bot.app import build_services
 from bot.config import Config
-from bot.working_time import due_after
-from handlers.escalation import WARN_AT, horizon, sweep_deadlines
+from handlers.escalation import horizons, sweep_deadlines
 from handlers.stats import category_hours
 from storage import deadlines, periods, stats, tickets
-from storage.clock import FakeClock, stamp
-from storage.db import Database
+from storage.clock import FakeClock
+from storage.db import Database, fetch_one
 
 Call = Callable[[aiosqlite.Connection], Awaitable[object]]
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
@@ -133,14 +132,6 @@ def last_full_year(now: datetime, tz: str) -> periods.Period:
     return periods.period_for("year", this.start - timedelta(days=1), tz)
 
 
-def own_horizons(config: Config, deadline: deadlines.Deadline, now: datetime) -> dict[str, datetime]:
-    """handlers.escalation.horizon per category instead of its maximum: past this due time a
-    ticket of that category cannot have reached 80 % of its window yet."""
-    return {c.id: due_after(config, c, now, (c.ack_hours if deadline is deadlines.Deadline.ACK
-                                             else c.resolve_hours) * (1 - WARN_AT))
-            for c in config.categories}
-
-
 async def run_all(db: Database, config: Config, now: datetime, residents: int, reps: int) -> list[Measured]:
     services = build_services(config)
     tz = config.subdistrict.timezone
@@ -152,42 +143,24 @@ async def run_all(db: Database, config: Config, now: datetime, residents: int, r
         return await sweep_deadlines(conn, services, now)
 
     notes: list[str] = []
-    returned = 0
     async with db.read() as conn:
         for deadline in deadlines.Deadline:
-            limit = horizon(services, deadline, now)
-            statuses, column = deadlines.WATCHED[deadline]
-            marks = ", ".join("?" for _ in statuses)
-            async with conn.execute(f"SELECT count(*) FROM tickets WHERE status IN ({marks}) AND {column} <= ?",
-                                    (*statuses, stamp(limit))) as cursor:
-                scanned = (await cursor.fetchone())[0]
-            found = await deadlines.candidates(conn, deadline, now, limit)
-            returned += len(found)
-            notes.append(f"{deadline.value}: {scanned} open tickets due by the horizon {limit:%m-%d %H:%M} scanned,"
-                         f" {len(found)} returned to the handler")
+            own = horizons(services, deadline, now)
+            watched = await fetch_one(conn, f"SELECT count(*) FROM tickets INDEXED BY {deadlines.WATCH_INDEX[deadline]}"
+                                      f" WHERE status IN ({', '.join(repr(str(s)) for s in deadlines.WATCHED[deadline][0])})"
+                                      f" AND settled_due IS NOT {deadlines.WATCHED[deadline][1]}")
+            found = await deadlines.candidates(conn, deadline, now, max([now, *own.values()]), own)
+            notes.append(f"{deadline.value}: {watched[0] if watched else 0} tickets still watched (not settled),"
+                         f" {len(found)} due within their category's horizon returned to the handler")
     acted = await _rolled_back(db, sweep)
     results.append(await measure(
         db, "deadline sweep (sweep_deadlines, steady state)", 5, [sweep] * reps, write=True,
         note="; ".join(notes) + f"; notifications written: {len(acted)}"))
     for deadline in deadlines.Deadline:
         async def query(conn: aiosqlite.Connection, d: deadlines.Deadline = deadline) -> object:
-            return await deadlines.candidates(conn, d, now, horizon(services, d, now))
+            own = horizons(services, d, now)
+            return await deadlines.candidates(conn, d, now, max([now, *own.values()]), own)
         results.append(await measure(db, f"  of which deadlines.candidates({deadline.value})", 5, [query] * reps))
-    sweep_result, *queries = results[-3:]
-    beyond = sweep_result.median_ms - sum(q.median_ms for q in queries)
-    sweep_result.note += (f"\n  beyond the two candidate queries: {beyond:.1f} ms for {returned} candidates"
-                          f" ({1000 * beyond / max(returned, 1):.0f} µs each: the handler's get_ticket per"
-                          " candidate, three aiosqlite thread round trips, then warn_at; none acted on)")
-    for deadline in deadlines.Deadline:
-        own = own_horizons(config, deadline, now)
-
-        async def narrowed(conn: aiosqlite.Connection, d: deadlines.Deadline = deadline, own: dict = own) -> list:
-            return await deadlines.candidates(conn, d, now, horizon(services, d, now), own)
-        async with db.read() as conn:
-            kept = len(await narrowed(conn))
-        results.append(await measure(
-            db, f"  proposed: deadlines.candidates({deadline.value}) with per-category horizons", 5,
-            [narrowed] * reps, note=f"{kept} returned to the handler (needs handlers/escalation.py to pass them)"))
 
     heavy = await heaviest_resident(db)
     people = [heavy] + [rng.randint(1, residents) for _ in range(max(reps * 4, 20))]

@@ -10,9 +10,9 @@ Measured, median of several runs, each the bot's own function: the deadline swee
 for a year (≤ 1 s), with EXPLAIN QUERY PLAN of the SQL each one ran; the database's bytes
 per ticket; the VmRSS of `python -m bot run` on this database against a fake Bot API in
 another process, next to the same bot on an empty database. Baseline of each row: its target
-(ratio = measured / target, ✅ when ≤ 1). Indented detail entries (not table rows) break the
-sweep down and time the candidate query with per-category horizons, a handler change proposed
-to the lead (storage/deadlines.py supports it; handlers/escalation.py does not pass them yet).
+(ratio = measured / target, ✅ when ≤ 1). Indented detail entries (not table rows) time the
+sweep's two candidate queries on their own (each category read up to its own horizon, settled
+tickets left out by the partial watch indexes of 0009).
 """
 
 from __future__ import annotations

@@ -77,11 +77,6 @@ def horizons(services: Services, deadline: Deadline, now: datetime) -> dict[str,
             for category in services.config.categories}
 
 
-def horizon(services: Services, deadline: Deadline, now: datetime) -> datetime:
-    """The longest category's horizon: it bounds tickets whose category has since left config
-    (or shrunk), which are warned late at worst."""
-    return max([now, *horizons(services, deadline, now).values()])
-
 
 async def sweep_deadlines(
     conn: aiosqlite.Connection, services: Services, now: datetime
