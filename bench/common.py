@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 import time
@@ -13,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import yaml
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,3 +130,18 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+async def serve_until_stopped(app: web.Application, port: int) -> None:
+    """Serve `app` on 127.0.0.1:port (0: any free port), print `READY <url>` for the driver,
+    and run until SIGTERM or SIGINT: how every fake platform process in bench/ runs."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(f"READY http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from collections import Counter
 from typing import Any
 
 from aiohttp import web
 
+from bench.common import serve_until_stopped
 from tests.fakes.wechat_api import CUSTOM_SEND, TEMPLATE_SEND, FakeWeChatAPI, WeChatCall
 
 CONTROL = "/_bench/calls"
@@ -53,16 +53,7 @@ async def serve(port: int, app_id: str, app_secret: str) -> None:
     # The control route first: the fake's catch-all would otherwise answer it.
     app.router.add_get(CONTROL, calls)
     app.router.add_route("*", "/{path:.*}", fake._handle)  # noqa: SLF001 - the fake's own handler
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    print(f"READY http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(app, port)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import signal
 import time
 
 from aiohttp import web
@@ -23,6 +22,8 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
+
+from bench.common import serve_until_stopped
 
 MAX_BODY = 64 * 1024
 # About the size of the bot's typical answer (a prompt plus a short numbered list).
@@ -67,16 +68,7 @@ def make_app(token: str, aes_key: str, app_id: str) -> web.Application:
 
 
 async def serve(port: int, token: str, aes_key: str, app_id: str) -> None:
-    runner = web.AppRunner(make_app(token, aes_key, app_id), access_log=None, shutdown_timeout=0.2)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    print(f"READY http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(make_app(token, aes_key, app_id), port)
 
 
 def main() -> None:
