@@ -5,7 +5,7 @@ moments loses nothing and duplicates nothing. `name@N` fires the N-th time the p
 (e.g. `sender.after_send.announcement@2`: in the middle of a fan-out).
 
 Points: `intake.after_store` (Telegram updates committed to the inbox, offset not yet confirmed),
-`engine.before_commit` (handled, not committed), `sender.after_send` and
+`engine.before_commit` (handlings, and WeChat callbacks being stored, not yet committed), `sender.after_send` and
 `sender.after_send.<kind>` (sent, not yet marked).
 """
 

@@ -12,18 +12,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import aiosqlite
 
 from storage.db import Database
 
-T = TypeVar("T")
 Work = Callable[[aiosqlite.Connection], Awaitable[Any]]
 
 
 @dataclass
-class _Unit(Generic[T]):
+class _Unit:
     work: Work
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     result: Any = None
@@ -34,12 +33,12 @@ class GroupCommit:
     def __init__(self, db: Database, before_commit: Callable[[], None] | None = None) -> None:
         self._db = db
         self._before_commit = before_commit
-        self._pending: list[_Unit[Any]] = []
+        self._pending: list[_Unit] = []
         self._leader = asyncio.Lock()
 
     async def run(self, work: Work) -> Any:
         """Run `work` in a transaction (shared with concurrent submitters); its result once committed."""
-        unit: _Unit[Any] = _Unit(work)
+        unit: _Unit = _Unit(work)
         self._pending.append(unit)
         try:
             async with self._leader:
@@ -53,7 +52,7 @@ class GroupCommit:
         return unit.future.result()
 
     async def _flush(self) -> None:
-        batch: list[_Unit[Any]] = []
+        batch: list[_Unit] = []
         try:
             async with self._db.transaction() as conn:
                 batch, self._pending = self._pending, []
@@ -80,7 +79,7 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_unit(conn: aiosqlite.Connection, unit: _Unit[Any], *, savepoint: bool) -> None:
+async def _run_unit(conn: aiosqlite.Connection, unit: _Unit, *, savepoint: bool) -> None:
     if not savepoint:
         # Alone in its transaction: a failure rolls the whole transaction back, as before.
         unit.result = await unit.work(conn)

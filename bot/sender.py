@@ -103,9 +103,11 @@ class OutboxSender:
         A pipeline rather than batches: rows queued meanwhile are claimed as soon as they are
         woken for, so a card never waits for the slowest row of an earlier batch (a message to
         a group at its per-minute limit). Once `stop` is set nothing new is claimed; rows in
-        flight finish and are recorded."""
+        flight finish and are recorded. A row whose outcome could not be recorded is raised only
+        once the others are done: cancelling them mid-send would leave them 'sending'."""
         handled = 0
         in_flight: set[asyncio.Task[None]] = set()
+        failure: BaseException | None = None
         claim = True
         try:
             while True:
@@ -116,6 +118,8 @@ class OutboxSender:
                                                       BATCH - len(in_flight))
                     in_flight |= {asyncio.create_task(self._deliver(row)) for row in rows}
                 if not in_flight:
+                    if failure is not None:
+                        raise failure
                     return handled
                 woken = asyncio.ensure_future(self.wake.wait())
                 done, _ = await asyncio.wait({*in_flight, woken}, return_when=asyncio.FIRST_COMPLETED)
@@ -123,12 +127,12 @@ class OutboxSender:
                 finished = done - {woken}
                 in_flight -= finished
                 handled += len(finished)
-                for task in finished:
-                    task.result()  # a failure to record: the caller logs it and retries later
+                failure = failure or next((t.exception() for t in finished if t.exception()), None)
                 # Claim again when rows were queued, or (a finished row's chat may have its next
                 # one due) when half the room is free: one claim per finished row would cost a
                 # transaction each, every handling waiting behind them, under a fan-out.
-                claim = self.wake.is_set() or (bool(finished) and len(in_flight) <= BATCH // 2)
+                claim = failure is None and (
+                    self.wake.is_set() or (bool(finished) and len(in_flight) <= BATCH // 2))
         finally:
             if in_flight:
                 for task in in_flight:
