@@ -9,8 +9,11 @@ import pytest
 from bot.app import App, build_app
 from bot.config import Config, load_config
 from storage.clock import FakeClock
+from storage.db import Database
 from tests.chat import ChatUser
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.wechat_api import FakeWeChatAPI
+from tests.telegram_harness import TelegramRun, start_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +26,14 @@ def config() -> Config:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def db(clock: FakeClock, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database on a real SQLite file, without the rest of the app."""
+    opened = await Database.open(tmp_path / "store.db", clock)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture
@@ -47,6 +58,21 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client for talking to the bot's server or a fake platform on 127.0.0.1."""
     async with aiohttp.ClientSession() as client:
         yield client
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    """The fake Bot API on 127.0.0.1 (WeChat modules name their own fake after wechat_fake)."""
+    async with FakeTelegramAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path) -> AsyncIterator[TelegramRun]:
+    """The real Telegram channel in this event loop against `fake`."""
+    started = await start_run(config, fake, clock, tmp_path / "tg.db")
+    yield started
+    await started.close()
 
 
 @pytest.fixture

@@ -58,6 +58,26 @@ class TelegramRun(BotRun):
             await asyncio.sleep(0.02)
         raise AssertionError(f"outbox rows for {chat_id} never got ready: {rows}")
 
+    async def file_report(self, user_id: int, description: str, *, category: str = "水电维修",
+                          phone: str = "13812345678") -> int:
+        """A report in 龙池花园3栋 (grid G01), typed and tapped up to 提交 as a resident does;
+        the count of sent messages before it, to wait for the confirmation and the card after."""
+        fake, mark = self.fake, len(self.fake.sent)
+        fake.push_text(user_id, "/report")
+        await self.reply_to(user_id, "问题类别", after=mark)
+        await self.press(user_id, category)
+        await self.reply_to(user_id, "描述问题", after=mark)
+        fake.push_text(user_id, description)
+        await self.reply_to(user_id, "哪个社区", after=mark)
+        fake.push_text(user_id, "龙池花园3号楼")
+        await self.reply_to(user_id, "哪一个", after=mark)
+        await self.press(user_id, "龙池花园3栋")
+        await self.reply_to(user_id, "留个电话", after=mark)
+        fake.push_text(user_id, phone)
+        await self.reply_to(user_id, "请确认", after=mark)
+        await self.press(user_id, "提交")
+        return mark
+
     async def bind(self, user_id: int, person_id: str) -> None:
         async with self.app.db.transaction() as conn:
             code = await create_invite(conn, person_id, self.app.clock.now())

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.config import Config
 from bot.scheduler import Scheduler
@@ -17,12 +14,6 @@ from tests.telegram_harness import TelegramRun, start_run
 ADMIN = 9001
 GROUPS = {-1001: "longchi", -1002: "nanqiao", -1003: "gaoan"}
 TEXT = "本周六上午 9 点社区义诊"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as api:
-        yield api
 
 
 async def bind_groups(run: TelegramRun) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
 RESIDENT = 1001
 LEADER = 2001
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as api:
-        yield api
 
 
 class BotProcess:

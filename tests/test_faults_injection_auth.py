@@ -8,7 +8,6 @@ the attack and asserts what the people involved see and what the database holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -18,9 +17,9 @@ from bot.app import App
 from bot.config import Config
 from storage.clock import FakeClock
 from tests.chat import ChatUser, query
-from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
+from tests.fakes.telegram_api import SentMessage
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 from tests.test_wechat_e2e import option_number
 from tests.wechat_harness import WeChatRun, start_wechat
 
@@ -39,37 +38,10 @@ INJECTION = ('<b>x</b> <a href="https://evil.example">点</a> *x* _y_ [z](https:
 REFUSED = "不归您处理"
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path) -> AsyncIterator[TelegramRun]:
-    started = await start_run(config, fake, clock, tmp_path / "tg.db")
-    yield started
-    await started.close()
-
-
 async def report(run: TelegramRun, description: str = "3栋楼道灯坏了，晚上很黑") -> SentMessage:
     """The resident files a report in 龙池花园3栋 (grid G01); returns the leader's card."""
-    fake = run.fake
     await run.bind(LEADER, "g01-leader")
-    mark = len(fake.sent)
-    fake.push_text(RESIDENT, "/report")
-    await run.reply_to(RESIDENT, "问题类别", after=mark)
-    await run.press(RESIDENT, "水电维修")
-    await run.reply_to(RESIDENT, "描述问题", after=mark)
-    fake.push_text(RESIDENT, description)
-    await run.reply_to(RESIDENT, "哪个社区", after=mark)
-    fake.push_text(RESIDENT, "龙池花园3号楼")
-    await run.reply_to(RESIDENT, "哪一个", after=mark)
-    await run.press(RESIDENT, "龙池花园3栋")
-    await run.reply_to(RESIDENT, "留个电话", after=mark)
-    fake.push_text(RESIDENT, "13812345678")
-    await run.reply_to(RESIDENT, "请确认", after=mark)
-    await run.press(RESIDENT, "提交")
+    mark = await run.file_report(RESIDENT, description)
     return await run.reply_to(LEADER, "新工单 #1", after=mark)
 
 

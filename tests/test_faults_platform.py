@@ -144,19 +144,6 @@ async def open_courier(db: Database, clock: FakeClock, fake: FakeTelegramAPI, ba
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "faults.db", clock)
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 async def courier(db: Database, clock: FakeClock, fake: FakeTelegramAPI) -> AsyncIterator[Courier]:
     built, bot = await open_courier(db, clock, fake, fake.url)
     yield built
@@ -179,13 +166,6 @@ async def gated(db: Database, clock: FakeClock, fake: FakeTelegramAPI, gate: Gat
 
 
 # ---------------------------------------------------------------- the whole bot, running
-
-
-@pytest.fixture
-async def run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path) -> AsyncIterator[TelegramRun]:
-    started = await start_run(config, fake, clock, tmp_path / "tg.db")
-    yield started
-    await started.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -29,27 +28,9 @@ UNMASKED_PHONE = re.compile(r"1[3-9]\d{9}")
 ID_PATTERN = re.compile(r"\d{17}[\dXx]")
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as api:
-        yield api
-
-
 async def report(run: TelegramRun, user: int, phone: str) -> None:
-    fake, mark = run.fake, len(run.fake.sent)
-    fake.push_text(user, "/report")
-    await run.reply_to(user, "问题类别", after=mark)
-    await run.press(user, "矛盾化解")
-    await run.reply_to(user, "描述问题", after=mark)
-    fake.push_text(user, f"邻居纠纷，我电话{phone}，身份证{ID_NUMBER}，家里有{TAGS[0]}人员")
-    await run.reply_to(user, "哪个社区", after=mark)
-    fake.push_text(user, "龙池花园3号楼")
-    await run.reply_to(user, "哪一个", after=mark)
-    await run.press(user, "龙池花园3栋")
-    await run.reply_to(user, "留个电话", after=mark)
-    fake.push_text(user, phone)
-    await run.reply_to(user, "请确认", after=mark)
-    await run.press(user, "提交")
+    mark = await run.file_report(user, f"邻居纠纷，我电话{phone}，身份证{ID_NUMBER}，家里有{TAGS[0]}人员",
+                                 category="矛盾化解", phone=phone)
     await run.reply_to(user, "工单号", after=mark)
 
 

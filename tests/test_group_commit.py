@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import aiosqlite
 import pytest
 
 from bot.group_commit import GroupCommit
-from storage.clock import FakeClock
 from storage.db import Database, fetch_all
 
 
 @pytest.fixture
-async def db(clock: FakeClock, tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "group.db", clock)
-    async with database.transaction() as conn:
+async def db(db: Database) -> Database:
+    """The shared migrated database, plus a table of marks to write."""
+    async with db.transaction() as conn:
         await conn.execute("CREATE TABLE marks (value INTEGER NOT NULL)")
-    yield database
-    await database.close()
+    return db
 
 
-def insert(value: int, fail: bool = False):  # type: ignore[no-untyped-def]
+def insert(value: int, fail: bool = False) -> Callable[[aiosqlite.Connection], Awaitable[int]]:
     async def work(conn: aiosqlite.Connection) -> int:
         await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
         if fail:

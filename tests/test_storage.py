@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,13 +14,6 @@ from storage.clock import FakeClock, stamp
 from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
 from storage.outbox import OutboxStatus
 from tests.chat import ChatUser, file_report, query
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    opened = await Database.open(tmp_path / "store.db", clock)
-    yield opened
-    await opened.close()
 
 
 async def pragma(db: Database, name: str) -> object:

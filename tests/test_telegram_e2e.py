@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from bot.config import Config
 from storage import outbox, tickets
 from storage.clock import FakeClock
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 
 RESIDENT = 1001
 LEADER = 2001
@@ -20,36 +14,9 @@ OUTSIDER = 3001
 GROUP = -5001
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as api:
-        yield api
-
-
-@pytest.fixture
-async def run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path) -> AsyncIterator[TelegramRun]:
-    started = await start_run(config, fake, clock, tmp_path / "tg.db")
-    yield started
-    await started.close()
-
-
 async def report_in_longchi(run: TelegramRun) -> float:
     """A resident files a report in 7 messages/taps; returns when the last one was pushed."""
-    fake = run.fake
-    mark = len(fake.sent)
-    fake.push_text(RESIDENT, "/report")
-    await run.reply_to(RESIDENT, "问题类别", after=mark)
-    await run.press(RESIDENT, "水电维修")
-    await run.reply_to(RESIDENT, "描述问题", after=mark)
-    fake.push_text(RESIDENT, "3栋楼道灯坏了 <b>快来</b> [link](tg://x)")
-    await run.reply_to(RESIDENT, "哪个社区", after=mark)
-    fake.push_text(RESIDENT, "龙池花园3号楼")
-    await run.reply_to(RESIDENT, "哪一个", after=mark)
-    await run.press(RESIDENT, "龙池花园3栋")
-    await run.reply_to(RESIDENT, "留个电话", after=mark)
-    fake.push_text(RESIDENT, "13812345678")
-    await run.reply_to(RESIDENT, "请确认", after=mark)
-    await run.press(RESIDENT, "提交")
+    await run.file_report(RESIDENT, "3栋楼道灯坏了 <b>快来</b> [link](tg://x)")
     return time.monotonic()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -67,13 +66,6 @@ def make_pusher(db: Database, clock: FakeClock, fake: FakeWeChatAPI, session: ai
 async def fake() -> AsyncIterator[FakeWeChatAPI]:
     async with FakeWeChatAPI() as api:
         yield api
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "push.db", clock)
-    yield database
-    await database.close()
 
 
 @pytest.fixture

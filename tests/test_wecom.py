@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -179,13 +178,6 @@ async def test_rate_limit_is_per_robot(fake: FakeWeChatAPI, session: aiohttp.Cli
         third.cancel()
     with pytest.raises(ValueError, match="per_minute"):
         make_transport(session, fake.url, per_minute=21)
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    opened = await Database.open(tmp_path / "outbox.db", clock)
-    yield opened
-    await opened.close()
 
 
 async def test_outbox_rows_are_delivered_and_retried_through_the_sender(
