@@ -5,7 +5,7 @@
 
 One `python -m bot run` with both channels: Telegram polling a fake Bot API
 (bench/fake_telegram_server.py, own process, flood control at 30 sends in any second → 429) and
-the WeChat account in safe mode, pushing to a fake WeChat API (bench/load_wechat_server.py, own
+the WeChat account in safe mode, pushing to a fake WeChat API (bench/fake_wechat_server.py, own
 process). The 39 grid leaders are bound first (`python -m bot invite --person …`; odd grids on
 Telegram with `/start bind-CODE`, even grids on WeChat with 「绑定 CODE」); `wechat.templates`
 is set as bench/wechat_callbacks.py does, so cards past a leader's 5 window pushes go as templates.
@@ -165,7 +165,7 @@ async def main(args: argparse.Namespace) -> bool:
     plan = make_plan(args.residents, args.seconds, args.telegram_share)
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     db, port = work / "bot.db", free_port()
-    wx_argv = [sys.executable, "-m", "bench.load_wechat_server", "--port", "0", "--app-id", APP_ID,
+    wx_argv = [sys.executable, "-m", "bench.fake_wechat_server", "--port", "0", "--app-id", APP_ID,
                "--app-secret", APP_SECRET]
     wx_fake, wx_url = await start_ready(wx_argv, work / "fake-wechat.log")
     try:
@@ -191,7 +191,7 @@ async def main(args: argparse.Namespace) -> bool:
                 offset = time.time() - time.monotonic()
                 tg_crowd, wx_crowd, run = await drive(plan, tg, wx, db, pids, args.seconds)
             run.tg_stats = await tg.stats()
-            run.wx_report = await fetch_json(f"{wx_url}/_load/calls")
+            run.wx_report = await fetch_json(f"{wx_url}/_bench/calls")
     finally:
         await wx_fake.__aexit__(None, None, None)
 
