@@ -25,7 +25,8 @@ def staff_seeds(config: Config) -> list[StaffSeed]:
 
 
 def build_services(config: Config) -> Services:
-    return Services(config=config, texts=Texts(ZH), addresses=AddressBook(config))
+    model = config.model()  # the flows get the subdistrict model, not the platform settings
+    return Services(config=model, texts=Texts(ZH), addresses=AddressBook(model), links=config.links())
 
 
 @dataclass
