@@ -15,8 +15,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.config import Category, Config
-from bot.working_time import due_after
+from bot.config import Config
+from handlers.domain.model import Category
+from handlers.domain.working_time import due_after
 
 WARN_AT = 0.8  # handlers/escalation.py
 TOP = 3  # Level.SUBDISTRICT

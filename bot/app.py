@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.channels.splitters import SPLITTERS
 from bot.config import Config
 from bot.engine import Engine
 from bot.faults import CrashPoints
@@ -25,7 +26,8 @@ def staff_seeds(config: Config) -> list[StaffSeed]:
 
 
 def build_services(config: Config) -> Services:
-    return Services(config=config, texts=Texts(ZH), addresses=AddressBook(config))
+    model = config.model()  # the flows get the subdistrict model, not the platform settings
+    return Services(config=model, texts=Texts(ZH), addresses=AddressBook(model), links=config.links())
 
 
 @dataclass
@@ -58,5 +60,5 @@ async def build_app(config: Config, clock: Clock, db_path: Path,
         await db.close()
         raise
     services = build_services(config)
-    engine = Engine(db, Dispatcher(services), clock, crash_points or CrashPoints())
+    engine = Engine(db, Dispatcher(services), clock, crash_points or CrashPoints(), splitters=SPLITTERS)
     return App(config, db, services, engine, clock)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bot.app import build_app, database_path
 from bot.config import Config
-from bot.schedule_rules import RuleError, parse_when
 from handlers.announce import new_announcement, parse_signup, resolve_target
+from handlers.domain.schedule_rules import RuleError, parse_when
 from handlers.formatting import clip, local_time
 from storage import announcements as store
 from storage.clock import SystemClock

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from bot.config_base import Strict
+from handlers.domain.base import Strict
 
 
 class TelegramMode(StrEnum):
@@ -84,10 +84,3 @@ class WeComSettings(Strict):
 
 class StorageSettings(Strict):
     database: str = "data/fengshan.db"
-
-
-class PrivacySettings(Strict):
-    """How long closed tickets keep personal fields (description, phone, location, photos) and
-    raw messages are kept; afterwards they are blanked, the counts for the 三率 stay."""
-
-    retention_days: int = Field(default=365, ge=1, le=3650)

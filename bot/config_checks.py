@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.schedule_rules import RuleError, cron_trigger, parse_when
+from handlers.domain.schedule_rules import RuleError, cron_trigger, parse_when
 
 if TYPE_CHECKING:
-    from bot.config import Config, Person
+    from bot.config import Config
+    from handlers.domain.model import Person
 
 NOTICE_KINDS = ("card", "resident_notice", "staff_notice", "announcement")
 

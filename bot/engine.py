@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
 
-from bot.channels.telegram_render import TEXT_LIMIT, split_text
-from bot.channels.wechat_render import TEXT_LIMIT_BYTES, split_utf8
 from bot.faults import CrashPoints
 from bot.flood_guard import Admission, FloodGuard
 from bot.group_commit import GroupCommit
 from handlers.dispatcher import Dispatcher
-from handlers.types import Channel, Incoming, Notification, Outcome, Reply
+from handlers.types import Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
 from storage.clock import Clock
 from storage.db import Database
@@ -28,45 +26,34 @@ log = logging.getLogger(__name__)
 Prepare = Callable[[aiosqlite.Connection, Incoming, datetime], Awaitable[Incoming]]
 # Returns whether it queued outbox rows (pushes) for the sender to deliver.
 ReplySink = Callable[[aiosqlite.Connection, list[Reply], datetime], Awaitable[bool]]
+# A channel's cut of a long text into pieces that each fit one message; each channel's renderer
+# has its own, and the wiring hands them to the engine (bot/channels/splitters.py).
+TextSplitter = Callable[[str], list[str]]
 
 
-# Room left in a WeChat message for the numbered options after the text.
-WECHAT_TEXT_BUDGET = TEXT_LIMIT_BYTES - 400
-
-
-def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
+def split_reply(reply: Reply, split: TextSplitter | None) -> list[Reply]:
     """Long texts become several rows at write time, so a retry never repeats a sent piece."""
-    if reply.photo:
+    if reply.photo or split is None:
         return [reply]
-    if channel == Channel.TELEGRAM:
-        pieces = split_text(reply.text, TEXT_LIMIT)
-    elif channel == Channel.WECHAT:
-        pieces = split_utf8(reply.text, WECHAT_TEXT_BUDGET)
-    else:
-        return [reply]
+    pieces = split(reply.text)
     if len(pieces) == 1:
         return [reply]
     plain = [Reply(text=piece) for piece in pieces[:-1]]
     return [*plain, replace(reply, text=pieces[-1])]
 
 
-async def _enqueue(conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
-                   now: datetime, kind: str, ticket_id: int | None, run_id: int | None = None) -> None:
-    for piece in split_for_channel(channel, reply):
-        await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id,
-                             run_id=run_id)
-
-
 class Engine:
     """The one place where handling, its outbox rows and its inbox mark commit together."""
 
     def __init__(self, db: Database, dispatcher: Dispatcher, clock: Clock,
-                 crash_points: CrashPoints | None = None, flood_guard: FloodGuard | None = None) -> None:
+                 crash_points: CrashPoints | None = None, flood_guard: FloodGuard | None = None, *,
+                 splitters: Mapping[str, TextSplitter]) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
         self.flood_guard = flood_guard or FloodGuard()
+        self.splitters = splitters  # channel → its splitter; a channel without one takes any length
         # Work done at the same time (WeChat callbacks stored and handled, a poll's Telegram
         # updates handled) commits together: one flush for all of it.
         self.commits = GroupCommit(db, before_commit=lambda: self.crash_points.reached("engine.before_commit"))
@@ -92,16 +79,21 @@ class Engine:
             for event in self.schedule_wakers:
                 event.set()
 
+    async def _enqueue(self, conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
+                       now: datetime, kind: str, ticket_id: int | None, run_id: int | None = None) -> None:
+        for piece in split_reply(reply, self.splitters.get(channel)):
+            await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id,
+                                 run_id=run_id)
+
     async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
         await self.write_notifications(conn, outcome.notifications, now)
 
-    @staticmethod
-    async def write_notifications(conn: aiosqlite.Connection, notifications: list[Notification],
+    async def write_notifications(self, conn: aiosqlite.Connection, notifications: list[Notification],
                                   now: datetime) -> None:
         """Queue notifications inside the caller's transaction (handlers and timed jobs alike)."""
         for note in notifications:
-            await _enqueue(conn, note.recipient.channel, note.recipient.chat_id, note.reply, now,
-                           note.kind, note.ticket_id, note.run_id)
+            await self._enqueue(conn, note.recipient.channel, note.recipient.chat_id, note.reply, now,
+                                note.kind, note.ticket_id, note.run_id)
 
     async def handle_direct(self, incoming: Incoming) -> list[Reply]:
         """Handle and return the replies to the caller (console); notifications go to the outbox."""
@@ -143,7 +135,7 @@ class Engine:
             pushed = await replies_to(conn, outcome.replies, now)
         else:
             for reply in outcome.replies:
-                await _enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
+                await self._enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
             pushed = bool(outcome.replies)
         if pushed:
             queued.add(incoming.channel)
@@ -171,12 +163,11 @@ class Engine:
         await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id)
         return {incoming.channel} if pushed else set()
 
-    @staticmethod
-    async def enqueue_in(conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],
+    async def enqueue_in(self, conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],
                          now: datetime) -> None:
         """Queue replies as pushes inside the caller's transaction."""
         for reply in replies:
-            await _enqueue(conn, channel, chat_id, reply, now, "reply", None)
+            await self._enqueue(conn, channel, chat_id, reply, now, "reply", None)
 
     async def enqueue_replies(self, channel: str, chat_id: str, replies: list[Reply]) -> None:
         """Replies that could not go back the way they came (WeChat's deadline passed) are pushed."""

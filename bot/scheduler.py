@@ -13,10 +13,10 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from bot.schedule_rules import next_fire, parse_when
 from handlers.announce import resolve_target
 from handlers.broadcast import admin_notices, run_due_announcements, run_due_reminders
 from handlers.digest import weekly_digest
+from handlers.domain.schedule_rules import next_fire, parse_when
 from handlers.escalation import sweep_deadlines
 from handlers.types import Notification
 from storage import announcements as store

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bot.config import Config, ConfigError, Strict
+from bot.config import Config, ConfigError
 from bot.config_channels import TelegramMode, WeChatSecurity
+from handlers.domain.base import Strict
 
 
 class Settings(Strict):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.config import Config
+from handlers.domain.model import Config
 from handlers.types import Address
 
 _BUILDING_NUMBER = re.compile(r"(\d+)\s*(?:栋|幢|号楼|号|座)?")

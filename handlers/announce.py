@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from bot.config import Config, Role
-from bot.schedule_rules import NOW_WORDS, RuleError, When, parse_when
 from handlers.broadcast import area_targets
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.domain.model import Config, Role
+from handlers.domain.schedule_rules import NOW_WORDS, RuleError, When, parse_when
 from handlers.formatting import clip, local_time
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.config import Config, Role
-from bot.schedule_rules import next_fire
 from handlers.context import Services
+from handlers.domain.model import Config, Role
+from handlers.domain.schedule_rules import next_fire
 from handlers.formatting import clip, local_time
 from handlers.routing import recipients_of
 from handlers.types import Channel, Notification, Recipient, Reply
@@ -37,7 +37,7 @@ def post_reply(services: Services, announcement: Announcement, channel: str) -> 
         return Reply(text)
     starts = local_time(announcement.starts_at, services.timezone) if announcement.starts_at else ""
     text += "\n" + t("announcement_signup", id=announcement.id, capacity=announcement.capacity, starts=starts)
-    username = services.config.telegram.bot_username
+    username = services.links.bot_username
     if channel == Channel.TELEGRAM and username:
         return Reply(text, link=f"https://t.me/{username}?start=signup-{announcement.id}",
                      link_label=t("signup_button"))
@@ -93,8 +93,7 @@ async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement:
     notes = [Notification(Recipient(Channel(target.channel), target.chat_id),
                           post_reply(services, announcement, target.channel), "announcement", run_id=run_id)
              for target in targets]
-    wechat = services.config.wechat
-    if wechat.app_id and wechat.announce_to_followers:
+    if services.links.announce_to_followers:
         reply = post_reply(services, announcement, Channel.WECHAT)
         notes += [Notification(Recipient(Channel.WECHAT, openid), reply, "announcement", run_id=run_id)
                   for openid in await wechat_followers(conn, announcement.target_kind, announcement.target_id)]

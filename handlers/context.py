@@ -7,8 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.config import Config
 from handlers.addresses import AddressBook
+from handlers.domain.model import Config, Links
 from handlers.texts import Texts
 from handlers.types import Incoming, Notification, Option, Outcome, Recipient, Reply
 from storage.accounts import Account, PersonRow
@@ -21,6 +21,7 @@ class Services:
     config: Config
     texts: Texts
     addresses: AddressBook
+    links: Links  # what flows need of the platforms: deep links, WeChat followers
 
     @property
     def timezone(self) -> str:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.config import Role
 from handlers.context import Services
+from handlers.domain.model import Role
 from handlers.routing import recipients_of
 from handlers.stats import (
     category_hours,

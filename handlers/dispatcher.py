@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.config import MenuAction, Role
 from handlers import (
     announce,
     announce_admin,
@@ -22,6 +21,7 @@ from handlers import (
     ticket_commands,
 )
 from handlers.context import Context, Services
+from handlers.domain.model import MenuAction, Role
 from handlers.formatting import parse_id
 from handlers.types import Channel, Incoming, Option, Outcome, Reply
 from storage import accounts
@@ -105,7 +105,7 @@ async def _handle_group(ctx: Context) -> None:
 
 
 def _private_redirect(ctx: Context) -> None:
-    username = ctx.services.config.telegram.bot_username
+    username = ctx.services.links.bot_username
     link = f"https://t.me/{username}?start=report" if username else ""
     ctx.outcome.say(Reply(text=ctx.t("group_private_only"), link=link,
                           link_label=ctx.t("group_private_button")))

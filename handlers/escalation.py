@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.working_time import due_after
 from handlers.cards import action_options, category_name, notify_resident, send_card
 from handlers.context import Context, Services
+from handlers.domain.working_time import due_after
 from handlers.formatting import local_time
 from handlers.routing import (
     LEVEL_TEXT_KEYS,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.config import Role
 from handlers.announce import resolve_target
 from handlers.context import Context
+from handlers.domain.model import Role
 from storage import groups
 from storage.announcements import TargetKind
 

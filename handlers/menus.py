@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.config import Menu, MenuAction, MenuItem, MenuItemKind, Place
 from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, prompt_address
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.domain.model import Menu, MenuAction, MenuItem, MenuItemKind, Place
 from handlers.formatting import mask_phone
 from handlers.types import Option, Reply
 from storage import accounts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.config import Role
 from handlers.cards import (
     card_replies,
     category_name,
@@ -13,6 +12,7 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.domain.model import Role
 from handlers.formatting import clip, mask_numbers, parse_id
 from handlers.routing import may_act, route
 from handlers.ticket_actions import rating_options

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.working_time import deadlines
 from handlers.address_steps import (
     ADDRESS_STEPS,
     address_back,
@@ -15,6 +14,7 @@ from handlers.address_steps import (
 from handlers.cards import category_name, grid_name, notify_staff, send_card
 from handlers.context import Context
 from handlers.dialog_state import REPORT_FLOW, end_dialog
+from handlers.domain.working_time import deadlines
 from handlers.formatting import hours_text, mask_phone, normalise_phone, parse_id
 from handlers.routing import route
 from handlers.types import Address

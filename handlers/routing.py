@@ -7,7 +7,7 @@ from enum import IntEnum
 
 import aiosqlite
 
-from bot.config import Config, Role
+from handlers.domain.model import Config, Role
 from handlers.types import Channel, Recipient
 from storage.accounts import PersonRow, accounts_of_person, get_person, people_with_role
 from storage.tickets import Ticket

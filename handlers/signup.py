@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.config import Role
 from handlers.context import Context
+from handlers.domain.model import Role
 from handlers.formatting import clip, local_time, parse_id
 from storage import announcements as store
 from storage.accounts import get_resident

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.config import Config, Role
 from handlers.context import Context, Services
+from handlers.domain.model import Config, Role
 from handlers.formatting import local_time
 from storage import periods, stats
 from storage.accounts import PersonRow

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process
 
-from bot.working_time import deadlines
 from handlers.cards import (
     category_name,
     grid_name,
@@ -18,6 +17,7 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.domain.working_time import deadlines
 from handlers.formatting import parse_id
 from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
 from handlers.types import Option

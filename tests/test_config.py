@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import Config, ConfigError, Role, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.settings import load_settings, wechat_enabled
+from handlers.domain.model import Role
 
 SHIPPED = Path(__file__).resolve().parent.parent / "config.yaml"
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule_rules import RuleError, next_fire, parse_when
+from handlers.domain.schedule_rules import RuleError, next_fire, parse_when
 
 TZ = "Asia/Shanghai"
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday 10:00 in Beijing

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bot.app import App
 from bot.channels.wechat_menu import build_menu, validate_menu
-from bot.config import Config, MenuItem, MenuItemKind
+from bot.config import Config
+from handlers.domain.model import MenuItem, MenuItemKind
 from handlers.types import Channel
 from tests.chat import ChatUser
 from tests.fakes.wechat_api import MENU_CREATE, TOKEN, FakeWeChatAPI

@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import App, build_app
 from bot.config import Config
-from bot.config_schedule import WorkingTime
-from bot.working_time import add_working_hours
+from handlers.domain.schedule_settings import WorkingTime
+from handlers.domain.working_time import add_working_hours
 from handlers.escalation import sweep_deadlines
 from handlers.stats import category_hours
 from storage import stats

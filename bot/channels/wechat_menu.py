@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels.wechat_api import WeChatAPI
-from bot.config import Config, MenuItem, MenuItemKind
+from bot.config import Config
+from handlers.domain.model import MenuItem, MenuItemKind
 
 MENU_CREATE_PATH = "/cgi-bin/menu/create"
 

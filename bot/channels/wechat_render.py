@@ -49,6 +49,16 @@ def split_utf8(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
     return [piece.rstrip("\r\n") for piece in pieces if piece.strip()] or [""]
 
 
+# Room left in a WeChat message for the numbered options after the text.
+ROW_TEXT_BUDGET = TEXT_LIMIT_BYTES - 400
+
+
+def split_row_text(text: str) -> list[str]:
+    """The engine's splitter: an outbox row's text in pieces that still fit one message once
+    render_texts has added the numbered options."""
+    return split_utf8(text, ROW_TEXT_BUDGET)
+
+
 def _prefix_within(text: str, budget: int) -> str:
     used = 0
     for index, char in enumerate(text):

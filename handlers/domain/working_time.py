@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import Category, Config
-from bot.config_schedule import WorkingTime
+from handlers.domain.model import Category, Config
+from handlers.domain.schedule_settings import WorkingTime
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 800  # a deadline further than this many calendar days away is a config mistake

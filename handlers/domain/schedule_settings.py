@@ -1,4 +1,5 @@
-"""Config of what runs on time: the scheduler and announcements declared in config.yaml."""
+"""Config of what runs on time: the scheduler, announcements declared in config.yaml, office hours
+and how long personal data is kept."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bot.config_base import Strict
+from handlers.domain.base import Strict
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -48,3 +49,10 @@ class WorkingTime(Strict):
         if not self.weekdays and not self.workdays:
             raise ValueError("no working day at all")
         return self
+
+
+class PrivacySettings(Strict):
+    """How long closed tickets keep personal fields (description, phone, location, photos) and
+    raw messages are kept; afterwards they are blanked, the counts for the 三率 stay."""
+
+    retention_days: int = Field(default=365, ge=1, le=3650)
