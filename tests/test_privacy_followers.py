@@ -61,6 +61,7 @@ async def test_a_forged_me_too_for_a_ticket_not_offered_changes_nothing(run: Tel
     run.fake.push_callback(STRANGER, "r:metoo:1", message_id=summary.message_id)
     refusal = await run.reply_to(STRANGER, "", after=mark)
     assert "不在" in (refusal.text or "") and "已记录" not in (refusal.text or ""), refusal.text
+    await run.reply_to(STRANGER, "请确认", after=mark)  # the summary again, to carry on
     assert await followers(run) == []
     assert await query(run.app, "SELECT COUNT(*) FROM ticket_events WHERE action = 'follower_added'") == [(0,)]
     assert await query(run.app, "SELECT flow, step FROM dialogs WHERE user_id = ?", str(STRANGER)) == [
@@ -68,7 +69,10 @@ async def test_a_forged_me_too_for_a_ticket_not_offered_changes_nothing(run: Tel
     mark = len(run.fake.sent)
     run.fake.push_text(LEADER, "办结 1 王女士电话13812345678已回访")
     await run.reply_to(REPORTER, "已办结", after=mark)
-    assert [m.text for m in run.fake.sent[mark:] if m.chat_id == STRANGER] == []
+    # Written in the transaction that wrote the reporter's notice: none for the presser.
+    assert await query(run.app, "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND ticket_id = 1",
+                       str(STRANGER)) == [(0,)]
+    assert [m.text for m in run.fake.sent[mark:] if m.chat_id == STRANGER and "#1" in (m.text or "")] == []
     assert not [m for m in run.fake.messages_to(LEADER) if "又有一位居民" in (m.text or "")]
 
 
@@ -156,5 +160,5 @@ async def test_followers_get_a_followers_notice_on_every_step(run: TelegramRun, 
     assert all(m.buttons == [] for m in notices)
     assert "已办结" in texts[1] and "已转交" in texts[3] and "已上报" in texts[4]
     # The reporter gets the note, with phone numbers masked as everywhere.
-    resolved = [m.text or "" for m in run.fake.messages_to(REPORTER) if "已办结" in (m.text or "")][-1]
+    resolved = [m.text or "" for m in run.fake.messages_to(REPORTER) if "已办结：" in (m.text or "")][-1]
     assert "已回访" in resolved and "138****5678" in resolved and "13812345678" not in resolved
