@@ -117,6 +117,7 @@ ZH: Mapping[str, str] = {
     "card_new": "新工单",
     "card_escalated": "上报工单",
     "card_reassigned": "转派工单",
+    "card_reassign_reason": "转派原因：{reason}",
     "card_location": "\n位置：{lat:.5f}, {lon:.5f}",
     "card_due_ack": "请在 {due} 前受理",
     "card_due_resolve": "请在 {due} 前办结",

@@ -239,7 +239,7 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     moved = await tickets.get_ticket(ctx.conn, ticket.id)
     assert moved is not None
     routing = await route(ctx.conn, ctx.services.config, moved)
-    await send_card(ctx, moved, routing, "card_reassigned", note=resident_text(reason))
+    await send_card(ctx, moved, routing, "card_reassigned", note=ctx.t("card_reassign_reason", reason=resident_text(reason)))
     await notify_resident(ctx, moved, ctx.t("notice_reassigned", id=ticket.id, grid=grid.name),
                           followers=ctx.t("follower_reassigned", id=ticket.id, grid=grid.name))
     ctx.say(ctx.t("reassign_done", id=ticket.id, grid=grid.name))
