@@ -9,6 +9,7 @@ import aiosqlite
 from bot.engine import Engine
 from handlers.broadcast import admin_notices
 from handlers.context import Services
+from handlers.rendering import display_name
 from handlers.types import Channel
 from storage import groups
 from storage.outbox import OutboxRow
@@ -32,7 +33,7 @@ class GroupFeedback:
         await groups.move_group(conn, row.channel, row.chat_id, new_chat_id, now)
         if target is not None:
             log.info("group %s moved to %s; target %d follows", row.chat_id, new_chat_id, target.id)
-            notes = await admin_notices(conn, self.services.texts.t("group_moved", title=target.title or new_chat_id))
+            notes = await admin_notices(conn, self.services.texts.t("group_moved", title=display_name(target.title) or new_chat_id))
             await self.engine.write_notifications(conn, notes, now)
 
     async def gone(self, conn: aiosqlite.Connection, row: OutboxRow, reason: str) -> None:
@@ -44,5 +45,5 @@ class GroupFeedback:
             return
         log.warning("group target %d (%s) disabled: %s", target.id, row.channel, reason)
         notes = await admin_notices(conn, self.services.texts.t(
-            "group_disabled", title=target.title or row.chat_id, chat=row.chat_id, reason=reason))
+            "group_disabled", title=display_name(target.title) or row.chat_id, chat=row.chat_id, reason=reason))
         await self.engine.write_notifications(conn, notes, now)

@@ -14,6 +14,7 @@ from handlers.context import Services
 from handlers.domain.model import Config, Role
 from handlers.domain.schedule_rules import next_fire
 from handlers.formatting import clip, local_time
+from handlers.rendering import announcement_title
 from handlers.routing import recipients_of
 from handlers.types import Channel, Notification, Recipient, Reply
 from storage import announcements as store
@@ -110,7 +111,7 @@ async def run_due_reminders(conn: aiosqlite.Connection, services: Services, now:
         await store.mark_reminded(conn, announcement.id, now)
         if announcement.starts_at is None or announcement.starts_at <= now:
             continue
-        text = services.texts.t("signup_reminder", text=clip(announcement.text, 60),
+        text = services.texts.t("signup_reminder", text=announcement_title(announcement.text, 60),
                                 starts=local_time(announcement.starts_at, services.timezone))
         for resident_id in await store.signed_up(conn, announcement.id):
             for account in await accounts_of_resident(conn, resident_id):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from handlers.context import Context
-from handlers.formatting import clip, local_time, mask_numbers, mask_phone
+from handlers.formatting import local_time, mask_phone
+from handlers.rendering import resident_text
 from handlers.routing import Routing
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
@@ -56,7 +57,7 @@ def card_text(ctx: Context, ticket: Ticket, title_key: str) -> str:
         title=ctx.t(title_key),
         id=ticket.id,
         category=category_name(ctx, ticket.category_id),
-        description=clip(mask_numbers(ticket.description), CARD_DESCRIPTION_LIMIT),
+        description=resident_text(ticket.description, CARD_DESCRIPTION_LIMIT),
         address=ticket.address,
         grid=grid_name(ctx, ticket.grid_id),
         phone=mask_phone(ticket.phone) if ticket.phone else ctx.t("no_phone"),
@@ -97,18 +98,22 @@ async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int
 
 
 async def notify_resident(
-    ctx: Context, ticket: Ticket, text: str, options: tuple[Option, ...] = ()
+    ctx: Context, ticket: Ticket, text: str, options: tuple[Option, ...] = (), *, followers: str
 ) -> None:
-    """Tell the reporter (with options) and residents who said 我也遇到 (text only)."""
+    """Tell the reporter `text` (with options), and residents who said 我也遇到 `followers`.
+
+    Followers get their own notice, the state change only: never the staff's note or reason
+    (written for the reporter, it often quotes her), nor anything else of the reporter's.
+    """
     reporters = await accounts_of_resident(ctx.conn, ticket.resident_id)
     for account in reporters:
         recipient = Recipient(Channel(account.channel), account.chat_id)
         ctx.notify(recipient, Reply(text=text, options=options), "resident_notice", ticket.id)
-    await notify_followers(ctx, ticket, text)
+    await notify_followers(ctx, ticket, followers)
 
 
 async def notify_followers(ctx: Context, ticket: Ticket, text: str) -> None:
-    """Tell the residents who said 我也遇到 on this ticket."""
+    """Tell the residents who said 我也遇到 on this ticket: a follower's notice (text only)."""
     for follower in await followers_of(ctx.conn, ticket.id):
         for account in await accounts_of_resident(ctx.conn, follower):
             recipient = Recipient(Channel(account.channel), account.chat_id)
@@ -122,7 +127,7 @@ def history_text(ctx: Context, events: list[TicketEvent]) -> str:
         key = f"event_{event.action}"
         if key not in ctx.services.texts.catalogue:
             continue
-        note = f"：{clip(event.note, 60)}" if event.note and event.action in (
+        note = f"：{resident_text(event.note, 60)}" if event.note and event.action in (
             "resolved", "reassigned", "info_added") else ""
         lines.append(ctx.t("history_line", at=local_time(event.at, tz), action=ctx.t(key), note=note))
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from handlers import (
 from handlers.context import Context, Services
 from handlers.domain.model import MenuAction, Role
 from handlers.formatting import parse_id
+from handlers.rendering import display_name
 from handlers.types import Channel, Incoming, Option, Outcome, Reply
 from storage import accounts
 from storage.dialogs import Dialog, load_dialog, save_dialog
@@ -51,8 +52,9 @@ class Dispatcher:
 
     async def handle(self, conn: aiosqlite.Connection, incoming: Incoming, now: datetime) -> Outcome:
         """Handle one Incoming inside the caller's transaction."""
+        # A platform name is whatever its owner typed (newlines, bidi overrides): kept as one line.
         account = await accounts.ensure_account(
-            conn, incoming.channel, incoming.user_id, incoming.user_id, incoming.display_name, now
+            conn, incoming.channel, incoming.user_id, incoming.user_id, display_name(incoming.display_name), now
         )
         person = await accounts.get_person(conn, account.person_id) if account.person_id else None
         # Typed 取消 / 返回 steer private dialogs; in a group they are just chatter.

@@ -182,11 +182,10 @@ async def _escalate(ctx: Context, ticket: Ticket, candidate: Candidate, level: L
     assert escalated is not None
     note = ctx.t(f"card_overdue_{candidate.deadline}", due=_due_text(ctx, candidate.due_at))
     await send_card(ctx, escalated, routing, "card_overdue", note=note)
-    await notify_resident(ctx, escalated, ctx.t(
-        f"notice_escalated_{candidate.deadline}", id=ticket.id,
-        category=category_name(ctx, ticket.category_id),
-        level=ctx.t(LEVEL_TEXT_KEYS[routing.level]),
-    ))
+    step = {"id": ticket.id, "category": category_name(ctx, ticket.category_id),
+            "level": ctx.t(LEVEL_TEXT_KEYS[routing.level])}
+    await notify_resident(ctx, escalated, ctx.t(f"notice_escalated_{candidate.deadline}", **step),
+                          followers=ctx.t(f"follower_escalated_{candidate.deadline}", **step))
 
 
 async def _update(ctx: Context, ticket: Ticket, level: Level, **due: datetime) -> None:

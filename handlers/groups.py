@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers.announce import resolve_target
 from handlers.context import Context
 from handlers.domain.model import Role
+from handlers.rendering import display_name
 from storage import groups
 from storage.announcements import TargetKind
 
@@ -38,7 +39,7 @@ async def bind_group(ctx: Context) -> None:
         return
     community_id, grid_id, name = area
     assert ctx.person is not None
-    await groups.bind_group(ctx.conn, ctx.incoming.channel, ctx.incoming.chat_id, ctx.incoming.chat_title,
+    await groups.bind_group(ctx.conn, ctx.incoming.channel, ctx.incoming.chat_id, display_name(ctx.incoming.chat_title),
                             community_id, grid_id, ctx.person.id, ctx.now)
     ctx.say(ctx.t("bindgroup_done", name=name))
 

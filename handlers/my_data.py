@@ -6,6 +6,7 @@ from handlers.context import Context
 from handlers.dialog_state import end_dialog
 from handlers.formatting import mask_phone
 from handlers.my_tickets import cancel_ticket
+from handlers.rendering import display_name
 from storage import tickets
 from storage.privacy import erase_resident, resident_data
 
@@ -19,7 +20,7 @@ async def show_my_data(ctx: Context) -> None:
     address = f"{data.compound}{data.building}" if data.compound else none
     lines = [
         ctx.t("my_data_title"),
-        ctx.t("my_data_name", value=data.display_name or none),
+        ctx.t("my_data_name", value=display_name(data.display_name) or none),
         ctx.t("my_data_phone", value=mask_phone(data.phone) if data.phone else none),
         ctx.t("my_data_address", value=address),
         ctx.t("my_data_tickets", total=data.tickets, open=data.open_tickets),

@@ -13,7 +13,8 @@ from handlers.cards import (
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.domain.model import Role
-from handlers.formatting import clip, mask_numbers, parse_id
+from handlers.formatting import parse_id
+from handlers.rendering import one_line, resident_text
 from handlers.routing import may_act, route
 from handlers.ticket_actions import rating_options
 from handlers.types import Option, Reply
@@ -50,7 +51,7 @@ async def show_undelivered(ctx: Context) -> None:
     lines: list[str] = []
     for notice in missed:  # the same notice to two of the resident's accounts is shown once
         line = ctx.t("undelivered_line", id=notice.ticket_id,
-                     text=clip(" ".join(notice.text.split()), UNDELIVERED_CLIP))
+                     text=one_line(notice.text, UNDELIVERED_CLIP))
         if line not in lines:
             lines.append(line)
     shown = lines[-UNDELIVERED_SHOWN:]
@@ -104,7 +105,7 @@ async def show_ticket(ctx: Context, ticket: Ticket) -> None:
     events = await tickets.events_of(ctx.conn, ticket.id)
     text = ctx.t(
         "ticket_detail", id=ticket.id, category=category_name(ctx, ticket.category_id),
-        address=ticket.address, description=ticket.description,
+        address=ticket.address, description=resident_text(ticket.description),
         status=status_name(ctx, ticket.status), history=history_text(ctx, events),
     )
     options: tuple[Option, ...] = ()
@@ -137,7 +138,7 @@ async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
     await end_dialog(ctx)
     routing = await route(ctx.conn, ctx.services.config, ticket)
     summary = text or ctx.t("event_photo_added")
-    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=mask_numbers(summary)), ticket.id)
+    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=resident_text(summary)), ticket.id)
     ctx.say(ctx.t("add_info_done", id=ticket.id))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import me_too
 from handlers.address_steps import (
     ADDRESS_STEPS,
     address_back,
@@ -11,11 +12,12 @@ from handlers.address_steps import (
     nav,
     prompt_address,
 )
-from handlers.cards import category_name, grid_name, notify_staff, send_card
+from handlers.cards import category_name, grid_name, send_card
 from handlers.context import Context
 from handlers.dialog_state import REPORT_FLOW, end_dialog
 from handlers.domain.working_time import deadlines
-from handlers.formatting import hours_text, mask_phone, normalise_phone, parse_id
+from handlers.formatting import hours_text, mask_phone, normalise_phone
+from handlers.rendering import resident_text
 from handlers.routing import route
 from handlers.types import Address
 from storage import accounts, tickets
@@ -57,7 +59,7 @@ def _prompt(ctx: Context, step: str, data: dict) -> None:
     if step == "category":
         options = [(c.name, f"r:cat:{c.id}") for c in ctx.services.config.categories]
         key = "report_description_prefilled" if data.get("description") else "report_category"
-        ctx.say(ctx.t(key, text=data.get("description", "")), *options, (ctx.t("cancel"), "nav:cancel"))
+        ctx.say(ctx.t(key, text=resident_text(data.get("description", ""))), *options, (ctx.t("cancel"), "nav:cancel"))
     elif step == "description":
         ctx.say(ctx.t("report_description"), *nav(ctx))
     elif step in ADDRESS_STEPS:
@@ -185,39 +187,39 @@ async def _go_or_summary(ctx: Context, step: str, data: dict) -> None:
     if step != "summary":
         await _go(ctx, step, data)
         return
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, "summary", data), ctx.now)
     await _show_summary(ctx, data)
 
 
 async def _show_summary(ctx: Context, data: dict) -> None:
+    """The summary, and any open ticket of the same kind in the building to follow instead
+    (the ids offered are kept in the dialog, the only ones 我也遇到 accepts from it)."""
     address = Address(**data["address"])
+    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, data["category"])
+    data = {**data, me_too.OFFERED: [t.id for t in similar]}
+    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, "summary", data), ctx.now)
     text = ctx.t(
         "report_summary",
         category=category_name(ctx, data["category"]),
-        description=data["description"],
+        description=resident_text(data["description"]),
         address=address.label,
         photos=len(data["photos"]),
         location=ctx.t("summary_location") if data.get("location") else "",
         phone=mask_phone(data["phone"]) if data.get("phone") else ctx.t("no_phone"),
     )
-    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, data["category"])
     if not similar:
         ctx.say(text, (ctx.t("submit"), "r:submit"), *nav(ctx))
         return
-    items = "\n".join(f"#{t.id} {t.description[:30]}" for t in similar)
-    ctx.say(
-        f"{text}\n\n{ctx.t('report_duplicates', items=items)}",
-        *[(ctx.t("me_too", id=t.id), f"r:metoo:{t.id}") for t in similar],
-        (ctx.t("submit_anyway"), "r:submit"), *nav(ctx),
-    )
+    ctx.say(f"{text}\n\n{me_too.hint(ctx, similar)}", *me_too.options(ctx, similar),
+            (ctx.t("submit_anyway"), "r:submit"), *nav(ctx))
 
 
 async def _on_summary(ctx: Context, data: dict) -> None:
     button = ctx.incoming.button
     if button == "r:submit":
         await submit(ctx, data)
-    elif button.startswith("r:metoo:") and parse_id(button.removeprefix("r:metoo:")) is not None:
-        await me_too(ctx, int(button.removeprefix("r:metoo:")))
+    elif button.startswith(me_too.BUTTON):
+        if not await me_too.follow_offered(ctx, data):
+            await _show_summary(ctx, data)  # a forged or stale press changes nothing
     else:
         ctx.say(ctx.t("report_use_buttons"))
         await _show_summary(ctx, data)
@@ -268,25 +270,6 @@ async def dispatch_ticket(ctx: Context, ticket_id: int) -> None:
     await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.ROUTED,
                             data={"grid": ticket.grid_id, "level": int(routing.level), "people": people})
     await send_card(ctx, ticket, routing, "card_new")
-
-
-async def me_too(ctx: Context, ticket_id: int) -> None:
-    ticket = await tickets.get_ticket(ctx.conn, ticket_id)
-    await end_dialog(ctx)
-    if ticket is None or not ticket.is_open:
-        ctx.say(ctx.t("ticket_missing", id=ticket_id))
-        return
-    if ticket.resident_id == ctx.account.resident_id or not await tickets.add_follower(
-        ctx.conn, ticket_id, ctx.account.resident_id, ctx.now
-    ):
-        ctx.say(ctx.t("me_too_already", id=ticket_id))
-        return
-    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "resident", str(ctx.account.resident_id),
-                            EventAction.FOLLOWER_ADDED)
-    count = len(await tickets.followers_of(ctx.conn, ticket_id)) + 1
-    routing = await route(ctx.conn, ctx.services.config, ticket)
-    await notify_staff(ctx, routing, ctx.t("card_me_too", id=ticket_id, count=count), ticket_id)
-    ctx.say(ctx.t("me_too_done", id=ticket_id))
 
 
 async def cancel_dialog(ctx: Context) -> None:

@@ -6,7 +6,8 @@ import re
 
 from handlers.context import Context
 from handlers.domain.model import Role
-from handlers.formatting import clip, local_time, parse_id
+from handlers.formatting import local_time, parse_id
+from handlers.rendering import announcement_title, display_name
 from storage import announcements as store
 from storage.accounts import get_resident
 from storage.announcements import Announcement, SignupResult
@@ -37,7 +38,7 @@ async def join(ctx: Context, announcement_id: int) -> None:
     if announcement is None:
         return
     result = await store.sign_up(ctx.conn, announcement, ctx.account.resident_id, ctx.now)
-    title = clip(announcement.text, 40)
+    title = announcement_title(announcement.text, 40)
     if result is SignupResult.JOINED:
         ctx.say(ctx.t("signup_done", title=title, starts=_when(ctx, announcement), id=announcement.id),
                 (ctx.t("signup_cancel_button"), f"su:x:{announcement.id}"))
@@ -55,7 +56,7 @@ async def leave(ctx: Context, announcement_id: int) -> None:
     if announcement is None:
         return
     if await store.cancel_signup(ctx.conn, announcement.id, ctx.account.resident_id, ctx.now):
-        ctx.say(ctx.t("signup_cancelled", title=clip(announcement.text, 40)))
+        ctx.say(ctx.t("signup_cancelled", title=announcement_title(announcement.text, 40)))
     else:
         ctx.say(ctx.t("signup_not_joined"))
 
@@ -86,7 +87,8 @@ async def show_list(ctx: Context, announcement_id: int) -> None:
         ctx.say(ctx.t("signup_list_refused"))
         return
     residents = [await get_resident(ctx.conn, rid) for rid in await store.signed_up(ctx.conn, announcement.id)]
-    names = [r.display_name or ctx.t("signup_anonymous", id=r.id) for r in residents]
+    # Names are rendered again on the way out: ones stored before they were cleaned on the way in.
+    names = [display_name(r.display_name) or ctx.t("signup_anonymous", id=r.id) for r in residents]
     lines = "\n".join(f"{n}. {name}" for n, name in enumerate(names, 1)) or ctx.t("signup_list_empty")
-    ctx.say(ctx.t("signup_list", title=clip(announcement.text, 40), count=len(names),
+    ctx.say(ctx.t("signup_list", title=announcement_title(announcement.text, 40), count=len(names),
                   capacity=announcement.capacity, lines=lines))

@@ -10,6 +10,7 @@ from rapidfuzz import fuzz, process
 from handlers.cards import (
     category_name,
     grid_name,
+    notify_followers,
     notify_resident,
     notify_staff,
     send_card,
@@ -19,6 +20,7 @@ from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
 from handlers.domain.working_time import deadlines
 from handlers.formatting import parse_id
+from handlers.rendering import display_name, resident_text
 from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
 from handlers.types import Option
 from storage import tickets
@@ -101,10 +103,10 @@ async def acknowledge(ctx: Context, ticket: Ticket) -> None:
     await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.ACKNOWLEDGED)
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.ACKNOWLEDGED)
     assert ctx.person is not None
-    await notify_resident(ctx, ticket, ctx.t(
-        "notice_acknowledged", id=ticket.id, category=category_name(ctx, ticket.category_id),
-        role=ctx.t(f"role_{ctx.person.role}"), name=ctx.person.name,
-    ))
+    step = {"id": ticket.id, "category": category_name(ctx, ticket.category_id),
+            "role": ctx.t(f"role_{ctx.person.role}"), "name": display_name(ctx.person.name)}
+    await notify_resident(ctx, ticket, ctx.t("notice_acknowledged", **step),
+                          followers=ctx.t("follower_acknowledged", **step))
     ctx.say(ctx.t("ack_done", id=ticket.id),
             (ctx.t("action_resolve"), f"t:res:{ticket.id}"))
 
@@ -142,9 +144,10 @@ async def resolve(ctx: Context, ticket: Ticket, note: str, photos: tuple[str, ..
                                 result_note=note[:500])
     await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.RESOLVED,
                             note=note[:500], data={"photos": len(photos)})
-    await notify_resident(ctx, ticket, ctx.t(
-        "notice_resolved", id=ticket.id, category=category_name(ctx, ticket.category_id), note=note[:200],
-    ), rating_options(ctx, ticket.id))
+    category = category_name(ctx, ticket.category_id)
+    await notify_resident(
+        ctx, ticket, ctx.t("notice_resolved", id=ticket.id, category=category, note=resident_text(note, 200)),
+        rating_options(ctx, ticket.id), followers=ctx.t("follower_resolved", id=ticket.id, category=category))
     ctx.say(ctx.t("resolve_done", id=ticket.id))
     return True
 
@@ -236,8 +239,9 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     moved = await tickets.get_ticket(ctx.conn, ticket.id)
     assert moved is not None
     routing = await route(ctx.conn, ctx.services.config, moved)
-    await send_card(ctx, moved, routing, "card_reassigned", note=reason)
-    await notify_resident(ctx, moved, ctx.t("notice_reassigned", id=ticket.id, grid=grid.name))
+    await send_card(ctx, moved, routing, "card_reassigned", note=ctx.t("card_reassign_reason", reason=resident_text(reason)))
+    await notify_resident(ctx, moved, ctx.t("notice_reassigned", id=ticket.id, grid=grid.name),
+                          followers=ctx.t("follower_reassigned", id=ticket.id, grid=grid.name))
     ctx.say(ctx.t("reassign_done", id=ticket.id, grid=grid.name))
 
 
@@ -290,4 +294,6 @@ async def reopen_one_level_up(ctx: Context, ticket: Ticket, rating: Rating) -> N
     if grid_level.level is Level.GRID:
         await notify_staff(ctx, grid_level, ctx.t("card_unsatisfied_grid", id=ticket.id,
                                                   level=ctx.t(LEVEL_TEXT_KEYS[routing.level])), ticket.id)
+    await notify_followers(ctx, reopened, ctx.t("follower_reopened", id=ticket.id,
+                                                category=category_name(ctx, ticket.category_id)))
     ctx.say(ctx.t("notice_reopened", id=ticket.id, level=ctx.t(LEVEL_TEXT_KEYS[routing.level])))

@@ -29,7 +29,9 @@ async def test_same_building_and_category_offers_me_too(
     await file_report(resident)
     await reach_summary(neighbour)
     assert "同一楼栋已有类似反映" in neighbour.text
-    assert "#1 3栋楼道灯坏了，晚上很黑" in neighbour.text
+    # Named by category, time and state; the reporter's own words are not shown (issue 10).
+    assert "#1 水电维修｜11月26日 10:00 反映｜待受理" in neighbour.text
+    assert "3栋楼道灯坏了" not in neighbour.text
     assert neighbour.options[:2] == ["我也遇到 #1", "仍然提交新反映"]
 
     await neighbour.press("我也遇到 #1")
