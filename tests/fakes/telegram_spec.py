@@ -19,8 +19,9 @@ Choices where the spec leaves Telegram's behaviour open:
   per its spec type ("42" is an Integer, "true" a Boolean, '{"inline_keyboard": ...}' an object).
 - Inside a JSON-serialized object the JSON types must match the spec exactly (Telegram would also
   take a number for a String): the spec's type is the contract.
-- Unknown parameters and unknown fields of nested objects are refused. Telegram ignores them
-  silently, which hides a typo such as ``callback`` for ``callback_data`` until a user taps.
+- Unknown parameters, unknown fields of nested objects and unknown ``allowed_updates`` kinds are
+  refused. Telegram ignores them silently, which hides a typo such as ``callback`` for
+  ``callback_data`` until a user taps (or ``my_chat_members`` until a group is never seen).
 """
 
 from __future__ import annotations
@@ -92,15 +93,24 @@ class BotApiSpec:
         typed: JSONDict = {}
         for key, field in fields.items():
             if key in raw:
-                typed[key] = self._top_level(name, field, raw[key])
+                typed[key] = self._top_level(field, raw[key])
         for key, field in fields.items():
             if key not in typed and field.is_required(typed):
                 raise SpecViolation(400, wording.missing_parameter(name, field))
             if key in typed:
                 self._rules(name, field, typed[key], typed, key)
+        self._update_kinds(typed.get("allowed_updates"))
         return typed
 
-    def _top_level(self, method: str, field: Field, raw: str | bytes) -> Any:
+    def _update_kinds(self, kinds: Any) -> None:
+        """allowed_updates names fields of Update; Telegram ignores a misspelt one, so the bot
+        would silently never receive those updates: refused here."""
+        known = set(self.types["Update"].fields or {}) - {"update_id"}
+        for kind in kinds if isinstance(kinds, list) else []:
+            if kind not in known:
+                raise SpecViolation(400, f'Bad Request: allowed_updates: unknown update type "{kind}"')
+
+    def _top_level(self, field: Field, raw: str | bytes) -> Any:
         best: tuple[int, Problem] | None = None
         for type_ in field.types:
             value = _read_form(raw, type_)
@@ -116,7 +126,7 @@ class BotApiSpec:
             if best is None or fit > best[0]:
                 best = (fit, problem)
         assert best is not None
-        raise SpecViolation(400, wording.problem(method, best[1]))
+        raise SpecViolation(400, wording.problem(best[1]))
 
     # ---------------------------------------------------------------- nested values
     def _value(self, value: Any, type_: str, path: str, owner: str = "") -> None:
@@ -206,14 +216,14 @@ class BotApiSpec:
                 raise SpecViolation(400, wording.bad_value(owner, field.name, path, f"must be one of {allowed}"))
             if field.name.endswith("parse_mode") and value and value.lower() not in wording.PARSE_MODES:
                 raise SpecViolation(400, "Bad Request: unsupported parse_mode")
-        elif isinstance(value, int | float) and not isinstance(value, bool) and rules.min_value is not None:
-            if not rules.min_value <= value <= (rules.max_value or 0):
-                raise SpecViolation(400, wording.bad_value(
-                    owner, field.name, path, f"must be between {rules.min_value} and {rules.max_value}"))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            low, high = rules.min_value, rules.max_value
+            if low is not None and high is not None and not low <= value <= high:
+                raise SpecViolation(400, wording.bad_value(owner, field.name, path, f"must be between {low} and {high}"))
         elif isinstance(value, list) and rules.max_items is not None:
-            if not (rules.min_items or 0) <= len(value) <= rules.max_items:
-                raise SpecViolation(400, wording.bad_value(
-                    owner, field.name, path, f"must have {rules.min_items or 0}-{rules.max_items} items"))
+            low, high = rules.min_items or 0, rules.max_items
+            if not low <= len(value) <= high:
+                raise SpecViolation(400, wording.bad_value(owner, field.name, path, f"must have {low}-{high} items"))
 
 
 class _Mismatch(Exception):

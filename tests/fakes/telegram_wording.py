@@ -63,8 +63,8 @@ def bad_value(owner: str, name: str, path: str, why: str) -> str:
     return _KNOWN.get((owner, name), f"Bad Request: {path}: {why}")
 
 
-def problem(method: str, found: Problem) -> str:
-    """The description for a nested value's problem, found under ``method``'s parameter."""
+def problem(found: Problem) -> str:
+    """The description for a parameter's (possibly nested) problem."""
     if found.text:
         return found.text
     if found.owner == "InlineKeyboardButton" and found.field:
