@@ -62,7 +62,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    """The fake Bot API on 127.0.0.1 (WeChat modules name their own fake after wechat_fake)."""
+    """The fake Bot API on 127.0.0.1 (WeChat modules name their own fake after wechat_fake).
+
+    Leaving it fails the test if the bot made a request the vendored Bot API spec refuses,
+    unless the test declared it with ``fake.expect_violations(...)``."""
     async with FakeTelegramAPI() as api:
         yield api
 

@@ -34,6 +34,7 @@ async def fake() -> AsyncIterator[FakeTelegramAPI]:
         yield api
     finally:
         await api.stop()
+    api.assert_valid_requests()  # a test sending invalid requests on purpose declares them
 
 
 @pytest.fixture
@@ -50,6 +51,7 @@ async def test_get_me(bot: Bot) -> None:
 
 
 async def test_wrong_token_and_unknown_method(fake: FakeTelegramAPI) -> None:
+    fake.expect_violations("^Not Found$")
     with pytest.raises(InvalidToken, match="rejected"):  # PTB's wording for a 401
         async with Bot("999:WRONG", base_url=f"{fake.url}/bot"):
             pass
@@ -175,6 +177,7 @@ async def test_fail_next_403_for_one_chat_only(fake: FakeTelegramAPI, bot: Bot) 
 
 
 async def test_bad_requests(fake: FakeTelegramAPI, bot: Bot) -> None:
+    fake.expect_violations("message is too long", "message text is empty", "BUTTON_DATA_INVALID")
     with pytest.raises(BadRequest, match="(?i)message is too long"):
         await bot.send_message(USER, "字" * 4097)
     await bot.send_message(USER, "字" * 4096)

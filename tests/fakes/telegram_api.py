@@ -6,12 +6,16 @@ multipart when uploading); scalars arrive as plain strings (``"42"``, ``"true"``
 objects (``reply_markup``, ``link_preview_options``, ...) as JSON strings. JSON bodies and query
 strings are accepted too. All ``push_*``/``fail_next``/``delay_next`` calls must happen on the
 event loop thread that runs the server.
+
+Every request is first checked against the vendored Bot API spec (:mod:`tests.fakes.telegram_spec`):
+an unknown method is answered 404, an invalid parameter 400, as Telegram does, and the refusal is
+kept in :attr:`FakeTelegramAPI.violations`. Leaving ``async with FakeTelegramAPI()`` (the
+``fake`` fixture does) fails the test if any was not declared with :meth:`expect_violations`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import re
 import time
@@ -21,6 +25,8 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.telegram_spec import SpecViolation, load_spec, utf16_len
 
 _TEXT_FIELDS = frozenset(
     {"text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "photo", "file_id",
@@ -83,8 +89,6 @@ class ApiError(Exception):
 
 def _decode(name: str, value: Any) -> Any:
     """Turn a form-field string into the value Telegram would see."""
-    if isinstance(value, web.FileField):
-        return value.file.read()
     if not isinstance(value, str) or name in _TEXT_FIELDS:
         return value
     if value and value[0] in "{[":
@@ -99,17 +103,14 @@ def _decode(name: str, value: Any) -> Any:
     return value
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+@dataclass(frozen=True)
+class Violation:
+    """A request the Bot API would refuse per the spec: what was asked and how it was answered."""
 
-
-def _check_text(text: str, parse_mode: Any, limit: int = 4096, what: str = "message") -> None:
-    """Telegram's length rules: UTF-16 units of the text after HTML markup is removed."""
-    if what == "message" and not text.strip():
-        raise ApiError(400, "Bad Request: message text is empty")
-    visible = html.unescape(re.sub(r"<[^>]+>", "", text)) if parse_mode == "HTML" else text
-    if _utf16_len(visible) > limit:
-        raise ApiError(400, f"Bad Request: {what} is too long")
+    method: str
+    status: int
+    description: str
+    params: JSONDict
 
 
 class FakeTelegramAPI:
@@ -125,6 +126,8 @@ class FakeTelegramAPI:
         self.commands: list[JSONDict] = []
         self.files: dict[str, bytes] = {}  # getFile/download contents; sendPhoto uploads land here
         self.updates: list[JSONDict] = []  # unconfirmed updates, oldest first
+        self.violations: list[Violation] = []  # requests refused as invalid per the spec
+        self._expected_violations: list[re.Pattern[str]] = []
         self._next_update_id = 1
         self._next_message_id = 1
         self._messages: dict[tuple[int, int], JSONDict] = {}
@@ -170,8 +173,28 @@ class FakeTelegramAPI:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: object, *exc: object) -> None:
         await self.stop()
+        if exc_type is None:
+            self.assert_valid_requests()
+
+    # ---------------------------------------------------------------- spec violations
+    def expect_violations(self, *patterns: str) -> None:
+        """Declare that the test sends invalid requests on purpose: refusals whose description
+        matches one of these regular expressions do not fail it."""
+        self._expected_violations.extend(re.compile(p) for p in patterns)
+
+    def unexpected_violations(self) -> list[Violation]:
+        return [v for v in self.violations
+                if not any(p.search(v.description) for p in self._expected_violations)]
+
+    def assert_valid_requests(self) -> None:
+        """Fail unless every request so far was valid per the spec (or declared invalid)."""
+        if bad := self.unexpected_violations():
+            lines = "\n".join(f"  {v.method}: {v.status} {v.description}; params {v.params!r:.400}"
+                              for v in bad)
+            raise AssertionError(f"{len(bad)} request(s) invalid per Bot API "
+                                 f"{load_spec().version}:\n{lines}")
 
     def _notify(self) -> None:
         self._changed.set()
@@ -214,7 +237,7 @@ class FakeTelegramAPI:
         msg["text"] = text
         command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
         if len(command) > 1:
-            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return self.push_raw({"message": msg})
 
     def push_photo(self, user_id: int, file_id: str, *, caption: str = "",
@@ -323,13 +346,21 @@ class FakeTelegramAPI:
             return self._error(404, "Not Found")
         if prefix[3:] != self.token:
             return self._error(401, "Unauthorized")
-        params: JSONDict = {k: _decode(k, v) for k, v in request.query.items()}
+        raw: JSONDict = dict(request.query)
         if request.content_type == "application/json":
-            params.update({k: _decode(k, v) for k, v in (await request.json()).items()})
+            raw.update(await request.json())
         elif request.can_read_body:
-            params.update({k: _decode(k, v) for k, v in (await request.post()).items()})
+            raw.update({k: v.file.read() if isinstance(v, web.FileField) else v
+                        for k, v in (await request.post()).items()})
+        method = load_spec().method(method) or method  # Bot API method names are case-insensitive
+        params: JSONDict = {k: _decode(k, v) for k, v in raw.items()}
         self.calls.append((method, params))
         self._notify()
+        try:
+            load_spec().check(method, raw)
+        except SpecViolation as refused:
+            self.violations.append(Violation(method, refused.status, refused.description, params))
+            return self._error(refused.status, refused.description)
         if (fault := self._take_fault(method, params)) is not None:
             extra = {"retry_after": fault.retry_after} if fault.retry_after else None
             if fault.migrate_to_chat_id is not None:
@@ -423,10 +454,6 @@ class FakeTelegramAPI:
         if not isinstance(chat_id, int):
             raise ApiError(400, "Bad Request: chat not found")
         markup = params.get("reply_markup")
-        for row in (markup or {}).get("inline_keyboard", []) if isinstance(markup, dict) else []:
-            for button in row:
-                if len(str(button.get("callback_data", "")).encode()) > 64:
-                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         if method.startswith("edit"):
             message_id = int(params.get("message_id") or 0)
             old = self._messages.get((chat_id, message_id))
@@ -452,7 +479,6 @@ class FakeTelegramAPI:
 
     async def _api_sendMessage(self, params: JSONDict) -> JSONDict:
         text = str(params.get("text") or "")
-        _check_text(text, params.get("parse_mode"))
         return self._outgoing("sendMessage", params, {"text": text})
 
     async def _api_sendPhoto(self, params: JSONDict) -> JSONDict:
@@ -461,7 +487,6 @@ class FakeTelegramAPI:
         if isinstance(photo, bytes):
             self.files[file_id] = photo
         caption = str(params.get("caption") or "")
-        _check_text(caption, params.get("parse_mode"), 1024, "message caption")
         body: JSONDict = {"photo": self._photo_sizes(file_id)}
         if caption:
             body["caption"] = caption
@@ -473,7 +498,6 @@ class FakeTelegramAPI:
 
     async def _api_editMessageText(self, params: JSONDict) -> JSONDict | bool:
         text = str(params.get("text") or "")
-        _check_text(text, params.get("parse_mode"))
         if params.get("inline_message_id"):
             return True
         return self._outgoing("editMessageText", params, {"text": text})
