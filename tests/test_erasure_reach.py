@@ -1,0 +1,137 @@
+"""Erasure reaches every copy: after 我的数据 → 删除 over real Telegram, no text column of any
+table still holds the resident's phone (in any written form), her description or what she added —
+not in her own rows, and not in the copies the bot made for others: a neighbour's duplicate hint
+(outbox) and his press on it (inbox, the message embedded), the leader's presses on her card
+(inbox) and his typed 办结 note quoting her phone (inbox), the follower's notices (outbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+
+from bot.scheduler import Scheduler
+from tests.chat import query
+from tests.telegram_harness import TelegramRun
+
+RESIDENT = 1101
+NEIGHBOUR = 1102
+LEADER = 2101
+PHONE = "13812345678"
+DESCRIPTION = "楼道声控灯坏了一个多星期，我是独居老人晚上下楼看不见，家住3栋2单元301"
+ADDED = "门口的灯也一闪一闪的，我腿脚不好走路要扶墙"
+LEADER_NOTE = "王女士电话 +86 138-1234-5678 已回访，她说灯已经亮了"
+SETTLED = ("sent", "failed", "uncertain")
+
+
+def squeeze(text: str) -> str:
+    """What a copy reads as, whatever its form: NFKC, no separators, no +86."""
+    return re.sub(r"[\s\-‐–—·.()（）+]", "", unicodedata.normalize("NFKC", text))
+
+
+def windows(text: str, size: int = 8) -> set[str]:
+    squeezed = squeeze(text)
+    return {squeezed[i:i + size] for i in range(0, max(len(squeezed) - size, 0) + 1)}
+
+
+SECRETS = {PHONE, "138****5678"} | windows(DESCRIPTION) | windows(ADDED)
+
+
+async def every_text_value(run: TelegramRun) -> list[tuple[str, str, str]]:
+    """(table, column, value) for every text value of every table, read from sqlite_master so a
+    table added later is covered too."""
+    found: list[tuple[str, str, str]] = []
+    tables = [row[0] for row in await query(
+        run.app, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    for table in tables:
+        columns = [row[1] for row in await query(run.app, f'PRAGMA table_info("{table}")')]
+        for row in await query(run.app, f'SELECT * FROM "{table}"'):
+            found += [(table, column, value) for column, value in zip(columns, row, strict=True)
+                      if isinstance(value, str)]
+    return found
+
+
+async def leaks(run: TelegramRun) -> list[str]:
+    """Where a secret is still found: table.column and the secret."""
+    found = []
+    for table, column, value in await every_text_value(run):
+        squeezed = squeeze(value)
+        hits = sorted(secret for secret in SECRETS if secret in squeezed)
+        if hits:
+            found.append(f"{table}.{column}: {hits[0]!r} (+{len(hits) - 1} more)")
+    return found
+
+
+async def settled(run: TelegramRun) -> None:
+    """Every queued message has left (so no copy is still in a sender's hands)."""
+    for _ in range(250):
+        busy = await query(run.app, "SELECT COUNT(*) FROM outbox WHERE status NOT IN (?, ?, ?)", *SETTLED)
+        if busy == [(0,)]:
+            return
+        run.app.engine.wake_senders()
+        await asyncio.sleep(0.02)
+    raise AssertionError("the outbox never settled")
+
+
+async def neighbour_says_me_too(run: TelegramRun) -> None:
+    """The neighbour reports the same problem in the same building: the summary carries the
+    duplicate hint with her text (as the bot wrote it before issue 10), and he presses 我也遇到."""
+    fake, mark = run.fake, len(run.fake.sent)
+    fake.push_text(NEIGHBOUR, "/report")
+    await run.reply_to(NEIGHBOUR, "问题类别", after=mark)
+    await run.press(NEIGHBOUR, "水电维修")
+    await run.reply_to(NEIGHBOUR, "描述问题", after=mark)
+    fake.push_text(NEIGHBOUR, "我们这层的灯也不亮")
+    await run.reply_to(NEIGHBOUR, "哪个社区", after=mark)
+    fake.push_text(NEIGHBOUR, "龙池花园3号楼")
+    await run.reply_to(NEIGHBOUR, "哪一个", after=mark)
+    await run.press(NEIGHBOUR, "龙池花园3栋")
+    await run.reply_to(NEIGHBOUR, "留个电话", after=mark)
+    await run.press(NEIGHBOUR, "不留电话")
+    await run.reply_to(NEIGHBOUR, "同一楼栋已有类似反映", after=mark)
+    await run.press(NEIGHBOUR, "我也遇到")
+    await run.reply_to(NEIGHBOUR, "已记录", after=mark)
+
+
+async def test_erasure_reaches_the_copies_made_for_others(run: TelegramRun) -> None:
+    fake = run.fake
+    await run.bind(LEADER, "g01-leader")
+    mark = await run.file_report(RESIDENT, DESCRIPTION, phone=PHONE)
+    await run.reply_to(LEADER, "新工单 #1", after=mark)
+    await neighbour_says_me_too(run)
+    # She adds information; the leader gets it as a notice.
+    mark = len(fake.sent)
+    fake.push_callback(RESIDENT, "my:add:1")
+    await run.reply_to(RESIDENT, "请发送要补充的文字", after=mark)
+    fake.push_text(RESIDENT, ADDED)
+    await run.reply_to(LEADER, "补充信息", after=mark)
+    # The leader presses the card's buttons and types the 办结 note, quoting her phone.
+    await run.press(LEADER, "受理")
+    await run.reply_to(RESIDENT, "已由支部网格长", after=mark)
+    await run.press(LEADER, "办结")
+    await run.reply_to(LEADER, "办理结果", after=mark)
+    fake.push_text(LEADER, LEADER_NOTE)
+    await run.reply_to(RESIDENT, "已办结", after=mark)
+    await settled(run)
+    assert await leaks(run), "the scenario must have left copies to erase"
+    inbox_rows = await query(run.app, "SELECT COUNT(*) FROM inbox")
+    hint_rows = await query(run.app, "SELECT id, status FROM outbox WHERE chat_id = ? AND payload LIKE ?",
+                            str(NEIGHBOUR), "%同一楼栋已有类似反映%")
+    assert [status for _, status in hint_rows] == ["sent"]
+
+    mark = len(fake.sent)
+    fake.push_text(RESIDENT, "我的数据")
+    await run.reply_to(RESIDENT, "我的数据", after=mark)
+    await run.press(RESIDENT, "删除我的数据")
+    await run.reply_to(RESIDENT, "确定要删除", after=mark)
+    await run.press(RESIDENT, "确认删除")
+    await run.reply_to(RESIDENT, "已删除您的个人信息", after=mark)
+    await settled(run)
+    await Scheduler(run.app).run_due()  # what was still in flight is blanked once it has left
+
+    left = await leaks(run)
+    assert not left, "still there after erasure:\n" + "\n".join(left)
+    # Copies are blanked, not deleted: the rows and their delivery state stay.
+    assert await query(run.app, "SELECT COUNT(*) FROM inbox") >= inbox_rows
+    assert await query(run.app, "SELECT id, status FROM outbox WHERE id = ?", hint_rows[0][0]) \
+        == [(hint_rows[0][0], "sent")]
