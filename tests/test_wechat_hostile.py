@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.channels.wechat_security import parse_xml, signature_of
+from bot.channels.wechat_security import NonceMemory, Refused, parse_xml, signature_of
 from bot.config import Config
 from bot.config_channels import WeChatSecurity
 from storage.clock import FakeClock
@@ -197,3 +197,19 @@ async def test_compatible_mode_requires_the_encrypted_part(
         assert "问题类别" in (await wx.click(RESIDENT, "i:report")).text  # encrypted ones are taken
     finally:
         await compat.close()
+
+
+def test_the_nonce_memory_is_bounded_by_the_window_and_a_cap() -> None:
+    memory = NonceMemory(limit=3)
+    memory.check("1000", "a", b"<xml>1</xml>", now=1000)
+    memory.check("1000", "a", b"<xml>1</xml>", now=1001)  # WeChat's retry: same body
+    with pytest.raises(Refused) as refused:
+        memory.check("1000", "a", b"<xml>forged</xml>", now=1002)
+    assert refused.value.status == 403
+    memory.check("1001", "a", b"<xml>2</xml>", now=1002)  # another timestamp is another callback
+    assert len(memory) == 2
+    memory.check("1400", "b", b"<xml>3</xml>", now=1302)  # 1000 and 1001 can no longer pass check_fresh
+    assert len(memory) == 1
+    for nonce in "cdefg":
+        memory.check("1400", nonce, b"<xml>4</xml>", now=1303)
+    assert len(memory) == 3
