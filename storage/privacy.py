@@ -84,8 +84,8 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
                          masks: erasure.Masks = erasure.AS_STORED) -> Erased:
     """Erase a resident's personal data everywhere; their accounts stay so the chat still works.
 
-    Everywhere: her own rows, and the copies of her description, added information and phone
-    made for others (see storage/erasure.py); `masks` are the forms the bot shows her text in
+    Everywhere: their own rows, and the copies of their description, added information and phone
+    made for others (see storage/erasure.py); `masks` are the forms the bot shows their text in
     (masked numbers), so those copies are recognised too. Open tickets must have been cancelled
     first (the caller tells their grid people).
     """

@@ -18,6 +18,7 @@ from bot.scheduler import Scheduler
 from handlers.types import Channel, Incoming
 from storage import inbox
 from storage.clock import FakeClock
+from tests.bot_run import BotRun
 from tests.chat import ChatUser, bind, file_report, query
 from tests.telegram_harness import TelegramRun
 
@@ -44,7 +45,7 @@ def windows(text: str, size: int = 8) -> set[str]:
 SECRETS = {PHONE, "138****5678"} | windows(DESCRIPTION) | windows(ADDED)
 
 
-async def every_text_value(run: TelegramRun) -> list[tuple[str, str, str]]:
+async def every_text_value(run: BotRun) -> list[tuple[str, str, str]]:
     """(table, column, value) for every text value of every table, read from sqlite_master so a
     table added later is covered too."""
     found: list[tuple[str, str, str]] = []
@@ -58,7 +59,7 @@ async def every_text_value(run: TelegramRun) -> list[tuple[str, str, str]]:
     return found
 
 
-async def leaks(run: TelegramRun) -> list[str]:
+async def leaks(run: BotRun) -> list[str]:
     """Where a secret is still found: table.column and the secret."""
     found = []
     for table, column, value in await every_text_value(run):
@@ -69,7 +70,7 @@ async def leaks(run: TelegramRun) -> list[str]:
     return found
 
 
-async def settled(run: TelegramRun) -> None:
+async def settled(run: BotRun) -> None:
     """Every queued message has left (so no copy is still in a sender's hands)."""
     for _ in range(250):
         busy = await query(run.app, "SELECT COUNT(*) FROM outbox WHERE status NOT IN (?, ?, ?)", *SETTLED)
