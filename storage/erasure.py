@@ -83,7 +83,7 @@ def _same(text: str) -> str:
 @dataclass(frozen=True)
 class Masks:
     """How the bot shows a resident's data to others: free text with numbers masked (cards,
-    notices) and a phone field masked (138****5678). Copies in those forms are hers too."""
+    notices) and a phone field masked (138****5678). Copies in those forms are theirs too."""
 
     text: Mask = _same
     number: Mask = _same
