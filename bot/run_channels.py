@@ -92,6 +92,9 @@ def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
     plan.closers.append(intake.drain)
     plan.needs_http = True
     log.info("WeChat channel configured (%s mode, callback %s)", wechat.security.value, wechat.callback_path)
+    if wechat.security is WeChatSecurity.PLAIN:
+        log.warning("WeChat plain mode: callbacks are neither encrypted nor signed over their body;"
+                    " for local trials only, use safe mode with a real account")
     return intake
 
 

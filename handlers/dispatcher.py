@@ -20,6 +20,7 @@ from handlers import (
     ticket_actions,
     ticket_commands,
 )
+from handlers.binding import bind_with_code as _bind
 from handlers.context import Context, Services
 from handlers.domain.model import MenuAction, Role
 from handlers.formatting import parse_id
@@ -274,18 +275,6 @@ async def _run_action(ctx: Context, action: MenuAction, dialog: Dialog | None) -
         await my_tickets.show_my_tickets(ctx)
     elif action is MenuAction.CONTACT_GRID:
         await menus.contact_grid(ctx)
-
-
-async def _bind(ctx: Context, code: str) -> None:
-    if not code:
-        ctx.say(ctx.t("bind_usage"))
-        return
-    person_id = await accounts.redeem_invite(ctx.conn, code, ctx.incoming.channel, ctx.incoming.user_id, ctx.now)
-    person = await accounts.get_person(ctx.conn, person_id) if person_id else None
-    if person is None:
-        ctx.say(ctx.t("bind_invalid"))
-        return
-    ctx.say(ctx.t("bind_done", name=person.name, role=ctx.t(f"role_{person.role}")), main_keyboard=True)
 
 
 async def create_invite(conn: aiosqlite.Connection, person_id: str, now: datetime) -> str:

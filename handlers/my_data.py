@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from handlers.context import Context
 from handlers.dialog_state import end_dialog
-from handlers.formatting import mask_phone
+from handlers.formatting import mask_numbers, mask_phone
 from handlers.my_tickets import cancel_ticket
 from handlers.rendering import display_name
 from storage import tickets
+from storage.erasure import Masks
 from storage.privacy import erase_resident, resident_data
 
 ASK, ERASE, KEEP = "pd:ask", "pd:erase", "pd:keep"
@@ -51,5 +52,6 @@ async def _erase(ctx: Context) -> None:
         if ticket.is_open:
             await cancel_ticket(ctx, ticket)
     await end_dialog(ctx)
-    erased = await erase_resident(ctx.conn, ctx.account.resident_id, ctx.now)
+    # The masks: cards and notices show her numbers masked; those copies are hers too.
+    erased = await erase_resident(ctx.conn, ctx.account.resident_id, ctx.now, Masks(mask_numbers, mask_phone))
     ctx.say(ctx.t("my_data_erased", tickets=erased.tickets), main_keyboard=True)

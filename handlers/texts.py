@@ -149,6 +149,8 @@ ZH: Mapping[str, str] = {
     "bind_usage": "请发送 /bind 邀请码 完成绑定。",
     "bind_invalid": "邀请码无效或已过期，请向街道管理员重新获取。",
     "bind_done": "绑定成功！您好，{name}（{role}）。新工单会发到这里。",
+    "bind_capped": "尝试次数过多，请一小时后再试。",
+    "invite_spike": "⚠️ 过去一小时有 {accounts} 个账号输入了错误的邀请码（共 {attempts} 次），可能有人在猜测邀请码。未使用的邀请码如不放心，可重新生成。",
     # resident notices
     "notice_acknowledged": "您反映的问题 #{id}（{category}）已由{role} {name} 受理，正在处理。",
     "notice_resolved": "您反映的问题 #{id}（{category}）已办结：{note}\n请您评价：",

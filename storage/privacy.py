@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from storage import erasure
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
 
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
 # Blanking an outbox row: one not yet sent is dropped (failed, reason "erased", never shown in
-# 我的工单); rows a sender holds right now (claimed, sending) are left to finish.
+# 我的工单); rows a sender holds right now (claimed, sending) are left to finish, then blanked
+# (storage/erasure.py follows them up).
 _BLANK_OUTBOX = (
     "UPDATE outbox SET payload = '{}', shown_at = COALESCE(shown_at, ?2),"
     " last_error = CASE WHEN status = 'pending' THEN 'erased' ELSE last_error END,"
@@ -78,13 +80,21 @@ async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now:
         await conn.execute(_BLANK_OUTBOX + "ticket_id = ?1", (ticket_id, stamp(now)))
 
 
-async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: datetime) -> Erased:
+async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: datetime,
+                         masks: erasure.Masks = erasure.AS_STORED) -> Erased:
     """Erase a resident's personal data everywhere; their accounts stay so the chat still works.
 
-    Open tickets must have been cancelled first (the caller tells their grid people).
+    Everywhere: their own rows, and the copies of their description, added information and phone
+    made for others (see storage/erasure.py); `masks` are the forms the bot shows their text in
+    (masked numbers), so those copies are recognised too. Open tickets must have been cancelled
+    first (the caller tells their grid people).
     """
+    traces = await erasure.traces_of_resident(conn, resident_id, masks)  # before anything is blanked
+    since = await erasure.first_seen(conn, resident_id)
     ticket_ids = [int(r[0]) for r in await fetch_all(conn, "SELECT id FROM tickets WHERE resident_id = ?", (resident_id,))]
     await _purge_tickets(conn, ticket_ids, now)
+    for ticket_id in ticket_ids:
+        await erasure.follow_up_busy_outbox(conn, "ticket_id = ?", (ticket_id,), now)
     await conn.execute(
         "UPDATE residents SET display_name = '', phone = '', phone_shared = 0, community_id = NULL,"
         " compound = NULL, building = NULL, grid_id = NULL, erased_at = ? WHERE id = ?",
@@ -99,15 +109,18 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
     for channel, external_id, chat_id in accounts:
         await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, external_id))
         cursor = await conn.execute(
-            "UPDATE inbox SET payload = '', response = NULL WHERE channel = ? AND sender = ? AND status = 'done'",
+            "UPDATE inbox SET payload = '', response = NULL WHERE channel = ? AND sender = ?"
+            " AND status IN ('done', 'failed') AND (payload != '' OR response IS NOT NULL)",
             (channel, external_id))
         messages += cursor.rowcount
         cursor = await conn.execute(_BLANK_OUTBOX + "channel = ?1 AND chat_id = ?3",
                                     (channel, stamp(now), chat_id))
         messages += cursor.rowcount
+        await erasure.follow_up_busy_outbox(conn, "channel = ? AND chat_id = ?", (channel, chat_id), now)
         if channel == "wechat":
             await conn.execute("DELETE FROM wechat_choices WHERE openid = ?", (external_id,))
             await conn.execute("DELETE FROM wechat_menu_items WHERE openid = ?", (external_id,))
+    messages += await erasure.blank_copies(conn, traces, since, now)
     return Erased(len(ticket_ids), messages)
 
 
@@ -126,4 +139,5 @@ async def purge_expired(conn: aiosqlite.Connection, now: datetime, retention: ti
     sent = await conn.execute(
         _BLANK_OUTBOX + "id IN (SELECT id FROM outbox WHERE payload != '{}' AND created_at < ?1 LIMIT ?3)",
         (cutoff, stamp(now), RETENTION_BATCH))
-    return len(ticket_ids) + inbox.rowcount + sent.rowcount
+    followed = await erasure.settle_followups(conn, now)
+    return len(ticket_ids) + inbox.rowcount + sent.rowcount + followed

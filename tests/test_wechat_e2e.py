@@ -227,16 +227,19 @@ async def test_leader_taps_a_msgmenu_option(config: Config, fake: FakeWeChatAPI,
         await run.close()
 
 
-async def test_compatible_mode_takes_plain_and_encrypted_callbacks(
+async def test_compatible_mode_takes_encrypted_callbacks_only(
         config: Config, fake: FakeWeChatAPI, clock: FakeClock, tmp_path: Path,
         session: aiohttp.ClientSession) -> None:
+    """Issue 10: a plaintext callback is signed over token, timestamp and nonce only, so compatible
+    mode (where WeChat always sends the encrypted part too) refuses it, like safe mode."""
     run = await start_wechat(config, fake, clock, tmp_path / "compat.db", session, WeChatSecurity.COMPATIBLE)
     try:
         encrypted = await run.platform.click(RESIDENT, "i:report")
         wx = run.platform
         plain = await wx.post_raw(message_xml(wx.text_fields(RESIDENT, "1")), wx.query(wx.timestamp(), "n"))
         assert "问题类别" in encrypted.text
-        assert plain.status == 200 and "<Content><![CDATA[请简单描述问题" in plain.body
+        assert plain.status == 400
+        assert "请简单描述问题" in (await wx.text(RESIDENT, "1")).text
     finally:
         await run.close()
 

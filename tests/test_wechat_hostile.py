@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,12 +10,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.channels.wechat_security import parse_xml, signature_of
+from bot.channels.wechat_security import NonceMemory, Refused, parse_xml, signature_of
 from bot.config import Config
 from bot.config_channels import WeChatSecurity
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.wechat_api import FakeWeChatAPI
+from tests.test_wechat_e2e import LEADER, report_in_longchi
 from tests.wechat_harness import TOKEN, WeChatRun, message_xml, start_wechat
 
 RESIDENT = "oResident0000000000000001"
@@ -145,3 +147,69 @@ async def test_plaintext_is_refused_when_the_account_is_in_safe_mode(run: WeChat
 async def test_health_endpoint_answers(run: WeChatRun) -> None:
     async with run.platform.session.get(f"http://127.0.0.1:{run.server.port}/healthz") as response:
         assert response.status == 200
+
+
+async def test_a_captured_query_replayed_with_a_forged_body_is_refused(
+    run: WeChatRun, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy log holds a genuine callback's query string (signature over token, timestamp and
+    nonce only). Replayed within 300 s with a forged body that speaks as the grid leader, it is
+    refused (403, logged) and changes nothing; WeChat's own retry of that callback — same query,
+    same body — is still answered, as a duplicate."""
+    wx = run.platform
+    await run.bind(LEADER, "g01-leader")
+    await report_in_longchi(run)
+    genuine = await wx.text(RESIDENT, "你好")
+    assert genuine.status == 200 and wx.last is not None
+    params, body = wx.last
+    inbox_before = await query(run.app, "SELECT COUNT(*) FROM inbox")
+
+    forged = message_xml(wx.text_fields(LEADER, "受理 1"))
+    caplog.set_level(logging.WARNING)
+    answer = await wx.post_raw(forged, params)
+    assert answer.status == 403 and "已受理" not in answer.body
+    assert await query(run.app, "SELECT status FROM tickets WHERE id = 1") == [("routed",)]
+    assert await query(run.app, "SELECT COUNT(*) FROM inbox") == inbox_before
+    assert any("nonce" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+    retry = await wx.post_raw(body, params)
+    assert (retry.status, retry.text) == (200, genuine.text)
+    assert await query(run.app, "SELECT COUNT(*) FROM inbox") == inbox_before
+
+
+async def test_plain_mode_warns_once_at_start(run: WeChatRun, caplog: pytest.LogCaptureFixture) -> None:
+    started = [r for r in caplog.get_records("setup") if r.levelno == logging.WARNING
+               and "plain" in r.getMessage()]
+    assert len(started) == (1 if run.platform.security is WeChatSecurity.PLAIN else 0)
+
+
+async def test_compatible_mode_requires_the_encrypted_part(
+    config: Config, fake: FakeWeChatAPI, clock: FakeClock, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """In compatible mode WeChat sends every message with encrypt_type=aes and msg_signature; a
+    plaintext callback signed over token, timestamp and nonce alone is refused."""
+    compat = await start_wechat(config, fake, clock, tmp_path / "compat.db", session, WeChatSecurity.COMPATIBLE)
+    try:
+        wx = compat.platform
+        answer = await wx.post_raw(message_xml(wx.text_fields(RESIDENT, "受理 1")), wx.query(wx.timestamp(), "n"))
+        assert answer.status == 400
+        await assert_nothing_stored(compat)
+        assert "问题类别" in (await wx.click(RESIDENT, "i:report")).text  # encrypted ones are taken
+    finally:
+        await compat.close()
+
+
+def test_the_nonce_memory_is_bounded_by_the_window_and_a_cap() -> None:
+    memory = NonceMemory(limit=3)
+    memory.check("1000", "a", b"<xml>1</xml>", now=1000)
+    memory.check("1000", "a", b"<xml>1</xml>", now=1001)  # WeChat's retry: same body
+    with pytest.raises(Refused) as refused:
+        memory.check("1000", "a", b"<xml>forged</xml>", now=1002)
+    assert refused.value.status == 403
+    memory.check("1001", "a", b"<xml>2</xml>", now=1002)  # another timestamp is another callback
+    assert len(memory) == 2
+    memory.check("1400", "b", b"<xml>3</xml>", now=1302)  # 1000 and 1001 can no longer pass check_fresh
+    assert len(memory) == 1
+    for nonce in "cdefg":
+        memory.check("1400", nonce, b"<xml>4</xml>", now=1303)
+    assert len(memory) == 3

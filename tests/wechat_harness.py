@@ -65,6 +65,8 @@ class WeChatPlatform:
         self.security = security
         self.crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
         self._ids = itertools.count(7_000_000_001)
+        # The last request as posted (query, body): what a proxy log in front of the bot would hold.
+        self.last: tuple[dict[str, str], bytes | str] | None = None
 
     def timestamp(self) -> str:
         return str(int(self.clock.now().timestamp()))
@@ -76,6 +78,7 @@ class WeChatPlatform:
     async def post_raw(self, body: bytes | str, params: dict[str, str]) -> Answer:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        self.last = (dict(params), body)
         async with self.session.post(self.url, params=params, data=body) as response:
             text = await response.text()
             status = response.status

@@ -14,6 +14,7 @@ from bot.channels.wechat_security import (
     MAX_BODY,
     CallbackParams,
     Cipher,
+    NonceMemory,
     Refused,
     check_fresh,
     check_signature,
@@ -36,6 +37,7 @@ class WeChatCallback:
         self.security = security
         self.cipher = cipher
         self.clock = clock
+        self.nonces = NonceMemory()
 
     def add_routes(self, app: web.Application, path: str) -> None:
         app.router.add_get(path, self.verify)
@@ -65,6 +67,7 @@ class WeChatCallback:
             body = await read_body(request, MAX_BODY)
             if body is None:
                 raise Refused(413, "body too large")
+            self.nonces.check(params.timestamp, params.nonce, body, self.clock.now().timestamp())
             xml, fields = self._open(body, params)
             message = to_message(xml, fields)
         except Refused as exc:
@@ -98,6 +101,9 @@ class WeChatCallback:
                 raise Refused(400, "encrypt_type=aes without Encrypt")
             xml = self.cipher.decrypt(outer["Encrypt"], params)
             return xml, parse_xml(xml)
-        if self.security is WeChatSecurity.SAFE:
-            raise Refused(400, "plaintext message while the account is in safe mode")
+        if self.security is not WeChatSecurity.PLAIN:
+            # Compatible mode too: WeChat sends every message there with encrypt_type=aes and
+            # msg_signature, and a plaintext body is signed by nothing (its signature covers
+            # only token, timestamp and nonce).
+            raise Refused(400, f"plaintext message while the account is in {self.security.value} mode")
         return body.decode(), outer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
@@ -15,6 +16,7 @@ MAX_BODY = 64 * 1024
 MAX_DEPTH = 6  # WeChat's deepest message (SendPicsInfo/PicList/item/PicMd5Sum) is 4 levels
 MAX_ELEMENTS = 200
 MAX_CLOCK_SKEW = 300
+MAX_NONCES = 100_000  # far above WeChat's traffic in one 300 s window; a cap, not a working size
 
 
 class Refused(Exception):
@@ -39,6 +41,40 @@ def check_fresh(timestamp: str, now: float) -> None:
     """A replayed callback is refused: WeChat's timestamp must be within 5 minutes of ours."""
     if not (timestamp.isascii() and timestamp.isdigit()) or abs(int(timestamp) - now) > MAX_CLOCK_SKEW:
         raise Refused(403, "stale or missing timestamp")
+
+
+class NonceMemory:
+    """Nonces of signed callbacks within the freshness window, each with a digest of its body.
+
+    In plain mode the signature covers only token, timestamp and nonce, so a query string seen
+    once (in a proxy log) would sign any body for 300 s. WeChat's own retries repeat the query
+    and the body: a repeat with the same body passes (the inbox answers it as a duplicate), one
+    with another body is refused. Only callbacks whose signature holds are remembered, so the
+    memory cannot be filled by strangers; entries leave when their timestamp can no longer pass
+    the freshness check, and past MAX_NONCES the oldest timestamps go first. It lives in memory:
+    a restart forgets it (run compatible or safe mode, where the body is signed too).
+    """
+
+    def __init__(self, limit: int = MAX_NONCES) -> None:
+        self.limit = limit
+        self._bodies: dict[tuple[int, str], str] = {}
+        self._expiry: list[tuple[int, str]] = []  # heap of (timestamp, nonce)
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    def check(self, timestamp: str, nonce: str, body: bytes, now: float) -> None:
+        """Remember this callback; Refused(403) if its nonce came with another body."""
+        while self._expiry and (self._expiry[0][0] + MAX_CLOCK_SKEW < now or len(self._bodies) >= self.limit):
+            self._bodies.pop(heapq.heappop(self._expiry), None)
+        key = (int(timestamp), nonce)
+        digest = hashlib.sha256(body).hexdigest()
+        seen = self._bodies.get(key)
+        if seen is None:
+            self._bodies[key] = digest
+            heapq.heappush(self._expiry, key)
+        elif not hmac.compare_digest(seen, digest):
+            raise Refused(403, "nonce reused with a different body (replay)")
 
 
 def parse_xml(body: bytes | str) -> dict[str, str]:
