@@ -5,102 +5,149 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
-import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.cli_args import build_parsers
 from bot.config import DEFAULT_CONFIG, Config, ConfigError, load_config
+from bot.logging_setup import LEVELS, parse_level
+from bot.logging_setup import configure as configure_logging
 from bot.settings import Settings, load_settings
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 _SECRET_PARAMS = re.compile(r"(access_token|secret)=[^&\s'\"]+")
+# Commands that open (and may create) the database; its configured folder is made for them.
+OPENS_DATABASE = frozenset({"run", "console", "invite", "stats", "announce", "announcements", "restore"})
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fengshan-bot", description="微丰山 chat-bot")
-    parser.add_argument("--config", help=f"config file (default: $BOT_CONFIG or {DEFAULT_CONFIG})")
-    parser.add_argument("--database", help="SQLite file (default: storage.database in the config)")
-    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (Telegram if TELEGRAM_BOT_TOKEN is set, else console)")
-    console = commands.add_parser("console", help="talk to the bot in this terminal")
-    console.add_argument("--as", dest="identity", default="resident:居民",
-                         help="resident:<name>, leader:<grid>, guide:<grid>, admin, or a person id")
-    invite = commands.add_parser("invite", help="print a one-time code that binds a chat account")
-    invite.add_argument("--grid", help="grid id, e.g. G07")
-    invite.add_argument("--role", default="leader", choices=["leader", "guide", "worker"])
-    invite.add_argument("--person", help="a person id from the config (instead of --grid/--role)")
-    commands.add_parser("check-config", help="validate the config and exit")
-    menu = commands.add_parser("wechat-menu", help="print the WeChat custom menu JSON built from the config")
-    menu.add_argument("--push", action="store_true",
-                      help="replace the official account's menu (needs wechat.app_id and WECHAT_APP_SECRET)")
-    stats = commands.add_parser("stats", help="print the 三率 (response / resolution / satisfaction rates)")
-    stats.add_argument("--scope", help="a grid id (G07), a community id (longchi) or all (default)")
-    stats.add_argument("--period", help="week, month (default), year, day, 2026-10 or 2026")
-    announce = commands.add_parser("announce", help="schedule an announcement to the bound groups")
-    announce.add_argument("--text", required=True)
-    announce.add_argument("--target", default="all", help="all, a community id (longchi) or a grid id (G07)")
-    announce.add_argument("--when", required=True, help="「明天 09:00」, 「12-06 09:00」, 「每周六 08:00」, 立即, or cron")
-    announce.add_argument("--signup", help="places and activity start, e.g. \"30 12-06 09:00\"")
-    listing = commands.add_parser("announcements", help="list announcements with their deliveries")
-    listing.add_argument("--cancel", type=int, metavar="ID", help="cancel a scheduled announcement")
-    backup = commands.add_parser("backup", help="copy the database to PATH while the bot runs (online)")
-    backup.add_argument("path", type=Path)
-    restore = commands.add_parser("restore", help="replace the database with a backup (stop the bot first)")
-    restore.add_argument("path", type=Path)
-    return parser
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script's entry point; returns the exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`fengshan-bot announcements | head -1`): nothing left to say.
+        _drop_stdout()
+        return EXIT_FAILED
+    return code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def config_path(args: argparse.Namespace, environ: dict[str, str]) -> Path:
     return Path(args.config or environ.get("BOT_CONFIG") or DEFAULT_CONFIG)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _usage_error(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parsers = build_parsers()
+    try:
+        args = parsers.main.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
     environ = dict(os.environ)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Never log request URLs: they contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    level_text = args.log_level or environ.get("LOG_LEVEL") or "INFO"
+    level = parse_level(level_text)
+    if level is None:
+        source = "--log-level" if args.log_level else "LOG_LEVEL"
+        return _usage_error(f"{source} {level_text!r}: use {', '.join(LEVELS[:-1])} or {LEVELS[-1]}")
+    configure_logging(level)
+    command = args.command or "run"
+    if command == "invite" and not (args.grid or args.person):
+        parsers.commands["invite"].print_usage(sys.stderr)
+        return _usage_error("invite: give --grid G07 (with --role leader, guide or worker) or --person ID")
     path = config_path(args, environ)
     try:
         config = load_config(path)
         settings = load_settings(environ, config)
     except ConfigError as exc:
-        print(f"配置错误 config error: {exc}", file=sys.stderr)
+        problems = exc.problems
+        if not path.exists():
+            problems = (f"{path}: no such file; give the config file with --config PATH or the "
+                        "BOT_CONFIG environment variable (用 --config 或 BOT_CONFIG 指定配置文件)",)
+        for problem in problems:
+            print(f"配置错误 config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    command = args.command or "run"
     if command == "check-config":
         print(f"{path}: OK ({len(config.grids)} grids, {len(config.communities)} communities)")
         return 0
-    database = Path(args.database) if args.database else None
+    database = _database(args, config, path, command)
+    if database is None:
+        return EXIT_CONFIG
+    return _dispatch(command, args, config, path, database, settings)
+
+
+def _database(args: argparse.Namespace, config: Config, config_file: Path, command: str) -> Path | None:
+    """The database file this command works on; None after saying why it cannot be used.
+
+    A folder typed with --database (or a backup target) is never created: a typo would
+    silently start an empty database. The folder of the configured storage.database (data/ on
+    a first start) is created, and the operator is told.
+    """
+    from bot.app import database_path
+
+    if args.database is None:
+        database = database_path(config, config_file)
+        opens = command in OPENS_DATABASE or (command == "wechat-menu" and args.push)
+        if opens and not database.parent.exists():
+            database.parent.mkdir(parents=True)
+            print(f"已创建数据文件夹 created folder {database.parent} (storage.database)", file=sys.stderr)
+        return database
+    database = Path(args.database)
+    if database.is_dir():
+        _usage_error(f"--database {database} is a folder; give a file in it, e.g. {database / 'fengshan.db'}")
+        return None
+    if not database.parent.is_dir():
+        _usage_error(f"--database {database}: folder {database.parent} does not exist; "
+                     "check the path or create the folder first")
+        return None
+    return database
+
+
+def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path, database: Path,
+              settings: Settings) -> int:
+    from bot.runtime import console_database, run_bot, run_console, run_invite
+
+    if getattr(args, "console", False):
+        database = console_database(config, path, database)
     if command == "wechat-menu":
-        return wechat_menu(config, path, database, settings, args.push)
+        return wechat_menu(config, database, settings, args.push)
     if command in ("backup", "restore"):
-        from bot.app import database_path
         from bot.cli_backup import backup_command, restore_command
 
-        live = database or database_path(config, path)
-        return backup_command(live, args.path) if command == "backup" else restore_command(args.path, live)
+        if command == "backup":
+            return backup_command(database, args.path)
+        return restore_command(args.path, database)
     if command == "stats":
-        return stats_command(config, path, database, args.scope, args.period)
+        return stats_command(config, database, args.scope, args.period)
     if command in ("announce", "announcements"):
         from bot import cli_announce
 
         if command == "announce":
-            return asyncio.run(cli_announce.announce(config, path, database, args.text, args.target, args.when,
+            return asyncio.run(cli_announce.announce(config, database, args.text, args.target, args.when,
                                                      args.signup))
-        return asyncio.run(cli_announce.announcements(config, path, database, args.cancel))
-    from bot.runtime import run_bot, run_console, run_invite
-
+        return asyncio.run(cli_announce.announcements(config, database, args.cancel))
     try:
         if command == "invite":
-            return asyncio.run(run_invite(config, path, database, args.grid, args.role, args.person))
+            return asyncio.run(run_invite(config, database, args.grid, args.role, args.person,
+                                          console=args.console))
         if command == "console":
             return asyncio.run(run_console(config, path, database, args.identity))
         return asyncio.run(run_bot(config, path, database, settings))
@@ -114,8 +161,7 @@ def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def wechat_menu(config: Config, config_file: Path, database: Path | None, settings: Settings,
-                push: bool) -> int:
+def wechat_menu(config: Config, database: Path, settings: Settings, push: bool) -> int:
     """Print the custom menu as JSON, or push it to WeChat with --push."""
     from bot.channels.wechat_menu import build_menu, validate_menu
 
@@ -135,16 +181,14 @@ def wechat_menu(config: Config, config_file: Path, database: Path | None, settin
     if missing:
         print(f"wechat-menu --push: needs {' and '.join(missing)}", file=sys.stderr)
         return EXIT_CONFIG
-    return asyncio.run(_push_wechat_menu(config, config_file, database, settings, menu))
+    return asyncio.run(_push_wechat_menu(config, database, settings, menu))
 
 
-async def _push_wechat_menu(config: Config, config_file: Path, database: Path | None,
-                            settings: Settings, menu: dict) -> int:
+async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, menu: dict) -> int:
     import sqlite3
 
     import aiohttp
 
-    from bot.app import database_path
     from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatHttpError
     from bot.channels.wechat_menu import push_menu, summarize_menu
     from storage.clock import SystemClock
@@ -152,7 +196,6 @@ async def _push_wechat_menu(config: Config, config_file: Path, database: Path | 
 
     clock = SystemClock()
     # The bot's own database: the access token is shared with the running bot, not replaced.
-    db_file = database or database_path(config, config_file)
     try:
         db = await Database.open(db_file, clock)
     except (OSError, sqlite3.Error) as exc:
@@ -180,11 +223,9 @@ async def _push_wechat_menu(config: Config, config_file: Path, database: Path | 
     return 0
 
 
-
-def stats_command(config: Config, config_file: Path, database: Path | None, scope_text: str | None,
-                  period_text: str | None) -> int:
+def stats_command(config: Config, database: Path, scope_text: str | None, period_text: str | None) -> int:
     """Print the 三率 of a scope and period, as /stats shows them to an admin."""
-    from bot.app import build_app, database_path
+    from bot.app import build_app
     from handlers.stats import parse_period, parse_scope, stats_text
     from storage.clock import SystemClock
     from storage.periods import period_for
@@ -204,7 +245,7 @@ def stats_command(config: Config, config_file: Path, database: Path | None, scop
         return EXIT_CONFIG
 
     async def report() -> str:
-        app = await build_app(config, clock, database or database_path(config, config_file))
+        app = await build_app(config, clock, database)
         try:
             # A write transaction: the rates first fold new events into ticket_rate_facts.
             async with app.db.transaction() as conn:

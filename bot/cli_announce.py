@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.app import build_app, database_path
+from bot.app import build_app
 from bot.config import Config
 from handlers.announce import new_announcement, parse_signup, resolve_target
 from handlers.domain.schedule_rules import RuleError, parse_when
@@ -17,7 +17,7 @@ from storage.clock import SystemClock
 EXIT_USAGE = 2
 
 
-async def announce(config: Config, config_file: Path, database: Path | None, text: str, target_text: str,
+async def announce(config: Config, database: Path, text: str, target_text: str,
                    when_text: str, signup_text: str | None) -> int:
     clock = SystemClock()
     now, tz = clock.now(), config.subdistrict.timezone
@@ -45,7 +45,7 @@ async def announce(config: Config, config_file: Path, database: Path | None, tex
             print(f"--signup {signup_text!r}: use \"30 12-06 09:00\" (places, start after the post)",
                   file=sys.stderr)
             return EXIT_USAGE
-    app = await build_app(config, clock, database or database_path(config, config_file))
+    app = await build_app(config, clock, database)
     try:
         async with app.db.transaction() as conn:
             announcement_id = await store.create(
@@ -57,10 +57,10 @@ async def announce(config: Config, config_file: Path, database: Path | None, tex
     return 0
 
 
-async def announcements(config: Config, config_file: Path, database: Path | None, cancel: int | None) -> int:
+async def announcements(config: Config, database: Path, cancel: int | None) -> int:
     clock = SystemClock()
     tz = config.subdistrict.timezone
-    app = await build_app(config, clock, database or database_path(config, config_file))
+    app = await build_app(config, clock, database)
     try:
         if cancel is not None:
             async with app.db.transaction() as conn:

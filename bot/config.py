@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -18,6 +17,7 @@ from bot.config_channels import (
     WeComSettings,
 )
 from bot.config_checks import check_cross_references
+from bot.config_errors import tab_indented_line, validation_problems
 from handlers.domain.model import Config as SubdistrictModel
 from handlers.domain.model import Links
 
@@ -50,25 +50,15 @@ class Config(SubdistrictModel):
                      announce_to_followers=bool(self.wechat.app_id and self.wechat.announce_to_followers))
 
 
-def _error_path(error: Mapping) -> str:
-    return ".".join(
-        f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]
-    ).replace(".[", "[")
-
-
 def parse_config(data: object, source: str = DEFAULT_CONFIG) -> Config:
+    """The validated config, or a ConfigError listing every problem pydantic and the
+    whole-config checks found (the latter run once every field is valid)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys")
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = _error_path(first)
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        where = f"{source}: {path}: " if path else f"{source}: "
-        raise ConfigError(f"{where}{message}") from None
+        raise ConfigError(*validation_problems(exc, data, source)) from None
 
 
 class _DuplicateKey(Exception):
@@ -102,6 +92,13 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        tab_line = tab_indented_line(text, mark.line if mark else None)
+        if tab_line is not None:
+            # PyYAML's own words ("found character '\t' that cannot start any token") do not say
+            # what to do; a tab copied from a word processor is the usual cause.
+            raise ConfigError(f"{source}: not valid YAML at line {tab_line}: "
+                              "YAML 不允许用 Tab 缩进，请改用空格 (YAML indentation must be spaces, not tabs)"
+                              ) from None
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{source}: not valid YAML{where}") from None
     return parse_config(data, source)

@@ -9,14 +9,16 @@ import os
 import signal
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot import logging_setup
 from bot.app import build_app, database_path
 from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
 from bot.config import Config
 from bot.faults import CrashPoints
 from bot.run_channels import run_channels
 from bot.settings import Settings, wechat_enabled
-from handlers.dispatcher import create_invite
+from handlers.dispatcher import INVITE_VALID_FOR, create_invite
 from storage.clock import SystemClock
 
 log = logging.getLogger(__name__)
@@ -28,23 +30,31 @@ def console_database(config: Config, config_file: Path, database: Path | None) -
     return main.with_name(f"{main.stem}-console{main.suffix}")
 
 
+def console_log(console_db: Path) -> Path:
+    """The console's log file, beside its database: log lines never interleave with the chat."""
+    return console_db.with_suffix(".log")
+
+
 async def run_console(config: Config, config_file: Path, database: Path | None, identity: str) -> int:
-    app = await build_app(config, SystemClock(), console_database(config, config_file, database))
+    db_file = console_database(config, config_file, database)
+    log_file = console_log(db_file)
+    logging_setup.to_file(log_file)
+    app = await build_app(config, SystemClock(), db_file)
     try:
         who = resolve_identity(app, identity)
         if who is None:
             print(f"unknown identity {identity!r}: use resident:<name>, leader:G01, guide:G01, admin",
                   file=sys.stderr)
             return 2
-        channel = ConsoleChannel(app, who, lambda text: print(text, flush=True))
+        channel = ConsoleChannel(app, who, lambda text: print(text, flush=True), log_file)
         await channel.run(stdin_lines())
         return 0
     finally:
         await app.close()
 
 
-async def run_invite(config: Config, config_file: Path, database: Path | None,
-                     grid_id: str | None, role: str, person_id: str | None) -> int:
+async def run_invite(config: Config, database: Path, grid_id: str | None, role: str, person_id: str | None,
+                     console: bool = False) -> int:
     if person_id is None:
         grid = config.grid((grid_id or "").upper())
         if grid is None:
@@ -60,17 +70,24 @@ async def run_invite(config: Config, config_file: Path, database: Path | None,
     if person_id not in known:
         print(f"unknown person {person_id!r}", file=sys.stderr)
         return 2
-    app = await build_app(config, SystemClock(), database or database_path(config, config_file))
+    app = await build_app(config, SystemClock(), database)
     try:
+        now = app.clock.now()
         async with app.db.transaction() as conn:
-            code = await create_invite(conn, person_id, app.clock.now())
+            code = await create_invite(conn, person_id, now)
     finally:
         await app.close()
+    tz = config.subdistrict.timezone
+    expires = (now + INVITE_VALID_FOR).astimezone(ZoneInfo(tz))
     print(f"邀请码 invite code for {known[person_id]} ({person_id}): {code}")
-    print(f"Telegram: /bind {code}")
-    if config.telegram.bot_username:
-        print(f"Telegram link: https://t.me/{config.telegram.bot_username}?start=bind-{code}")
-    print(f"WeChat: 绑定 {code}")
+    print(f"有效期至 valid until {expires:%Y-%m-%d %H:%M} ({tz}), 仅可使用一次 single use")
+    if console:
+        print(f"控制台 console: /bind {code}   (数据库 database {database})")
+    else:
+        print(f"Telegram: /bind {code}")
+        if config.telegram.bot_username:
+            print(f"Telegram link: https://t.me/{config.telegram.bot_username}?start=bind-{code}")
+        print(f"WeChat: 绑定 {code}")
     return 0
 
 

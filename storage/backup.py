@@ -19,6 +19,17 @@ class BackupError(Exception):
     """A backup or restore that was refused or failed; nothing was changed."""
 
 
+class BackupPathError(BackupError):
+    """A path that cannot be meant (a folder, or a file in a folder that does not exist)."""
+
+
+def _existing_folder(path: Path, what: str) -> None:
+    # Never created here: a typo in the path would otherwise become a new folder.
+    if not path.parent.is_dir():
+        raise BackupPathError(f"{what} {path}: folder {path.parent} does not exist; "
+                              "check the path or create the folder first")
+
+
 @dataclass(frozen=True)
 class BackupReport:
     path: Path
@@ -35,6 +46,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def check_file(path: Path) -> BackupReport:
     """Integrity check and schema version of a database file, opened read-only."""
+    if path.is_dir():
+        raise BackupPathError(f"{path} is a folder, not a backup file; give the .db file in it")
     if not path.is_file():
         raise BackupError(f"{path} does not exist")
     try:
@@ -67,9 +80,11 @@ def backup(database: Path, target: Path) -> BackupReport:
     """Copy the live database to `target` (which must not exist) and verify the copy."""
     if not database.is_file():
         raise BackupError(f"database {database} does not exist")
+    if target.is_dir():
+        raise BackupPathError(f"{target} is a folder; give a new file name in it, e.g. {target / database.name}")
     if target.exists():
         raise BackupError(f"{target} already exists; choose a new file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _existing_folder(target, "backup")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
@@ -97,6 +112,9 @@ def restore(backup_file: Path, database: Path, now: datetime | None = None) -> t
     Returns the restored file's report and where the previous database was saved (if any).
     """
     check_file(backup_file)
+    _existing_folder(database, "database")
+    if database.is_dir():
+        raise BackupPathError(f"database {database} is a folder")
     saved: Path | None = None
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     try:
@@ -105,7 +123,6 @@ def restore(backup_file: Path, database: Path, now: datetime | None = None) -> t
             with closing(_connect(database)) as live:
                 _copy(live, saved)
             _drop_wal(saved)
-        database.parent.mkdir(parents=True, exist_ok=True)
         with closing(_connect(backup_file)) as source, closing(_connect(database)) as target:
             source.backup(target, pages=-1)
             target.execute("PRAGMA journal_mode = WAL")

@@ -45,6 +45,7 @@ async def test_backup_under_write_load_is_consistent_and_restores(
     await file_report(residents[0])
     before = (await query(app, "SELECT COUNT(*) FROM tickets"))[0][0]
     target = tmp_path / "backups" / "fengshan.db"
+    target.parent.mkdir()  # the command never creates a missing folder (a typo would pass unseen)
     backup = asyncio.create_task(cli("--database", str(app.db.path), "backup", str(target)))
     filed_during = 0
     while not backup.done() or filed_during == 0:
@@ -64,6 +65,7 @@ async def test_backup_under_write_load_is_consistent_and_restores(
     assert files(target.parent, "*") == ["fengshan.db"]  # no -wal, no .partial left beside it
 
     restored = tmp_path / "restored" / "bot.db"
+    restored.parent.mkdir()
     code, output = await cli("--database", str(restored), "restore", str(target))
     assert code == 0, output
     again = await build_app(config, clock, restored)

@@ -20,6 +20,10 @@ def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> s
     )
 
 
+def stderr_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
 def write_config(folder: Path, mutate=None) -> Path:  # noqa: ANN001 - a small test helper
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["storage"] = {"database": str(folder / "bot.db")}
@@ -39,7 +43,7 @@ def test_broken_config_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) 
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1
-    assert "grids[5].community" in lines[0] and "langya" in lines[0]
+    assert "grids[G06].community" in lines[0] and "langya" in lines[0]
     assert not list(tmp_path.glob("*.db*"))
 
 

@@ -273,12 +273,12 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "unknown nested key",
         lambda d: d["grids"][3]["leaders"][0].update(nickname="老王"),
-        ("grids[3].leaders[0].nickname: unknown key",),
+        ("grids[G04].leaders[0].nickname: unknown key",),
     ),
     (
         "missing community",
         lambda d: d["grids"][5].update(community="langya"),
-        ("grids[5].community", "unknown community 'langya'"),
+        ("grids[G06].community", "unknown community 'langya'"),
     ),
     (
         "duplicate grid id",
@@ -288,7 +288,7 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "duplicate person id",
         lambda d: d["grids"][4]["workers"][0].update(id="g01-leader"),
-        ("grids[4].workers[0].id", "duplicate person id 'g01-leader'", "grids[0].leaders[0].id"),
+        ("grids[G05].workers[0].id", "duplicate person id 'g01-leader'", "grids[G01].leaders[0].id"),
     ),
     (
         "person id shared by staff and admin",
@@ -298,7 +298,7 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "building in two grids",
         _building_in_two_grids,
-        ("grids[1].compounds[0].buildings[", "duplicate building", "grids[0].compounds[0]"),
+        ("grids[G02].compounds[0].buildings[", "duplicate building", "grids[G01].compounds[0]"),
     ),
     ("menu with six items", _add_sixth_item, ("menus[2].items", "at most 5")),
     (
@@ -309,7 +309,7 @@ CASES: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "unquoted phone",
         lambda d: d["grids"][0]["leaders"][0].update(phone=13905500110),
-        ("grids[0].leaders[0].phone",),
+        ("grids[G01].leaders[0].phone",),
     ),
     (
         "resolve before ack",

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 from bot.app import App
 from bot.scheduler import Scheduler
@@ -23,6 +24,12 @@ HELP = (
     "/photo 名称 发送照片，/location 纬度 经度 发送位置，/as 身份 切换身份\n"
     "（resident:姓名、leader:G01、guide:G01、admin 或人员编号），/quit 退出。"
 )
+# What an operator needs to know about this session's files (operator-facing, like HELP).
+SESSION_NOTE = (
+    "数据库 {database}（控制台专用，与正式数据库分开）。\n"
+    "在这里绑定工作人员账号：fengshan-bot invite --console --grid G01，再在此发送 /bind 邀请码。"
+)
+LOG_NOTE = "日志写入 {log_file}（不在对话中显示）。"
 
 
 class ConsoleView:
@@ -112,9 +119,11 @@ def parse_line(user_id: str, line: str, options: tuple[Option, ...]) -> Incoming
 
 
 class ConsoleChannel:
-    def __init__(self, app: App, identity: str, write: Callable[[str], None]) -> None:
+    def __init__(self, app: App, identity: str, write: Callable[[str], None],
+                 log_file: Path | None = None) -> None:
         self.app = app
         self.user_id = identity
+        self.log_file = log_file
         self.view = ConsoleView(write)
         self.sender: OutboxSender | None = None
         # No clock ticks in a terminal session: what is due runs after each line typed.
@@ -125,7 +134,12 @@ class ConsoleChannel:
         transport = ConsoleTransport(self.view, names)
         self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event())
         await self.sender.recover()
+        # As `run` does: the config's standing announcements exist here too (公告列表 lists them).
+        await self.scheduler.sync_config()
         self.view.write(HELP)
+        self.view.write(SESSION_NOTE.format(database=self.app.db.path))
+        if self.log_file is not None:
+            self.view.write(LOG_NOTE.format(log_file=self.log_file))
         self.view.write(f"当前身份：{names.get(self.user_id, self.user_id)}（{self.user_id}）")
 
     async def handle_line(self, line: str) -> bool:
