@@ -15,32 +15,32 @@ ticket_events, so a second sweep at the same moment finds nothing to do.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import aiosqlite
 
 from handlers.cards import action_options, category_name, notify_resident, send_card
 from handlers.context import Context, Services
+from handlers.domain import tickets as moves
+from handlers.domain.actors import Actor, may_act
+from handlers.domain.tickets import Level, Transition, fresh_deadlines
 from handlers.domain.working_time import due_after
 from handlers.formatting import local_time
-from handlers.routing import (
-    LEVEL_TEXT_KEYS,
-    Level,
-    may_act,
-    people_at_level,
-    recipients_of,
-    route,
-)
-from handlers.ticket_actions import fresh_deadlines
+from handlers.routing import LEVEL_TEXT_KEYS, people_at_level, recipients_of, route
 from handlers.types import Channel, Incoming, Notification, Option, Outcome, Recipient, Reply
 from storage import deadlines
 from storage.accounts import Account, get_person
 from storage.clock import stamp
 from storage.deadlines import Candidate, Deadline
-from storage.tickets import EventAction, Ticket, add_event, get_ticket, update_ticket
+from storage.ticket_changes import apply_transition
+from storage.tickets import EventAction, Ticket, add_event, get_ticket
+
+log = logging.getLogger(__name__)
 
 WARN_AT = 0.8  # share of the window after which the holder is warned
 SWEEP_ACTOR = "deadline"  # actor_id of the sweep's ticket_events (actor_kind "system")
+SWEEP = Actor.system(SWEEP_ACTOR)
 
 
 def system_context(services: Services, conn: aiosqlite.Connection, now: datetime) -> Context:
@@ -164,20 +164,16 @@ async def _alert(ctx: Context, ticket: Ticket, candidate: Candidate, recipients:
 async def _escalate(ctx: Context, ticket: Ticket, candidate: Candidate, level: Level) -> None:
     """吹哨: one level up (levels nobody can be reached at are skipped), a fresh window there."""
     routing = await route(ctx.conn, ctx.services.config, ticket, start=Level(level + 1))
-    ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
-    data: dict[str, object] = {"deadline": candidate.deadline.value, "from": int(level),
-                               "to": int(routing.level), "people": [p.id for p in routing.people],
-                               "missed": stamp(candidate.due_at)}
-    if candidate.deadline is Deadline.ACK:
-        # Not yet acknowledged: the new level gets both limits afresh, as 转派 and 不满意 do.
-        await _update(ctx, ticket, routing.level, ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
-        data |= {"ack_due_at": stamp(ack_due_at), "resolve_due_at": stamp(resolve_due_at)}
-    else:
-        # Acknowledged already: only the time to 办结 starts again.
-        await _update(ctx, ticket, routing.level, resolve_due_at=resolve_due_at)
-        data |= {"resolve_due_at": stamp(resolve_due_at)}
-    await add_event(ctx.conn, ticket.id, ctx.now, "system", SWEEP_ACTOR,
-                    EventAction.ESCALATED, data=data)
+    # Not yet acknowledged: the new level gets both limits afresh, as 转派 and 不满意 do;
+    # acknowledged already: only the time to 办结 starts again.
+    done = moves.escalate(ticket, SWEEP, candidate.deadline, level, routing.handover, candidate.due_at,
+                          fresh_deadlines(ctx.services.config, ticket, ctx.now))
+    if not isinstance(done, Transition) or not await apply_transition(ctx.conn, done.change, done.events, ctx.now):
+        # The candidate query watches each deadline in the states it applies to, so this is a
+        # bug; one ticket must not stop the sweep of the others.
+        log.error("sweep could not escalate ticket %s: %s", ticket.id,
+                  "stale" if isinstance(done, Transition) else done)
+        return
     escalated = await get_ticket(ctx.conn, ticket.id)
     assert escalated is not None
     note = ctx.t(f"card_overdue_{candidate.deadline}", due=_due_text(ctx, candidate.due_at))
@@ -186,10 +182,6 @@ async def _escalate(ctx: Context, ticket: Ticket, candidate: Candidate, level: L
             "level": ctx.t(LEVEL_TEXT_KEYS[routing.level])}
     await notify_resident(ctx, escalated, ctx.t(f"notice_escalated_{candidate.deadline}", **step),
                           followers=ctx.t(f"follower_escalated_{candidate.deadline}", **step))
-
-
-async def _update(ctx: Context, ticket: Ticket, level: Level, **due: datetime) -> None:
-    await update_ticket(ctx.conn, ticket.id, ctx.now, escalation_level=int(level), **due)
 
 
 async def _note_overdue(ctx: Context, ticket: Ticket, candidate: Candidate) -> None:

@@ -12,11 +12,14 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.domain import tickets as moves
+from handlers.domain.actors import may_act
 from handlers.domain.model import Role
 from handlers.formatting import parse_id
 from handlers.rendering import one_line, resident_text
-from handlers.routing import may_act, route
+from handlers.routing import route
 from handlers.ticket_actions import rating_options
+from handlers.ticket_moves import carry_out, resident_actor
 from handlers.types import Option, Reply
 from storage import outbox, tickets
 from storage.accounts import accounts_of_resident
@@ -143,11 +146,9 @@ async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
 
 
 async def cancel_ticket(ctx: Context, ticket: Ticket) -> None:
-    if not _still_open(ctx, ticket):
+    done = moves.cancel(ticket, resident_actor(ctx))
+    if await carry_out(ctx, ticket, done, "ticket_closed_already", "ticket_not_yours") is None:
         return
-    await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.CANCELLED)
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", str(ctx.account.resident_id),
-                            EventAction.CANCELLED)
     routing = await route(ctx.conn, ctx.services.config, ticket)
     await notify_staff(ctx, routing, ctx.t("card_cancelled", id=ticket.id), ticket.id)
     await notify_followers(ctx, ticket, ctx.t("notice_cancelled_follower", id=ticket.id))

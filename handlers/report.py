@@ -15,15 +15,18 @@ from handlers.address_steps import (
 from handlers.cards import category_name, grid_name, send_card
 from handlers.context import Context
 from handlers.dialog_state import REPORT_FLOW, end_dialog
+from handlers.domain import tickets as moves
+from handlers.domain.actors import ROUTER
 from handlers.domain.working_time import deadlines
 from handlers.formatting import hours_text, mask_phone, normalise_phone
 from handlers.rendering import resident_text
 from handlers.routing import route
+from handlers.ticket_moves import must_apply, resident_actor
 from handlers.types import Address
 from storage import accounts, tickets
-from storage.clock import stamp
 from storage.dialogs import Dialog, save_dialog
-from storage.tickets import EventAction, NewTicket, TicketStatus
+from storage.ticket_changes import file_ticket
+from storage.tickets import NewTicket
 
 FLOW = REPORT_FLOW
 MIN_DESCRIPTION = 4
@@ -235,20 +238,19 @@ async def submit(ctx: Context, data: dict) -> None:
         return
     location = data.get("location")
     ack_due_at, resolve_due_at = deadlines(config, category, ctx.now)
-    ticket_id = await tickets.create_ticket(ctx.conn, NewTicket(
+    actor = resident_actor(ctx)
+    filed = moves.submit(actor, NewTicket(
         resident_id=ctx.account.resident_id, category_id=category.id,
         description=data["description"], community_id=address.community_id,
         compound=address.compound, building=address.building, grid_id=address.grid_id,
         phone=data.get("phone", ""), latitude=location[0] if location else None,
         longitude=location[1] if location else None, source_channel=ctx.incoming.channel,
         ack_due_at=ack_due_at, resolve_due_at=resolve_due_at,
-    ), ctx.now)
-    actor = str(ctx.account.resident_id)
+    ))
+    assert isinstance(filed, moves.Submission)  # a resident always may, for themself
+    ticket_id = await file_ticket(ctx.conn, filed.ticket, filed.event, ctx.now)
     for ref in data["photos"]:
-        await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor, ctx.now)
-    # The deadlines as set now, so the 三率 judge the ticket by them even if the config changes.
-    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "resident", actor, EventAction.CREATED,
-                            data={"ack_due_at": stamp(ack_due_at), "resolve_due_at": stamp(resolve_due_at)})
+        await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor.id, ctx.now)
     await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
                                 address.compound, address.building, address.grid_id)
     if data.get("phone"):
@@ -265,10 +267,7 @@ async def dispatch_ticket(ctx: Context, ticket_id: int) -> None:
     ticket = await tickets.get_ticket(ctx.conn, ticket_id)
     assert ticket is not None
     routing = await route(ctx.conn, ctx.services.config, ticket)
-    await tickets.update_ticket(ctx.conn, ticket_id, ctx.now, status=TicketStatus.ROUTED)
-    people = [p.id for p in routing.people]
-    await tickets.add_event(ctx.conn, ticket_id, ctx.now, "system", "router", EventAction.ROUTED,
-                            data={"grid": ticket.grid_id, "level": int(routing.level), "people": people})
+    await must_apply(ctx, moves.route(ticket, ROUTER, routing.handover))
     await send_card(ctx, ticket, routing, "card_new")
 
 

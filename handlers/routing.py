@@ -1,26 +1,16 @@
-"""Who is responsible for a ticket, who can be reached, and who may act on it."""
+"""Who is responsible for a ticket and who can be reached (who may act on it: handlers.domain.actors)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 import aiosqlite
 
 from handlers.domain.model import Config, Role
+from handlers.domain.tickets import Handover, Level
 from handlers.types import Channel, Recipient
 from storage.accounts import PersonRow, accounts_of_person, get_person, people_with_role
 from storage.tickets import Ticket
-
-
-class Level(IntEnum):
-    """Escalation levels (吹哨): each one up is notified when the one below cannot act."""
-
-    GRID = 0
-    GUIDE = 1
-    COMMUNITY = 2
-    SUBDISTRICT = 3
-
 
 LEVEL_TEXT_KEYS = {
     Level.GRID: "level_guide",
@@ -35,6 +25,11 @@ class Routing:
     level: Level
     people: tuple[PersonRow, ...]
     recipients: tuple[Recipient, ...]
+
+    @property
+    def handover(self) -> Handover:
+        """What the ticket's audit row records of it: the level and the people's ids."""
+        return Handover(self.level, tuple(p.id for p in self.people))
 
 
 async def people_at_level(
@@ -82,22 +77,3 @@ async def route(
         if recipients:
             return Routing(level, tuple(people), tuple(recipients))
     return Routing(start, tuple(await people_at_level(conn, config, ticket, start)), ())
-
-
-def may_act(config: Config, person: PersonRow | None, ticket: Ticket) -> bool:
-    """Only the ticket's own grid people, its community's staff, its responders and admins."""
-    if person is None:
-        return False
-    if person.role == Role.ADMIN:
-        return True
-    if person.role in (Role.LEADER, Role.GUIDE, Role.WORKER):
-        return person.grid_id == ticket.grid_id
-    if person.role == Role.STAFF:
-        return person.community_id == ticket.community_id
-    if person.role == Role.RESPONDER:
-        category = config.category(ticket.category_id)
-        return any(
-            r.person == person.id and r.community in (None, ticket.community_id)
-            for r in (category.responders if category else [])
-        )
-    return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from rapidfuzz import fuzz, process
 
@@ -18,22 +17,24 @@ from handlers.cards import (
 )
 from handlers.context import Context
 from handlers.dialog_state import begin_side_flow, end_dialog
-from handlers.domain.working_time import deadlines
+from handlers.domain import tickets as moves
+from handlers.domain.actors import may_act
+from handlers.domain.tickets import RESOLVABLE, Level, fresh_deadlines, reopen_level
 from handlers.formatting import parse_id
 from handlers.rendering import display_name, resident_text
-from handlers.routing import LEVEL_TEXT_KEYS, Level, may_act, route
+from handlers.routing import LEVEL_TEXT_KEYS, route
+from handlers.ticket_moves import carry_out, resident_actor, staff_actor
 from handlers.types import Option
 from storage import tickets
-from storage.clock import stamp
 from storage.dialogs import Dialog
-from storage.tickets import EventAction, Rating, Ticket, TicketStatus
+from storage.tickets import Rating, Ticket
 
 log = logging.getLogger(__name__)
 
 RESOLVE_FLOW = "resolve"
 REASSIGN_FLOW = "reassign"
-ACKABLE = (TicketStatus.NEW, TicketStatus.ROUTED, TicketStatus.REOPENED)
-RESOLVABLE = (*ACKABLE, TicketStatus.ACKNOWLEDGED)
+
+
 def _presser(ctx: Context) -> str:
     """Who pressed or typed, for the log: channel and platform user id, never message text."""
     return f"{ctx.incoming.channel}:{ctx.incoming.user_id}"
@@ -52,27 +53,6 @@ async def authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
         ctx.say(ctx.t("not_allowed"))
         return None
     return ticket
-
-
-def fresh_deadlines(ctx: Context, ticket: Ticket) -> tuple[datetime, datetime]:
-    """(ack_due_at, resolve_due_at) counted from now, for whoever is handed the ticket next.
-
-    From the category's ack_hours / resolve_hours; if the category has since left config,
-    the ticket's own original spans are used again.
-    """
-    category = ctx.services.config.category(ticket.category_id)
-    if category is not None:
-        return deadlines(ctx.services.config, category, ctx.now)
-    ack, resolve = ticket.ack_due_at - ticket.created_at, ticket.resolve_due_at - ticket.created_at
-    return ctx.now + ack, ctx.now + resolve
-
-
-def _deadline_data(ack_due_at: datetime, resolve_due_at: datetime) -> dict[str, str]:
-    return {"ack_due_at": stamp(ack_due_at), "resolve_due_at": stamp(resolve_due_at)}
-
-
-def _actor(ctx: Context) -> str:
-    return ctx.person.id if ctx.person else str(ctx.account.resident_id)
 
 
 async def handle_ticket_button(ctx: Context) -> None:
@@ -97,11 +77,9 @@ async def handle_ticket_button(ctx: Context) -> None:
 
 
 async def acknowledge(ctx: Context, ticket: Ticket) -> None:
-    if ticket.status not in ACKABLE:
-        ctx.say(ctx.t("ack_already", id=ticket.id, status=status_name(ctx, ticket.status)))
+    done = moves.acknowledge(ticket, staff_actor(ctx), ctx.services.config)
+    if await carry_out(ctx, ticket, done, "ack_already") is None:
         return
-    await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.ACKNOWLEDGED)
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.ACKNOWLEDGED)
     assert ctx.person is not None
     step = {"id": ticket.id, "category": category_name(ctx, ticket.category_id),
             "role": ctx.t(f"role_{ctx.person.role}"), "name": display_name(ctx.person.name)}
@@ -134,16 +112,12 @@ async def handle_resolve(ctx: Context, dialog: Dialog) -> None:
 
 async def resolve(ctx: Context, ticket: Ticket, note: str, photos: tuple[str, ...] = ()) -> bool:
     """办结 with a note and/or photos: the ticket, its audit row, the resident's rating request."""
-    if ticket.status not in RESOLVABLE:
-        ctx.say(ctx.t("resolve_not_open", id=ticket.id, status=status_name(ctx, ticket.status)))
+    actor, note = staff_actor(ctx), note.strip() or ctx.t("event_photo_added")
+    done = moves.resolve(ticket, actor, ctx.services.config, note, len(photos))
+    if await carry_out(ctx, ticket, done, "resolve_not_open") is None:
         return False
     for ref in photos:
-        await tickets.add_photo(ctx.conn, ticket.id, ctx.incoming.channel, ref, _actor(ctx), ctx.now)
-    note = note.strip() or ctx.t("event_photo_added")
-    await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.RESOLVED,
-                                result_note=note[:500])
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.RESOLVED,
-                            note=note[:500], data={"photos": len(photos)})
+        await tickets.add_photo(ctx.conn, ticket.id, ctx.incoming.channel, ref, actor.id, ctx.now)
     category = category_name(ctx, ticket.category_id)
     await notify_resident(
         ctx, ticket, ctx.t("notice_resolved", id=ticket.id, category=category, note=resident_text(note, 200)),
@@ -227,15 +201,12 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     """转派 to a checked grid: fresh deadlines, the audit row, the new grid's card, the resident."""
     grid = ctx.services.config.grid(grid_id)
     assert grid is not None
-    reason = reason.strip()[:300]
     # The new grid gets the category's full time limits from now, not the old (maybe past) ones.
-    ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
-    await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.ROUTED,
-                                grid_id=grid.id, community_id=grid.community,
-                                ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "person", _actor(ctx), EventAction.REASSIGNED,
-                            note=reason, data={"from": ticket.grid_id, "to": grid.id,
-                                               **_deadline_data(ack_due_at, resolve_due_at)})
+    done = moves.reassign(ticket, staff_actor(ctx), ctx.services.config, grid, reason,
+                          fresh_deadlines(ctx.services.config, ticket, ctx.now))
+    if await carry_out(ctx, ticket, done, "ticket_closed_already") is None:
+        return
+    reason = done.event.note
     moved = await tickets.get_ticket(ctx.conn, ticket.id)
     assert moved is not None
     routing = await route(ctx.conn, ctx.services.config, moved)
@@ -258,34 +229,24 @@ async def handle_rating(ctx: Context) -> None:
         log.warning("refused rating of ticket %s by %s: not the reporter", ticket_id, _presser(ctx))
         ctx.say(ctx.t("ticket_not_yours"))
         return
-    if ticket.status is not TicketStatus.RESOLVED:
-        ctx.say(ctx.t("rate_not_now", id=ticket.id))
-        return
     rating = Rating(parts[2])
-    actor = str(ctx.account.resident_id)
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.RATED,
-                            data={"rating": rating.value})
     if rating is not Rating.UNSATISFIED:
-        await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.CLOSED, rating=rating)
-        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "rating", EventAction.CLOSED)
-        ctx.say(ctx.t("rate_thanks", id=ticket.id))
+        done = moves.rate(ticket, resident_actor(ctx), rating)
+        if await carry_out(ctx, ticket, done, "rate_not_now", "ticket_not_yours"):
+            ctx.say(ctx.t("rate_thanks", id=ticket.id))
         return
     await reopen_one_level_up(ctx, ticket, rating)
 
 
 async def reopen_one_level_up(ctx: Context, ticket: Ticket, rating: Rating) -> None:
     """不满意: the ticket is reopened and the level above the grid (its guide first) is told."""
-    wanted = Level(min(max(ticket.escalation_level + 1, Level.GUIDE), Level.SUBDISTRICT))
-    routing = await route(ctx.conn, ctx.services.config, ticket, start=wanted)
+    routing = await route(ctx.conn, ctx.services.config, ticket, start=reopen_level(ticket))
     # The level actually reached (guide, or higher when nobody there is reachable) is recorded.
     # Those it is reopened to get the category's full time limits from now.
-    ack_due_at, resolve_due_at = fresh_deadlines(ctx, ticket)
-    await tickets.update_ticket(ctx.conn, ticket.id, ctx.now, status=TicketStatus.REOPENED,
-                                rating=rating, escalation_level=int(routing.level),
-                                ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
-    await tickets.add_event(ctx.conn, ticket.id, ctx.now, "system", "rating", EventAction.REOPENED,
-                            data={"level": int(routing.level), "people": [p.id for p in routing.people],
-                                  **_deadline_data(ack_due_at, resolve_due_at)})
+    due = fresh_deadlines(ctx.services.config, ticket, ctx.now)
+    done = moves.rate(ticket, resident_actor(ctx), rating, (routing.handover, due))
+    if await carry_out(ctx, ticket, done, "rate_not_now", "ticket_not_yours") is None:
+        return
     reopened = await tickets.get_ticket(ctx.conn, ticket.id)
     assert reopened is not None
     await send_card(ctx, reopened, routing, "card_escalated", note=ctx.t("card_unsatisfied"))

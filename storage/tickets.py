@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -148,6 +149,15 @@ async def get_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Ticket | Non
     return _ticket(row) if row else None
 
 
+def set_clause(now: datetime, **changes: object) -> tuple[str, list[object]]:
+    """`col = ?, …, updated_at = ?` for the columns given a value, and their parameters."""
+    # Column names come from our own keyword arguments, never from input.
+    sets = [(column, stamp(value) if isinstance(value, datetime) else value)
+            for column, value in changes.items() if value is not None]
+    sql = "".join(f"{column} = ?, " for column, _ in sets) + "updated_at = ?"
+    return sql, [value for _, value in sets] + [stamp(now)]
+
+
 async def update_ticket(
     conn: aiosqlite.Connection,
     ticket_id: int,
@@ -163,19 +173,23 @@ async def update_ticket(
     ack_due_at: datetime | None = None,
     resolve_due_at: datetime | None = None,
 ) -> None:
-    changes: dict[str, object] = {
-        "status": status, "grid_id": grid_id, "community_id": community_id, "rating": rating,
-        "result_note": result_note, "escalation_level": escalation_level,
-        "description": description,
-        "ack_due_at": stamp(ack_due_at) if ack_due_at is not None else None,
-        "resolve_due_at": stamp(resolve_due_at) if resolve_due_at is not None else None,
-    }
-    # Column names come from the fixed mapping above, never from input.
-    sets = [(column, value) for column, value in changes.items() if value is not None]
-    assignments = ", ".join(f"{column} = ?" for column, _ in sets)
-    params = [value for _, value in sets] + [stamp(now), ticket_id]
-    prefix = f"{assignments}, " if assignments else ""
-    await conn.execute(f"UPDATE tickets SET {prefix}updated_at = ? WHERE id = ?", params)
+    """Set fields with no audit row (fixtures, benchmarks); flows use ticket_changes instead."""
+    sql, params = set_clause(
+        now, status=status, grid_id=grid_id, community_id=community_id, rating=rating,
+        result_note=result_note, escalation_level=escalation_level, description=description,
+        ack_due_at=ack_due_at, resolve_due_at=resolve_due_at)
+    await conn.execute(f"UPDATE tickets SET {sql} WHERE id = ?", [*params, ticket_id])
+
+
+INSERT_EVENT = ("INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action, note, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def event_params(ticket_id: int, now: datetime, actor_kind: str, actor_id: str, action: EventAction,
+                 note: str = "", data: Mapping[str, object] | None = None) -> tuple[object, ...]:
+    """The parameters of INSERT_EVENT."""
+    return (ticket_id, stamp(now), actor_kind, actor_id, action, note,
+            json.dumps(dict(data or {}), ensure_ascii=False))
 
 
 async def add_event(
@@ -188,12 +202,8 @@ async def add_event(
     note: str = "",
     data: dict | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action, note, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (ticket_id, stamp(now), actor_kind, actor_id, action, note,
-         json.dumps(data or {}, ensure_ascii=False)),
-    )
+    """An audit row that changes nothing on the ticket (notified, warned, info added, …)."""
+    await conn.execute(INSERT_EVENT, event_params(ticket_id, now, actor_kind, actor_id, action, note, data))
 
 
 async def events_of(conn: aiosqlite.Connection, ticket_id: int) -> list[TicketEvent]:

@@ -1,3 +1,4 @@
-"""The domain core: the subdistrict model, schedule rules and working time.
+"""The domain core: the subdistrict model, schedule rules, working time and the ticket state
+machine (tickets.py, with who may act in actors.py).
 
-Channel-neutral; like the rest of handlers/ it imports nothing from bot/."""
+Channel-neutral and free of I/O; like the rest of handlers/ it imports nothing from bot/."""
