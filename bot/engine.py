@@ -16,6 +16,7 @@ from bot.channels.wechat_render import TEXT_LIMIT_BYTES, split_utf8
 from bot.faults import CrashPoints
 from bot.flood_guard import Admission, FloodGuard
 from bot.group_commit import GroupCommit
+from bot.sender import RESEND_MARKER_ROOM
 from handlers.dispatcher import Dispatcher
 from handlers.types import Channel, Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
@@ -30,8 +31,10 @@ Prepare = Callable[[aiosqlite.Connection, Incoming, datetime], Awaitable[Incomin
 ReplySink = Callable[[aiosqlite.Connection, list[Reply], datetime], Awaitable[bool]]
 
 
-# Room left in a WeChat message for the numbered options after the text.
-WECHAT_TEXT_BUDGET = TEXT_LIMIT_BYTES - 400
+# Room left in a WeChat message for the numbered options after the text, and (in both
+# channels) for the marker in front of a resent message.
+WECHAT_TEXT_BUDGET = TEXT_LIMIT_BYTES - 400 - RESEND_MARKER_ROOM
+TELEGRAM_TEXT_BUDGET = TEXT_LIMIT - RESEND_MARKER_ROOM
 
 
 def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
@@ -39,7 +42,7 @@ def split_for_channel(channel: str, reply: Reply) -> list[Reply]:
     if reply.photo:
         return [reply]
     if channel == Channel.TELEGRAM:
-        pieces = split_text(reply.text, TEXT_LIMIT)
+        pieces = split_text(reply.text, TELEGRAM_TEXT_BUDGET)
     elif channel == Channel.WECHAT:
         pieces = split_utf8(reply.text, WECHAT_TEXT_BUDGET)
     else:

@@ -52,6 +52,9 @@ class ConsoleTransport:
         self.view = view
         self.names = names
 
+    def is_group(self, chat_id: str) -> bool:
+        return False  # console identities are people
+
     def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
         """No wait before the call: this channel's limits (if any) are kept inside deliver."""
         return contextlib.nullcontext()
@@ -123,7 +126,8 @@ class ConsoleChannel:
     async def start(self) -> None:
         names = await bind_console_staff(self.app)
         transport = ConsoleTransport(self.view, names)
-        self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event())
+        self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event(),
+                                   texts=self.app.services.texts)
         await self.sender.recover()
         self.view.write(HELP)
         self.view.write(f"当前身份：{names.get(self.user_id, self.user_id)}（{self.user_id}）")
