@@ -6,7 +6,9 @@ moments loses nothing and duplicates nothing. `name@N` fires the N-th time the p
 
 Points: `intake.after_store` (Telegram updates committed to the inbox, offset not yet confirmed),
 `engine.before_commit` (handlings, and WeChat callbacks being stored, not yet committed), `sender.after_send` and
-`sender.after_send.<kind>` (sent, not yet marked).
+`sender.after_send.<kind>` (sent, not yet marked: the row is left 'sending' and is resent at start).
+A crash with a request on the wire and its answer not yet read needs no point of its own: the
+tests' fake Bot API holds the answer (`delay_next`) and the test kills the process.
 """
 
 from __future__ import annotations

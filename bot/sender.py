@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -14,6 +14,7 @@ import aiosqlite
 
 from bot.faults import CrashPoints
 from bot.group_commit import GroupCommit
+from handlers.texts import ZH, Texts
 from handlers.types import Reply
 from storage import outbox
 from storage.clock import Clock
@@ -28,14 +29,22 @@ MAX_BACKOFF_SECONDS = 300.0
 # an outage must not turn every queued message into a failure — but not for ever.
 UNREACHABLE_PATIENCE = timedelta(hours=24)
 BATCH = 50
+# Rows on the wire at once per channel: a crash can leave at most this many with an unknown
+# outcome, so at most this many duplicates per crash.
 CONCURRENCY = 8
+# Room each text leaves for the resend marker (written as "marker\ntext"), in UTF-8 bytes — which
+# also bounds Telegram's UTF-16 units: long texts are split this much short of the limits.
+RESEND_MARKER_ROOM = 64
 
 
 class DeliveryStatus(StrEnum):
     SENT = "sent"
     RETRY = "retry"  # not delivered: try again later
     FAILED = "failed"  # the platform refused it for good (400/403)
-    UNCERTAIN = "uncertain"  # may have been delivered (read timeout): never resent blindly
+    # The outcome is unknown (a read timeout, a connection dropped after the request): it may
+    # have been delivered. Neither platform has an idempotency key, so it is sent again as the
+    # next try — a private chat sees the resend marker — rather than risk losing it.
+    UNCERTAIN = "uncertain"
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,10 @@ class Transport(Protocol):
 
     channel: str
 
+    def is_group(self, chat_id: str) -> bool:
+        """A group chat: a resent post goes as it is, without the private chats' resend marker."""
+        ...
+
     def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
         """Wait until the platform's rate limits allow one more message to this chat."""
         ...
@@ -75,10 +88,20 @@ def backoff_seconds(attempts: int) -> float:
     return min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
 
+def marked(reply: Reply, marker: str) -> Reply:
+    """The reply as a resend to a private chat: the marker first, where it is seen (and where
+    Telegram's caption limit cannot cut it off)."""
+    return replace(reply, text=f"{marker}\n{reply.text}" if reply.text else marker)
+
+
 class OutboxSender:
     def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
-                 crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None) -> None:
+                 crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None,
+                 texts: Texts | None = None) -> None:
         self.db = db
+        self.marker = (texts or Texts(ZH)).t("resend_marker")
+        if len(self.marker.encode()) + 1 > RESEND_MARKER_ROOM:
+            raise ValueError("the resend marker does not fit the room texts leave for it")
         self.feedback = feedback
         self.crash_points = crash_points or CrashPoints()
         self.clock = clock
@@ -89,13 +112,14 @@ class OutboxSender:
         self._commits = GroupCommit(db)
 
     async def recover(self) -> int:
-        """At start: rows a crash left mid-send become uncertain rather than being resent."""
+        """At start: rows a crash left mid-send may have arrived or not; they are sent again
+        (at least once), unless that was their last try. Returns the rows to resend."""
         async with self.db.transaction() as conn:
-            count = await outbox.recover_interrupted(conn, self.transport.channel)
-        if count:
-            log.warning("%s outbox: %d row(s) were interrupted mid-send; marked uncertain",
-                        self.transport.channel, count)
-        return count
+            resent, gave_up = await outbox.recover_interrupted(conn, self.transport.channel, MAX_ATTEMPTS)
+        if resent or gave_up:
+            log.warning("%s outbox: %d row(s) were interrupted mid-send: %d resent now, %d out of tries"
+                        " (uncertain)", self.transport.channel, resent + gave_up, resent, gave_up)
+        return resent
 
     async def drain_once(self, stop: asyncio.Event | None = None) -> int:
         """Deliver every row due now (one per chat at a time, in order); returns rows handled.
@@ -140,19 +164,25 @@ class OutboxSender:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _deliver(self, row: OutboxRow) -> None:
-        async with self._slots, self.transport.slot(row.chat_id):
-            # Only now is the row on its way: a crash while it waited for a slot loses nothing.
-            await self._commits.run(lambda conn: outbox.mark_sending(conn, row.id))
-            try:
-                result = await self.transport.deliver(row.chat_id, Reply.from_payload(row.payload),
-                                                      kind=row.kind, ticket_id=row.ticket_id)
-            except Exception as exc:  # a transport bug must not stop the sender or lose the row
-                log.exception("%s outbox row %d: unexpected error", self.transport.channel, row.id)
-                result = Delivery(DeliveryStatus.RETRY, error=f"internal: {type(exc).__name__}")
-        if result.status is DeliveryStatus.SENT:
-            self.crash_points.reached("sender.after_send")
-            self.crash_points.reached(f"sender.after_send.{row.kind}")
-        await self._commits.run(lambda conn: self._record(conn, row, result))
+        reply = Reply.from_payload(row.payload)
+        if row.resends and not self.transport.is_group(row.chat_id):
+            reply = marked(reply, self.marker)  # an earlier try may have arrived: say so
+        # The concurrency slot is held until the outcome is recorded, so at most CONCURRENCY
+        # rows are ever 'sending': all a crash can make us send twice.
+        async with self._slots:
+            async with self.transport.slot(row.chat_id):
+                # Only now is the row on its way: a crash while it waited for a slot loses nothing.
+                await self._commits.run(lambda conn: outbox.mark_sending(conn, row.id))
+                try:
+                    result = await self.transport.deliver(row.chat_id, reply, kind=row.kind,
+                                                          ticket_id=row.ticket_id)
+                except Exception as exc:  # a transport bug must not stop the sender or lose the row
+                    log.exception("%s outbox row %d: unexpected error", self.transport.channel, row.id)
+                    result = Delivery(DeliveryStatus.RETRY, error=f"internal: {type(exc).__name__}")
+            if result.status is DeliveryStatus.SENT:
+                self.crash_points.reached("sender.after_send")
+                self.crash_points.reached(f"sender.after_send.{row.kind}")
+            await self._commits.run(lambda conn: self._record(conn, row, result))
 
     async def _record(self, conn: aiosqlite.Connection, row: OutboxRow, result: Delivery) -> None:
         now = self.clock.now()
@@ -175,8 +205,17 @@ class OutboxSender:
             log.info("%s outbox row %d: retry in %.1fs (%s)", self.transport.channel, row.id,
                      delay, result.error)
             return
-        status = OutboxStatus.UNCERTAIN if result.status is DeliveryStatus.UNCERTAIN else OutboxStatus.FAILED
-        error = result.error if result.status is not DeliveryStatus.RETRY else f"gave up: {result.error}"
+        if result.status is DeliveryStatus.UNCERTAIN and row.attempts < MAX_ATTEMPTS:
+            # A try like any other: repeated after the same back-off, but it may have arrived.
+            delay = backoff_seconds(row.attempts)
+            await outbox.mark_resend(conn, row.id, now + timedelta(seconds=delay), result.error)
+            log.warning("%s outbox row %d (%s): outcome unknown (%s); resend in %.1fs",
+                        self.transport.channel, row.id, row.kind, result.error, delay)
+            return
+        # Out of tries (or refused): uncertain if any try may have arrived, else failed.
+        maybe_arrived = result.status is DeliveryStatus.UNCERTAIN or row.resends > 0
+        status = OutboxStatus.UNCERTAIN if maybe_arrived else OutboxStatus.FAILED
+        error = result.error if result.status is DeliveryStatus.FAILED else f"gave up: {result.error}"
         await outbox.mark_final(conn, row.id, status, error)
         log.warning("%s outbox row %d (%s): %s — %s", self.transport.channel, row.id, row.kind,
                     status.value, error)

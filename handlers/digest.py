@@ -98,9 +98,11 @@ async def digest_text(conn: aiosqlite.Connection, services: Services, now: datet
     lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours), overdue)
     problems = await outbox.delivery_problems(conn, week.start)
     if any(problems.values()):
-        # Messages that may not have arrived, and messages the bot could not handle: someone checks.
+        # Messages that may not have arrived or may have arrived twice, and messages the bot
+        # could not handle: someone checks.
         lines += ["", t("digest_delivery_problems", failed=problems.get("failed", 0),
-                        uncertain=problems.get("uncertain", 0), parked=problems["parked"])]
+                        uncertain=problems.get("uncertain", 0), parked=problems["parked"],
+                        resent=problems["resent"])]
     return "\n".join(lines)
 
 

@@ -18,6 +18,8 @@ ZH: Mapping[str, str] = {
     "show_menu": "打开菜单",
     "error": "抱歉，系统开了个小差，请稍后再试。",
     "flood_notice": "您发送得太快了，请稍等一分钟再继续。",
+    # in front of a private message sent again because an earlier try may have arrived
+    "resend_marker": "（重发，如已收到请忽略）",
     "my_data_title": "【我的数据】本服务保存的您的个人信息：",
     "my_data_none": "（无）",
     "my_data_name": "· 称呼：{value}",
@@ -255,7 +257,7 @@ ZH: Mapping[str, str] = {
     "digest_reason_overdue": "超时 {count} 件",
     "digest_reason_response": "上周响应率 {rate}",
     "digest_reason_separator": "；",
-    "digest_delivery_problems": "⚠️ 送达异常（自上周一起）：{failed} 条发送失败，{uncertain} 条不确定是否送达，{parked} 条消息处理失败。请查看日志或 /announcements。",
+    "digest_delivery_problems": "⚠️ 送达异常（自上周一起）：{failed} 条发送失败，{uncertain} 条不确定是否送达，{parked} 条消息处理失败，{resent} 次因送达情况不明而重发（对方可能收到两次）。请查看日志或 /announcements。",
     "duration_minutes": "{minutes} 分钟",
     "duration_hours": "{hours} 小时",
     "duration_days": "{days} 天",

@@ -16,10 +16,10 @@ from storage.db import fetch_all, fetch_one
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"  # picked by the sender, waiting for a rate-limit slot: not on the wire yet
-    SENDING = "sending"
+    SENDING = "sending"  # on the wire: a crash now leaves the outcome unknown, so it is resent
     SENT = "sent"
     FAILED = "failed"
-    UNCERTAIN = "uncertain"
+    UNCERTAIN = "uncertain"  # given up on after its last try, whose outcome was unknown
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,19 @@ class OutboxRow:
     last_error: str
     platform_message_id: str | None
     created_at: datetime
+    resends: int = 0  # tries made after one whose outcome was unknown (it may have arrived)
 
 
 _COLUMNS = (
     "id, channel, chat_id, kind, ticket_id, payload, status, attempts, last_error,"
-    " platform_message_id, created_at"
+    " platform_message_id, created_at, resends"
 )
 
 
 def _row(row: aiosqlite.Row) -> OutboxRow:
     return OutboxRow(
         row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), OutboxStatus(row[6]),
-        row[7], row[8], row[9], parse_stamp(row[10]),
+        row[7], row[8], row[9], parse_stamp(row[10]), row[11],
     )
 
 
@@ -123,6 +124,15 @@ async def mark_retry(conn: aiosqlite.Connection, row_id: int, at: datetime, erro
     )
 
 
+async def mark_resend(conn: aiosqlite.Connection, row_id: int, at: datetime, error: str) -> None:
+    """The try's outcome is unknown (it may have arrived): the row goes again at `at`, as a resend."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, resends = resends + 1"
+        " WHERE id = ?",
+        (stamp(at), error[:500], row_id),
+    )
+
+
 async def move_row(conn: aiosqlite.Connection, row_id: int, chat_id: str, now: datetime, error: str) -> None:
     """The chat got a new id: the row goes there, due now."""
     await conn.execute(
@@ -134,25 +144,37 @@ async def move_row(conn: aiosqlite.Connection, row_id: int, chat_id: str, now: d
 async def mark_final(
     conn: aiosqlite.Connection, row_id: int, status: OutboxStatus, error: str
 ) -> None:
-    """Failed (the platform refused: 400/403) or uncertain (it may have been delivered)."""
+    """Failed (refused: 400/403, or out of tries) or uncertain (out of tries, and it may have arrived)."""
     await conn.execute(
         "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error[:500], row_id)
     )
 
 
-async def recover_interrupted(conn: aiosqlite.Connection, channel: str) -> int:
-    """Rows left 'sending' by a crash may or may not have gone out: never resend them blindly.
-    Rows only 'claimed' never reached the platform: they are simply due again."""
+INTERRUPTED = "interrupted while sending: may have been delivered"
+
+
+async def recover_interrupted(conn: aiosqlite.Connection, channel: str, max_attempts: int) -> tuple[int, int]:
+    """At start, after a crash: (rows to resend, rows given up on).
+
+    Rows only 'claimed' never reached the platform: they are simply due again. Rows left
+    'sending' may or may not have arrived: nothing can tell, so each is sent again (at least
+    once), its interrupted try counted, unless that was its last try: then it is uncertain."""
     await conn.execute(
         "UPDATE outbox SET status = 'pending', attempts = attempts - 1 WHERE channel = ? AND status = 'claimed'",
         (channel,),
     )
-    cursor = await conn.execute(
-        "UPDATE outbox SET status = 'uncertain', last_error = 'interrupted while sending'"
-        " WHERE channel = ? AND status = 'sending'",
-        (channel,),
+    gave_up = await conn.execute(
+        "UPDATE outbox SET status = 'uncertain', last_error = ?"
+        " WHERE channel = ? AND status = 'sending' AND attempts >= ?",
+        (f"gave up: {INTERRUPTED}", channel, max_attempts),
     )
-    return cursor.rowcount
+    # Its next_attempt_at was due when it was claimed, so it is due again now, first in its chat.
+    resent = await conn.execute(
+        "UPDATE outbox SET status = 'pending', last_error = ?, resends = resends + 1"
+        " WHERE channel = ? AND status = 'sending'",
+        (INTERRUPTED, channel),
+    )
+    return resent.rowcount, gave_up.rowcount
 
 
 async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str) -> list[OutboxRow]:
@@ -164,7 +186,8 @@ async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str) -> li
 
 @dataclass(frozen=True)
 class Undelivered:
-    """A notice the platform refused for good, not yet shown to its resident."""
+    """A notice that may never have arrived (refused for good, or given up on with its outcome
+    unknown), not yet shown to its resident."""
 
     id: int
     ticket_id: int
@@ -178,12 +201,12 @@ UNDELIVERED_KIND = "resident_notice"
 async def undelivered_for(
     conn: aiosqlite.Connection, accounts: list[tuple[str, str]], limit: int = 50
 ) -> list[Undelivered]:
-    """Failed, never-shown ticket notices to any of these (channel, chat_id) accounts, oldest first."""
+    """Failed or uncertain, never-shown ticket notices to any of these (channel, chat_id) accounts, oldest first."""
     found: list[Undelivered] = []
     for channel, chat_id in accounts:  # a resident has one account per channel: a few queries
         rows = await fetch_all(
             conn, "SELECT id, ticket_id, payload, last_error FROM outbox"
-            " WHERE channel = ? AND chat_id = ? AND status = 'failed' AND shown_at IS NULL"
+            " WHERE channel = ? AND chat_id = ? AND status IN ('failed', 'uncertain') AND shown_at IS NULL"
             " AND ticket_id IS NOT NULL AND kind = ? ORDER BY id LIMIT ?",
             (channel, chat_id, UNDELIVERED_KIND, limit),
         )
@@ -199,11 +222,15 @@ async def mark_shown(conn: aiosqlite.Connection, ids: list[int], now: datetime) 
 
 
 async def delivery_problems(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
-    """Rows created since `since` that ended failed or uncertain, and inbox items parked as failed."""
+    """Since `since`: rows that ended failed or uncertain, resends of rows whose outcome was unknown
+    ("resent", a count of tries), and inbox items parked as failed."""
     counts = {row[0]: int(row[1]) for row in await fetch_all(
         conn, "SELECT status, COUNT(*) FROM outbox WHERE created_at >= ? AND status IN ('failed', 'uncertain')"
         " GROUP BY status", (stamp(since),),
     )}
+    row = await fetch_one(conn, "SELECT COALESCE(SUM(resends), 0) FROM outbox WHERE resends > 0 AND created_at >= ?",
+                          (stamp(since),))
+    counts["resent"] = int(row[0]) if row else 0
     row = await fetch_one(conn, "SELECT COUNT(*) FROM inbox WHERE status = 'failed' AND received_at >= ?", (stamp(since),))
     counts["parked"] = int(row[0]) if row else 0
     return counts

@@ -36,6 +36,7 @@ RESIDENTS = (1001, 1002, 1003)
 CANARY = 4001  # a chat the fault does not touch: its delivery proves the sender ran a full pass
 ADMIN = 2901
 MENU_TITLES = ("微丰山", "微党建", "微服务")
+MARKER = "（重发，如已收到请忽略）"
 
 
 # ---------------------------------------------------------------- a TCP gate in front of the fake
@@ -359,31 +360,38 @@ async def test_an_hour_long_outage_loses_nothing(gated: Courier, gate: Gate, clo
     assert gated.delivered(RESIDENTS[0], "工单 #7 已受理") == 1
 
 
-async def test_a_connection_dropped_before_the_answer_is_not_resent(gated: Courier, gate: Gate,
-                                                                    clock: FakeClock) -> None:
+async def test_a_connection_dropped_before_the_answer_is_resent_with_the_marker(
+        gated: Courier, gate: Gate, clock: FakeClock) -> None:
     """Fault: the request reaches the Bot API (the message is delivered) but the connection drops
-    before the answer. Expected: the row is `uncertain`, never resent; the resident has it once."""
+    before the answer. Expected: its outcome is unknown, so it is sent again as the next try,
+    after the usual back-off, with the marker 「（重发，如已收到请忽略）」; the resident has it twice."""
     gate.swallow_answers = True
     row_id = await gated.queue(RESIDENTS[0], "工单 #7 已受理")
     await gated.drain()
     assert gated.delivered(RESIDENTS[0], "工单 #7 已受理") == 1  # it did arrive
+    state, attempts, error, due = await gated.row(row_id)
+    assert (state, attempts) == ("pending", 1) and "may have been delivered" in error
+    assert due == clock.now() + timedelta(seconds=backoff_seconds(1))
     gate.swallow_answers = False
-    clock.advance(minutes=10)
-    await gated.drain()
-    assert gated.delivered(RESIDENTS[0], "工单 #7 已受理") == 1
-    assert (await gated.row(row_id))[0] == "uncertain"
+    assert await gated.drain() == 0  # not before its back-off
+    clock.advance(seconds=backoff_seconds(1))
+    assert await gated.drain() == 1
+    assert (await gated.row(row_id))[:2] == ("sent", 2)
+    assert [m.text for m in gated.fake.messages_to(RESIDENTS[0])] == [
+        "工单 #7 已受理", f"{MARKER}\n工单 #7 已受理"]
 
 
 # ---------------------------------------------------------------- read timeout
 
 
-async def test_a_read_timeout_is_uncertain_never_resent_and_reported_to_admins(
+async def test_a_read_timeout_is_resent_with_the_marker_and_reported_to_admins(
     impatient: TelegramRun, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Fault: the Bot API delivers the message but answers after the bot's read timeout (0.5 s).
-    Expected: the row is `uncertain` after one attempt and is never resent, so the resident has the
-    message once; the sender logs a WARNING; the resident is shown nothing about it; the Monday
-    digest tells the subdistrict admins that 1 message may not have arrived."""
+    Expected: after one attempt the row waits its back-off (1 s) with a WARNING that it is resent,
+    then is sent again with the marker 「（重发，如已收到请忽略）」, so the resident has it twice
+    and nothing is lost; 我的工单 lists nothing about it; the Monday digest tells the
+    subdistrict admins that 1 message was resent."""
     run, fake = impatient, impatient.fake
     async with run.app.db.transaction() as conn:
         code = await create_invite(conn, "sd-admin-1", clock.now())
@@ -393,14 +401,22 @@ async def test_a_read_timeout_is_uncertain_never_resent_and_reported_to_admins(
     resident = RESIDENTS[0]
     fake.delay_next("sendMessage", 2.0)
     fake.push_text(resident, "/help")
-    rows = await run.rows_when(resident, lambda rows: bool(rows) and rows[0].status == "uncertain")
-    assert rows[0].attempts == 1 and "read timeout" in rows[0].last_error
-    assert any("uncertain" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+    rows = await run.rows_when(resident, lambda rows: bool(rows) and rows[0].attempts == 1
+                               and rows[0].status == "pending")
+    assert "read timeout" in rows[0].last_error
+    assert await next_attempt_at(run, resident) == clock.now() + timedelta(seconds=backoff_seconds(1))
+    assert any("resend" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+    clock.advance(seconds=backoff_seconds(1))
+    wake(run)
+    rows = await run.rows_when(resident, lambda rows: rows[0].status == "sent")
+    assert rows[0].attempts == 2
+    assert help_sends(run, resident) == 2
+    helps = [m.text or "" for m in fake.messages_to(resident) if "使用说明" in (m.text or "")]
+    assert len(helps) == 2 and helps[1] == f"{MARKER}\n{helps[0]}"
     clock.advance(hours=1)
     await sender_pass(run, 1)
-    assert help_sends(run, resident) == 1
-    assert len([m for m in fake.messages_to(resident) if "使用说明" in (m.text or "")]) == 1
-    # Only failed notices are listed to a resident; an uncertain one is not.
+    assert help_sends(run, resident) == 2
+    # Only notices that never arrived are listed to a resident; a resent one is not.
     mark = len(fake.sent)
     fake.push_text(resident, "/mytickets")
     answer = await run.reply_to(resident, "", after=mark)
@@ -414,7 +430,7 @@ async def test_a_read_timeout_is_uncertain_never_resent_and_reported_to_admins(
     for event in run.app.engine.schedule_wakers:
         event.set()
     digest = await run.reply_to(ADMIN, "送达异常", after=mark)
-    assert "1 条不确定是否送达" in (digest.text or "")
+    assert "0 条不确定是否送达" in (digest.text or "") and "1 次因送达情况不明而重发" in (digest.text or "")
 
 
 # ---------------------------------------------------------------- 400 / 403

@@ -146,3 +146,19 @@ async def test_a_follower_without_own_tickets_sees_them_too(
     await neighbour.say("/mytickets")
     assert neighbour.text == (f"{HEADER}\n#1 您反映的问题 #1 已转交 醉翁小区网格 处理。\n"
                               "您还没有反映过问题。需要反映请发送 /report。")
+
+
+async def test_a_notice_given_up_on_with_its_outcome_unknown_is_shown_too(
+    app: App, resident: ChatUser, leader: ChatUser
+) -> None:
+    """A notice whose every try ended unknown (the platform always answered too late) may never
+    have arrived: the sender gave up on it as uncertain, and 我的工单 lists it like a failed one."""
+    await bind(app, leader, "g01-leader")
+    await file_report(resident)
+    await leader.say("受理 1")
+    async with app.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'uncertain', last_error = 'gave up: read timeout'"
+            " WHERE kind = 'resident_notice' AND chat_id = ?", (resident.user_id,))
+    await resident.say("/mytickets")
+    assert resident.seen[-2].text.startswith(f"{HEADER}\n#1 您反映的问题 #1（水电维修）已由支部网格长")

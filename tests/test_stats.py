@@ -609,3 +609,19 @@ async def test_digest_reports_deliveries_that_failed_or_may_not_have_arrived(app
         [note] = await weekly_digest(conn, app.services, DIGEST_NOW)
     # The failed row from before the week is not counted.
     assert "1 条发送失败，1 条不确定是否送达，1 条消息处理失败" in note.reply.text
+
+
+async def test_digest_counts_the_resends_of_unknown_outcomes(app: App) -> None:
+    """Sends whose outcome was unknown (a crash, a read timeout) were sent again: the digest says
+    how many times this week, so the admins know a few people may have had a message twice."""
+    admin = ChatUser(app, "admin-1")
+    await bind(app, admin, "sd-admin-1")
+    week_start = utc(2026, 11, 22, 16)  # Monday 23 November, local midnight
+    async with app.db.transaction() as conn:
+        for resends, created in ((2, week_start), (1, week_start + US), (4, week_start - US)):
+            row = await outbox.enqueue(conn, "telegram", "1", {"text": "x"}, created)
+            await conn.execute("UPDATE outbox SET status = 'sent', resends = ? WHERE id = ?", (resends, row))
+    async with app.db.read() as conn:
+        [note] = await weekly_digest(conn, app.services, DIGEST_NOW)
+    # The resends of the row from before the week are not counted.
+    assert "0 条发送失败，0 条不确定是否送达，0 条消息处理失败，3 次因送达情况不明而重发" in note.reply.text

@@ -154,23 +154,34 @@ async def test_claim_due_waits_for_next_attempt(db: Database, clock: FakeClock) 
         assert [r.id for r in await outbox.claim_due(conn, "telegram", clock.now())] == [row]
 
 
-async def test_recover_interrupted_marks_sending_rows_uncertain(db: Database, clock: FakeClock) -> None:
+async def test_recover_interrupted_resends_sending_rows(db: Database, clock: FakeClock) -> None:
+    """A row left 'sending' by a crash may or may not have arrived: it is due again at once, its
+    try counted and marked as a resend; one that used its last try is given up on, uncertain."""
     sending = await enqueue(db, clock, "chat-a", "in flight")
     waiting = await enqueue(db, clock, "chat-b", "not yet")
+    exhausted = await enqueue(db, clock, "chat-c", "last try")
     async with db.transaction() as conn:
-        await outbox.claim_due(conn, "telegram", clock.now())  # both claimed; only one on the wire
+        await outbox.claim_due(conn, "telegram", clock.now())  # all claimed; two on the wire
+        await conn.execute("UPDATE outbox SET attempts = 3 WHERE id = ?", (exhausted,))
         await outbox.mark_sending(conn, sending)
-        assert await outbox.recover_interrupted(conn, "telegram") == 1
-        assert await outbox.recover_interrupted(conn, "wechat") == 0
+        await outbox.mark_sending(conn, exhausted)
+        assert await outbox.recover_interrupted(conn, "telegram", max_attempts=3) == (1, 1)
+        assert await outbox.recover_interrupted(conn, "wechat", max_attempts=3) == (0, 0)
     async with db.read() as conn:
-        a = (await outbox.rows_for(conn, "telegram", "chat-a"))[0]
-        b = (await outbox.rows_for(conn, "telegram", "chat-b"))[0]
-    assert (a.id, a.status, a.last_error) == (sending, OutboxStatus.UNCERTAIN, "interrupted while sending")
-    assert (b.id, b.status) == (waiting, OutboxStatus.PENDING)
-    # An uncertain row is never claimed again on its own, and it does not block the chat.
+        [a] = await outbox.rows_for(conn, "telegram", "chat-a")
+        [b] = await outbox.rows_for(conn, "telegram", "chat-b")
+        [c] = await outbox.rows_for(conn, "telegram", "chat-c")
+    assert (a.id, a.status, a.attempts, a.resends) == (sending, OutboxStatus.PENDING, 1, 1)
+    assert a.last_error == "interrupted while sending: may have been delivered"
+    assert (b.id, b.status, b.attempts, b.resends) == (waiting, OutboxStatus.PENDING, 0, 0)
+    assert (c.id, c.status, c.resends) == (exhausted, OutboxStatus.UNCERTAIN, 0)
+    assert c.last_error == "gave up: interrupted while sending: may have been delivered"
+    # The resent row keeps its place: the chat's later row waits behind it.
     later = await enqueue(db, clock, "chat-a", "later")
     async with db.transaction() as conn:
-        assert {r.id for r in await outbox.claim_due(conn, "telegram", clock.now())} == {waiting, later}
+        claimed = await outbox.claim_due(conn, "telegram", clock.now())
+    assert {r.id for r in claimed} == {sending, waiting} and later not in {r.id for r in claimed}
+    assert [r.attempts for r in claimed if r.id == sending] == [2]
 
 
 async def test_transaction_rolls_back_on_exception(db: Database, clock: FakeClock) -> None:

@@ -190,11 +190,16 @@ async def test_the_token_is_shared_through_storage(db: Database, clock: FakeCloc
     assert fake.tokens_issued == 2 and renewed
 
 
-async def test_timeout_is_uncertain_and_never_resent(pusher: Pusher) -> None:
+async def test_timeout_is_resent_on_the_next_try_with_the_marker(pusher: Pusher) -> None:
     await pusher.follower_wrote()
     pusher.fake.delay_next(CUSTOM_SEND, 2.0)
     row = await pusher.push(Reply("工单 #7 已受理"))
-    assert row.status == "uncertain"
+    assert (row.status, row.attempts) == ("pending", 1) and "TimeoutError" in row.last_error
+    pusher.clock.advance(seconds=1)
+    await pusher.sender.drain_once()
+    assert (await pusher.row(row.id)).status == "sent"
+    assert [m["text"]["content"] for m in pusher.deliveries()] == [
+        "工单 #7 已受理", "（重发，如已收到请忽略）\n工单 #7 已受理"]
 
 
 async def test_msgmenu_options_come_back_as_taps(db: Database, clock: FakeClock, fake: FakeWeChatAPI) -> None:

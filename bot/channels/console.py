@@ -59,6 +59,9 @@ class ConsoleTransport:
         self.view = view
         self.names = names
 
+    def is_group(self, chat_id: str) -> bool:
+        return False  # console identities are people
+
     def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
         """No wait before the call: this channel's limits (if any) are kept inside deliver."""
         return contextlib.nullcontext()
@@ -132,7 +135,8 @@ class ConsoleChannel:
     async def start(self) -> None:
         names = await bind_console_staff(self.app)
         transport = ConsoleTransport(self.view, names)
-        self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event())
+        self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event(),
+                                   texts=self.app.services.texts)
         await self.sender.recover()
         # As `run` does: the config's standing announcements exist here too (公告列表 lists them).
         await self.scheduler.sync_config()

@@ -3,16 +3,28 @@ become several outbox rows at write time, so a retry never repeats a sent piece.
 
 from __future__ import annotations
 
-from bot.channels.telegram_render import split_text
-from bot.channels.wechat_render import split_row_text
+from bot.channels.telegram_render import TEXT_LIMIT, split_text
+from bot.channels.wechat_render import ROW_TEXT_BUDGET as WECHAT_ROW_BUDGET
+from bot.channels.wechat_render import split_utf8
 from bot.engine import TextSplitter, split_reply
+from bot.sender import RESEND_MARKER_ROOM
 from handlers.types import Channel, Reply
 
-# Telegram counts 4096 UTF-16 units; WeChat 2048 bytes, less room for the numbered options.
+
+def split_telegram_row(text: str) -> list[str]:
+    """Telegram counts 4096 UTF-16 units; room is left for the marker of a resent message."""
+    return split_text(text, TEXT_LIMIT - RESEND_MARKER_ROOM)
+
+
+def split_wechat_row(text: str) -> list[str]:
+    """WeChat takes 2048 bytes, less room for the numbered options and the resend marker."""
+    return split_utf8(text, WECHAT_ROW_BUDGET - RESEND_MARKER_ROOM)
+
+
 # The console takes any length; WeCom robots split at send time.
 SPLITTERS: dict[str, TextSplitter] = {
-    Channel.TELEGRAM: split_text,
-    Channel.WECHAT: split_row_text,
+    Channel.TELEGRAM: split_telegram_row,
+    Channel.WECHAT: split_wechat_row,
 }
 
 

@@ -56,7 +56,7 @@ def _timed_out_before_sending(error: TimedOut) -> bool:
 
 def _network_failure(error: NetworkError) -> Delivery:
     """Not connected: retry, patiently. The connection dropped after the request was written
-    (no answer read): it may have been delivered, so it is uncertain, never resent blindly."""
+    (no answer read): it may have been delivered — an unknown outcome, sent again as a resend."""
     reason = f"network: {error.message}"[:200]
     cause = error.__cause__
     if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
@@ -74,8 +74,11 @@ class TelegramTransport:
         self.menu_titles = menu_titles
         self.limits = limits or ChatRateLimits()
 
+    def is_group(self, chat_id: str) -> bool:
+        return chat_id.startswith("-")  # Telegram's group and channel ids are negative
+
     def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
-        return self.limits.slot(chat_id, is_group=chat_id.startswith("-"))
+        return self.limits.slot(chat_id, is_group=self.is_group(chat_id))
 
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:

@@ -53,12 +53,6 @@ def split_utf8(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
 ROW_TEXT_BUDGET = TEXT_LIMIT_BYTES - 400
 
 
-def split_row_text(text: str) -> list[str]:
-    """The engine's splitter: an outbox row's text in pieces that still fit one message once
-    render_texts has added the numbered options."""
-    return split_utf8(text, ROW_TEXT_BUDGET)
-
-
 def _prefix_within(text: str, budget: int) -> str:
     used = 0
     for index, char in enumerate(text):

@@ -53,6 +53,9 @@ class WeChatTransport:
         self.texts = texts
         self.timezone = timezone
 
+    def is_group(self, chat_id: str) -> bool:
+        return False  # every push goes to one follower
+
     def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
         """No wait before the call: this channel's limits (if any) are kept inside deliver."""
         return contextlib.nullcontext()
@@ -77,8 +80,9 @@ class WeChatTransport:
         return Delivery(DeliveryStatus.SENT)
 
     async def _give_back(self, openid: str, used: state.Interaction, delivery: Delivery) -> Delivery:
-        """WeChat refused the push or never got it: the slot is the follower's again. An uncertain
-        one may have arrived, so it stays used."""
+        """WeChat refused the push or never got it: the slot is the follower's again. One whose
+        outcome is unknown may have arrived (WeChat counted it), so it stays used; its resend
+        takes a slot of its own, like any push."""
         if delivery.status is not DeliveryStatus.UNCERTAIN:
             async with self.db.transaction() as conn:
                 await state.give_back_window_slot(conn, openid, used)
@@ -130,8 +134,8 @@ class WeChatTransport:
 
 def _network_failure(exc: BaseException) -> Delivery:
     """Not connected or an HTTP error: retry. A timeout or a dropped connection after the request
-    went out may have delivered it: uncertain, never resent blindly. (No URL in the error: it
-    carries the access token.)"""
+    went out may have delivered it: an unknown outcome, sent again as a resend. (No URL in the
+    error: it carries the access token.)"""
     if isinstance(exc, WeChatHttpError):
         return Delivery(DeliveryStatus.RETRY, error=f"WeChat answered {exc}")
     if isinstance(exc, aiohttp.ClientConnectorError):

@@ -67,6 +67,9 @@ class WeComTransport:
             limiter = self._limiters[robot_id] = AsyncLimiter(max(self.per_minute / 2, 1), 60)
         return limiter
 
+    def is_group(self, chat_id: str) -> bool:
+        return True  # a robot posts to its group: a resend goes as it is
+
     def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
         """No wait before the call: this channel's limits (if any) are kept inside deliver."""
         return contextlib.nullcontext()
@@ -91,7 +94,8 @@ class WeComTransport:
                 continue
             if index == 0:
                 return result
-            # Resending would repeat the parts the group already has: leave it to a person.
+            # Not all of it arrived: sent again whole on the next try (the group sees the first
+            # parts twice) rather than left incomplete.
             return Delivery(DeliveryStatus.UNCERTAIN,
                             error=f"posted {index} of {len(parts)} parts, then {result.status}: "
                                   f"{result.error}")
@@ -107,11 +111,13 @@ class WeComTransport:
                     return Delivery(DeliveryStatus.FAILED, error=f"HTTP {response.status}")
                 answer = await response.json(content_type=None)
         except aiohttp.ConnectionTimeoutError:
-            return Delivery(DeliveryStatus.RETRY, error="connect timeout")
+            return Delivery(DeliveryStatus.RETRY, error="connect timeout", unreached=True)
         except TimeoutError:
             return Delivery(DeliveryStatus.UNCERTAIN, error="read timeout: may have been posted")
-        except aiohttp.ClientConnectionError as exc:
-            return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__}")
+        except aiohttp.ClientConnectorError as exc:  # never connected: the post did not leave
+            return Delivery(DeliveryStatus.RETRY, error=f"network: {type(exc).__name__}", unreached=True)
+        except aiohttp.ClientConnectionError as exc:  # dropped once connected: it may have been posted
+            return Delivery(DeliveryStatus.UNCERTAIN, error=f"network: {type(exc).__name__}: may have been posted")
         except (aiohttp.ClientError, ValueError) as exc:  # the answer came but was unreadable
             return Delivery(DeliveryStatus.UNCERTAIN, error=f"bad answer: {type(exc).__name__}")
         return _from_errcode(answer)
