@@ -49,6 +49,8 @@ class Context:
         return decode(self.incoming.button)
 
     def say(self, text: str, *options: tuple[str, Button], **extra: object) -> None:
+        if not all(isinstance(button, Button) for _, button in options):
+            raise TypeError("options are (label, Button): button data is built by handlers.buttons")
         self.outcome.say(
             Reply(text=text, options=tuple(Option(label, button.encode()) for label, button in options), **extra)
         )
