@@ -2,56 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 
+from handlers.button_codec import Button
+from handlers.buttons import (
+    BACK,
+    CANCEL,
+    AddressButton,
+    AddressChoice,
+    BuildingButton,
+    CommunityButton,
+    CompoundButton,
+    claimed_kind,
+)
 from handlers.context import Context
-from handlers.formatting import parse_id
+from handlers.flow_states import AddressPick, Guess
 from handlers.types import Address
 
 ADDRESS_STEPS = ("address_confirm", "community", "compound", "building", "address_pick")
 
 
-def nav(ctx: Context) -> tuple[tuple[str, str], ...]:
-    return ((ctx.t("back"), "nav:back"), (ctx.t("cancel"), "nav:cancel"))
+def nav(ctx: Context) -> tuple[tuple[str, Button], ...]:
+    return ((ctx.t("back"), BACK), (ctx.t("cancel"), CANCEL))
 
 
 def first_address_step(bound: Address | None) -> str:
     return "address_confirm" if bound else "community"
 
 
-def prompt_address(ctx: Context, step: str, data: dict) -> None:
+def prompt_address(ctx: Context, step: str, pick: AddressPick, bound: Address | None = None) -> None:
     book = ctx.services.addresses
-    if step == "address_confirm":
-        bound = Address(**data["bound"])
+    if step == "address_confirm" and bound is not None:
         ctx.say(
             ctx.t("report_bound_address", address=bound.label),
-            (ctx.t("yes"), "a:bound"), (ctx.t("report_other_address"), "a:other"), *nav(ctx),
+            (ctx.t("yes"), AddressButton(AddressChoice.BOUND)),
+            (ctx.t("report_other_address"), AddressButton(AddressChoice.OTHER)), *nav(ctx),
         )
-    elif step == "community":
-        options = [(c.name, f"a:com:{c.id}") for c in ctx.services.config.communities]
+    elif step in ("community", "address_confirm"):
+        options = [(c.name, CommunityButton(c.id)) for c in ctx.services.config.communities]
         ctx.say(ctx.t("report_community"), *options, *nav(ctx))
     elif step == "compound":
-        options = [
-            (name, f"a:cpd:{book.compound_index(name)}")
-            for name in book.compounds_of(data.get("community", ""))
-        ]
+        options = [(name, CompoundButton(book.compound_index(name))) for name in book.compounds_of(pick.community)]
         ctx.say(ctx.t("report_compound"), *options, *nav(ctx))
     elif step == "building":
-        buildings = book.buildings_of(data.get("compound", ""))
-        ctx.say(
-            ctx.t("report_building"),
-            *[(b.address.building, f"a:b:{b.index}") for b in buildings], *nav(ctx),
-        )
+        buildings = book.buildings_of(pick.compound)
+        ctx.say(ctx.t("report_building"), *[(b.address.building, BuildingButton(b.index)) for b in buildings],
+                *nav(ctx))
     elif step == "address_pick":
-        options = []
-        for guess in data.get("guesses", []):
-            if guess["building"] is not None:
-                building = book.building(guess["building"])
+        options: list[tuple[str, Button]] = []
+        for guess in pick.guesses:
+            if guess.building is not None:
+                building = book.building(guess.building)
                 if building is not None:
-                    options.append((building.address.label, f"a:b:{building.index}"))
+                    options.append((building.address.label, BuildingButton(building.index)))
             else:
-                compound = guess["compound"]
-                options.append((compound, f"a:cpd:{book.compound_index(compound)}"))
+                options.append((guess.compound, CompoundButton(book.compound_index(guess.compound))))
         ctx.say(ctx.t("address_guess"), *options, *nav(ctx))
 
 
@@ -60,56 +65,37 @@ def address_back(step: str) -> str | None:
     return {"compound": "community", "building": "compound", "address_pick": "community"}.get(step)
 
 
-def handle_address(ctx: Context, step: str, data: dict) -> tuple[str, Address | None]:
-    """Apply one input: (step to prompt next, the chosen address once complete)."""
+def handle_address(
+    ctx: Context, step: str, pick: AddressPick, bound: Address | None = None
+) -> tuple[str, Address | None, AddressPick]:
+    """Apply one input: (step to prompt next, the chosen address once complete, the answers so far)."""
     book = ctx.services.addresses
-    button = ctx.incoming.button
+    button = ctx.pressed
     text = ctx.incoming.text.strip()
-    if data.get("bound") and (button == "a:bound" or (step == "address_confirm" and text == ctx.t("yes"))):
-        return step, Address(**data["bound"])
-    if button == "a:other":
-        return "community", None
-    if button.startswith("a:com:"):
-        community_id = button.removeprefix("a:com:")
-        if ctx.services.config.community(community_id) is None:
-            return _reprompt(ctx, step, data)
-        data["community"] = community_id
-        return "compound", None
-    if button.startswith("a:cpd:"):
-        compound = book.compound_at(_index(button))
+    if bound and (button == AddressButton(AddressChoice.BOUND) or (step == "address_confirm" and text == ctx.t("yes"))):
+        return step, bound, pick
+    if button == AddressButton(AddressChoice.OTHER):
+        return "community", None, pick
+    if isinstance(button, CommunityButton):
+        if ctx.services.config.community(button.community_id) is None:
+            return step, None, pick
+        return "compound", None, replace(pick, community=button.community_id)
+    if isinstance(button, CompoundButton):
+        compound = book.compound_at(button.index)
         if compound is None:
-            return _reprompt(ctx, step, data)
-        data["compound"] = compound
-        return "building", None
-    if button.startswith("a:b:"):
-        building = book.building(_index(button))
-        if building is None:
-            return _reprompt(ctx, step, data)
-        return step, building.address
+            return step, None, pick
+        return "building", None, replace(pick, compound=compound)
+    if isinstance(button, BuildingButton):
+        building = book.building(button.index)
+        return step, building.address if building is not None else None, pick
+    if claimed_kind(ctx.incoming.button) in (CommunityButton, CompoundButton, BuildingButton):
+        return step, None, pick  # forged or stale: the prompt again, as for an unknown one
     if text:
         matches = book.match(text)
         if not matches:
             ctx.say(ctx.t("address_not_found", text=text[:40]))
-            return _reprompt(ctx, step, data)
-        data["guesses"] = [
-            {"compound": m.compound, "building": m.building.index if m.building else None}
-            for m in matches
-        ]
-        return "address_pick", None
+            return step, None, pick
+        guesses = tuple(Guess(m.compound, m.building.index if m.building else None) for m in matches)
+        return "address_pick", None, replace(pick, guesses=guesses)
     ctx.say(ctx.t("report_use_buttons"))
-    return _reprompt(ctx, step, data)
-
-
-def _reprompt(ctx: Context, step: str, data: dict) -> tuple[str, None]:
-    """Stay on this step: the caller prompts it again."""
-    return step, None
-
-
-def _index(button: str) -> int:
-    tail = button.rsplit(":", 1)[-1]
-    index = parse_id(tail)
-    return -1 if index is None else index
-
-
-def address_dict(address: Address) -> dict:
-    return asdict(address)
+    return step, None, pick

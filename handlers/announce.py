@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from handlers.broadcast import area_targets
+from handlers.button_codec import Button
+from handlers.buttons import (
+    BACK,
+    CANCEL,
+    AnnouncementsAction,
+    AnnouncementsButton,
+    AnnounceNow,
+    AnnounceToAll,
+    AnnounceToCommunity,
+    ConfirmAnnouncement,
+    NoSignup,
+)
 from handlers.context import Context
-from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
 from handlers.domain.model import Config, Role
 from handlers.domain.schedule_rules import NOW_WORDS, RuleError, When, parse_when
+from handlers.flow_states import AnnounceEditState, AnnounceState, Flow
 from handlers.formatting import clip, local_time
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
-from storage.clock import parse_stamp, stamp
-from storage.dialogs import Dialog, save_dialog
 
-FLOW = "announce"
-EDIT_FLOW = "announce_edit"
+FLOW = Flow.ANNOUNCE
+EDIT_FLOW = Flow.ANNOUNCE_EDIT
 MAX_TEXT = 1500
 STEPS = ("text", "target", "when", "signup", "preview")
 SIGNUP_RULE = re.compile(r"^(\d{1,5})\s*人?\s+(.+)$")
@@ -27,39 +39,39 @@ def is_admin(ctx: Context) -> bool:
     return ctx.person is not None and ctx.person.role == Role.ADMIN
 
 
-def _back(ctx: Context) -> tuple[str, str]:
-    return (ctx.t("back"), "nav:back")
+def _back(ctx: Context) -> tuple[str, Button]:
+    return (ctx.t("back"), BACK)
 
 
-def _cancel(ctx: Context) -> tuple[str, str]:
-    return (ctx.t("cancel"), "nav:cancel")
+def _cancel(ctx: Context) -> tuple[str, Button]:
+    return (ctx.t("cancel"), CANCEL)
 
 
 async def start(ctx: Context) -> None:
     if not is_admin(ctx):
         ctx.say(ctx.t("announce_admins_only"))
         return
-    await begin_side_flow(ctx, Dialog(FLOW, "text", {}))
-    _prompt(ctx, "text", {})
+    await begin_side_flow(ctx, FLOW, "text", AnnounceState())
+    _prompt(ctx, "text", AnnounceState())
 
 
-def _prompt(ctx: Context, step: str, data: dict) -> None:
+def _prompt(ctx: Context, step: str, state: AnnounceState) -> None:
     if step == "text":
         ctx.say(ctx.t("announce_ask_text"), _cancel(ctx))
     elif step == "target":
-        communities = [(c.name, f"an:t:c:{c.id}") for c in ctx.services.config.communities]
-        ctx.say(ctx.t("announce_ask_target"), (ctx.t("announce_all_groups"), "an:t:all"), *communities,
+        communities = [(c.name, AnnounceToCommunity(c.id)) for c in ctx.services.config.communities]
+        ctx.say(ctx.t("announce_ask_target"), (ctx.t("announce_all_groups"), AnnounceToAll()), *communities,
                 _back(ctx), _cancel(ctx))
     elif step == "when":
-        ctx.say(ctx.t("announce_ask_when"), (ctx.t("announce_now"), "an:w:now"), _back(ctx), _cancel(ctx))
+        ctx.say(ctx.t("announce_ask_when"), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
     elif step == "signup":
-        ctx.say(ctx.t("announce_ask_signup"), (ctx.t("announce_no_signup"), "an:s:none"), _back(ctx),
+        ctx.say(ctx.t("announce_ask_signup"), (ctx.t("announce_no_signup"), NoSignup()), _back(ctx),
                 _cancel(ctx))
     else:
-        ctx.say(_preview(ctx, data), (ctx.t("announce_confirm"), "an:ok"), _back(ctx), _cancel(ctx))
+        ctx.say(_preview(ctx, state), (ctx.t("announce_confirm"), ConfirmAnnouncement()), _back(ctx), _cancel(ctx))
 
 
-def _target_name(ctx: Context, kind: str, target_id: str) -> str:
+def _target_name(ctx: Context, kind: TargetKind | None, target_id: str) -> str:
     config = ctx.services.config
     if kind == TargetKind.COMMUNITY:
         community = config.community(target_id)
@@ -70,48 +82,48 @@ def _target_name(ctx: Context, kind: str, target_id: str) -> str:
     return ctx.t("announce_all_groups")
 
 
-def _preview(ctx: Context, data: dict) -> str:
+def _preview(ctx: Context, state: AnnounceState) -> str:
     tz = ctx.services.timezone
-    when = local_time(parse_stamp(data["first_run_at"]), tz)
-    schedule = ctx.t("announce_repeats", rule=data["rule"], first=when) if data["cron"] else when
+    assert state.first_run_at is not None
+    when = local_time(state.first_run_at, tz)
+    schedule = ctx.t("announce_repeats", rule=state.rule, first=when) if state.cron else when
     signup = ctx.t("announce_no_signup")
-    if data.get("capacity"):
-        signup = ctx.t("announce_signup_summary", capacity=data["capacity"],
-                       starts=local_time(parse_stamp(data["starts_at"]), tz))
-    return ctx.t("announce_preview", text=data["text"], target=_target_name(ctx, data["kind"], data["target"]),
+    if state.capacity and state.starts_at:
+        signup = ctx.t("announce_signup_summary", capacity=state.capacity, starts=local_time(state.starts_at, tz))
+    return ctx.t("announce_preview", text=state.text, target=_target_name(ctx, state.kind, state.target),
                  schedule=schedule, signup=signup)
 
 
-async def _go(ctx: Context, step: str, data: dict) -> None:
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, step, data), ctx.now)
-    _prompt(ctx, step, data)
+async def _go(ctx: Context, dialog: OpenDialog, step: str, state: AnnounceState) -> None:
+    await save(ctx, replace(dialog, step=step, state=state))  # a carried report draft stays
+    _prompt(ctx, step, state)
 
 
-async def handle(ctx: Context, dialog: Dialog) -> None:
-    step, data = dialog.step, dict(dialog.data)
+async def handle(ctx: Context, dialog: OpenDialog) -> None:
+    step, state = dialog.step, dialog.state
+    assert isinstance(state, AnnounceState)
     if not is_admin(ctx):  # bindings can change while a dialog is open
         await end_dialog(ctx)
         ctx.say(ctx.t("announce_admins_only"))
         return
-    if ctx.incoming.button == "nav:back":
+    if ctx.pressed == BACK:
         index = STEPS.index(step)
         previous = STEPS[index - 1] if index > 0 else step
-        if previous == "signup" and data.get("cron"):
+        if previous == "signup" and state.cron:
             previous = "when"  # a repeating announcement has no sign-up step
-        await _go(ctx, previous, data)
+        await _go(ctx, dialog, previous, state)
         return
     handler = {"text": _on_text, "target": _on_target, "when": _on_when, "signup": _on_signup,
                "preview": _on_preview}[step]
-    await handler(ctx, data)
+    await handler(ctx, dialog, state)
 
 
-async def _on_text(ctx: Context, data: dict) -> None:
+async def _on_text(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
     text = ctx.incoming.text.strip()
     if not text or len(text) > MAX_TEXT:
         ctx.say(ctx.t("announce_text_invalid", limit=MAX_TEXT), _cancel(ctx))
         return
-    data["text"] = text
-    await _go(ctx, "target", data)
+    await _go(ctx, dialog, "target", replace(state, text=text))
 
 
 def resolve_target(config: Config, text: str) -> tuple[str, str] | None:
@@ -126,51 +138,48 @@ def resolve_target(config: Config, text: str) -> tuple[str, str] | None:
     return (TargetKind.COMMUNITY.value, community.id) if community else None
 
 
-async def _on_target(ctx: Context, data: dict) -> None:
-    button = ctx.incoming.button
-    if button == "an:t:all":
+async def _on_target(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
+    button = ctx.pressed
+    if button == AnnounceToAll():
         target: tuple[str, str] | None = (TargetKind.ALL.value, "")
-    elif button.startswith("an:t:c:") and ctx.services.config.community(button.removeprefix("an:t:c:")):
-        target = (TargetKind.COMMUNITY.value, button.removeprefix("an:t:c:"))
+    elif isinstance(button, AnnounceToCommunity) and ctx.services.config.community(button.community_id):
+        target = (TargetKind.COMMUNITY.value, button.community_id)
     else:
         target = resolve_target(ctx.services.config, ctx.incoming.text) if ctx.incoming.text else None
     if target is None:
         ctx.say(ctx.t("announce_target_invalid"))
-        _prompt(ctx, "target", data)
+        _prompt(ctx, "target", state)
         return
-    data["kind"], data["target"] = target
-    await _go(ctx, "when", data)
+    await _go(ctx, dialog, "when", replace(state, kind=TargetKind(target[0]), target=target[1]))
 
 
-async def _on_when(ctx: Context, data: dict) -> None:
-    rule = "立即" if ctx.incoming.button == "an:w:now" else ctx.incoming.text.strip()
+async def _on_when(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
+    rule = "立即" if ctx.pressed == AnnounceNow() else ctx.incoming.text.strip()
     try:
         when = parse_when(rule, ctx.now, ctx.services.timezone)
     except RuleError:
-        ctx.say(ctx.t("announce_when_invalid"), (ctx.t("announce_now"), "an:w:now"), _back(ctx), _cancel(ctx))
+        ctx.say(ctx.t("announce_when_invalid"), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
         return
-    data.update(first_run_at=stamp(when.first_run_at), cron=when.cron, rule=rule)
+    state = replace(state, first_run_at=when.first_run_at, cron=when.cron, rule=rule)
     if when.repeating:
         # One sign-up list for a post that repeats every week would be closed after the first
         # activity while the posts still invite people: repeating posts carry no sign-up.
-        data.update(capacity=None, starts_at=None)
-        await _go(ctx, "preview", data)
+        await _go(ctx, dialog, "preview", replace(state, capacity=None, starts_at=None))
         return
-    await _go(ctx, "signup", data)
+    await _go(ctx, dialog, "signup", state)
 
 
-async def _on_signup(ctx: Context, data: dict) -> None:
-    if ctx.incoming.button == "an:s:none":
-        data.update(capacity=None, starts_at=None)
-        await _go(ctx, "preview", data)
+async def _on_signup(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
+    if ctx.pressed == NoSignup():
+        await _go(ctx, dialog, "preview", replace(state, capacity=None, starts_at=None))
         return
-    signup = parse_signup(ctx.incoming.text, ctx.now, ctx.services.timezone, parse_stamp(data["first_run_at"]))
+    assert state.first_run_at is not None
+    signup = parse_signup(ctx.incoming.text, ctx.now, ctx.services.timezone, state.first_run_at)
     if signup is None:
-        ctx.say(ctx.t("announce_signup_invalid"), (ctx.t("announce_no_signup"), "an:s:none"), _back(ctx),
+        ctx.say(ctx.t("announce_signup_invalid"), (ctx.t("announce_no_signup"), NoSignup()), _back(ctx),
                 _cancel(ctx))
         return
-    data.update(capacity=signup[0], starts_at=stamp(signup[1]))
-    await _go(ctx, "preview", data)
+    await _go(ctx, dialog, "preview", replace(state, capacity=signup[0], starts_at=signup[1]))
 
 
 def parse_signup(text: str, now: datetime, timezone: str, posted_at: datetime) -> tuple[int, datetime] | None:
@@ -185,34 +194,34 @@ def parse_signup(text: str, now: datetime, timezone: str, posted_at: datetime) -
     return (int(found[1]), starts) if starts > posted_at else None
 
 
-async def _on_preview(ctx: Context, data: dict) -> None:
-    if ctx.incoming.button != "an:ok":
-        _prompt(ctx, "preview", data)
+async def _on_preview(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
+    if ctx.pressed != ConfirmAnnouncement():
+        _prompt(ctx, "preview", state)
         return
-    assert ctx.person is not None
+    assert ctx.person is not None and state.first_run_at is not None and state.kind is not None
     # Read the time again: 「立即」 means now, and a time that passed while the admin looked at
     # the preview would only be reported as missed.
-    when = When(parse_stamp(data["first_run_at"]), data["cron"])
-    if when.repeating or data["rule"] in NOW_WORDS:
-        when = parse_when(data["rule"], ctx.now, ctx.services.timezone)
+    when = When(state.first_run_at, state.cron)
+    if when.repeating or state.rule in NOW_WORDS:
+        when = parse_when(state.rule, ctx.now, ctx.services.timezone)
     elif when.first_run_at <= ctx.now:  # not moved silently to another day: the admin chooses
         ctx.say(ctx.t("announce_when_passed"))
-        await _go(ctx, "when", data)
+        await _go(ctx, dialog, "when", state)
         return
-    starts = parse_stamp(data["starts_at"]) if data.get("starts_at") else None
+    starts = state.starts_at
     if starts is not None and starts <= when.first_run_at:
         ctx.say(ctx.t("announce_signup_invalid"))
-        await _go(ctx, "signup", data)
+        await _go(ctx, dialog, "signup", state)
         return
-    new = new_announcement(ctx.services.config, data["text"], (data["kind"], data["target"]), when,
-                           ctx.person.id, "chat", (data["capacity"], starts) if starts else None)
+    new = new_announcement(ctx.services.config, state.text, (state.kind.value, state.target), when,
+                           ctx.person.id, "chat", (state.capacity, starts) if starts and state.capacity else None)
     announcement_id = await store.create(ctx.conn, new, ctx.now)
     ctx.outcome.schedule_changed = True
     await end_dialog(ctx)
     groups = await area_targets(ctx.conn, ctx.services.config, new.target_kind, new.target_id)
     ctx.say(ctx.t("announce_scheduled", id=announcement_id, groups=len(groups),
                   when=local_time(new.first_run_at, ctx.services.timezone)),
-            (ctx.t("announce_list_button"), "an:list"))
+            (ctx.t("announce_list_button"), AnnouncementsButton(AnnouncementsAction.LIST)))
 
 
 def new_announcement(config: Config, text: str, target: tuple[str, str], when: When, created_by: str,
@@ -230,11 +239,13 @@ def new_announcement(config: Config, text: str, target: tuple[str, str], when: W
 
 
 async def start_edit(ctx: Context, announcement_id: int) -> None:
-    await begin_side_flow(ctx, Dialog(EDIT_FLOW, "text", {"id": announcement_id}))
+    await begin_side_flow(ctx, EDIT_FLOW, "text", AnnounceEditState(announcement_id))
     ctx.say(ctx.t("announce_ask_new_text", id=announcement_id), _cancel(ctx))
 
 
-async def handle_edit(ctx: Context, dialog: Dialog) -> None:
+async def handle_edit(ctx: Context, dialog: OpenDialog) -> None:
+    assert isinstance(dialog.state, AnnounceEditState)
+    announcement_id = dialog.state.announcement_id
     text = ctx.incoming.text.strip()
     if not is_admin(ctx):
         await end_dialog(ctx)
@@ -243,6 +254,6 @@ async def handle_edit(ctx: Context, dialog: Dialog) -> None:
     if not text or len(text) > MAX_TEXT:
         ctx.say(ctx.t("announce_text_invalid", limit=MAX_TEXT), _cancel(ctx))
         return
-    await store.update_text(ctx.conn, int(dialog.data["id"]), text, ctx.now)
+    await store.update_text(ctx.conn, announcement_id, text, ctx.now)
     await end_dialog(ctx)
-    ctx.say(ctx.t("announce_edited", id=dialog.data["id"], text=clip(text, 40)))
+    ctx.say(ctx.t("announce_edited", id=announcement_id, text=clip(text, 40)))

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections import Counter
 
 from handlers import announce
+from handlers.button_codec import Button
+from handlers.buttons import (
+    AnnouncementButton,
+    AnnouncementsAction,
+    AnnouncementsButton,
+    AnnouncementVerb,
+    SignupButton,
+    SignupVerb,
+)
 from handlers.context import Context
-from handlers.formatting import clip, local_time, parse_id
+from handlers.formatting import clip, local_time
 from storage import announcements as store
 from storage.announcements import Announcement
 
 LISTED = 10
+NEW = AnnouncementsButton(AnnouncementsAction.NEW)
 FAILURES_SHOWN = 10
 
 
@@ -26,11 +36,12 @@ async def show_list(ctx: Context) -> None:
         return
     recent = await store.recent(ctx.conn, LISTED)
     if not recent:
-        ctx.say(ctx.t("announce_none"), (ctx.t("announce_new_button"), "an:new"))
+        ctx.say(ctx.t("announce_none"), (ctx.t("announce_new_button"), NEW))
         return
     ctx.say(ctx.t("announce_list"), *[
-        (f"#{a.id} {clip(a.text, 16)} · {_status(ctx, a)}", f"an:v:{a.id}") for a in recent
-    ], (ctx.t("announce_new_button"), "an:new"))
+        (f"#{a.id} {clip(a.text, 16)} · {_status(ctx, a)}", AnnouncementButton(AnnouncementVerb.VIEW, a.id))
+        for a in recent
+    ], (ctx.t("announce_new_button"), NEW))
 
 
 async def show_detail(ctx: Context, announcement: Announcement) -> None:
@@ -48,42 +59,38 @@ async def show_detail(ctx: Context, announcement: Announcement) -> None:
     if announcement.has_signup:
         lines.append(ctx.t("announce_signups", count=await store.count_signups(ctx.conn, announcement.id),
                            capacity=announcement.capacity))
-    options = []
+    options: list[tuple[str, Button]] = []
     if announcement.status == "active":
-        options += [(ctx.t("announce_edit_button"), f"an:e:{announcement.id}"),
-                    (ctx.t("announce_cancel_button"), f"an:c:{announcement.id}")]
+        options += [(ctx.t("announce_edit_button"), AnnouncementButton(AnnouncementVerb.EDIT, announcement.id)),
+                    (ctx.t("announce_cancel_button"), AnnouncementButton(AnnouncementVerb.CANCEL, announcement.id))]
     if announcement.has_signup:
-        options.append((ctx.t("signup_list_button"), f"su:l:{announcement.id}"))
+        options.append((ctx.t("signup_list_button"), SignupButton(SignupVerb.LIST, announcement.id)))
     ctx.say("\n".join(lines), *options)
 
 
-async def handle_button(ctx: Context) -> bool:
-    """an:list, an:new, an:v:<id>, an:e:<id>, an:c:<id>; False for the flow's own buttons."""
-    button = ctx.incoming.button
-    if button == "an:list":
-        await show_list(ctx)
-        return True
-    if button == "an:new":
+async def handle_list_button(ctx: Context, button: AnnouncementsButton | None) -> None:
+    """an:list, an:new."""
+    if button == NEW:
         await announce.start(ctx)
-        return True
-    verb, _, raw = button.removeprefix("an:").partition(":")
-    if verb not in ("v", "e", "c"):
-        return False
+    else:
+        await show_list(ctx)
+
+
+async def handle_button(ctx: Context, button: AnnouncementButton | None) -> None:
+    """an:v:<id>, an:e:<id>, an:c:<id>; None when such data names no announcement."""
     if not announce.is_admin(ctx):
         ctx.say(ctx.t("announce_admins_only"))
-        return True
-    announcement_id = parse_id(raw)
-    announcement = await store.get(ctx.conn, announcement_id) if announcement_id is not None else None
-    if announcement is None:
+        return
+    announcement = await store.get(ctx.conn, button.announcement_id) if button is not None else None
+    if button is None or announcement is None:
         ctx.say(ctx.t("announce_unknown"))
-        return True
-    if verb == "v":
+        return
+    if button.verb is AnnouncementVerb.VIEW:
         await show_detail(ctx, announcement)
     elif announcement.status != "active":
         ctx.say(ctx.t("announce_not_active", id=announcement.id))
-    elif verb == "e":
+    elif button.verb is AnnouncementVerb.EDIT:
         await announce.start_edit(ctx, announcement.id)
     elif await store.cancel(ctx.conn, announcement.id, ctx.now):
         ctx.outcome.schedule_changed = True
         ctx.say(ctx.t("announce_cancelled", id=announcement.id))
-    return True

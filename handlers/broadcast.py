@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from handlers.context import Services
+from handlers.deep_links import SignupLink
 from handlers.domain.model import Config, Role
 from handlers.domain.schedule_rules import next_fire
 from handlers.formatting import clip, local_time
@@ -40,7 +41,7 @@ def post_reply(services: Services, announcement: Announcement, channel: str) -> 
     text += "\n" + t("announcement_signup", id=announcement.id, capacity=announcement.capacity, starts=starts)
     username = services.links.bot_username
     if channel == Channel.TELEGRAM and username:
-        return Reply(text, link=f"https://t.me/{username}?start=signup-{announcement.id}",
+        return Reply(text, link=f"https://t.me/{username}?start={SignupLink(announcement.id).encode()}",
                      link_label=t("signup_button"))
     return Reply(text)
 

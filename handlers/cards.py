@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.buttons import TicketButton, TicketVerb
 from handlers.context import Context
 from handlers.formatting import local_time, mask_phone
 from handlers.rendering import resident_text
@@ -37,9 +38,9 @@ def status_name(ctx: Context, status: TicketStatus) -> str:
 
 def action_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
     return (
-        Option(ctx.t("action_ack"), f"t:ack:{ticket_id}"),
-        Option(ctx.t("action_resolve"), f"t:res:{ticket_id}"),
-        Option(ctx.t("action_reassign"), f"t:re:{ticket_id}"),
+        Option(ctx.t("action_ack"), TicketButton(TicketVerb.ACK, ticket_id).encode()),
+        Option(ctx.t("action_resolve"), TicketButton(TicketVerb.RESOLVE, ticket_id).encode()),
+        Option(ctx.t("action_reassign"), TicketButton(TicketVerb.REASSIGN, ticket_id).encode()),
     )
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 import aiosqlite
 
 from handlers.addresses import AddressBook
+from handlers.button_codec import Button
+from handlers.buttons import decode
 from handlers.domain.model import Config, Links
 from handlers.texts import Texts
 from handlers.types import Incoming, Notification, Option, Outcome, Recipient, Reply
@@ -41,9 +43,16 @@ class Context:
     def t(self, key: str, **values: object) -> str:
         return self.services.texts.t(key, **values)
 
-    def say(self, text: str, *options: tuple[str, str], **extra: object) -> None:
+    @property
+    def pressed(self) -> Button | None:
+        """The button pressed, decoded and checked; None when none was, or its data is not ours."""
+        return decode(self.incoming.button)
+
+    def say(self, text: str, *options: tuple[str, Button], **extra: object) -> None:
+        if not all(isinstance(button, Button) for _, button in options):
+            raise TypeError("options are (label, Button): button data is built by handlers.buttons")
         self.outcome.say(
-            Reply(text=text, options=tuple(Option(label, data) for label, data in options), **extra)
+            Reply(text=text, options=tuple(Option(label, button.encode()) for label, button in options), **extra)
         )
 
     def notify(self, recipient: Recipient, reply: Reply, kind: str, ticket_id: int | None) -> None:

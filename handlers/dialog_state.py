@@ -7,32 +7,82 @@ flow's data and comes back when the side flow ends, however it ends.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import logging
+from dataclasses import dataclass
 
 from handlers.context import Context
+from handlers.flow_states import STATES, Flow, FlowState, ReportState
 from storage.dialogs import Dialog, clear_dialog, load_dialog, save_dialog
 
-REPORT_FLOW = "report"
-SUSPENDED = "_suspended"
+log = logging.getLogger(__name__)
+
+REPORT_FLOW = Flow.REPORT
+SUSPENDED = "_suspended"  # the key of the carried report draft in a side flow's stored data
 
 
-async def begin_side_flow(ctx: Context, dialog: Dialog) -> None:
-    channel, user = ctx.incoming.channel, ctx.incoming.user_id
-    current = await load_dialog(ctx.conn, channel, user)
+@dataclass(frozen=True)
+class Draft:
+    """A report draft carried by a side flow: its step and what it had collected."""
+
+    step: str
+    state: ReportState
+
+    def to_dict(self) -> dict:
+        return {"flow": REPORT_FLOW.value, "step": self.step, "data": self.state.to_dict()}
+
+
+@dataclass(frozen=True)
+class OpenDialog:
+    flow: Flow
+    step: str
+    state: FlowState
+    draft: Draft | None = None
+
+    def to_row(self) -> Dialog:
+        data = self.state.to_dict()
+        return Dialog(self.flow.value, self.step, {**data, SUSPENDED: self.draft.to_dict()} if self.draft else data)
+
+
+def from_row(row: Dialog) -> OpenDialog | None:
+    """The typed dialog, or None for a row this version cannot read (logged: flow name only)."""
+    try:
+        flow = Flow(row.flow)
+        state = STATES[flow].from_dict(row.data)
+        carried = row.data.get(SUSPENDED)
+        draft = None
+        if carried:
+            draft = Draft(str(carried["step"]), ReportState.from_dict(carried["data"]))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        log.warning("ignored an unreadable %r dialog (%s)", row.flow[:20], type(exc).__name__)
+        return None
+    return OpenDialog(flow, row.step, state, draft)
+
+
+async def load(ctx: Context) -> OpenDialog | None:
+    row = await load_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    return from_row(row) if row is not None else None
+
+
+async def save(ctx: Context, dialog: OpenDialog) -> None:
+    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, dialog.to_row(), ctx.now)
+
+
+async def begin_side_flow(ctx: Context, flow: Flow, step: str, state: FlowState) -> None:
+    current = await load(ctx)
     draft = None
     if current is not None:
-        draft = asdict(current) if current.flow == REPORT_FLOW else current.data.get(SUSPENDED)
-    data = {**dialog.data, SUSPENDED: draft} if draft else dict(dialog.data)
-    await save_dialog(ctx.conn, channel, user, Dialog(dialog.flow, dialog.step, data), ctx.now)
+        if isinstance(current.state, ReportState):
+            draft = Draft(current.step, current.state)
+        else:
+            draft = current.draft
+    await save(ctx, OpenDialog(flow, step, state, draft))
 
 
 async def end_dialog(ctx: Context) -> None:
     """Close the current dialog; a report draft it carried becomes the current dialog again."""
-    channel, user = ctx.incoming.channel, ctx.incoming.user_id
-    current = await load_dialog(ctx.conn, channel, user)
-    draft = current.data.get(SUSPENDED) if current is not None else None
-    if not draft:
-        await clear_dialog(ctx.conn, channel, user)
+    current = await load(ctx)
+    if current is None or current.draft is None:
+        await clear_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
         return
-    await save_dialog(ctx.conn, channel, user, Dialog(draft["flow"], draft["step"], draft["data"]), ctx.now)
+    await save(ctx, OpenDialog(REPORT_FLOW, current.draft.step, current.draft.state))
     ctx.say(ctx.t("draft_kept"))

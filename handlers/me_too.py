@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import logging
 
+from handlers.button_codec import Button
+from handlers.buttons import MeTooButton, claimed_kind
 from handlers.cards import category_name, notify_staff, status_name
 from handlers.context import Context
 from handlers.dialog_state import end_dialog
-from handlers.formatting import day_time, parse_id
+from handlers.flow_states import ReportState
+from handlers.formatting import day_time
 from handlers.routing import route
 from storage import tickets
 from storage.tickets import EventAction, Ticket
 
 log = logging.getLogger(__name__)
 
-BUTTON = "r:metoo:"
-OFFERED = "offered"  # the dialog data key holding the ticket ids shown at the summary
 
 
 def hint(ctx: Context, similar: list[Ticket]) -> str:
@@ -32,19 +33,23 @@ def hint(ctx: Context, similar: list[Ticket]) -> str:
     return ctx.t("report_duplicates", items=items)
 
 
-def options(ctx: Context, similar: list[Ticket]) -> list[tuple[str, str]]:
-    return [(ctx.t("me_too", id=t.id), f"{BUTTON}{t.id}") for t in similar]
+def options(ctx: Context, similar: list[Ticket]) -> list[tuple[str, Button]]:
+    return [(ctx.t("me_too", id=t.id), MeTooButton(t.id)) for t in similar]
 
 
-async def follow_offered(ctx: Context, data: dict) -> bool:
+def claims(ctx: Context) -> bool:
+    """A 我也遇到 press, well-formed or not (a malformed one is refused as not offered)."""
+    return claimed_kind(ctx.incoming.button) is MeTooButton
+
+
+async def follow_offered(ctx: Context, state: ReportState) -> bool:
     """Follow the pressed ticket if it was offered in this dialog; otherwise nothing changes,
     the presser is told so and False is returned (the caller shows the summary again)."""
-    button = ctx.incoming.button
-    ticket_id = parse_id(button.removeprefix(BUTTON))
-    if ticket_id is not None and ticket_id in data.get(OFFERED, []):
-        await me_too(ctx, ticket_id)
+    button = ctx.pressed
+    if isinstance(button, MeTooButton) and button.ticket_id in state.offered:
+        await me_too(ctx, button.ticket_id)
         return True
-    log.warning("refused 我也遇到 %r by %s:%s: not offered in this dialog", button[:32],
+    log.warning("refused 我也遇到 %r by %s:%s: not offered in this dialog", ctx.incoming.button[:32],
                 ctx.incoming.channel, ctx.incoming.user_id)
     ctx.say(ctx.t("me_too_not_offered"))
     return False

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, prompt_address
+from handlers.buttons import BACK, ItemButton, MenuButton
 from handlers.context import Context
-from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
 from handlers.domain.model import Menu, MenuAction, MenuItem, MenuItemKind, Place
+from handlers.flow_states import AddressPick, ContactState, Flow
 from handlers.formatting import mask_phone
 from handlers.types import Option, Reply
 from storage import accounts
 from storage.accounts import Resident
-from storage.dialogs import Dialog, save_dialog
 
-CONTACT_FLOW = "contact"
+CONTACT_FLOW = Flow.CONTACT
 
 
 def main_menu_options(ctx: Context) -> tuple[Option, ...]:
-    return tuple(Option(m.title, f"m:{m.key}") for m in ctx.services.config.menus)
+    return tuple(Option(m.title, MenuButton(m.key).encode()) for m in ctx.services.config.menus)
 
 
-def menu_by_button(ctx: Context, button: str) -> Menu | None:
-    return next((m for m in ctx.services.config.menus if f"m:{m.key}" == button), None)
+def menu_by_button(ctx: Context, button: MenuButton) -> Menu | None:
+    return next((m for m in ctx.services.config.menus if m.key == button.key), None)
 
 
 def menu_by_text(ctx: Context, text: str) -> Menu | None:
@@ -40,7 +43,7 @@ def show_main_menu(ctx: Context, intro: str = "") -> None:
 
 
 def show_menu(ctx: Context, menu: Menu) -> None:
-    ctx.say(f"【{menu.title}】", *[(item.title, f"i:{item.key}") for item in menu.items])
+    ctx.say(f"【{menu.title}】", *[(item.title, ItemButton(item.key)) for item in menu.items])
 
 
 def _place_text(ctx: Context, place: Place) -> str:
@@ -109,15 +112,14 @@ async def contact_grid(ctx: Context) -> None:
         ctx.say(_grid_contact_text(ctx, resident))
         return
     ctx.say(ctx.t("contact_need_address"))
-    data: dict = {}
-    await begin_side_flow(ctx, Dialog(CONTACT_FLOW, "community", data))
-    prompt_address(ctx, "community", data)
+    await begin_side_flow(ctx, CONTACT_FLOW, "community", ContactState())
+    prompt_address(ctx, "community", AddressPick())
 
 
-async def handle_contact(ctx: Context, dialog: Dialog) -> None:
-    data = dict(dialog.data)
-    step = dialog.step
-    if ctx.incoming.button == "nav:back":
+async def handle_contact(ctx: Context, dialog: OpenDialog) -> None:
+    assert isinstance(dialog.state, ContactState)
+    pick, step = dialog.state.pick, dialog.step
+    if ctx.pressed == BACK:
         previous = address_back(step)
         if previous is None:
             await end_dialog(ctx)
@@ -126,13 +128,12 @@ async def handle_contact(ctx: Context, dialog: Dialog) -> None:
         step = previous
         address = None
     elif step in ADDRESS_STEPS:
-        step, address = handle_address(ctx, step, data)
+        step, address, pick = handle_address(ctx, step, pick)
     else:
         address = None
     if address is None:
-        await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id,
-                          Dialog(CONTACT_FLOW, step, data), ctx.now)
-        prompt_address(ctx, step, data)
+        await save(ctx, replace(dialog, step=step, state=ContactState(pick)))  # a carried draft stays
+        prompt_address(ctx, step, pick)
         return
     await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
                                 address.compound, address.building, address.grid_id)

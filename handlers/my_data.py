@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.buttons import MainMenu, MyDataAction, MyDataButton
 from handlers.context import Context
 from handlers.dialog_state import end_dialog
 from handlers.formatting import mask_numbers, mask_phone
@@ -11,7 +12,7 @@ from storage import tickets
 from storage.erasure import Masks
 from storage.privacy import erase_resident, resident_data
 
-ASK, ERASE, KEEP = "pd:ask", "pd:erase", "pd:keep"
+ASK, ERASE, KEEP = MyDataButton(MyDataAction.ASK), MyDataButton(MyDataAction.ERASE), MyDataButton(MyDataAction.KEEP)
 ALL_TICKETS = 1_000_000
 
 
@@ -30,11 +31,11 @@ async def show_my_data(ctx: Context) -> None:
     if data.tags:
         lines.append(ctx.t("my_data_tags", value="、".join(data.tags)))
     lines.append(ctx.t("my_data_footer"))
-    ctx.say("\n".join(lines), (ctx.t("my_data_erase"), ASK), (ctx.t("show_menu"), "menu"))
+    ctx.say("\n".join(lines), (ctx.t("my_data_erase"), ASK), (ctx.t("show_menu"), MainMenu()))
 
 
-async def handle_button(ctx: Context) -> None:
-    button = ctx.incoming.button
+async def handle_button(ctx: Context, button: MyDataButton | None) -> None:
+    """删除我的数据 → confirm → erase; anything else, 保留 or pd: data that is none of these, keeps."""
     if button == ASK:
         data = await resident_data(ctx.conn, ctx.account.resident_id)
         warning = ctx.t("my_data_confirm_open", open=data.open_tickets) if data.open_tickets else ""

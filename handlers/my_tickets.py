@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.buttons import CANCEL, MyTicketButton, MyTicketVerb, ShowMyTicket
 from handlers.cards import (
     card_replies,
     category_name,
@@ -11,11 +12,11 @@ from handlers.cards import (
     status_name,
 )
 from handlers.context import Context
-from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog
 from handlers.domain import tickets as moves
 from handlers.domain.actors import may_act
 from handlers.domain.model import Role
-from handlers.formatting import parse_id
+from handlers.flow_states import AddInfoState, Flow
 from handlers.rendering import one_line, resident_text
 from handlers.routing import route
 from handlers.ticket_actions import rating_options
@@ -23,10 +24,9 @@ from handlers.ticket_moves import carry_out, resident_actor
 from handlers.types import Option, Reply
 from storage import outbox, tickets
 from storage.accounts import accounts_of_resident
-from storage.dialogs import Dialog
 from storage.tickets import EventAction, Ticket, TicketStatus
 
-ADD_INFO_FLOW = "add_info"
+ADD_INFO_FLOW = Flow.ADD_INFO
 MAX_INFO = 500
 UNDELIVERED_SHOWN = 10  # the newest; older ones are only counted (the history has them)
 UNDELIVERED_CLIP = 60
@@ -40,7 +40,7 @@ async def show_my_tickets(ctx: Context) -> None:
         return
     ctx.say(ctx.t("my_tickets_list"), *[
         (ctx.t("my_ticket_line", id=t.id, category=category_name(ctx, t.category_id),
-               status=status_name(ctx, t.status)), f"my:{t.id}")
+               status=status_name(ctx, t.status)), ShowMyTicket(t.id))
         for t in mine
     ])
 
@@ -64,8 +64,8 @@ async def show_undelivered(ctx: Context) -> None:
     await outbox.mark_shown(ctx.conn, [notice.id for notice in missed], ctx.now)
 
 
-async def _own_ticket(ctx: Context, raw_id: str) -> Ticket | None:
-    ticket_id = parse_id(raw_id)
+async def _own_ticket(ctx: Context, ticket_id: int | None) -> Ticket | None:
+    """The presser's ticket; anything else (not theirs, none, my: data naming none) gets one answer."""
     ticket = await tickets.get_ticket(ctx.conn, ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.resident_id != ctx.account.resident_id:
         ctx.say(ctx.t("ticket_not_yours"))
@@ -73,28 +73,26 @@ async def _own_ticket(ctx: Context, raw_id: str) -> Ticket | None:
     return ticket
 
 
-async def handle_my_button(ctx: Context) -> None:
+async def handle_my_button(ctx: Context, button: ShowMyTicket | MyTicketButton | None) -> None:
     """my:<id> detail, my:add:<id>, my:cancel:<id>, my:cancelok:<id>."""
-    parts = ctx.incoming.button.split(":")
-    verb, raw_id = ("show", parts[1]) if len(parts) == 2 else (parts[1], parts[-1])
-    ticket = await _own_ticket(ctx, raw_id)
+    ticket = await _own_ticket(ctx, button.ticket_id if button is not None else None)
     if ticket is None:
         return
-    if verb == "show":
+    verb = button.verb if isinstance(button, MyTicketButton) else None
+    if verb is None:
         await show_ticket(ctx, ticket)
-    elif verb == "add":
+    elif verb is MyTicketVerb.ADD_INFO:
         if not _still_open(ctx, ticket):
             return
-        await begin_side_flow(ctx, Dialog(ADD_INFO_FLOW, "text", {"ticket": ticket.id}))
-        ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), "nav:cancel"))
-    elif verb == "cancel":
+        await begin_side_flow(ctx, ADD_INFO_FLOW, "text", AddInfoState(ticket.id))
+        ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), CANCEL))
+    elif verb is MyTicketVerb.CANCEL:
         if _still_open(ctx, ticket):
             ctx.say(ctx.t("cancel_confirm", id=ticket.id),
-                    (ctx.t("cancel_confirm_yes"), f"my:cancelok:{ticket.id}"), (ctx.t("back"), f"my:{ticket.id}"))
-    elif verb == "cancelok":
-        await cancel_ticket(ctx, ticket)
+                    (ctx.t("cancel_confirm_yes"), MyTicketButton(MyTicketVerb.CANCEL_CONFIRMED, ticket.id)),
+                    (ctx.t("back"), ShowMyTicket(ticket.id)))
     else:
-        ctx.say(ctx.t("report_use_buttons"))
+        await cancel_ticket(ctx, ticket)
 
 
 def _still_open(ctx: Context, ticket: Ticket) -> bool:
@@ -113,15 +111,16 @@ async def show_ticket(ctx: Context, ticket: Ticket) -> None:
     )
     options: tuple[Option, ...] = ()
     if ticket.is_open:
-        options = (Option(ctx.t("ticket_add_info"), f"my:add:{ticket.id}"),
-                   Option(ctx.t("ticket_cancel"), f"my:cancel:{ticket.id}"))
+        options = (Option(ctx.t("ticket_add_info"), MyTicketButton(MyTicketVerb.ADD_INFO, ticket.id).encode()),
+                   Option(ctx.t("ticket_cancel"), MyTicketButton(MyTicketVerb.CANCEL, ticket.id).encode()))
     elif ticket.status is TicketStatus.RESOLVED:
         options = rating_options(ctx, ticket.id)
     ctx.outcome.say(Reply(text=text, options=options))
 
 
-async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
-    ticket = await tickets.get_ticket(ctx.conn, int(dialog.data["ticket"]))
+async def handle_add_info(ctx: Context, dialog: OpenDialog) -> None:
+    assert isinstance(dialog.state, AddInfoState)
+    ticket = await tickets.get_ticket(ctx.conn, dialog.state.ticket)
     if ticket is None or ticket.resident_id != ctx.account.resident_id or not ticket.is_open:
         await end_dialog(ctx)
         ctx.say(ctx.t("ticket_not_yours") if ticket is None else
@@ -129,7 +128,7 @@ async def handle_add_info(ctx: Context, dialog: Dialog) -> None:
         return
     text = ctx.incoming.text.strip()[:MAX_INFO]
     if not text and not ctx.incoming.photos:
-        ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), "nav:cancel"))
+        ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), CANCEL))
         return
     actor = str(ctx.account.resident_id)
     for ref in ctx.incoming.photos:

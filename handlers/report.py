@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers import me_too
 from handlers.address_steps import (
     ADDRESS_STEPS,
     address_back,
-    address_dict,
     first_address_step,
     handle_address,
     nav,
     prompt_address,
 )
+from handlers.buttons import BACK, CANCEL, CategoryButton, PhoneButton, PhoneChoice, SubmitReport
 from handlers.cards import category_name, grid_name, send_card
 from handlers.context import Context
-from handlers.dialog_state import REPORT_FLOW, end_dialog
+from handlers.dialog_state import OpenDialog, end_dialog, save
 from handlers.domain import tickets as moves
 from handlers.domain.actors import ROUTER
 from handlers.domain.working_time import deadlines
+from handlers.flow_states import Flow, ReportState
 from handlers.formatting import hours_text, mask_phone, normalise_phone
 from handlers.rendering import resident_text
 from handlers.routing import route
 from handlers.ticket_moves import must_apply, resident_actor
 from handlers.types import Address
 from storage import accounts, tickets
-from storage.dialogs import Dialog, save_dialog
 from storage.ticket_changes import file_ticket
 from storage.tickets import NewTicket
 
-FLOW = REPORT_FLOW
+FLOW = Flow.REPORT
 MIN_DESCRIPTION = 4
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
@@ -36,46 +38,47 @@ MAX_PHOTOS = 5
 
 async def start_report(ctx: Context, description: str = "") -> None:
     resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
-    data: dict = {"description": description[:MAX_DESCRIPTION], "photos": [], "location": None}
+    state = ReportState(description=description[:MAX_DESCRIPTION])
     if resident.grid_id and resident.compound and resident.building and resident.community_id:
-        data["bound"] = address_dict(
-            Address(resident.community_id, resident.compound, resident.building, resident.grid_id)
-        )
+        state = replace(state, bound=Address(resident.community_id, resident.compound, resident.building,
+                                             resident.grid_id))
     if resident.phone:
-        data["known_phone"] = resident.phone
-    await _go(ctx, "category", data)
+        state = replace(state, known_phone=resident.phone)
+    await _go(ctx, "category", state)
 
 
-async def resume_report(ctx: Context, dialog: Dialog) -> None:
+async def resume_report(ctx: Context, dialog: OpenDialog) -> None:
+    assert isinstance(dialog.state, ReportState)
     if dialog.step == "summary":
-        await _show_summary(ctx, dialog.data)
+        await _show_summary(ctx, dialog.state)
     else:
-        _prompt(ctx, dialog.step, dialog.data)
+        _prompt(ctx, dialog.step, dialog.state)
 
 
-async def _go(ctx: Context, step: str, data: dict) -> None:
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, step, data), ctx.now)
-    _prompt(ctx, step, data)
+async def _go(ctx: Context, step: str, state: ReportState) -> None:
+    await save(ctx, OpenDialog(FLOW, step, state))
+    _prompt(ctx, step, state)
 
 
-def _prompt(ctx: Context, step: str, data: dict) -> None:
+def _prompt(ctx: Context, step: str, state: ReportState) -> None:
     if step == "category":
-        options = [(c.name, f"r:cat:{c.id}") for c in ctx.services.config.categories]
-        key = "report_description_prefilled" if data.get("description") else "report_category"
-        ctx.say(ctx.t(key, text=resident_text(data.get("description", ""))), *options, (ctx.t("cancel"), "nav:cancel"))
+        options = [(c.name, CategoryButton(c.id)) for c in ctx.services.config.categories]
+        key = "report_description_prefilled" if state.description else "report_category"
+        ctx.say(ctx.t(key, text=resident_text(state.description)), *options, (ctx.t("cancel"), CANCEL))
     elif step == "description":
         ctx.say(ctx.t("report_description"), *nav(ctx))
     elif step in ADDRESS_STEPS:
-        prompt_address(ctx, step, data)
+        prompt_address(ctx, step, state.pick, state.bound)
     elif step == "phone":
         options = []
-        if data.get("known_phone"):
-            options.append((ctx.t("report_phone_reuse", phone=mask_phone(data["known_phone"])), "r:ph:reuse"))
-        options.append((ctx.t("report_phone_skip"), "r:ph:skip"))
+        if state.known_phone:
+            options.append((ctx.t("report_phone_reuse", phone=mask_phone(state.known_phone)),
+                            PhoneButton(PhoneChoice.REUSE)))
+        options.append((ctx.t("report_phone_skip"), PhoneButton(PhoneChoice.SKIP)))
         ctx.say(ctx.t("report_phone"), *options, *nav(ctx))
 
 
-def _step_before(step: str, data: dict) -> str | None:
+def _step_before(step: str, state: ReportState) -> str | None:
     if step == "category":
         return None
     if step == "description":
@@ -86,80 +89,76 @@ def _step_before(step: str, data: dict) -> str | None:
         return address_back(step)
     if step == "phone":
         # The address prompt the resident answered last (building, a typed-address pick, ...).
-        return data.get("address_step") or first_address_step(
-            Address(**data["bound"]) if data.get("bound") else None)
+        return state.address_step or first_address_step(state.bound)
     if step == "summary":
         return "phone"
     return None
 
 
-async def handle_report(ctx: Context, dialog: Dialog) -> None:
-    step, data = dialog.step, dict(dialog.data)
+async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
+    step, state = dialog.step, dialog.state
+    assert isinstance(state, ReportState)
     incoming = ctx.incoming
-    if incoming.button == "nav:back":
-        previous = _step_before(step, data)
+    if ctx.pressed == BACK:
+        previous = _step_before(step, state)
         if previous is None:
             await cancel_dialog(ctx)
             return
-        await _go_or_summary(ctx, previous, data)
+        await _go_or_summary(ctx, previous, state)
         return
     if incoming.photos or incoming.location:
-        await _add_attachments(ctx, step, data)
+        await _add_attachments(ctx, step, state)
         return
     if step == "category":
-        await _on_category(ctx, data)
+        await _on_category(ctx, state)
     elif step == "description":
-        await _on_description(ctx, data)
+        await _on_description(ctx, state)
     elif step in ADDRESS_STEPS:
-        next_step, address = handle_address(ctx, step, data)
+        next_step, address, pick = handle_address(ctx, step, state.pick, state.bound)
+        state = replace(state, pick=pick)
         if address is None:
-            await _go(ctx, next_step, data)
+            await _go(ctx, next_step, state)
         else:
-            data["address"] = address_dict(address)
-            data["address_step"] = step
-            await _go(ctx, "phone", data)
+            await _go(ctx, "phone", replace(state, address=address, address_step=step))
     elif step == "phone":
-        await _on_phone(ctx, data)
+        await _on_phone(ctx, state)
     elif step == "summary":
-        await _on_summary(ctx, data)
+        await _on_summary(ctx, state)
 
 
-async def _add_attachments(ctx: Context, step: str, data: dict) -> None:
+async def _add_attachments(ctx: Context, step: str, state: ReportState) -> None:
     incoming = ctx.incoming
     if incoming.location:
-        data["location"] = [incoming.location.latitude, incoming.location.longitude]
+        state = replace(state, location=(incoming.location.latitude, incoming.location.longitude))
         ctx.say(ctx.t("report_location_added"))
     if incoming.photos:
-        room = MAX_PHOTOS - len(data["photos"])
-        data["photos"] += list(incoming.photos[: max(room, 0)])
+        room = MAX_PHOTOS - len(state.photos)
+        state = replace(state, photos=state.photos + incoming.photos[: max(room, 0)])
         ctx.say(ctx.t("report_photo_limit", max=MAX_PHOTOS) if room <= 0
-                else ctx.t("report_photo_added", count=len(data["photos"])))
+                else ctx.t("report_photo_added", count=len(state.photos)))
     # Keep the attachments even if a caption is rejected as a description below.
-    await save_dialog(ctx.conn, incoming.channel, incoming.user_id, Dialog(FLOW, step, data), ctx.now)
+    await save(ctx, OpenDialog(FLOW, step, state))
     if incoming.text and step == "description":
-        await _on_description(ctx, data)
+        await _on_description(ctx, state)
 
 
-async def _on_category(ctx: Context, data: dict) -> None:
-    button, text = ctx.incoming.button, ctx.incoming.text.strip()
+async def _on_category(ctx: Context, state: ReportState) -> None:
+    button, text = ctx.pressed, ctx.incoming.text.strip()
     categories = ctx.services.config.categories
     chosen = None
-    if button.startswith("r:cat:"):
-        chosen = ctx.services.config.category(button.removeprefix("r:cat:"))
+    if isinstance(button, CategoryButton):
+        chosen = ctx.services.config.category(button.category_id)
     elif text:
         chosen = next((c for c in categories if text in c.name or c.name in text), None)
     if chosen is None:
         ctx.say(ctx.t("report_use_buttons"))
-        await _go(ctx, "category", data)
+        await _go(ctx, "category", state)
         return
-    data["category"] = chosen.id
-    if data.get("description"):
-        await _go(ctx, first_address_step(Address(**data["bound"]) if data.get("bound") else None), data)
-    else:
-        await _go(ctx, "description", data)
+    state = replace(state, category=chosen.id)
+    await _go(ctx, first_address_step(state.bound) if state.description else "description", state)
 
 
-async def _on_description(ctx: Context, data: dict) -> None:
+async def _on_description(ctx: Context, state: ReportState) -> None:
     text = ctx.incoming.text.strip()
     if len(text) < MIN_DESCRIPTION:
         ctx.say(ctx.t("report_description_short", min=MIN_DESCRIPTION))
@@ -167,94 +166,94 @@ async def _on_description(ctx: Context, data: dict) -> None:
     if len(text) > MAX_DESCRIPTION:
         ctx.say(ctx.t("report_description_long", max=MAX_DESCRIPTION))
         return
-    data["description"] = text
-    await _go(ctx, first_address_step(Address(**data["bound"]) if data.get("bound") else None), data)
+    await _go(ctx, first_address_step(state.bound), replace(state, description=text))
 
 
-async def _on_phone(ctx: Context, data: dict) -> None:
-    button = ctx.incoming.button
-    if button == "r:ph:skip":
-        data["phone"] = ""
-    elif button == "r:ph:reuse" and data.get("known_phone"):
-        data["phone"] = data["known_phone"]
+async def _on_phone(ctx: Context, state: ReportState) -> None:
+    button = ctx.pressed
+    if button == PhoneButton(PhoneChoice.SKIP):
+        phone = ""
+    elif button == PhoneButton(PhoneChoice.REUSE) and state.known_phone:
+        phone = state.known_phone
     else:
-        phone = normalise_phone(ctx.incoming.text)
-        if phone is None:
+        typed = normalise_phone(ctx.incoming.text)
+        if typed is None:
             ctx.say(ctx.t("report_phone_invalid"))
             return
-        data["phone"] = phone
-    await _go_or_summary(ctx, "summary", data)
+        phone = typed
+    await _go_or_summary(ctx, "summary", replace(state, phone=phone))
 
 
-async def _go_or_summary(ctx: Context, step: str, data: dict) -> None:
+async def _go_or_summary(ctx: Context, step: str, state: ReportState) -> None:
     if step != "summary":
-        await _go(ctx, step, data)
+        await _go(ctx, step, state)
         return
-    await _show_summary(ctx, data)
+    await _show_summary(ctx, state)
 
 
-async def _show_summary(ctx: Context, data: dict) -> None:
+async def _show_summary(ctx: Context, state: ReportState) -> None:
     """The summary, and any open ticket of the same kind in the building to follow instead
     (the ids offered are kept in the dialog, the only ones 我也遇到 accepts from it)."""
-    address = Address(**data["address"])
-    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, data["category"])
-    data = {**data, me_too.OFFERED: [t.id for t in similar]}
-    await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, Dialog(FLOW, "summary", data), ctx.now)
+    address = state.address
+    assert address is not None
+    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, state.category)
+    state = replace(state, offered=tuple(t.id for t in similar))
+    await save(ctx, OpenDialog(FLOW, "summary", state))
     text = ctx.t(
         "report_summary",
-        category=category_name(ctx, data["category"]),
-        description=resident_text(data["description"]),
+        category=category_name(ctx, state.category),
+        description=resident_text(state.description),
         address=address.label,
-        photos=len(data["photos"]),
-        location=ctx.t("summary_location") if data.get("location") else "",
-        phone=mask_phone(data["phone"]) if data.get("phone") else ctx.t("no_phone"),
+        photos=len(state.photos),
+        location=ctx.t("summary_location") if state.location else "",
+        phone=mask_phone(state.phone) if state.phone else ctx.t("no_phone"),
     )
     if not similar:
-        ctx.say(text, (ctx.t("submit"), "r:submit"), *nav(ctx))
+        ctx.say(text, (ctx.t("submit"), SubmitReport()), *nav(ctx))
         return
     ctx.say(f"{text}\n\n{me_too.hint(ctx, similar)}", *me_too.options(ctx, similar),
-            (ctx.t("submit_anyway"), "r:submit"), *nav(ctx))
+            (ctx.t("submit_anyway"), SubmitReport()), *nav(ctx))
 
 
-async def _on_summary(ctx: Context, data: dict) -> None:
-    button = ctx.incoming.button
-    if button == "r:submit":
-        await submit(ctx, data)
-    elif button.startswith(me_too.BUTTON):
-        if not await me_too.follow_offered(ctx, data):
-            await _show_summary(ctx, data)  # a forged or stale press changes nothing
+async def _on_summary(ctx: Context, state: ReportState) -> None:
+    button = ctx.pressed
+    if button == SubmitReport():
+        await submit(ctx, state)
+    elif me_too.claims(ctx):
+        if not await me_too.follow_offered(ctx, state):
+            await _show_summary(ctx, state)  # a forged or stale press changes nothing
     else:
         ctx.say(ctx.t("report_use_buttons"))
-        await _show_summary(ctx, data)
+        await _show_summary(ctx, state)
 
 
-async def submit(ctx: Context, data: dict) -> None:
+async def submit(ctx: Context, state: ReportState) -> None:
     config = ctx.services.config
-    category = config.category(data["category"])
-    address = Address(**data["address"])
-    if category is None or ctx.services.addresses.find(address) is None:
+    category = config.category(state.category)
+    address = state.address
+    if category is None or address is None or ctx.services.addresses.find(address) is None:
         # Config changed under a half-finished report: ask again rather than file garbage.
-        await _go(ctx, "category", {**data, "address": None})
+        await _go(ctx, "category", replace(state, address=None))
         return
-    location = data.get("location")
+    location = state.location
     ack_due_at, resolve_due_at = deadlines(config, category, ctx.now)
     actor = resident_actor(ctx)
     filed = moves.submit(actor, NewTicket(
         resident_id=ctx.account.resident_id, category_id=category.id,
-        description=data["description"], community_id=address.community_id,
+        description=state.description, community_id=address.community_id,
         compound=address.compound, building=address.building, grid_id=address.grid_id,
-        phone=data.get("phone", ""), latitude=location[0] if location else None,
+        phone=state.phone or "", latitude=location[0] if location else None,
         longitude=location[1] if location else None, source_channel=ctx.incoming.channel,
         ack_due_at=ack_due_at, resolve_due_at=resolve_due_at,
     ))
     assert isinstance(filed, moves.Submission)  # a resident always may, for themself
     ticket_id = await file_ticket(ctx.conn, filed.ticket, filed.event, ctx.now)
-    for ref in data["photos"]:
+    for ref in state.photos:
         await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor.id, ctx.now)
     await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
                                 address.compound, address.building, address.grid_id)
-    if data.get("phone"):
-        await accounts.save_phone(ctx.conn, ctx.account.resident_id, data["phone"], shared=False)
+    if state.phone:
+        await accounts.save_phone(ctx.conn, ctx.account.resident_id, state.phone, shared=False)
     await dispatch_ticket(ctx, ticket_id)
     await end_dialog(ctx)
     ctx.say(ctx.t("report_submitted", id=ticket_id, grid=grid_name(ctx, address.grid_id),

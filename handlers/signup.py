@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from handlers.buttons import JoinSignup, SignupButton, SignupVerb
 from handlers.context import Context
 from handlers.domain.model import Role
-from handlers.formatting import local_time, parse_id
+from handlers.formatting import local_time
 from handlers.rendering import announcement_title, display_name
 from storage import announcements as store
 from storage.accounts import get_resident
@@ -41,10 +42,10 @@ async def join(ctx: Context, announcement_id: int) -> None:
     title = announcement_title(announcement.text, 40)
     if result is SignupResult.JOINED:
         ctx.say(ctx.t("signup_done", title=title, starts=_when(ctx, announcement), id=announcement.id),
-                (ctx.t("signup_cancel_button"), f"su:x:{announcement.id}"))
+                (ctx.t("signup_cancel_button"), SignupButton(SignupVerb.LEAVE, announcement.id)))
     elif result is SignupResult.ALREADY:
         ctx.say(ctx.t("signup_already", title=title, id=announcement.id),
-                (ctx.t("signup_cancel_button"), f"su:x:{announcement.id}"))
+                (ctx.t("signup_cancel_button"), SignupButton(SignupVerb.LEAVE, announcement.id)))
     elif result is SignupResult.FULL:
         ctx.say(ctx.t("signup_full", title=title))
     else:
@@ -61,19 +62,14 @@ async def leave(ctx: Context, announcement_id: int) -> None:
         ctx.say(ctx.t("signup_not_joined"))
 
 
-async def handle_button(ctx: Context) -> None:
-    """su:<id> joins, su:x:<id> cancels, su:l:<id> lists (organisers)."""
-    parts = ctx.incoming.button.split(":")
-    raw = parts[-1]
-    if parse_id(raw) is None:
-        ctx.say(ctx.t("signup_unknown"))
-        return
-    if len(parts) == 2:
-        await join(ctx, int(raw))
-    elif parts[1] == "x":
-        await leave(ctx, int(raw))
-    elif parts[1] == "l":
-        await show_list(ctx, int(raw))
+async def handle_button(ctx: Context, button: JoinSignup | SignupButton | None) -> None:
+    """su:<id> joins, su:x:<id> cancels, su:l:<id> lists (organisers); None: su: data naming none."""
+    if isinstance(button, JoinSignup):
+        await join(ctx, button.announcement_id)
+    elif isinstance(button, SignupButton) and button.verb is SignupVerb.LEAVE:
+        await leave(ctx, button.announcement_id)
+    elif isinstance(button, SignupButton):
+        await show_list(ctx, button.announcement_id)
     else:
         ctx.say(ctx.t("signup_unknown"))
 

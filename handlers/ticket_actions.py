@@ -6,6 +6,8 @@ import logging
 
 from rapidfuzz import fuzz, process
 
+from handlers.button_codec import Button
+from handlers.buttons import CANCEL, RateButton, TicketButton, TicketVerb
 from handlers.cards import (
     category_name,
     grid_name,
@@ -16,23 +18,22 @@ from handlers.cards import (
     status_name,
 )
 from handlers.context import Context
-from handlers.dialog_state import begin_side_flow, end_dialog
+from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog
 from handlers.domain import tickets as moves
 from handlers.domain.actors import may_act
 from handlers.domain.tickets import RESOLVABLE, Level, fresh_deadlines, reopen_level
-from handlers.formatting import parse_id
+from handlers.flow_states import Flow, ReassignState, ResolveState
 from handlers.rendering import display_name, resident_text
 from handlers.routing import LEVEL_TEXT_KEYS, route
 from handlers.ticket_moves import carry_out, resident_actor, staff_actor
 from handlers.types import Option
 from storage import tickets
-from storage.dialogs import Dialog
 from storage.tickets import Rating, Ticket
 
 log = logging.getLogger(__name__)
 
-RESOLVE_FLOW = "resolve"
-REASSIGN_FLOW = "reassign"
+RESOLVE_FLOW = Flow.RESOLVE
+REASSIGN_FLOW = Flow.REASSIGN
 
 
 def _presser(ctx: Context) -> str:
@@ -55,25 +56,25 @@ async def authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
     return ticket
 
 
-async def handle_ticket_button(ctx: Context) -> None:
-    _, verb, raw_id = (ctx.incoming.button.split(":") + ["", ""])[:3]
-    ticket_id = parse_id(raw_id)
-    if ticket_id is None:
-        log.warning("refused ticket button with malformed data %r by %s", ctx.incoming.button[:64],
-                    _presser(ctx))
-        ctx.say(ctx.t("report_use_buttons"))
+async def handle_ticket_button(ctx: Context, button: TicketButton | None) -> None:
+    if button is None:
+        _refuse_malformed(ctx, "ticket")
         return
-    ticket = await authorized_ticket(ctx, ticket_id)
+    ticket = await authorized_ticket(ctx, button.ticket_id)
     if ticket is None:
         return
-    if verb == "ack":
+    if button.verb is TicketVerb.ACK:
         await acknowledge(ctx, ticket)
-    elif verb == "res":
+    elif button.verb is TicketVerb.RESOLVE:
         await start_resolve(ctx, ticket)
-    elif verb == "re":
-        await start_reassign(ctx, ticket)
     else:
-        ctx.say(ctx.t("report_use_buttons"))
+        await start_reassign(ctx, ticket)
+
+
+def _refuse_malformed(ctx: Context, what: str) -> None:
+    """Ticket or rating button data that does not decode: forged, or from no version of ours."""
+    log.warning("refused %s button with malformed data %r by %s", what, ctx.incoming.button[:64], _presser(ctx))
+    ctx.say(ctx.t("report_use_buttons"))
 
 
 async def acknowledge(ctx: Context, ticket: Ticket) -> None:
@@ -86,25 +87,26 @@ async def acknowledge(ctx: Context, ticket: Ticket) -> None:
     await notify_resident(ctx, ticket, ctx.t("notice_acknowledged", **step),
                           followers=ctx.t("follower_acknowledged", **step))
     ctx.say(ctx.t("ack_done", id=ticket.id),
-            (ctx.t("action_resolve"), f"t:res:{ticket.id}"))
+            (ctx.t("action_resolve"), TicketButton(TicketVerb.RESOLVE, ticket.id)))
 
 
 async def start_resolve(ctx: Context, ticket: Ticket) -> None:
     if ticket.status not in RESOLVABLE:
         ctx.say(ctx.t("resolve_not_open", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
-    await begin_side_flow(ctx, Dialog(RESOLVE_FLOW, "note", {"ticket": ticket.id}))
-    ctx.say(ctx.t("resolve_prompt"), (ctx.t("cancel"), "nav:cancel"))
+    await begin_side_flow(ctx, RESOLVE_FLOW, "note", ResolveState(ticket.id))
+    ctx.say(ctx.t("resolve_prompt"), (ctx.t("cancel"), CANCEL))
 
 
-async def handle_resolve(ctx: Context, dialog: Dialog) -> None:
-    ticket = await authorized_ticket(ctx, int(dialog.data["ticket"]))
+async def handle_resolve(ctx: Context, dialog: OpenDialog) -> None:
+    assert isinstance(dialog.state, ResolveState)
+    ticket = await authorized_ticket(ctx, dialog.state.ticket)
     if ticket is None:
         await end_dialog(ctx)
         return
     note = ctx.incoming.text.strip()
     if ticket.status in RESOLVABLE and not note and not ctx.incoming.photos:
-        ctx.say(ctx.t("resolve_prompt"), (ctx.t("cancel"), "nav:cancel"))
+        ctx.say(ctx.t("resolve_prompt"), (ctx.t("cancel"), CANCEL))
         return
     await end_dialog(ctx)
     await resolve(ctx, ticket, note, ctx.incoming.photos)
@@ -128,9 +130,9 @@ async def resolve(ctx: Context, ticket: Ticket, note: str, photos: tuple[str, ..
 
 def rating_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
     return (
-        Option(ctx.t("rate_satisfied"), f"rate:{ticket_id}:{Rating.SATISFIED.value}"),
-        Option(ctx.t("rate_mostly"), f"rate:{ticket_id}:{Rating.MOSTLY.value}"),
-        Option(ctx.t("rate_unsatisfied"), f"rate:{ticket_id}:{Rating.UNSATISFIED.value}"),
+        Option(ctx.t("rate_satisfied"), RateButton(ticket_id, Rating.SATISFIED).encode()),
+        Option(ctx.t("rate_mostly"), RateButton(ticket_id, Rating.MOSTLY).encode()),
+        Option(ctx.t("rate_unsatisfied"), RateButton(ticket_id, Rating.UNSATISFIED).encode()),
     )
 
 
@@ -144,8 +146,8 @@ def may_reassign(ctx: Context, ticket: Ticket) -> bool:
 async def start_reassign(ctx: Context, ticket: Ticket) -> None:
     if not may_reassign(ctx, ticket):
         return
-    await begin_side_flow(ctx, Dialog(REASSIGN_FLOW, "grid", {"ticket": ticket.id}))
-    ctx.say(ctx.t("reassign_prompt"), (ctx.t("cancel"), "nav:cancel"))
+    await begin_side_flow(ctx, REASSIGN_FLOW, "grid", ReassignState(ticket.id))
+    ctx.say(ctx.t("reassign_prompt"), (ctx.t("cancel"), CANCEL))
 
 
 def _find_grid(ctx: Context, text: str) -> str | None:
@@ -160,7 +162,7 @@ def _find_grid(ctx: Context, text: str) -> str | None:
 
 
 def pick_grid(
-    ctx: Context, ticket: Ticket, text: str, *options: tuple[str, str],
+    ctx: Context, ticket: Ticket, text: str, *options: tuple[str, Button],
     unknown_key: str = "reassign_grid_unknown",
 ) -> str | None:
     """The grid a ticket may be moved to, from an id or a name; otherwise a message and None."""
@@ -175,26 +177,28 @@ def pick_grid(
 
 
 async def ask_reassign_reason(ctx: Context, ticket: Ticket, grid_id: str) -> None:
-    await begin_side_flow(ctx, Dialog(REASSIGN_FLOW, "reason", {"ticket": ticket.id, "grid": grid_id}))
-    ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, grid_id)), (ctx.t("cancel"), "nav:cancel"))
+    await begin_side_flow(ctx, REASSIGN_FLOW, "reason", ReassignState(ticket.id, grid_id))
+    ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, grid_id)), (ctx.t("cancel"), CANCEL))
 
 
-async def handle_reassign(ctx: Context, dialog: Dialog) -> None:
-    ticket = await authorized_ticket(ctx, int(dialog.data["ticket"]))
+async def handle_reassign(ctx: Context, dialog: OpenDialog) -> None:
+    state = dialog.state
+    assert isinstance(state, ReassignState)
+    ticket = await authorized_ticket(ctx, state.ticket)
     if ticket is None or not may_reassign(ctx, ticket):
         await end_dialog(ctx)
         return
     text = ctx.incoming.text.strip()
     if dialog.step == "grid":
-        grid_id = pick_grid(ctx, ticket, text, (ctx.t("cancel"), "nav:cancel"))
+        grid_id = pick_grid(ctx, ticket, text, (ctx.t("cancel"), CANCEL))
         if grid_id is not None:
             await ask_reassign_reason(ctx, ticket, grid_id)
         return
     if not text:
-        ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, dialog.data["grid"])))
+        ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, state.grid)))
         return
     await end_dialog(ctx)
-    await reassign(ctx, ticket, dialog.data["grid"], text)
+    await reassign(ctx, ticket, state.grid, text)
 
 
 async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> None:
@@ -216,20 +220,17 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     ctx.say(ctx.t("reassign_done", id=ticket.id, grid=grid.name))
 
 
-async def handle_rating(ctx: Context) -> None:
-    parts = ctx.incoming.button.split(":")
-    ticket_id = parse_id(parts[1]) if len(parts) == 3 else None
-    if ticket_id is None or parts[2] not in {r.value for r in Rating}:
-        log.warning("refused rating button with malformed data %r by %s", ctx.incoming.button[:64],
-                    _presser(ctx))
-        ctx.say(ctx.t("report_use_buttons"))
+async def handle_rating(ctx: Context, button: RateButton | None) -> None:
+    if button is None:
+        _refuse_malformed(ctx, "rating")
         return
+    ticket_id = button.ticket_id
     ticket = await tickets.get_ticket(ctx.conn, ticket_id)
     if ticket is None or ticket.resident_id != ctx.account.resident_id:
         log.warning("refused rating of ticket %s by %s: not the reporter", ticket_id, _presser(ctx))
         ctx.say(ctx.t("ticket_not_yours"))
         return
-    rating = Rating(parts[2])
+    rating = button.rating
     if rating is not Rating.UNSATISFIED:
         done = moves.rate(ticket, resident_actor(ctx), rating)
         if await carry_out(ctx, ticket, done, "rate_not_now", "ticket_not_yours"):

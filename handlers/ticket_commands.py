@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from handlers import ticket_actions
 from handlers.context import Context
-from handlers.dialog_state import end_dialog
-from storage.dialogs import load_dialog
+from handlers.dialog_state import end_dialog, load
+from handlers.flow_states import ReassignState, ResolveState
 from storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,6 @@ def _names_grid_exactly(ctx: Context, text: str) -> bool:
 
 async def _close_side_flow_of(ctx: Context, ticket_id: int) -> None:
     """An open 办结 / 转派 dialog for the same ticket is done once the command did the job."""
-    dialog = await load_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
-    if dialog is None or dialog.flow not in STAFF_SIDE_FLOWS:
-        return
-    if str(dialog.data.get("ticket")) == str(ticket_id):
+    dialog = await load(ctx)
+    if dialog is not None and isinstance(dialog.state, (ResolveState, ReassignState)) and dialog.state.ticket == ticket_id:
         await end_dialog(ctx)

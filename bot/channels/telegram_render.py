@@ -10,6 +10,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
+from handlers.buttons import MenuButton, decode
 from handlers.types import Reply
 
 TEXT_LIMIT = 4096
@@ -37,7 +38,7 @@ def reply_markup(
     reply: Reply, menu_titles: tuple[str, ...]
 ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     if reply.main_keyboard and not reply.link and all(
-        o.data.startswith("m:") for o in reply.options
+        isinstance(decode(o.data), MenuButton) for o in reply.options
     ):
         # The three menus live on the persistent keyboard; their titles come back as text.
         return ReplyKeyboardMarkup(

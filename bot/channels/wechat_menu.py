@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.channels.wechat_api import WeChatAPI
 from bot.config import Config
+from handlers.buttons import ItemButton
 from handlers.domain.model import MenuItem, MenuItemKind
 
 MENU_CREATE_PATH = "/cgi-bin/menu/create"
@@ -27,7 +28,7 @@ BUTTON_TYPES = ("click", "view")
 def _sub_button(item: MenuItem) -> dict[str, str]:
     if item.kind is MenuItemKind.LINK:
         return {"type": "view", "name": item.title, "url": item.url}
-    return {"type": "click", "name": item.title, "key": f"i:{item.key}"}
+    return {"type": "click", "name": item.title, "key": ItemButton(item.key).encode()}
 
 
 def build_menu(config: Config) -> dict[str, Any]:

@@ -1,0 +1,232 @@
+"""What each flow remembers between messages: one frozen dataclass per flow, stored as JSON.
+
+`to_dict` writes the keys this bot has always written (a field that is not set yet is left
+out, as before), and `from_dict` reads what any earlier version wrote, so a dialog left
+half-finished across an upgrade continues where it was. A value that cannot be read raises
+ValueError (or KeyError / TypeError) for `handlers.dialog_state` to handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from handlers.types import Address
+from storage.announcements import TargetKind
+from storage.clock import parse_stamp, stamp
+
+
+class Flow(StrEnum):
+    REPORT = "report"
+    RESOLVE = "resolve"  # a staff 办结 note
+    REASSIGN = "reassign"  # a staff 转派: grid, then reason
+    ADD_INFO = "add_info"  # a resident's 补充信息
+    CONTACT = "contact"  # 联系网格: asks the address first
+    ANNOUNCE = "announce"
+    ANNOUNCE_EDIT = "announce_edit"
+    OFFER = "offer"  # remembers free text so 「把这段话作为反映提交」 can prefill a report
+
+
+def _address(value: Any) -> Address | None:
+    return Address(**value) if value else None
+
+
+def _ticket(data: dict) -> int:
+    return int(data["ticket"])  # older rows may hold it as text
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A typed address matched to a compound, or to one of its buildings (its index)."""
+
+    compound: str
+    building: int | None
+
+
+@dataclass(frozen=True)
+class AddressPick:
+    """The address steps' answers so far (community → compound → building, or typed guesses)."""
+
+    community: str = ""
+    compound: str = ""
+    guesses: tuple[Guess, ...] = ()
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {}
+        if self.community:
+            data["community"] = self.community
+        if self.compound:
+            data["compound"] = self.compound
+        if self.guesses:
+            data["guesses"] = [asdict(g) for g in self.guesses]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AddressPick:
+        guesses = tuple(Guess(str(g["compound"]), None if g["building"] is None else int(g["building"]))
+                        for g in data.get("guesses") or ())
+        return cls(data.get("community") or "", data.get("compound") or "", guesses)
+
+
+@dataclass(frozen=True)
+class ReportState:
+    description: str = ""
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
+    bound: Address | None = None  # the address the resident reported from before
+    known_phone: str = ""
+    category: str = ""
+    pick: AddressPick = field(default_factory=AddressPick)
+    address: Address | None = None
+    address_step: str = ""  # the address prompt answered last, for 返回 from the phone step
+    phone: str | None = None  # None: not asked yet; "": 不留电话
+    offered: tuple[int, ...] = ()  # the tickets 我也遇到 was offered for at the summary
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"description": self.description, "photos": list(self.photos),
+                                "location": list(self.location) if self.location else None}
+        if self.bound:
+            data["bound"] = asdict(self.bound)
+        if self.known_phone:
+            data["known_phone"] = self.known_phone
+        if self.category:
+            data["category"] = self.category
+        data.update(self.pick.to_dict())
+        if self.address:
+            data["address"] = asdict(self.address)
+        if self.address_step:
+            data["address_step"] = self.address_step
+        if self.phone is not None:
+            data["phone"] = self.phone
+        if self.offered:
+            data["offered"] = list(self.offered)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReportState:
+        location = data.get("location")
+        return cls(
+            description=data.get("description") or "", photos=tuple(data.get("photos") or ()),
+            location=(float(location[0]), float(location[1])) if location else None,
+            bound=_address(data.get("bound")), known_phone=data.get("known_phone") or "",
+            category=data.get("category") or "", pick=AddressPick.from_dict(data),
+            address=_address(data.get("address")), address_step=data.get("address_step") or "",
+            phone=data.get("phone"), offered=tuple(int(i) for i in data.get("offered") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ResolveState:
+    ticket: int
+
+    def to_dict(self) -> dict:
+        return {"ticket": self.ticket}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ResolveState:
+        return cls(_ticket(data))
+
+
+@dataclass(frozen=True)
+class ReassignState:
+    ticket: int
+    grid: str = ""  # chosen at the "grid" step; the "reason" step needs it
+
+    def to_dict(self) -> dict:
+        return {"ticket": self.ticket, "grid": self.grid} if self.grid else {"ticket": self.ticket}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReassignState:
+        return cls(_ticket(data), data.get("grid") or "")
+
+
+@dataclass(frozen=True)
+class AddInfoState:
+    ticket: int
+
+    def to_dict(self) -> dict:
+        return {"ticket": self.ticket}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AddInfoState:
+        return cls(_ticket(data))
+
+
+@dataclass(frozen=True)
+class ContactState:
+    pick: AddressPick = field(default_factory=AddressPick)
+
+    def to_dict(self) -> dict:
+        return self.pick.to_dict()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ContactState:
+        return cls(AddressPick.from_dict(data))
+
+
+@dataclass(frozen=True)
+class AnnounceState:
+    text: str = ""
+    kind: TargetKind | None = None
+    target: str = ""  # the community or grid id; "" for all groups
+    first_run_at: datetime | None = None
+    cron: str = ""  # a repeating announcement's rule; "" for a one-off
+    rule: str = ""  # 「立即」「每周六 08:00」… as typed, read again at 确认发布
+    capacity: int | None = None  # with a sign-up
+    starts_at: datetime | None = None  # the activity's start, with a sign-up
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = {"text": self.text} if self.text else {}
+        if self.kind is not None:
+            data.update(kind=self.kind.value, target=self.target)
+        if self.first_run_at is not None:
+            data.update(first_run_at=stamp(self.first_run_at), cron=self.cron, rule=self.rule)
+        if self.capacity is not None and self.starts_at is not None:
+            data.update(capacity=self.capacity, starts_at=stamp(self.starts_at))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AnnounceState:
+        first, starts = data.get("first_run_at"), data.get("starts_at")
+        return cls(
+            text=data.get("text") or "", kind=TargetKind(data["kind"]) if data.get("kind") else None,
+            target=data.get("target") or "", first_run_at=parse_stamp(first) if first else None,
+            cron=data.get("cron") or "", rule=data.get("rule") or "",
+            capacity=int(data["capacity"]) if data.get("capacity") and starts else None,
+            starts_at=parse_stamp(starts) if starts and data.get("capacity") else None,
+        )
+
+
+@dataclass(frozen=True)
+class AnnounceEditState:
+    announcement_id: int
+
+    def to_dict(self) -> dict:
+        return {"id": self.announcement_id}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AnnounceEditState:
+        return cls(int(data["id"]))
+
+
+@dataclass(frozen=True)
+class OfferState:
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OfferState:
+        return cls(str(data.get("text") or ""))
+
+
+FlowState = (ReportState | ResolveState | ReassignState | AddInfoState | ContactState | AnnounceState
+             | AnnounceEditState | OfferState)
+STATES: dict[Flow, type[FlowState]] = {
+    Flow.REPORT: ReportState, Flow.RESOLVE: ResolveState, Flow.REASSIGN: ReassignState,
+    Flow.ADD_INFO: AddInfoState, Flow.CONTACT: ContactState, Flow.ANNOUNCE: AnnounceState,
+    Flow.ANNOUNCE_EDIT: AnnounceEditState, Flow.OFFER: OfferState,
+}

@@ -1,0 +1,162 @@
+"""What a message means: one table per kind of chat, tried in order; the first route that answers wins.
+
+A route names what it matches — a slash command, typed words, a kind of button — and the
+handler that answers it. A handler may decline (return False: an unknown menu, text that is
+no menu title), and the next route is tried. The order is the precedence: commands first, then
+typed commands (outside a flow), 取消, the buttons that work in any dialog, menu titles, typed
+ticket commands, the open flow, typed 绑定 and 报名, and last whatever is left.
+Button data is decoded once (`handlers.buttons`); data that claims a kind but does not decode
+reaches that kind's handler as None, which answers it as that kind's refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from handlers import (
+    announce,
+    announce_admin,
+    groups,
+    menus,
+    my_data,
+    my_tickets,
+    report,
+    signup,
+    ticket_actions,
+)
+from handlers import route_actions as actions
+from handlers.buttons import (
+    BACK,
+    CANCEL,
+    AnnouncementButton,
+    AnnouncementsButton,
+    ItemButton,
+    JoinSignup,
+    MainMenu,
+    MenuButton,
+    MyDataButton,
+    MyTicketButton,
+    Nav,
+    RateButton,
+    ReportFromText,
+    ShowMyTicket,
+    SignupButton,
+    TicketButton,
+    claimed_kind,
+    decode,
+)
+from handlers.context import Context
+from handlers.dialog_state import OpenDialog, load
+from handlers.flow_states import Flow
+from handlers.route_types import (
+    Handler,
+    Is,
+    Route,
+    Turn,
+    Typed,
+    any_button,
+    any_text,
+    anything,
+    claims,
+    command,
+    in_flow,
+    plain,
+    pressed,
+)
+from handlers.types import Incoming
+
+
+async def _command(ctx: Context, turn: Turn) -> None:
+    await COMMANDS.get(ctx.incoming.command, actions.show_help)(ctx, turn)
+
+
+async def _typed_command(ctx: Context, turn: Turn) -> None:
+    ctx.incoming = replace(ctx.incoming, command=TYPED_COMMANDS[ctx.incoming.text.strip()], text="")
+    await _command(ctx, turn)
+
+
+async def _flow(ctx: Context, turn: Turn) -> None:
+    assert turn.flow is not None and turn.dialog is not None
+    await FLOWS[turn.flow](ctx, turn.dialog)
+
+
+# -- the tables -------------------------------------------------------------------------------
+
+COMMANDS: dict[str, Handler] = {  # /name; any other command shows the help
+    "start": actions.start, "menu": actions.main_menu, "help": actions.show_help,
+    "report": actions.report_or_resume,
+    "mytickets": plain(my_tickets.show_my_tickets), "tickets": plain(my_tickets.show_staff_open),
+    "mydata": plain(my_data.show_my_data), "stats": actions.show_stats, "announce": plain(announce.start),
+    "announcements": plain(announce_admin.show_list), "bind": actions.bind_command, "cancel": actions.cancel,
+}
+# Typed equivalents of commands, for WeChat and the console (no slash commands there).
+TYPED_COMMANDS = {"发布公告": "announce", "公告列表": "announcements", "统计": "stats", "我的数据": "mydata"}
+# Typed words that act as the navigation buttons, so every channel can navigate by text.
+TYPED_BUTTONS: dict[str, Nav] = {
+    "取消": CANCEL, "退出": CANCEL, "cancel": CANCEL, "返回": BACK, "上一步": BACK, "back": BACK,
+}
+BIND_TEXT = re.compile(r"绑定\S*\s+\S+")  # 「绑定 CODE」: two words, the first starting with 绑定
+FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
+    Flow.REPORT: report.handle_report,
+    Flow.RESOLVE: ticket_actions.handle_resolve,
+    Flow.REASSIGN: ticket_actions.handle_reassign,
+    Flow.ADD_INFO: my_tickets.handle_add_info,
+    Flow.CONTACT: menus.handle_contact,
+    Flow.ANNOUNCE: announce.handle,
+    Flow.ANNOUNCE_EDIT: announce.handle_edit,
+}
+
+PRIVATE: tuple[Route, ...] = (
+    Route("command", command(), _command),
+    Route("typed command", Typed(frozenset(TYPED_COMMANDS), outside_flow=True), _typed_command),
+    Route("cancel", Is(CANCEL), actions.cancel),
+    # Buttons that work whatever dialog is open.
+    Route("main menu", claims(MainMenu), actions.main_menu),
+    Route("menu", claims(MenuButton), actions.menu_button),
+    Route("menu item", claims(ItemButton), actions.item_button),
+    Route("ticket action", claims(TicketButton), pressed(ticket_actions.handle_ticket_button)),
+    Route("rating", claims(RateButton), pressed(ticket_actions.handle_rating)),
+    Route("my ticket", claims(ShowMyTicket, MyTicketButton), pressed(my_tickets.handle_my_button)),
+    Route("my data", claims(MyDataButton), pressed(my_data.handle_button)),
+    Route("sign-up", claims(JoinSignup, SignupButton), pressed(signup.handle_button)),
+    Route("announcements", claims(AnnouncementsButton), pressed(announce_admin.handle_list_button)),
+    Route("announcement", claims(AnnouncementButton), pressed(announce_admin.handle_button)),
+    Route("report from text", claims(ReportFromText), actions.report_from_text),
+    # Typed text, in order.
+    Route("menu title", any_text, actions.menu_title),
+    Route("ticket command", any_text, actions.ticket_command),
+    Route("flow", in_flow, _flow),
+    Route("typed bind", Typed(pattern=BIND_TEXT), actions.typed_bind),
+    Route("typed sign-up", any_text, actions.typed_signup),
+    Route("stale button", any_button, actions.stale_button),
+    Route("free text", any_text, actions.free_text),
+    Route("anything else", anything, actions.unsupported),
+)
+
+GROUP: tuple[Route, ...] = (
+    Route("bind group", command("bindgroup"), plain(groups.bind_group)),
+    Route("unbind group", command("unbindgroup"), plain(groups.unbind_group)),
+    Route("menu", command("menu", "start", "help"), actions.group_menu),
+    Route("menu button", claims(MenuButton), actions.group_menu),
+    Route("menu item", claims(ItemButton), actions.group_item),
+    Route("personal command", command(), actions.private_redirect),
+    Route("personal button", any_button, actions.private_redirect),
+)
+
+
+def normalise(incoming: Incoming) -> Incoming:
+    """Typed 取消 / 返回 act like the buttons (private chats: in a group they are just chatter)."""
+    nav = TYPED_BUTTONS.get(incoming.text.strip().lower()) if not incoming.button else None
+    return replace(incoming, button=nav.encode(), text="") if nav is not None else incoming
+
+
+async def route(ctx: Context) -> None:
+    """Answer ctx.incoming by the first route of its table that matches and does not decline."""
+    dialog = None if ctx.incoming.is_group else await load(ctx)
+    flow = dialog.flow if dialog is not None and dialog.flow in FLOWS else None
+    turn = Turn(dialog, flow, decode(ctx.incoming.button), claimed_kind(ctx.incoming.button))
+    for candidate in GROUP if ctx.incoming.is_group else PRIVATE:
+        if candidate.matches(ctx, turn) and await candidate.run(ctx, turn) is not False:
+            return
