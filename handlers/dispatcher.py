@@ -58,7 +58,9 @@ class Dispatcher:
         # Typed 取消 / 返回 steer private dialogs; in a group they are just chatter.
         normalised = incoming if incoming.is_group else _normalise(incoming)
         ctx = Context(self.services, conn, now, normalised, account, person, Outcome())
-        if incoming.is_group:
+        if incoming.membership is not None:
+            await groups.membership_changed(ctx)
+        elif incoming.is_group:
             await _handle_group(ctx)
         else:
             await _handle_private(ctx)
@@ -113,6 +115,9 @@ def _private_redirect(ctx: Context) -> None:
 
 async def _handle_private(ctx: Context) -> None:
     incoming = ctx.incoming
+    if incoming.unsupported:  # a sticker, a voice message: never silence; an open dialog stays open
+        _unsupported(ctx)
+        return
     dialog = await load_dialog(ctx.conn, incoming.channel, incoming.user_id)
     if incoming.command:
         await _command(ctx, dialog)
@@ -154,7 +159,16 @@ async def _handle_private(ctx: Context) -> None:
         )))
         await _remember_free_text(ctx)
         return
-    ctx.say(ctx.t("wechat_unsupported" if incoming.channel is Channel.WECHAT else "unsupported"))
+    if incoming.photos or incoming.location is not None:  # outside a report: not needed now
+        ctx.say(ctx.t("media_not_expected"), (ctx.t("show_menu"), "menu"))
+    elif incoming.channel is Channel.WECHAT:
+        ctx.say(ctx.t("wechat_unsupported"))
+    else:
+        _unsupported(ctx)
+
+
+def _unsupported(ctx: Context) -> None:
+    ctx.say(ctx.t("unsupported"), (ctx.t("show_menu"), "menu"))
 
 
 async def _remember_free_text(ctx: Context) -> None:

@@ -91,7 +91,10 @@ async def test_webhook_is_registered_with_the_secret(hook: WebhookRun) -> None:
     params = await hook.fake.wait_for_call("setWebhook")
     assert params["url"] == PUBLIC_URL and params["secret_token"] == SECRET
     async with hook.session.get(f"http://127.0.0.1:{hook.server.port}/healthz") as response:
-        assert response.status == 200 and (await response.json()) == {"status": "ok"}
+        body = await response.json()
+    assert response.status == 200 and body["status"] == "ok"
+    assert {name: h["state"] for name, h in body["channels"].items()} == {
+        "telegram-intake": "running", "telegram-sender": "running"}
 
 
 async def test_wrong_or_missing_secret_and_bad_bodies_store_nothing(hook: WebhookRun) -> None:
