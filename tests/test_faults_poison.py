@@ -8,9 +8,12 @@ import pytest
 
 from bot.app import build_app
 from bot.config import load_config
+from storage import inbox
 from storage.clock import SystemClock
+from tests.chat import query
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.spec_updates import DATE, build, chat, message, user
+from tests.telegram_harness import TelegramRun
 from tests.test_crash_recovery import BotProcess, press, reply
 
 pytestmark = pytest.mark.timeout(90)
@@ -100,3 +103,24 @@ async def test_poisonous_updates_are_parked_or_skipped_and_the_bot_keeps_serving
     assert len(pinner) == 1 and "菜单" in (pinner[0].text or "")
     assert len([m for m in fake.messages_to(BROKEN) if m.text == apology.text]) == 1
     assert {s for s, _ in rows.values()} <= {"done", "skipped", "failed"}
+
+
+async def test_an_update_whose_handling_always_fails_is_parked_with_one_apology(run: TelegramRun) -> None:
+    """Fault: the database refuses every new ticket (a trigger standing in for a corrupt table),
+    so submitting a report fails on every try. Expected: after MAX_ATTEMPTS the update is parked
+    with the error's type, the resident gets one apology (an outbox row, like every message),
+    and the next update is served."""
+    fake = run.fake
+    async with run.app.db.transaction() as conn:
+        await conn.execute("CREATE TRIGGER refuse_tickets BEFORE INSERT ON tickets"
+                           " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    mark = await run.file_report(RESIDENT, "楼道灯坏了很久了")
+    await run.reply_to(RESIDENT, "系统开了个小差", after=mark)
+    rows = await query(run.app, "SELECT status, attempts, error FROM inbox ORDER BY id DESC LIMIT 1")
+    assert rows == [("failed", inbox.MAX_ATTEMPTS, "IntegrityError")]
+    apologies = await query(run.app, "SELECT chat_id FROM outbox WHERE payload LIKE '%小差%'")
+    assert apologies == [(str(RESIDENT),)]
+    assert await query(run.app, "SELECT COUNT(*) FROM tickets") == [(0,)]
+    fake.push_text(RESIDENT, "/help")
+    await run.reply_to(RESIDENT, "使用说明", after=mark)
+    assert len([m for m in fake.messages_to(RESIDENT) if "小差" in (m.text or "")]) == 1
