@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.app import App, build_app
 from bot.config import Config
 from bot.config_channels import HttpSettings, TelegramSettings
 from bot.http_server import HttpServer
@@ -81,11 +82,11 @@ def update_cases(first_user: int) -> list[Case]:
     return cases
 
 
-async def settled(app_query, count: int) -> dict[str, tuple[str, str]]:  # noqa: ANN001
+async def settled(app: App, count: int) -> dict[str, tuple[str, str]]:
     """platform id → (status, error) once `count` items are stored and none is pending."""
     rows: list[tuple] = []
     for _ in range(400):
-        rows = await app_query("SELECT platform_id, status, error FROM inbox")
+        rows = await query(app, "SELECT platform_id, status, error FROM inbox")
         if len(rows) >= count and all(status != "pending" for _, status, _ in rows):
             return {row[0]: (row[1], row[2]) for row in rows}
         await asyncio.sleep(0.025)
@@ -104,7 +105,7 @@ async def test_every_message_field_ends_handled_or_skipped(run: TelegramRun) -> 
     fake = run.fake
     cases = message_cases(first_user=100_000)
     ids = {fake.push_queued_earlier(case.update): case for case in cases}
-    rows = await settled(lambda sql: query(run.app, sql), len(ids))
+    rows = await settled(run.app, len(ids))
 
     outcome = {update_id: rows[str(update_id)] for update_id in ids}
     assert {status for status, _ in outcome.values()} <= {"done", "skipped"}, \
@@ -133,7 +134,7 @@ async def test_every_update_kind_ends_handled_or_skipped_when_polling(run: Teleg
     fake = run.fake
     cases = update_cases(first_user=300_000)
     ids = {fake.push_queued_earlier(case.update): case for case in cases}
-    rows = await settled(lambda sql: query(run.app, sql), len(ids))
+    rows = await settled(run.app, len(ids))
     outcome = {update_id: rows[str(update_id)] for update_id in ids}
     assert {status for status, _ in outcome.values()} <= {"done", "skipped"}, outcome
     for update_id, case in ids.items():
@@ -152,7 +153,6 @@ async def hook(config: Config, clock: FakeClock, tmp_path: Path) -> AsyncIterato
         telegram = TelegramSettings.model_validate(
             {**base.telegram.model_dump(), "mode": "webhook",
              "webhook_public_url": "https://bot.example.org/telegram/webhook"})
-        from bot.app import build_app
         app = await build_app(base.model_copy(update={"telegram": telegram}), clock, tmp_path / "hook.db")
         server = HttpServer(HttpSettings(host="127.0.0.1", port=0))
         stop = asyncio.Event()
@@ -176,7 +176,7 @@ async def test_every_update_kind_through_the_webhook_is_stored_as_sent(hook: tup
         async with session.post(url, data=body.encode(), headers={
                 "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}) as answer:
             assert answer.status == 200, case.name
-    rows = await settled(lambda sql: query(app, sql), len(cases))
+    rows = await settled(app, len(cases))
     assert {status for status, _ in rows.values()} <= {"done", "skipped"}, rows
     assert "my_chat_member" in (fake.allowed_updates or [])
     stored = dict(await query(app, "SELECT platform_id, payload FROM inbox WHERE payload NOT LIKE '%callback_query%'"))
@@ -188,7 +188,7 @@ async def test_a_skipped_update_goes_with_the_residents_data(run: TelegramRun) -
     fake = run.fake
     edited = message(1001, 1001, True, 7, text="我家电话 13812345678", edit_date=1764100100)
     update_id = fake.push_queued_earlier({"edited_message": edited})
-    rows = await settled(lambda sql: query(run.app, sql), 1)
+    rows = await settled(run.app, 1)
     assert rows[str(update_id)] == ("skipped", "update: edited_message")
     mark = len(fake.sent)
     fake.push_text(1001, "我的数据")
