@@ -19,6 +19,8 @@ class HttpSettings(Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Serve /healthz even when no webhook or WeChat callback needs the server (polling only).
+    health: bool = False
 
 
 class TelegramSettings(Strict):

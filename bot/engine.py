@@ -105,13 +105,14 @@ class Engine:
         return outcome.replies
 
     async def handle_stored(self, incoming: Incoming, inbox_id: int, *, prepare: Prepare | None = None,
-                            replies_to: ReplySink | None = None) -> None:
+                            replies_to: ReplySink | None = None, stored_payload: str | None = None) -> None:
         """Handle an inbox item: replies, notifications and the done-mark in one commit.
 
         A crash before the commit leaves the item pending and nothing else written, so
         handling it again after a restart cannot create a second ticket. `prepare` may rewrite
         the Incoming (a numbered choice); `replies_to` takes the replies instead of the outbox
-        (WeChat's passive reply).
+        (WeChat's passive reply). `stored_payload` replaces the raw update with the done-mark
+        (what need not be kept once handled).
         """
         now = self.clock.now()
         admission = self.flood_guard.admit(incoming.channel, incoming.user_id, now)
@@ -119,14 +120,15 @@ class Engine:
         async def work(conn: aiosqlite.Connection) -> tuple[Outcome, set[str]]:
             if admission is not Admission.ALLOW:
                 return Outcome(), await self._hold_back(conn, incoming, inbox_id, admission, now, prepare,
-                                                        replies_to)
-            return await self._handle(conn, incoming, inbox_id, now, prepare, replies_to)
+                                                        replies_to, stored_payload)
+            return await self._handle(conn, incoming, inbox_id, now, prepare, replies_to, stored_payload)
 
         outcome, queued = await self.commits.run(work)
         self._after_commit(outcome, queued)
 
     async def _handle(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int, now: datetime,
-                      prepare: Prepare | None, replies_to: ReplySink | None) -> tuple[Outcome, set[str]]:
+                      prepare: Prepare | None, replies_to: ReplySink | None,
+                      stored_payload: str | None) -> tuple[Outcome, set[str]]:
         if prepare is not None:
             incoming = await prepare(conn, incoming, now)
         outcome = await self.dispatcher.handle(conn, incoming, now)
@@ -140,12 +142,12 @@ class Engine:
         if pushed:
             queued.add(incoming.channel)
         await self._write_notifications(conn, outcome, now)
-        await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id)
+        await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id, payload=stored_payload)
         return outcome, queued
 
     async def _hold_back(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int,
                          admission: Admission, now: datetime, prepare: Prepare | None,
-                         replies_to: ReplySink | None) -> set[str]:
+                         replies_to: ReplySink | None, stored_payload: str | None) -> set[str]:
         """A message over the flood limit: marked done unhandled; the first one gets a notice."""
         # One warning per flood, not one per message: the log must not be floodable either.
         log.log(logging.WARNING if admission is Admission.NOTIFY else logging.DEBUG,
@@ -160,7 +162,8 @@ class Engine:
         elif notice:
             await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
             pushed = True
-        await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id)
+        await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id,
+                              payload=stored_payload)
         return {incoming.channel} if pushed else set()
 
     async def enqueue_in(self, conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],
@@ -175,15 +178,40 @@ class Engine:
             await self.enqueue_in(conn, channel, chat_id, replies, self.clock.now())
         self.wake_senders({channel})
 
-    async def skip_stored(self, inbox_id: int) -> None:
-        """An update the bot ignores (an edit, a member change) is marked done."""
+    async def skip_stored(self, inbox_id: int, reason: str = "", *, sender: str = "",
+                          payload: str | None = None) -> None:
+        """An update the bot does not use (an edit, a service message) is marked skipped, saying
+        what it was; `sender` lets a resident's erasure find it."""
         async with self.db.transaction() as conn:
-            await inbox.mark_done(conn, inbox_id, self.clock.now())
+            await inbox.mark_skipped(conn, inbox_id, self.clock.now(), reason, sender, payload)
 
-    async def record_failure(self, inbox_id: int, error: BaseException) -> bool:
-        """Count a failed handling attempt; True when the item was parked for good."""
+    async def record_failure(self, inbox_id: int, error: BaseException, *,
+                             apologise_to: tuple[str, str] | None = None, sender: str = "",
+                             payload: str | None = None) -> bool:
+        """Count a failed handling attempt; True when the item was parked for good. A parked
+        item's chat (`apologise_to`: channel, chat id) gets the apology once, through the outbox."""
         async with self.db.transaction() as conn:
-            return await inbox.record_failure(conn, inbox_id, type(error).__name__, self.clock.now())
+            parked = await inbox.record_failure(conn, inbox_id, type(error).__name__, self.clock.now(),
+                                                sender, payload)
+            if parked and apologise_to is not None:
+                await self._apology(conn, *apologise_to)
+        if parked and apologise_to is not None:
+            self.wake_senders({apologise_to[0]})
+        return parked
+
+    async def park(self, inbox_id: int, reason: str, *, apologise_to: tuple[str, str] | None = None,
+                   sender: str = "", payload: str | None = None) -> None:
+        """Park an item that can never be handled (it cannot be parsed), apologising once."""
+        async with self.db.transaction() as conn:
+            await inbox.park(conn, inbox_id, self.clock.now(), reason, sender, payload)
+            if apologise_to is not None:
+                await self._apology(conn, *apologise_to)
+        if apologise_to is not None:
+            self.wake_senders({apologise_to[0]})
+
+    async def _apology(self, conn: aiosqlite.Connection, channel: str, chat_id: str) -> None:
+        text = self.dispatcher.services.texts.t("error")
+        await self.enqueue_in(conn, channel, chat_id, [Reply(text=text)], self.clock.now())
 
 
 def _channels(notifications: list[Notification]) -> set[str]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.config_channels import HttpSettings
+
+HealthReport = Callable[[], dict[str, Any]]
 
 
 async def read_body(request: web.Request, limit: int) -> bytes | None:
@@ -22,17 +27,24 @@ async def read_body(request: web.Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def healthz(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+def no_channels() -> dict[str, Any]:
+    return {"status": "ok", "channels": {}}
 
 
 class HttpServer:
     def __init__(self, settings: HttpSettings) -> None:
         self.settings = settings
         self.app = web.Application(client_max_size=1024 * 1024)
-        self.app.router.add_get("/healthz", healthz)
+        self.app.router.add_get("/healthz", self._healthz)
+        self.health: HealthReport = no_channels  # run_channels points it at its supervisor
         self._runner: web.AppRunner | None = None
         self.port = settings.port
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        """Each channel loop's state (running / restarting / stopped, the last error's time);
+        503 when one is stopped, so a monitor notices a channel that needs a person."""
+        report = self.health()
+        return web.json_response(report, status=503 if report["status"] == "stopped" else 200)
 
     def add_post(self, path: str, handler: Handler) -> None:
         self.app.router.add_post(path, handler)

@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
+from telegram.error import InvalidToken
 
 from bot.app import App
 from bot.channels.telegram import TelegramTransport, build_bot
 from bot.channels.telegram_intake import TelegramIntake
 from bot.channels.telegram_webhook import webhook_handler
-from bot.channels.wechat_api import WeChatAPI
+from bot.channels.wechat_api import WeChatAPI, WeChatError
 from bot.channels.wechat_callback import WeChatCallback
 from bot.channels.wechat_intake import WeChatIntake
 from bot.channels.wechat_security import Cipher
@@ -27,13 +28,26 @@ from bot.ratelimit import ChatRateLimits
 from bot.scheduler import Scheduler
 from bot.sender import OutboxSender, Transport
 from bot.settings import Settings, wechat_enabled
+from bot.supervisor import ConfigurationError, Loop, Supervisor
 from storage import groups
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 15.0
+# WeChat refusing the account itself: wrong AppID or AppSecret, missing ones, server IP not allowed.
+WECHAT_CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41002, 41004})
 
-Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+def config_error(error: BaseException) -> str | None:
+    """What is wrong, if `error` is a configuration or credential error: retrying cannot help,
+    so the supervisor stops that channel instead of restarting it."""
+    if isinstance(error, ConfigurationError):
+        return str(error)
+    if isinstance(error, InvalidToken):
+        return "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN)"
+    if isinstance(error, WeChatError) and error.code in WECHAT_CREDENTIAL_ERRORS:
+        return f"WeChat refused the account's credentials ({error.code}; check wechat.app_id and WECHAT_APP_SECRET)"
+    return None
 
 
 @dataclass
@@ -62,16 +76,21 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
     titles = tuple(m.title for m in app.config.menus)
     plan.senders["telegram-sender"] = _sender(app, TelegramTransport(bot, titles, limits))
     plan.closers.append(bot.shutdown)
+    # Set-up is part of the supervised loop: a network error at start is retried with back-off,
+    # a rejected token stops this channel only.
     if telegram.mode is TelegramMode.WEBHOOK:
         stored = asyncio.Event()
         server.add_post(telegram.webhook_path, webhook_handler(intake, settings.telegram_webhook_secret, stored))
         plan.needs_http = True
-        plan.after_start.append(lambda: intake.setup(telegram.webhook_public_url,
-                                                     settings.telegram_webhook_secret))
-        plan.receivers["telegram-intake"] = lambda stop: intake.run_processing(stop, stored)
+
+        async def receive(stop: asyncio.Event) -> None:
+            await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
+            await intake.run_processing(stop, stored)
     else:
-        plan.after_start.append(intake.setup)
-        plan.receivers["telegram-intake"] = intake.run
+        async def receive(stop: asyncio.Event) -> None:
+            await intake.setup()
+            await intake.run(stop)
+    plan.receivers["telegram-intake"] = receive
     log.info("Telegram channel configured (%s)", telegram.mode.value)
 
 
@@ -124,9 +143,14 @@ def plan_scheduler(app: App, settings: Settings, plan: Plan) -> None:
 
 
 async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
-                       limits: ChatRateLimits | None = None, http: HttpServer | None = None) -> None:
-    """Run every configured channel until `stop` (or until one of them fails)."""
+                       limits: ChatRateLimits | None = None, http: HttpServer | None = None,
+                       supervisor: Supervisor | None = None) -> None:
+    """Run every configured channel until `stop`. Each loop runs under the supervisor: one that
+    fails is restarted and the others go on; one with a configuration error stays stopped (and
+    /healthz answers 503) while the others keep serving."""
     server = http or HttpServer(app.config.http)
+    supervisor = supervisor or Supervisor(app.clock, is_fatal=config_error)
+    server.health = supervisor.report
     session = aiohttp.ClientSession()
     plan = Plan()
     tasks: dict[str, asyncio.Task] = {}
@@ -138,19 +162,14 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
         if settings.wecom_robot_keys:
             plan_wecom(app, settings, plan, session)
         plan_scheduler(app, settings, plan)
-        if plan.needs_http:
+        if plan.needs_http or server.settings.health:
             await server.start()
             log.info("HTTP server listening on %s:%d", app.config.http.host, server.port)
         for step in plan.after_start:
             await step()
         for name, loop in {**plan.senders, **plan.receivers}.items():
-            tasks[name] = asyncio.create_task(loop(stop), name=name)
-        stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([*tasks.values(), stopper], return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        for task in done:
-            if task is not stopper and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            tasks[name] = asyncio.create_task(supervisor.run(name, loop, stop), name=name)
+        await stop.wait()
     finally:
         stop.set()
         await server.stop()

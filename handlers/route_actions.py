@@ -134,7 +134,14 @@ async def free_text(ctx: Context, turn: Turn) -> None:
 
 
 async def unsupported(ctx: Context, turn: Turn) -> None:
-    ctx.say(ctx.t("wechat_unsupported" if ctx.incoming.channel is Channel.WECHAT else "unsupported"))
+    """Never silence: what the bot cannot use gets a short answer pointing to the menu."""
+    incoming = ctx.incoming
+    if not incoming.unsupported and (incoming.photos or incoming.location is not None):
+        ctx.say(ctx.t("media_not_expected"), (ctx.t("show_menu"), MainMenu()))  # outside a report
+    elif not incoming.unsupported and incoming.channel is Channel.WECHAT:
+        ctx.say(ctx.t("wechat_unsupported"))
+    else:
+        ctx.say(ctx.t("unsupported"), (ctx.t("show_menu"), MainMenu()))
 
 
 async def group_menu(ctx: Context, turn: Turn) -> None:

@@ -90,6 +90,16 @@ def in_flow(ctx: Context, turn: Turn) -> bool:
     return turn.flow is not None
 
 
+def membership(ctx: Context, turn: Turn) -> bool:
+    """The bot was added to or removed from a chat (Telegram's my_chat_member)."""
+    return ctx.incoming.membership is not None
+
+
+def unsupported_content(ctx: Context, turn: Turn) -> bool:
+    """Content the bot cannot use (a sticker, a voice message, a dice)."""
+    return bool(ctx.incoming.unsupported)
+
+
 def anything(ctx: Context, turn: Turn) -> bool:
     return True
 

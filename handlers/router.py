@@ -62,8 +62,10 @@ from handlers.route_types import (
     claims,
     command,
     in_flow,
+    membership,
     plain,
     pressed,
+    unsupported_content,
 )
 from handlers.types import Incoming
 
@@ -109,6 +111,9 @@ FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
 }
 
 PRIVATE: tuple[Route, ...] = (
+    Route("membership", membership, plain(groups.membership_changed)),
+    # A sticker, a voice message: never silence, and an open dialog stays open.
+    Route("unsupported content", unsupported_content, actions.unsupported),
     Route("command", command(), _command),
     Route("typed command", Typed(frozenset(TYPED_COMMANDS), outside_flow=True), _typed_command),
     Route("cancel", Is(CANCEL), actions.cancel),
@@ -136,6 +141,7 @@ PRIVATE: tuple[Route, ...] = (
 )
 
 GROUP: tuple[Route, ...] = (
+    Route("membership", membership, plain(groups.membership_changed)),
     Route("bind group", command("bindgroup"), plain(groups.bind_group)),
     Route("unbind group", command("unbindgroup"), plain(groups.unbind_group)),
     Route("menu", command("menu", "start", "help"), actions.group_menu),

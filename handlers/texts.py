@@ -48,7 +48,8 @@ ZH: Mapping[str, str] = {
     "group_private_only": "为保护个人信息，反映问题、查看工单请私聊我：",
     "group_private_button": "私聊微丰山",
     "not_a_photo_step": "已收到照片，但现在不需要照片。",
-    "unsupported": "暂时只能识别文字、照片和位置。",
+    "unsupported": "抱歉，这类消息我还看不懂 🙂 请打字、发照片或位置，也可以点「打开菜单」选择。",
+    "media_not_expected": "收到了，不过现在用不上照片或位置。要反映问题请发送 /report，或点「打开菜单」选择。",
     "option_expired": "这个选项已经失效了，请从菜单重新开始：",
     # menus and content
     "service_point": "📍 {name}\n地址：{address}{hours}{phone}{note}",
@@ -289,6 +290,8 @@ ZH: Mapping[str, str] = {
     "bindgroup_done": "✅ 本群已绑定到「{name}」，将收到相关公告。",
     "unbindgroup_done": "本群已解除绑定，不再收到公告。",
     "unbindgroup_none": "本群没有绑定。",
+    "group_welcome": "大家好，我是「微丰山」🙂 群里可以发送 /menu 查看社区动态和服务。\n街道管理员请先私聊我完成身份绑定，再在本群发送 /bindgroup 社区或网格号（如 /bindgroup longchi 或 /bindgroup G07）绑定本群，之后相关公告会发到这里。",
+    "group_removed": "⚠️ 机器人已被移出群「{title}」，该群已解除绑定，公告不再发往该群。如需恢复，请把机器人重新拉进群，再发送 /bindgroup。",
     "announce_admins_only": "只有街道管理员可以发布和管理公告。",
     "announce_ask_text": "请发送公告内容（不超过 1500 字）：",
     "announce_text_invalid": "公告内容不能为空，也不能超过 {limit} 字，请重新发送：",

@@ -13,6 +13,13 @@ class Channel(StrEnum):
     WECOM = "wecom"  # 企业微信群机器人: outbound group notices only
 
 
+class MembershipChange(StrEnum):
+    """The bot itself was added to or removed from a group (not a member joining)."""
+
+    JOINED = "joined"
+    LEFT = "left"
+
+
 @dataclass(frozen=True)
 class Location:
     latitude: float
@@ -22,7 +29,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Incoming:
-    """One thing a user did: a text, a command, a button press, a photo or a location."""
+    """One thing a user did: a text, a command, a button press, a photo or a location (or
+    something unusable, or adding the bot to a group / removing it)."""
 
     channel: Channel
     chat_id: str
@@ -37,6 +45,8 @@ class Incoming:
     location: Location | None = None
     display_name: str = ""
     chat_title: str = ""  # a group's name
+    unsupported: str = ""  # something the user sent that no flow can use (a sticker): its kind
+    membership: MembershipChange | None = None  # user_id added or removed the bot (a group)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ MIN_TRACE = 6
 MIN_NUMBER = 7  # a phone field this long is kept whole as a trace (a landline without area code)
 BATCH = 500
 SETTLED_OUTBOX = ("sent", "failed", "uncertain")
-SETTLED_INBOX = ("done", "failed")
+SETTLED_INBOX = ("done", "skipped", "failed")
 
 # Numbers as residents write them: spaced or dashed, full-width (NFKC first), +86 in front.
 _SEP = r"[\s\-‐–—.·]?"
@@ -231,7 +231,7 @@ async def settle_followups(conn: aiosqlite.Connection, now: datetime, limit: int
         " LEFT JOIN outbox AS o ON f.source = 'outbox' AND o.id = f.row_id"
         " LEFT JOIN inbox AS i ON f.source = 'inbox' AND i.id = f.row_id"
         " WHERE (f.source = 'outbox' AND (o.id IS NULL OR o.status IN (?, ?, ?)))"
-        " OR (f.source = 'inbox' AND (i.id IS NULL OR i.status IN (?, ?))) LIMIT ?",
+        " OR (f.source = 'inbox' AND (i.id IS NULL OR i.status IN (?, ?, ?))) LIMIT ?",
         (*SETTLED_OUTBOX, *SETTLED_INBOX, limit),
     ):
         if exists and source == "outbox":

@@ -49,6 +49,24 @@ async def bind_group(conn: aiosqlite.Connection, channel: str, chat_id: str, tit
     )
 
 
+class Membership(StrEnum):
+    MEMBER = "member"
+    LEFT = "left"
+
+
+async def record_membership(conn: aiosqlite.Connection, channel: str, chat_id: str, title: str,
+                            status: Membership, changed_by: str, now: datetime) -> bool:
+    """The bot was added to or removed from a group; False if that was already recorded."""
+    cursor = await conn.execute(
+        "INSERT INTO chat_memberships (channel, chat_id, title, status, changed_by, changed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
+        " title = excluded.title, status = excluded.status, changed_by = excluded.changed_by,"
+        " changed_at = excluded.changed_at WHERE chat_memberships.status != excluded.status",
+        (channel, chat_id, title, status.value, changed_by, stamp(now)),
+    )
+    return cursor.rowcount > 0
+
+
 async def unbind_group(conn: aiosqlite.Connection, channel: str, chat_id: str) -> bool:
     cursor = await conn.execute("DELETE FROM group_targets WHERE channel = ? AND chat_id = ?",
                                 (channel, chat_id))

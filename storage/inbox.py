@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import aiosqlite
 
@@ -11,6 +12,18 @@ from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
 
 MAX_ATTEMPTS = 3
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"  # handled (or deliberately held back, the reason in `error`: flood-limited)
+    SKIPPED = "skipped"  # not something the bot uses; its kind in `error` (an edit, a boost)
+    FAILED = "failed"  # parked: could not be parsed or handled, the reason in `error`
+
+
+# Items that left the inbox's queue: erasure and retention blank their payloads. Written out in
+# the SQL (not bound) so the partial index inbox_retention (migration 0010) matches it.
+SETTLED_SQL = "('done', 'skipped', 'failed')"
 
 
 @dataclass(frozen=True)
@@ -62,18 +75,38 @@ async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> 
 
 
 async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, note: str = "",
-                    sender: str = "") -> None:
+                    sender: str = "", payload: str | None = None) -> None:
     """Handled (or deliberately not, saying why in `note`, e.g. flood-limited). The sender is
-    kept so a resident's erasure can find their raw messages."""
+    kept so a resident's erasure can find their raw messages; `payload` replaces the stored one
+    (what need not be kept once handled, e.g. the card a button was pressed on)."""
+    await _settle(conn, item_id, InboxStatus.DONE, now, note, sender, payload)
+
+
+async def mark_skipped(conn: aiosqlite.Connection, item_id: int, now: datetime, reason: str,
+                       sender: str = "", payload: str | None = None) -> None:
+    """Not something the bot uses (an edit, a service message, a boost); `reason` says what."""
+    await _settle(conn, item_id, InboxStatus.SKIPPED, now, reason, sender, payload)
+
+
+async def park(conn: aiosqlite.Connection, item_id: int, now: datetime, reason: str,
+               sender: str = "", payload: str | None = None) -> None:
+    """Parked at once: trying again cannot help (it cannot even be parsed)."""
+    await _settle(conn, item_id, InboxStatus.FAILED, now, reason[:500], sender, payload)
+
+
+async def _settle(conn: aiosqlite.Connection, item_id: int, status: InboxStatus, now: datetime,
+                  note: str, sender: str, payload: str | None) -> None:
     await conn.execute(
-        "UPDATE inbox SET status = 'done', processed_at = ?, attempts = attempts + 1, error = ?,"
-        " sender = ? WHERE id = ?",
-        (stamp(now), note, sender, item_id),
+        "UPDATE inbox SET status = ?, processed_at = ?, attempts = attempts + 1, error = ?,"
+        " sender = ?, payload = COALESCE(?, payload) WHERE id = ?",
+        (status.value, stamp(now), note, sender, payload, item_id),
     )
 
 
-async def record_failure(conn: aiosqlite.Connection, item_id: int, error: str, now: datetime) -> bool:
-    """Count a failed attempt; after MAX_ATTEMPTS the item is parked as failed. True if parked."""
+async def record_failure(conn: aiosqlite.Connection, item_id: int, error: str, now: datetime,
+                         sender: str = "", payload: str | None = None) -> bool:
+    """Count a failed attempt; after MAX_ATTEMPTS the item is parked as failed (with `sender` and
+    `payload` as for mark_done). True if parked."""
     await conn.execute(
         "UPDATE inbox SET attempts = attempts + 1, error = ?,"
         " status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END,"
@@ -81,7 +114,11 @@ async def record_failure(conn: aiosqlite.Connection, item_id: int, error: str, n
         (error[:500], MAX_ATTEMPTS, stamp(now), item_id),
     )
     row = await fetch_one(conn, "SELECT status FROM inbox WHERE id = ?", (item_id,))
-    return bool(row and row[0] == "failed")
+    parked = bool(row and row[0] == InboxStatus.FAILED)
+    if parked:
+        await conn.execute("UPDATE inbox SET sender = ?, payload = COALESCE(?, payload) WHERE id = ?",
+                           (sender, payload, item_id))
+    return parked
 
 
 async def get_state(conn: aiosqlite.Connection, key: str) -> str | None:

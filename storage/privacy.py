@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from storage import erasure
+from storage import erasure, inbox
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
 
@@ -110,7 +110,7 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
         await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, external_id))
         cursor = await conn.execute(
             "UPDATE inbox SET payload = '', response = NULL WHERE channel = ? AND sender = ?"
-            " AND status IN ('done', 'failed') AND (payload != '' OR response IS NOT NULL)",
+            f" AND status IN {inbox.SETTLED_SQL} AND (payload != '' OR response IS NOT NULL)",
             (channel, external_id))
         messages += cursor.rowcount
         cursor = await conn.execute(_BLANK_OUTBOX + "channel = ?1 AND chat_id = ?3",
@@ -133,11 +133,12 @@ async def purge_expired(conn: aiosqlite.Connection, now: datetime, retention: ti
         " ORDER BY updated_at LIMIT ?", (*CLOSED_STATUSES, cutoff, RETENTION_BATCH)
     )]
     await _purge_tickets(conn, ticket_ids, now)
-    inbox = await conn.execute(
+    raw = await conn.execute(
         "UPDATE inbox SET payload = '', response = NULL WHERE id IN (SELECT id FROM inbox"
-        " WHERE payload != '' AND status = 'done' AND processed_at < ? LIMIT ?)", (cutoff, RETENTION_BATCH))
+        f" WHERE payload != '' AND status IN {inbox.SETTLED_SQL} AND processed_at < ? LIMIT ?)",
+        (cutoff, RETENTION_BATCH))
     sent = await conn.execute(
         _BLANK_OUTBOX + "id IN (SELECT id FROM outbox WHERE payload != '{}' AND created_at < ?1 LIMIT ?3)",
         (cutoff, stamp(now), RETENTION_BATCH))
     followed = await erasure.settle_followups(conn, now)
-    return len(ticket_ids) + inbox.rowcount + sent.rowcount + followed
+    return len(ticket_ids) + raw.rowcount + sent.rowcount + followed

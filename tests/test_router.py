@@ -19,7 +19,7 @@ EXPIRED = "这个选项已经失效了"
 
 def test_private_precedence_is_pinned() -> None:
     assert [route.name for route in router.PRIVATE] == [
-        "command", "typed command", "cancel",
+        "membership", "unsupported content", "command", "typed command", "cancel",
         "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
         "announcements", "announcement", "report from text",
         "menu title", "ticket command", "flow", "typed bind", "typed sign-up",
@@ -29,7 +29,7 @@ def test_private_precedence_is_pinned() -> None:
 
 def test_group_precedence_is_pinned() -> None:
     assert [route.name for route in router.GROUP] == [
-        "bind group", "unbind group", "menu", "menu button", "menu item", "personal command", "personal button",
+        "membership", "bind group", "unbind group", "menu", "menu button", "menu item", "personal command", "personal button",
     ]
 
 

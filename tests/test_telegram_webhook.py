@@ -91,7 +91,10 @@ async def test_webhook_is_registered_with_the_secret(hook: WebhookRun) -> None:
     params = await hook.fake.wait_for_call("setWebhook")
     assert params["url"] == PUBLIC_URL and params["secret_token"] == SECRET
     async with hook.session.get(f"http://127.0.0.1:{hook.server.port}/healthz") as response:
-        assert response.status == 200 and (await response.json()) == {"status": "ok"}
+        body = await response.json()
+    assert response.status == 200 and body["status"] == "ok"
+    assert {name: h["state"] for name, h in body["channels"].items()} == {
+        "telegram-intake": "running", "telegram-sender": "running"}
 
 
 async def test_wrong_or_missing_secret_and_bad_bodies_store_nothing(hook: WebhookRun) -> None:
@@ -144,3 +147,19 @@ async def test_an_update_arriving_in_many_chunks_is_read_whole(hook: WebhookRun)
         assert response.status == 200
     await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "使用说明" in (m.text or ""))
     assert await query(hook.app, "SELECT platform_id FROM inbox") == [("21",)]
+
+
+async def test_an_update_that_cannot_be_parsed_is_stored_and_parked(hook: WebhookRun) -> None:
+    """Fault: a body with an update_id that PTB cannot build an Update from (a sender without an
+    id). Expected: 200 (Telegram must not retry it forever), stored as sent, parked with the
+    reason at handling, one apology to the private chat, and the next update is served."""
+    broken = text_update(31, RESIDENT, "你好")
+    broken["message"]["from"] = {"first_name": "无名"}
+    assert await hook.post(broken) == 200
+    assert await hook.post(text_update(32, RESIDENT, "/help")) == 200
+    await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "使用说明" in (m.text or ""))
+    await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "小差" in (m.text or ""))
+    [(status, error, payload)] = await query(hook.app, "SELECT status, error, payload FROM inbox"
+                                                       " WHERE platform_id = '31'")
+    assert status == "failed" and error.startswith("parse: TypeError")
+    assert json.loads(payload) == broken

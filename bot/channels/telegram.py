@@ -27,16 +27,15 @@ from handlers.types import Channel, Reply
 
 log = logging.getLogger(__name__)
 
-OFFSET_KEY = "telegram.offset"
-ALLOWED_UPDATES = ("message", "callback_query")
-COMMANDS = ("start", "menu", "report", "mytickets", "help", "bind")
+# getUpdates' own read timeout; a long poll adds its `timeout` to it.
+POLL_READ_TIMEOUT = 10.0
 
 
 def build_bot(token: str, base_url: str, base_file_url: str, read_timeout: float = 10.0) -> Bot:
     """A PTB Bot whose every call has a timeout; base URLs may point at a self-hosted server."""
     request = HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=10,
                            connect_timeout=5, pool_timeout=5)
-    polling = HTTPXRequest(connection_pool_size=1, read_timeout=10, connect_timeout=5)
+    polling = HTTPXRequest(connection_pool_size=1, read_timeout=POLL_READ_TIMEOUT, connect_timeout=5)
     return Bot(token, base_url=base_url, base_file_url=base_file_url, request=request,
                get_updates_request=polling)
 

@@ -1,4 +1,5 @@
-"""Telegram intake: updates are stored durably before Telegram is told, then processed from the inbox."""
+"""Telegram intake: updates are stored durably, as Telegram sent them, before Telegram is told;
+then each is parsed and handled from the inbox inside the channel's error boundary."""
 
 from __future__ import annotations
 
@@ -6,13 +7,25 @@ import asyncio
 import contextlib
 import json
 import logging
+import warnings
+from typing import Any
 
 from telegram import Bot, BotCommand, Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    Conflict,
+    EndPointNotFound,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBUserWarning
 
-from bot.channels.telegram import retry_after_seconds
-from bot.channels.telegram_updates import to_incoming
+from bot.channels.telegram import POLL_READ_TIMEOUT, retry_after_seconds
+from bot.channels.telegram_updates import USED_KINDS, Skip, private_chat_of, translate, without_card
 from bot.engine import Engine
+from bot.supervisor import ConfigurationError
 from handlers.texts import Texts
 from handlers.types import Channel
 from storage import inbox
@@ -21,10 +34,27 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 OFFSET_KEY = "telegram.offset"
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = USED_KINDS  # message, callback_query, my_chat_member
 COMMANDS = ("start", "menu", "report", "mytickets", "help", "bind")
 # answerCallbackQuery calls in flight at once: they share the connection pool with the sends.
 CALLBACK_ANSWERS = 4
+TOKEN_REJECTED = "Telegram rejected the bot token (TELEGRAM_BOT_TOKEN)"
+RawUpdate = tuple[int, str]  # (update_id, the update's JSON as Telegram sent it)
+
+
+def raw_updates(result: Any) -> list[RawUpdate]:
+    """getUpdates' raw result as (update_id, JSON) pairs. Nothing is parsed here: one update
+    this PTB cannot read must not keep the others (or the offset) from being stored."""
+    if not isinstance(result, list):
+        raise TypeError(f"getUpdates answered {type(result).__name__}, not a list")
+    updates = []
+    for update in result:
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if isinstance(update_id, int) and not isinstance(update_id, bool):
+            updates.append((update_id, json.dumps(update, ensure_ascii=False)))
+        else:
+            log.warning("getUpdates returned an item without an update_id; ignored")
+    return updates
 
 
 class TelegramIntake:
@@ -43,9 +73,15 @@ class TelegramIntake:
         self.poll_timeout = poll_timeout
         self._answering: set[asyncio.Task[None]] = set()
         self._answer_slots = asyncio.Semaphore(CALLBACK_ANSWERS)
+        # getUpdates is read raw on purpose (see raw_updates); PTB's nudge towards the parsing
+        # method would be logged on every start.
+        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
     async def setup(self, webhook_url: str = "", secret: str = "") -> None:
-        await self.bot.initialize()
+        try:
+            await self.bot.initialize()
+        except InvalidToken as exc:
+            raise ConfigurationError(TOKEN_REJECTED) from exc
         # Polling and a webhook exclude each other; pending updates are residents' messages: kept.
         if webhook_url:
             await self.bot.set_webhook(webhook_url, secret_token=secret,
@@ -60,22 +96,25 @@ class TelegramIntake:
         """One getUpdates call; returns how many new updates were stored."""
         async with self.db.read() as conn:
             offset = int(await inbox.get_state(conn, OFFSET_KEY) or 0)
-        updates = await self.bot.get_updates(
-            offset=offset or None, timeout=self.poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+        params: dict[str, Any] = {"timeout": self.poll_timeout, "allowed_updates": list(ALLOWED_UPDATES)}
+        if offset:
+            params["offset"] = offset
+        result = await self.bot.do_api_request(
+            "getUpdates", api_kwargs=params, return_type=None,
+            read_timeout=POLL_READ_TIMEOUT + self.poll_timeout,
         )
+        updates = raw_updates(result)
         if not updates:
             return 0
-        offset = str(max(u.update_id for u in updates) + 1)
-        return await self.store([u.to_dict() for u in updates], offset)
+        return await self.store(updates, str(max(update_id for update_id, _ in updates) + 1))
 
-    async def store(self, updates: list[dict], new_offset: str = "") -> int:
+    async def store(self, updates: list[RawUpdate], new_offset: str = "") -> int:
         """Commit updates to the inbox (a repeated update_id is ignored); how many were new."""
         stored = 0
         now = self.engine.clock.now()
         async with self.db.transaction() as conn:
-            for update in updates:
-                payload = json.dumps(update, ensure_ascii=False)
-                stored += await inbox.store(conn, Channel.TELEGRAM, str(update["update_id"]), payload, now)
+            for update_id, payload in updates:
+                stored += await inbox.store(conn, Channel.TELEGRAM, str(update_id), payload, now)
             if new_offset:
                 await inbox.set_state(conn, OFFSET_KEY, new_offset)
         self.engine.crash_points.reached("intake.after_store")
@@ -109,28 +148,37 @@ class TelegramIntake:
             processed += len(items)
 
     async def _process(self, item_id: int, payload: str, update_id: str) -> None:
-        update = Update.de_json(json.loads(payload), self.bot)
-        incoming = to_incoming(update) if update is not None else None
-        if incoming is None:
-            await self.engine.skip_stored(item_id)
+        """Parse and handle one stored update. Whatever it holds, it ends handled, skipped or
+        parked: the loop never stops for one update."""
+        raw: Any = None
+        try:
+            raw = json.loads(payload)
+            update = Update.de_json(raw, self.bot)
+            translated = translate(update, raw)
+        except Exception as exc:
+            # Parsing will fail the same way next time: parked at once, with the reason.
+            log.warning("telegram update %s cannot be parsed (%s); parked", update_id, type(exc).__name__)
+            chat = private_chat_of(raw) if isinstance(raw, dict) else None
+            await self.engine.park(item_id, f"parse: {type(exc).__name__}: {exc}"[:300],
+                                   apologise_to=(Channel.TELEGRAM, chat) if chat else None,
+                                   payload=without_card(raw) if isinstance(raw, dict) else None)
             return
-        if update is not None and update.callback_query is not None:
+        kept = without_card(raw)
+        if isinstance(translated, Skip):
+            await self.engine.skip_stored(item_id, translated.reason, sender=translated.sender, payload=kept)
+            return
+        incoming = translated
+        if update.callback_query is not None:
             # Here rather than at intake, so no outbound call delays storing or the webhook's 200.
             self._answer_in_background(update.callback_query.id)
         try:
-            await self.engine.handle_stored(incoming, item_id)
+            await self.engine.handle_stored(incoming, item_id, stored_payload=kept)
         except Exception as exc:
             # The channel's error boundary: log with context (no message text), apologise once.
             log.exception("telegram update %s from chat %s failed", update_id, incoming.chat_id)
-            parked = await self.engine.record_failure(item_id, exc)
-            if parked:
-                await self._apologise(incoming.chat_id)
-
-    async def _apologise(self, chat_id: str) -> None:
-        try:
-            await self.bot.send_message(int(chat_id), self.texts.t("error"))
-        except TelegramError as exc:
-            log.warning("could not send the error notice to chat %s: %s", chat_id, exc.message)
+            apologise = None if incoming.is_group else (Channel.TELEGRAM, incoming.chat_id)
+            await self.engine.record_failure(item_id, exc, apologise_to=apologise, sender=incoming.user_id,
+                                             payload=kept)
 
     async def run_processing(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
         """Webhook mode: process the inbox whenever the webhook stores something."""
@@ -154,8 +202,12 @@ class TelegramIntake:
             try:
                 await self.poll_once()
                 failures = 0
-            except InvalidToken:
-                log.error("Telegram rejected the bot token; stopping the Telegram channel")
+            except InvalidToken as exc:
+                raise ConfigurationError(TOKEN_REJECTED) from exc
+            except EndPointNotFound as exc:
+                # PTB reports a 401 after start-up as a missing endpoint: a revoked token.
+                if "unauthorized" in str(exc.__cause__).lower():
+                    raise ConfigurationError(TOKEN_REJECTED) from exc
                 raise
             except RetryAfter as exc:
                 await _sleep_unless(stop, retry_after_seconds(exc))

@@ -31,13 +31,17 @@ def webhook_handler(intake: TelegramIntake, secret: str, wake: asyncio.Event) ->
         if body is None:
             return web.Response(status=413)
         try:
-            update = json.loads(body)
+            text = body.decode("utf-8")
+            update = json.loads(text)
         except (ValueError, UnicodeDecodeError):
             return web.Response(status=400)
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
             return web.Response(status=400)
         try:
-            await intake.store([update])
+            # The body as Telegram sent it: parsed only when handled, so one this PTB cannot
+            # read is parked there instead of failing here (and being retried by Telegram).
+            await intake.store([(update_id, text)])
         except Exception:
             # Not stored: a 5xx makes Telegram deliver it again.
             log.exception("telegram webhook: could not store update %s", update["update_id"])

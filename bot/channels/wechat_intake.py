@@ -104,7 +104,7 @@ class WeChatIntake:
     async def _handle(self, job: Job) -> None:
         incoming = job.message.incoming
         if incoming is None:
-            await self.engine.skip_stored(job.inbox_id)
+            await self.engine.skip_stored(job.inbox_id, "event: not used", sender=job.message.openid)
             job.slot = Slot.ANSWERED if job.slot is Slot.OPEN else job.slot  # nothing to say
             return
         try:
@@ -164,9 +164,9 @@ class WeChatIntake:
                 continue
             try:
                 message = to_message(item.payload, parse_xml(item.payload))
-            except Exception:
-                log.exception("wechat inbox item %d cannot be read; skipping it", item.id)
-                await self.engine.skip_stored(item.id)
+            except Exception as exc:
+                log.exception("wechat inbox item %d cannot be read; parked", item.id)
+                await self.engine.park(item.id, f"parse: {type(exc).__name__}")
                 continue
             job = self._start(item.platform_id, Job(item.id, message, slot=Slot.ABANDONED))
             await job.finished.wait()

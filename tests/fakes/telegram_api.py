@@ -129,6 +129,7 @@ class FakeTelegramAPI:
         self.violations: list[Violation] = []  # requests refused as invalid per the spec
         self._expected_violations: list[re.Pattern[str]] = []
         self._next_update_id = 1
+        self._unfiltered: set[int] = set()  # update ids delivered whatever allowed_updates says
         self._next_message_id = 1
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._chats: dict[int, JSONDict] = {}
@@ -276,6 +277,28 @@ class FakeTelegramAPI:
         self._notify()
         return update["update_id"]
 
+    # ---------------------------------------------------------------- any update kind
+    def push_queued_earlier(self, update: JSONDict) -> int:
+        """Queue an update Telegram created before the bot's `allowed_updates` took effect: the
+        Bot API delivers those whatever the bot asked for (getUpdates: "this parameter doesn't
+        affect updates created before the call"), so any kind can reach the bot."""
+        update_id = self.push_raw(update)
+        self._unfiltered.add(update_id)
+        return update_id
+
+    def _deliverable(self, update: JSONDict, allowed: list[str]) -> bool:
+        if not allowed or update["update_id"] in self._unfiltered:
+            return True
+        return any(kind in update for kind in allowed)
+
+    @property
+    def allowed_updates(self) -> list[str] | None:
+        """What the latest getUpdates or setWebhook call asked for (None: never said)."""
+        for method, params in reversed(self.calls):
+            if method in ("getUpdates", "setWebhook") and "allowed_updates" in params:
+                return list(params["allowed_updates"])
+        return None
+
     # ---------------------------------------------------------------- inspecting
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
@@ -411,7 +434,7 @@ class FakeTelegramAPI:
             if generation != self._poll_generation:
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                     "make sure that only one bot instance is running")
-            pending = [u for u in self.updates if not allowed or any(k in u for k in allowed)]
+            pending = [u for u in self.updates if self._deliverable(u, allowed)]
             if pending or self._closing or not await self._wait_change(deadline):
                 return pending[:limit]
 
