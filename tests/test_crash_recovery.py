@@ -115,18 +115,7 @@ async def test_kill_during_handling_loses_nothing_and_duplicates_nothing(
     await bot.start()
     fake.push_text(LEADER, f"/bind {code}")
     await reply(fake, LEADER, "绑定成功")
-    fake.push_text(RESIDENT, "/report")
-    await reply(fake, RESIDENT, "问题类别")
-    press(fake, RESIDENT, "水电维修")
-    await reply(fake, RESIDENT, "描述问题")
-    fake.push_text(RESIDENT, "楼道灯坏了很久了")
-    await reply(fake, RESIDENT, "哪个社区")
-    fake.push_text(RESIDENT, "龙池花园3栋")
-    await reply(fake, RESIDENT, "哪一个")
-    press(fake, RESIDENT, "龙池花园3栋")
-    await reply(fake, RESIDENT, "留个电话")
-    press(fake, RESIDENT, "不留电话")
-    await reply(fake, RESIDENT, "请确认")
+    await report_up_to_submit(fake)
     assert await bot.stop() == 0
 
     # The submit press is stored, then the process dies before the handling commits.

@@ -14,7 +14,7 @@ from tests.chat import query
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.spec_updates import DATE, build, chat, message, user
 from tests.telegram_harness import TelegramRun
-from tests.test_crash_recovery import BotProcess, press, reply
+from tests.test_crash_recovery import BotProcess, press, reply, report_up_to_submit
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -69,18 +69,7 @@ async def test_poisonous_updates_are_parked_or_skipped_and_the_bot_keeps_serving
     bot = BotProcess(fake, tmp_path)
     await bot.start()
 
-    fake.push_text(RESIDENT, "/report")
-    await reply(fake, RESIDENT, "问题类别")
-    press(fake, RESIDENT, "水电维修")
-    await reply(fake, RESIDENT, "描述问题")
-    fake.push_text(RESIDENT, "楼道灯坏了很久了")
-    await reply(fake, RESIDENT, "哪个社区")
-    fake.push_text(RESIDENT, "龙池花园3栋")
-    await reply(fake, RESIDENT, "哪一个")
-    press(fake, RESIDENT, "龙池花园3栋")
-    await reply(fake, RESIDENT, "留个电话")
-    press(fake, RESIDENT, "不留电话")
-    await reply(fake, RESIDENT, "请确认")
+    await report_up_to_submit(fake)
     press(fake, RESIDENT, "提交")
     await reply(fake, RESIDENT, "工单号 #1")
     apology = await reply(fake, BROKEN, "系统开了个小差")
