@@ -39,7 +39,7 @@ class Scheduler:
         self.timezone = app.config.subdistrict.timezone
         self._aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
-        self._changed = asyncio.Event()
+        self._changed: asyncio.Event | None = None
         self._watcher: asyncio.Task | None = None
 
     async def run_due(self) -> int:
@@ -55,7 +55,7 @@ class Scheduler:
                 await self.app.engine.write_notifications(conn, notes, now)
                 await purge_expired(conn, now, timedelta(days=self.app.config.privacy.retention_days))
         if notes:
-            self.app.engine.wake_senders({note.recipient.channel for note in notes})
+            self.app.notifier.outbox_queued({note.recipient.channel for note in notes})
         return len(notes)
 
     async def _digest_if_due(self, conn: aiosqlite.Connection, now: datetime) -> list[Notification]:
@@ -112,11 +112,12 @@ class Scheduler:
                           coalesce=True, max_instances=1, misfire_grace_time=None)
         self._aps.start()
         await self.refresh()
-        self.app.engine.schedule_wakers.append(self._changed)
+        self._changed = self.app.notifier.subscribe_schedule()
         self._watcher = asyncio.create_task(self._watch(), name="scheduler-watch")
 
     async def _watch(self) -> None:
         """An admin added or cancelled an announcement: due-now runs go at once, jobs follow."""
+        assert self._changed is not None
         while True:
             await self._changed.wait()
             self._changed.clear()

@@ -67,7 +67,7 @@ async def test_arrives_once_in_every_group_despite_a_restart_and_a_429(
         rows = await run.rows_when(-1002, lambda rs: any("429" in r.last_error for r in rs))
         assert [r.status for r in rows if r.kind == "announcement"] == ["pending"]
         clock.advance(seconds=3)  # retry_after honoured on the injected clock
-        run.app.engine.wake_senders()
+        run.app.notifier.outbox_queued()
         await fake.wait_for(lambda m: m.chat_id == -1002 and TEXT in (m.text or ""))
         await scheduler.run_due()
         assert {chat: len(posts_to(fake, chat)) for chat in GROUPS} == {-1001: 1, -1002: 1, -1003: 1}

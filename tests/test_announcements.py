@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app
 from bot.config import Config
 from bot.scheduler import Scheduler
 from handlers.types import Channel, Incoming

@@ -76,7 +76,7 @@ async def settled(run: BotRun) -> None:
         busy = await query(run.app, "SELECT COUNT(*) FROM outbox WHERE status NOT IN (?, ?, ?)", *SETTLED)
         if busy == [(0,)]:
             return
-        run.app.engine.wake_senders()
+        run.app.notifier.outbox_queued()
         await asyncio.sleep(0.02)
     raise AssertionError("the outbox never settled")
 
@@ -176,7 +176,7 @@ async def test_a_copy_still_to_be_delivered_goes_out_then_is_blanked(run: Telegr
     await run.press(RESIDENT, "确认删除")
     await run.reply_to(RESIDENT, "已删除您的个人信息", after=mark)
     clock.advance(seconds=31)
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
     await run.reply_to(NEIGHBOUR, "同一楼栋已有类似反映", after=mark)
     await settled(run)
     await Scheduler(run.app).run_due()

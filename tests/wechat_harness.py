@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from wechatpy.crypto import WeChatCrypto
 
-from bot.app import build_app
+from bot.bootstrap import build_app
 from bot.channels.wechat_security import parse_xml, signature_of
 from bot.config import Config
 from bot.config_channels import HttpSettings, WeChatSecurity, WeChatSettings
