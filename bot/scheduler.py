@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from handlers.announce import resolve_target
-from handlers.broadcast import admin_notices, run_due_announcements, run_due_reminders
-from handlers.digest import weekly_digest
-from handlers.domain.schedule_rules import next_fire, parse_when
+from handlers.broadcast import run_due_announcements, run_due_reminders
+from handlers.config_sync import sync_config_announcements
+from handlers.digest import digest_if_due
 from handlers.escalation import sweep_deadlines
-from handlers.types import Notification
 from storage import announcements as store
-from storage import inbox
-from storage.announcements import NewAnnouncement, TargetKind
-from storage.clock import parse_stamp, stamp
 from storage.privacy import purge_expired
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30  # deadline sweeps and a safety net for the exact-time jobs
-DIGEST_STATE_KEY = "scheduler:digest_next_at"
 
 
 class Scheduler:
@@ -51,57 +44,17 @@ class Scheduler:
                 notes = await run_due_announcements(conn, services, now, self.grace)
                 notes += await run_due_reminders(conn, services, now)
                 notes += await sweep_deadlines(conn, services, now)
-                notes += await self._digest_if_due(conn, now)
+                notes += await digest_if_due(conn, services, now, self.grace)
                 await self.app.engine.write_notifications(conn, notes, now)
                 await purge_expired(conn, now, timedelta(days=self.app.config.privacy.retention_days))
         if notes:
             self.app.notifier.outbox_queued({note.recipient.channel for note in notes})
         return len(notes)
 
-    async def _digest_if_due(self, conn: aiosqlite.Connection, now: datetime) -> list[Notification]:
-        cron = self.app.config.scheduler.digest
-        raw = await inbox.get_state(conn, DIGEST_STATE_KEY)
-        if raw is None:  # the first start: the first digest is the next one due
-            await self._set_digest_next(conn, now, cron)
-            return []
-        due = parse_stamp(raw)
-        if due > now:
-            return []
-        await self._set_digest_next(conn, now, cron)
-        if now - due > self.grace:
-            return await admin_notices(conn, self.app.services.texts.t("digest_missed"))
-        return await weekly_digest(conn, self.app.services, now)
-
-    async def _set_digest_next(self, conn: aiosqlite.Connection, now: datetime, cron: str) -> None:
-        upcoming = next_fire(cron, now, self.timezone)
-        if upcoming is not None:
-            await inbox.set_state(conn, DIGEST_STATE_KEY, stamp(upcoming))
-
     async def sync_config(self) -> None:
         """Announcements declared in config.yaml: created once, kept in step, cancelled when removed."""
-        config, now = self.app.config, self.app.clock.now()
         async with self.app.db.transaction() as conn:
-            declared = {item.key for item in config.announcements}
-            for item in config.announcements:
-                found = resolve_target(config, item.target)
-                assert found is not None, item.target  # checked when the config was loaded
-                kind, target = TargetKind(found[0]), found[1]
-                when = parse_when(item.when, now, self.timezone)
-                existing = await store.by_config_key(conn, item.key)
-                if existing is None:
-                    await store.create(conn, NewAnnouncement(
-                        text=item.text, target_kind=kind, target_id=target, cron=when.cron,
-                        first_run_at=when.first_run_at, created_by="config", source="config",
-                        config_key=item.key, organiser=item.organiser), now)
-                elif existing.status == "active" and (existing.text, existing.target_kind, existing.target_id,
-                                                      existing.cron) != (item.text, kind, target, when.cron):
-                    # A new rule starts from now; the same rule keeps its next run.
-                    next_run = existing.next_run_at if existing.cron == when.cron else when.first_run_at
-                    await store.update_plan(conn, existing.id, item.text, kind, target, when.cron,
-                                            next_run or when.first_run_at, now)
-            for announcement in await store.active(conn):
-                if announcement.source == "config" and announcement.config_key not in declared:
-                    await store.cancel(conn, announcement.id, now)
+            await sync_config_announcements(conn, self.app.services.config, self.app.clock.now())
 
     async def start(self) -> None:
         """Catch up on what was due while the bot was down, then keep time."""
