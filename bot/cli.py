@@ -163,7 +163,7 @@ def _redact(text: str, secret: str) -> str:
 
 def wechat_menu(config: Config, database: Path, settings: Settings, push: bool) -> int:
     """Print the custom menu as JSON, or push it to WeChat with --push."""
-    from bot.channels.wechat_menu import build_menu, validate_menu
+    from bot.channels.wechat.menu import build_menu, validate_menu
 
     menu = build_menu(config)
     problems = validate_menu(menu)
@@ -190,8 +190,8 @@ async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, m
     import aiohttp
 
     from bot.bootstrap import open_storage
-    from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatHttpError
-    from bot.channels.wechat_menu import push_menu, summarize_menu
+    from bot.channels.wechat.api import WeChatAPI, WeChatError, WeChatHttpError
+    from bot.channels.wechat.menu import push_menu, summarize_menu
     from storage.clock import SystemClock
 
     clock = SystemClock()

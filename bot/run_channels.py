@@ -13,14 +13,14 @@ from telegram.error import InvalidToken
 
 from bot.app import App
 from bot.bootstrap import build_scheduler, build_sender
-from bot.channels.telegram import TelegramTransport, build_bot
-from bot.channels.telegram_intake import TelegramIntake
-from bot.channels.telegram_webhook import webhook_handler
-from bot.channels.wechat_api import WeChatAPI, WeChatError
-from bot.channels.wechat_callback import WeChatCallback
-from bot.channels.wechat_intake import WeChatIntake
-from bot.channels.wechat_security import Cipher
-from bot.channels.wechat_transport import WeChatTransport
+from bot.channels.telegram.intake import TelegramIntake
+from bot.channels.telegram.transport import TelegramTransport, build_bot
+from bot.channels.telegram.webhook import webhook_handler
+from bot.channels.wechat.api import WeChatAPI, WeChatError
+from bot.channels.wechat.callback import WeChatCallback
+from bot.channels.wechat.intake import WeChatIntake
+from bot.channels.wechat.security import Cipher
+from bot.channels.wechat.transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
 from bot.http_server import HttpServer

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from telegram import Bot
 
-from bot.channels.telegram import TelegramTransport, build_bot
+from bot.channels.telegram.transport import TelegramTransport, build_bot
 from bot.config import Config
 from bot.ratelimit import ChatRateLimits
 from bot.sender import MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, OutboxSender, backoff_seconds

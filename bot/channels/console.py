@@ -231,3 +231,13 @@ async def stdin_lines() -> AsyncIterator[str]:
         return
     while raw := await reader.readline():
         yield raw.decode("utf-8", errors="replace")
+
+
+def split_text(text: str) -> list[str]:
+    """A terminal takes any length: one piece."""
+    return [text]
+
+
+# The parts every channel exposes (bot/channels/telegram, bot/channels/wechat).
+Intake = ConsoleChannel
+Transport = ConsoleTransport

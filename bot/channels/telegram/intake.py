@@ -22,8 +22,8 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.channels.telegram import POLL_READ_TIMEOUT, retry_after_seconds
-from bot.channels.telegram_updates import USED_KINDS, Skip, private_chat_of, translate, without_card
+from bot.channels.telegram.transport import POLL_READ_TIMEOUT, retry_after_seconds
+from bot.channels.telegram.updates import USED_KINDS, Skip, private_chat_of, translate, without_card
 from bot.engine import Engine
 from bot.supervisor import ConfigurationError
 from handlers.texts import Texts
