@@ -84,7 +84,7 @@ def build_sender(app: App, transport: Transport) -> OutboxSender:
 
 # Stage 6: the scheduler, last: it writes through the engine and wakes the senders.
 def build_scheduler(app: App) -> Scheduler:
-    return Scheduler(app)
+    return Scheduler(app.engine, app.services)
 
 
 # The console, all stages at once: its channel, its sender and its scheduler (no clock ticks

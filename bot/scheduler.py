@@ -11,9 +11,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import App
+from bot.engine import Engine
 from handlers.broadcast import run_due_announcements, run_due_reminders
 from handlers.config_sync import sync_config_announcements
+from handlers.context import Services
 from handlers.digest import digest_if_due
 from handlers.escalation import sweep_deadlines
 from storage import announcements as store
@@ -25,11 +26,15 @@ TICK_SECONDS = 30  # deadline sweeps and a safety net for the exact-time jobs
 
 
 class Scheduler:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        settings = app.config.scheduler
-        self.grace = timedelta(minutes=settings.grace_minutes)
-        self.timezone = app.config.subdistrict.timezone
+    """Decides *when*; what runs is in handlers/ (it writes through the engine, wakes through its
+    notifier). Built by bot/bootstrap.py, last."""
+
+    def __init__(self, engine: Engine, services: Services) -> None:
+        self.engine = engine
+        self.services = services
+        self.db, self.clock, self.notifier = engine.db, engine.clock, engine.notifier
+        self.grace = timedelta(minutes=services.config.scheduler.grace_minutes)
+        self.timezone = services.config.subdistrict.timezone
         self._aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._changed: asyncio.Event | None = None
@@ -38,23 +43,23 @@ class Scheduler:
     async def run_due(self) -> int:
         """Everything due at the app clock's now, in one transaction; returns notifications queued."""
         async with self._lock:
-            now = self.app.clock.now()
-            services = self.app.services
-            async with self.app.db.transaction() as conn:
+            now = self.clock.now()
+            services = self.services
+            async with self.db.transaction() as conn:
                 notes = await run_due_announcements(conn, services, now, self.grace)
                 notes += await run_due_reminders(conn, services, now)
                 notes += await sweep_deadlines(conn, services, now)
                 notes += await digest_if_due(conn, services, now, self.grace)
-                await self.app.engine.write_notifications(conn, notes, now)
-                await purge_expired(conn, now, timedelta(days=self.app.config.privacy.retention_days))
+                await self.engine.write_notifications(conn, notes, now)
+                await purge_expired(conn, now, timedelta(days=self.services.config.privacy.retention_days))
         if notes:
-            self.app.notifier.outbox_queued({note.recipient.channel for note in notes})
+            self.notifier.outbox_queued({note.recipient.channel for note in notes})
         return len(notes)
 
     async def sync_config(self) -> None:
         """Announcements declared in config.yaml: created once, kept in step, cancelled when removed."""
-        async with self.app.db.transaction() as conn:
-            await sync_config_announcements(conn, self.app.services.config, self.app.clock.now())
+        async with self.db.transaction() as conn:
+            await sync_config_announcements(conn, self.services.config, self.clock.now())
 
     async def start(self) -> None:
         """Catch up on what was due while the bot was down, then keep time."""
@@ -65,7 +70,7 @@ class Scheduler:
                           coalesce=True, max_instances=1, misfire_grace_time=None)
         self._aps.start()
         await self.refresh()
-        self._changed = self.app.notifier.subscribe_schedule()
+        self._changed = self.notifier.subscribe_schedule()
         self._watcher = asyncio.create_task(self._watch(), name="scheduler-watch")
 
     async def _watch(self) -> None:
@@ -87,7 +92,7 @@ class Scheduler:
         """One exact-time job per active announcement, rebuilt from the database."""
         if self._aps is None:
             return
-        async with self.app.db.read() as conn:
+        async with self.db.read() as conn:
             wanted = {f"announcement-{a.id}": a.next_run_at for a in await store.active(conn) if a.next_run_at}
         for job in self._aps.get_jobs():
             if job.id.startswith("announcement-") and job.id not in wanted:
@@ -95,7 +100,7 @@ class Scheduler:
         for job_id, run_at in wanted.items():
             current = self._aps.get_job(job_id)
             # Past times were just handled by run_due; the tick catches anything late.
-            if run_at <= self.app.clock.now() or (current is not None and current.next_run_time == run_at):
+            if run_at <= self.clock.now() or (current is not None and current.next_run_time == run_at):
                 continue
             self._aps.add_job(self._tick, DateTrigger(run_date=run_at), id=job_id, replace_existing=True,
                               misfire_grace_time=None)
