@@ -23,9 +23,9 @@ from pathlib import Path
 
 from bench.common import bot_env, bot_process, run_cli, table_row, write_config
 from bench.telegram_fake import TOKEN, FakeClient, fake_server
+from bot.bootstrap import open_storage
 from storage import groups
 from storage.clock import SystemClock
-from storage.db import Database
 
 TARGET = 0.9
 TEXT = "【公告】本周六上午 9 点丰山街道社区义诊，欢迎居民参加"
@@ -35,7 +35,7 @@ FIRST_GROUP = -1_000_000_000_001
 async def bind_groups(db_path: Path, count: int) -> list[int]:
     """Bind `count` Telegram groups, spread over the communities, as /bindgroup would."""
     clock = SystemClock()
-    db = await Database.open(db_path, clock)
+    db = await open_storage(db_path, clock)
     chats = [FIRST_GROUP - i for i in range(count)]
     communities = ("longchi", "nanqiao", "fengle", "gaoan")
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from bench.load_plan import THINK_MAX, THINK_MIN, Resident
 from bench.load_telegram import Submission
 from bench.wechat_flow import DEADLINE_TEXT, SUBMITTED, number_of
-from bot.channels.wechat_messages import platform_id
+from bot.channels.wechat.messages import platform_id
 from tests.wechat_harness import Answer, WeChatPlatform
 
 MAX_STEPS = 10  # a report takes 7 answers after the tap; more means the flow went wrong

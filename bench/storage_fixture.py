@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.storage_lifecycle import Life, Model, stamp_of
-from bot.app import staff_seeds
+from bot.bootstrap import open_storage, staff_seeds
 from bot.config import Config
 from storage.accounts import sync_people
 from storage.clock import SystemClock
-from storage.db import Database
 
 FIXTURE_VERSION = 2  # bump when the generator or an already-applied migration changes
 SPAN_DAYS = 730
@@ -89,7 +88,7 @@ def _created_times(count: int, start: float, now: float, rng: random.Random) -> 
 async def _schema(path: Path, config: Config) -> None:
     for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         stale.unlink(missing_ok=True)
-    db = await Database.open(path, SystemClock())
+    db = await open_storage(path, SystemClock())
     try:
         async with db.transaction() as conn:
             await sync_people(conn, staff_seeds(config), datetime.now(UTC))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.app import build_services
+from bot.bootstrap import build_services, open_storage
 from bot.config import Config
 from handlers.escalation import horizons, sweep_deadlines
 from handlers.stats import category_hours
@@ -183,7 +183,7 @@ async def run_all(db: Database, config: Config, now: datetime, residents: int, r
 
 async def catch_up(path: str, config: Config, now: datetime) -> int:
     """One committed sweep at the fixture's `now`, so later sweeps see the steady state."""
-    db = await Database.open(path, FakeClock(now))
+    db = await open_storage(path, FakeClock(now))
     try:
         async with db.transaction() as conn:
             return len(await sweep_deadlines(conn, build_services(config), now))

@@ -25,9 +25,9 @@ from bench.common import ROOT, table_row
 from bench.storage_fixture import Fixture, build, load_cached, save_meta
 from bench.storage_queries import Measured, catch_up, explain, run_all
 from bench.storage_rss import bot_rss_kib
+from bot.bootstrap import open_storage
 from bot.config import load_config
 from storage.clock import FakeClock
-from storage.db import Database
 
 
 def _args() -> argparse.Namespace:
@@ -86,7 +86,7 @@ async def main() -> None:
     fixture, cached = await _fixture(config_path, tickets, residents, args.rebuild)
     path = str(fixture.path)
     # Opening migrates: a newer migration (e.g. 0008's indexes) is applied to the cached file here.
-    db = await Database.open(path, FakeClock(fixture.now))
+    db = await open_storage(path, FakeClock(fixture.now))
     try:
         size = fixture.path.stat().st_size
         print(f"fixture {path} ({'cached' if cached else 'new'}, schema v{await db.schema_version()}):"

@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.app import build_app, database_path
+from bot.bootstrap import build_app, database_path
 from bot.config import load_config
 from bot.faults import CrashPoints
 from bot.ratelimit import GLOBAL_PER_SECOND, GROUP_PER_MINUTE, PRIVATE_BURST, ChatRateLimits

@@ -101,7 +101,7 @@ def _database(args: argparse.Namespace, config: Config, config_file: Path, comma
     silently start an empty database. The folder of the configured storage.database (data/ on
     a first start) is created, and the operator is told.
     """
-    from bot.app import database_path
+    from bot.bootstrap import database_path
 
     if args.database is None:
         database = database_path(config, config_file)
@@ -163,7 +163,7 @@ def _redact(text: str, secret: str) -> str:
 
 def wechat_menu(config: Config, database: Path, settings: Settings, push: bool) -> int:
     """Print the custom menu as JSON, or push it to WeChat with --push."""
-    from bot.channels.wechat_menu import build_menu, validate_menu
+    from bot.channels.wechat.menu import build_menu, validate_menu
 
     menu = build_menu(config)
     problems = validate_menu(menu)
@@ -189,15 +189,15 @@ async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, m
 
     import aiohttp
 
-    from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatHttpError
-    from bot.channels.wechat_menu import push_menu, summarize_menu
+    from bot.bootstrap import open_storage
+    from bot.channels.wechat.api import WeChatAPI, WeChatError, WeChatHttpError
+    from bot.channels.wechat.menu import push_menu, summarize_menu
     from storage.clock import SystemClock
-    from storage.db import Database
 
     clock = SystemClock()
     # The bot's own database: the access token is shared with the running bot, not replaced.
     try:
-        db = await Database.open(db_file, clock)
+        db = await open_storage(db_file, clock)
     except (OSError, sqlite3.Error) as exc:
         print(f"推送失败 cannot open the database {db_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -225,7 +225,7 @@ async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, m
 
 def stats_command(config: Config, database: Path, scope_text: str | None, period_text: str | None) -> int:
     """Print the 三率 of a scope and period, as /stats shows them to an admin."""
-    from bot.app import build_app
+    from bot.bootstrap import build_app
     from handlers.stats import parse_period, parse_scope, stats_text
     from storage.clock import SystemClock
     from storage.periods import period_for

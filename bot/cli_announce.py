@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.app import build_app
+from bot.bootstrap import build_app
 from bot.config import Config
 from handlers.announce import new_announcement, parse_signup, resolve_target
 from handlers.domain.schedule_rules import RuleError, parse_when

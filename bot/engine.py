@@ -3,9 +3,8 @@ its inbox mark commit together (items handled at the same time share the transac
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,6 +13,7 @@ import aiosqlite
 from bot.faults import CrashPoints
 from bot.flood_guard import Admission, FloodGuard
 from bot.group_commit import GroupCommit
+from bot.notifier import Notifier
 from handlers.dispatcher import Dispatcher
 from handlers.types import Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
@@ -47,7 +47,7 @@ class Engine:
 
     def __init__(self, db: Database, dispatcher: Dispatcher, clock: Clock,
                  crash_points: CrashPoints | None = None, flood_guard: FloodGuard | None = None, *,
-                 splitters: Mapping[str, TextSplitter]) -> None:
+                 splitters: Mapping[str, TextSplitter], notifier: Notifier | None = None) -> None:
         self.db = db
         self.dispatcher = dispatcher
         self.clock = clock
@@ -57,27 +57,14 @@ class Engine:
         # Work done at the same time (WeChat callbacks stored and handled, a poll's Telegram
         # updates handled) commits together: one flush for all of it.
         self.commits = GroupCommit(db, before_commit=lambda: self.crash_points.reached("engine.before_commit"))
-        self.outbox_wakers: dict[str, list[asyncio.Event]] = {}  # channel → its senders' wake events
-        self.schedule_wakers: list[asyncio.Event] = []
-
-    def add_sender(self, channel: str, wake: asyncio.Event) -> None:
-        self.outbox_wakers.setdefault(channel, []).append(wake)
-
-    def wake_senders(self, channels: Iterable[str] | None = None) -> None:
-        """Wake the senders of these channels (all when None); a sender woken for nothing still
-        costs a database transaction, and every handling waits behind it."""
-        for channel, events in self.outbox_wakers.items():
-            if channels is None or channel in channels:
-                for event in events:
-                    event.set()
+        self.notifier = notifier or Notifier()
 
     def _after_commit(self, outcome: Outcome, queued: set[str]) -> None:
         """Wake the senders of the channels rows were queued for, the scheduler if announcements changed."""
         if queued:
-            self.wake_senders(queued)
+            self.notifier.outbox_queued(queued)
         if outcome.schedule_changed:
-            for event in self.schedule_wakers:
-                event.set()
+            self.notifier.schedule_changed()
 
     async def _enqueue(self, conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
                        now: datetime, kind: str, ticket_id: int | None, run_id: int | None = None) -> None:
@@ -176,7 +163,7 @@ class Engine:
         """Replies that could not go back the way they came (WeChat's deadline passed) are pushed."""
         async with self.db.transaction() as conn:
             await self.enqueue_in(conn, channel, chat_id, replies, self.clock.now())
-        self.wake_senders({channel})
+        self.notifier.outbox_queued({channel})
 
     async def skip_stored(self, inbox_id: int, reason: str = "", *, sender: str = "",
                           payload: str | None = None) -> None:
@@ -196,7 +183,7 @@ class Engine:
             if parked and apologise_to is not None:
                 await self._apology(conn, *apologise_to)
         if parked and apologise_to is not None:
-            self.wake_senders({apologise_to[0]})
+            self.notifier.outbox_queued({apologise_to[0]})
         return parked
 
     async def park(self, inbox_id: int, reason: str, *, apologise_to: tuple[str, str] | None = None,
@@ -207,7 +194,7 @@ class Engine:
             if apologise_to is not None:
                 await self._apology(conn, *apologise_to)
         if apologise_to is not None:
-            self.wake_senders({apologise_to[0]})
+            self.notifier.outbox_queued({apologise_to[0]})
 
     async def _apology(self, conn: aiosqlite.Connection, channel: str, chat_id: str) -> None:
         text = self.dispatcher.services.texts.t("error")

@@ -12,21 +12,20 @@ import aiohttp
 from telegram.error import InvalidToken
 
 from bot.app import App
-from bot.channels.telegram import TelegramTransport, build_bot
-from bot.channels.telegram_intake import TelegramIntake
-from bot.channels.telegram_webhook import webhook_handler
-from bot.channels.wechat_api import WeChatAPI, WeChatError
-from bot.channels.wechat_callback import WeChatCallback
-from bot.channels.wechat_intake import WeChatIntake
-from bot.channels.wechat_security import Cipher
-from bot.channels.wechat_transport import WeChatTransport
+from bot.bootstrap import build_scheduler, build_sender
+from bot.channels.telegram.intake import TelegramIntake
+from bot.channels.telegram.transport import TelegramTransport, build_bot
+from bot.channels.telegram.webhook import webhook_handler
+from bot.channels.wechat.api import WeChatAPI, WeChatError
+from bot.channels.wechat.callback import WeChatCallback
+from bot.channels.wechat.intake import WeChatIntake
+from bot.channels.wechat.security import Cipher
+from bot.channels.wechat.transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
-from bot.group_feedback import GroupFeedback
 from bot.http_server import HttpServer
 from bot.ratelimit import ChatRateLimits
-from bot.scheduler import Scheduler
-from bot.sender import OutboxSender, Transport
+from bot.sender import Transport
 from bot.settings import Settings, wechat_enabled
 from bot.supervisor import ConfigurationError, Loop, Supervisor
 from storage import groups
@@ -62,10 +61,7 @@ class Plan:
 
 
 def _sender(app: App, transport: Transport) -> Loop:
-    wake = asyncio.Event()
-    app.engine.add_sender(transport.channel, wake)
-    feedback = GroupFeedback(app.services, app.engine)
-    return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points, feedback).run
+    return build_sender(app, transport).run
 
 
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
@@ -132,7 +128,7 @@ async def sync_robots(app: App, settings: Settings) -> None:
 
 
 def plan_scheduler(app: App, settings: Settings, plan: Plan) -> None:
-    scheduler = Scheduler(app)
+    scheduler = build_scheduler(app)
 
     async def start() -> None:
         await sync_robots(app, settings)

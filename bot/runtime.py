@@ -12,8 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import logging_setup
-from bot.app import build_app, database_path
-from bot.channels.console import ConsoleChannel, resolve_identity, stdin_lines
+from bot.bootstrap import build_app, build_console, database_path
+from bot.channels.console import resolve_identity, stdin_lines
 from bot.config import Config
 from bot.faults import CrashPoints
 from bot.run_channels import run_channels
@@ -46,7 +46,7 @@ async def run_console(config: Config, config_file: Path, database: Path | None, 
             print(f"unknown identity {identity!r}: use resident:<name>, leader:G01, guide:G01, admin",
                   file=sys.stderr)
             return 2
-        channel = ConsoleChannel(app, who, lambda text: print(text, flush=True), log_file)
+        channel = build_console(app, who, lambda text: print(text, flush=True), log_file)
         await channel.run(stdin_lines())
         return 0
     finally:

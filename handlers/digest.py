@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
+from handlers.broadcast import admin_notices
 from handlers.context import Services
 from handlers.domain.model import Role
+from handlers.domain.schedule_rules import next_fire
 from handlers.routing import recipients_of
 from handlers.stats import (
     category_hours,
@@ -20,8 +22,9 @@ from handlers.stats import (
     rates_lines,
 )
 from handlers.types import Notification, Reply
-from storage import outbox, periods, stats
+from storage import outbox, periods, state, stats
 from storage.accounts import people_with_role
+from storage.clock import parse_stamp, stamp
 from storage.stats import SUBDISTRICT, GroupRates, OverdueTicket, Rates
 
 DIGEST_KIND = "digest"
@@ -118,3 +121,30 @@ async def weekly_digest(conn: aiosqlite.Connection, services: Services, now: dat
         return []
     reply = Reply(text=await digest_text(conn, services, now))
     return [Notification(recipient, reply, DIGEST_KIND, None) for recipient in recipients]
+
+
+DIGEST_STATE_KEY = "scheduler:digest_next_at"  # in the state table: when the next digest is due
+
+
+async def digest_if_due(conn: aiosqlite.Connection, services: Services, now: datetime,
+                        grace: timedelta) -> list[Notification]:
+    """The weekly digest when its time has come (the scheduler decides when to ask). One missed
+    by more than `grace` (the bot was down) is not sent late: the admins are told it was missed."""
+    cron = services.config.scheduler.digest
+    raw = await state.get_state(conn, DIGEST_STATE_KEY)
+    if raw is None:  # the first start: the first digest is the next one due
+        await _set_digest_next(conn, services, now, cron)
+        return []
+    due = parse_stamp(raw)
+    if due > now:
+        return []
+    await _set_digest_next(conn, services, now, cron)
+    if now - due > grace:
+        return await admin_notices(conn, services.texts.t("digest_missed"))
+    return await weekly_digest(conn, services, now)
+
+
+async def _set_digest_next(conn: aiosqlite.Connection, services: Services, now: datetime, cron: str) -> None:
+    upcoming = next_fire(cron, now, services.config.subdistrict.timezone)
+    if upcoming is not None:
+        await state.set_state(conn, DIGEST_STATE_KEY, stamp(upcoming))

@@ -119,16 +119,3 @@ async def record_failure(conn: aiosqlite.Connection, item_id: int, error: str, n
         await conn.execute("UPDATE inbox SET sender = ?, payload = COALESCE(?, payload) WHERE id = ?",
                            (sender, payload, item_id))
     return parked
-
-
-async def get_state(conn: aiosqlite.Connection, key: str) -> str | None:
-    row = await fetch_one(conn, "SELECT value FROM channel_state WHERE key = ?", (key,))
-    return str(row[0]) if row else None
-
-
-async def set_state(conn: aiosqlite.Connection, key: str, value: str) -> None:
-    await conn.execute(
-        "INSERT INTO channel_state (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )

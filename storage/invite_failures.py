@@ -9,7 +9,7 @@ import aiosqlite
 
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_one
-from storage.inbox import get_state, set_state
+from storage.state import get_state, set_state
 
 SPIKE_ALERTED_KEY = "invites:spike_alerted_at"
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app
 from bot.config import Config, load_config
 from storage.clock import FakeClock
 from storage.db import Database

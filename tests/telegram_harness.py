@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app import build_app
+from bot.bootstrap import build_app
 from bot.config import Config
 from bot.config_channels import TelegramSettings
 from bot.ratelimit import ChatRateLimits

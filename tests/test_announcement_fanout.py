@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.bootstrap import build_scheduler
 from bot.config import Config
-from bot.scheduler import Scheduler
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -56,7 +56,7 @@ async def test_arrives_once_in_every_group_despite_a_restart_and_a_429(
     clock.advance(minutes=1, seconds=59)
     run = await start_run(config, fake, clock, db)
     try:
-        scheduler = Scheduler(run.app)
+        scheduler = build_scheduler(run.app)
         await scheduler.run_due()
         assert all(posts_to(fake, chat) == [] for chat in GROUPS)  # not before its minute
         fake.fail_next("sendMessage", status=429, retry_after=3, chat_id=-1002)
@@ -67,7 +67,7 @@ async def test_arrives_once_in_every_group_despite_a_restart_and_a_429(
         rows = await run.rows_when(-1002, lambda rs: any("429" in r.last_error for r in rs))
         assert [r.status for r in rows if r.kind == "announcement"] == ["pending"]
         clock.advance(seconds=3)  # retry_after honoured on the injected clock
-        run.app.engine.wake_senders()
+        run.app.notifier.outbox_queued()
         await fake.wait_for(lambda m: m.chat_id == -1002 and TEXT in (m.text or ""))
         await scheduler.run_due()
         assert {chat: len(posts_to(fake, chat)) for chat in GROUPS} == {-1001: 1, -1002: 1, -1003: 1}
@@ -85,7 +85,7 @@ async def test_a_group_upgraded_to_a_supergroup_is_followed(config: Config, fake
         await schedule_two_minutes_ahead(run)
         fake.fail_next("sendMessage", status=400, chat_id=-1003, migrate_to_chat_id=-1009003)
         clock.advance(minutes=2)
-        await Scheduler(run.app).run_due()
+        await build_scheduler(run.app).run_due()
         await fake.wait_for(lambda m: m.chat_id == -1009003 and TEXT in (m.text or ""))
         targets = await query(run.app, "SELECT chat_id, status FROM group_targets WHERE community_id = 'gaoan'")
         assert targets == [("-1009003", "active")]
@@ -103,7 +103,7 @@ async def test_a_group_that_removed_the_bot_is_disabled_and_admins_told(
         fake.fail_next("sendMessage", status=403, description="Forbidden: bot was kicked from the group chat",
                        chat_id=-1002)
         clock.advance(minutes=2)
-        await Scheduler(run.app).run_due()
+        await build_scheduler(run.app).run_due()
         notice = await fake.wait_for(lambda m: m.chat_id == ADMIN and "已停用" in (m.text or ""))
         assert "-1002" in (notice.text or "") and "kicked" in (notice.text or "")
         assert await query(run.app, "SELECT status FROM group_targets WHERE chat_id = '-1002'") == [("disabled",)]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app, build_scheduler
 from bot.config import Config
-from bot.scheduler import Scheduler
 from handlers.types import Channel, Incoming
 from storage.clock import FakeClock
 from tests.chat import ChatUser, bind, file_report, query
@@ -69,7 +69,7 @@ async def test_only_admins_bind_groups(app: App) -> None:
 async def test_one_off_reaches_every_group_at_its_minute_once(app: App, admin: ChatUser, clock: FakeClock) -> None:
     # FakeClock starts at 10:00 Beijing time.
     await schedule(admin, "周六上午社区义诊，欢迎参加", "全部群", "10:02")
-    scheduler = Scheduler(app)
+    scheduler = build_scheduler(app)
     assert await scheduler.run_due() == 0
     clock.advance(seconds=119)
     await scheduler.run_due()
@@ -92,7 +92,7 @@ async def test_a_restart_keeps_what_was_scheduled(config: Config, clock: FakeClo
     clock.advance(hours=21)  # 07:00 the next day
     second = await build_app(config, clock, tmp_path / "restart.db")
     try:
-        await Scheduler(second).run_due()
+        await build_scheduler(second).run_due()
         assert await group_posts(second) == [("-1001", "📢 停水通知：明天 8-12 点")]
     finally:
         await second.close()
@@ -102,7 +102,7 @@ async def test_targets_follow_community_and_grid(app: App, admin: ChatUser, cloc
     await schedule(admin, "龙池社区通知", "龙池社区", "立即")
     await schedule(admin, "G01 网格通知", "G01", "立即")
     await schedule(admin, "南桥社区通知", "南桥社区", "立即")
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     posts = await group_posts(app)
     assert sorted(c for c, t in posts if "龙池社区通知" in t) == ["-1001", "-1003"]  # the G01 group is in longchi
     assert sorted(c for c, t in posts if "G01 网格通知" in t) == ["-1001", "-1003"]
@@ -111,7 +111,7 @@ async def test_targets_follow_community_and_grid(app: App, admin: ChatUser, cloc
 
 async def test_repeating_rule_runs_every_week(app: App, admin: ChatUser, clock: FakeClock) -> None:
     await schedule(admin, "太极拳教学，南湖公园", "南桥社区", "每周六 08:00")
-    scheduler = Scheduler(app)
+    scheduler = build_scheduler(app)
     clock.advance(days=1, hours=22)  # Saturday 08:00
     await scheduler.run_due()
     assert len(await group_posts(app)) == 1
@@ -129,7 +129,7 @@ async def test_a_run_missed_past_the_grace_is_reported_not_dropped(app: App, adm
                                                                    clock: FakeClock) -> None:
     announcement = await schedule(admin, "会议通知", "全部群", "10:30")
     clock.advance(hours=2)  # the bot was down; grace is 60 minutes
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     assert await group_posts(app) == []
     assert await query(app, "SELECT outcome FROM announcement_runs") == [("missed",)]
     notices = [r.text for r in await admin.inbox()]
@@ -139,13 +139,13 @@ async def test_a_run_missed_past_the_grace_is_reported_not_dropped(app: App, adm
 async def test_a_run_late_within_the_grace_is_still_sent(app: App, admin: ChatUser, clock: FakeClock) -> None:
     await schedule(admin, "会议通知", "全部群", "10:30")
     clock.advance(minutes=85)
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     assert len(await group_posts(app)) == 3
 
 
 async def test_admin_sees_delivery_per_target_and_can_cancel(app: App, admin: ChatUser, clock: FakeClock) -> None:
     first = await schedule(admin, "公告一", "全部群", "立即")
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     async with app.db.transaction() as conn:
         await conn.execute("UPDATE outbox SET status = 'sent' WHERE kind = 'announcement' AND chat_id != '-1002'")
         await conn.execute("UPDATE outbox SET status = 'failed', last_error = '403 Forbidden: bot was kicked'"
@@ -158,7 +158,7 @@ async def test_admin_sees_delivery_per_target_and_can_cancel(app: App, admin: Ch
     await admin.press_data(f"an:c:{second}")
     assert f"公告 #{second} 已取消" in admin.text
     clock.advance(days=1)
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     assert not [t for _, t in await group_posts(app) if "公告二" in t]
 
 
@@ -183,7 +183,7 @@ async def test_bad_inputs_change_nothing(app: App, admin: ChatUser) -> None:
 
 async def test_sign_up_capacity_cancel_reminder_and_list(app: App, admin: ChatUser, clock: FakeClock) -> None:
     announcement = await schedule(admin, "爱心义剪", "全部群", "立即", signup="2 明天 15:00")
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     [(_, post)] = [p for p in await group_posts(app) if p[0] == "-1001"]
     assert f"报名 {announcement}" in post and "名额 2 人" in post
     residents = [ChatUser(app, f"70{n}") for n in range(3)]
@@ -201,11 +201,11 @@ async def test_sign_up_capacity_cancel_reminder_and_list(app: App, admin: ChatUs
     await residents[0].press_data(f"su:l:{announcement}")
     assert "只有活动发布人" in residents[0].text
     clock.advance(hours=26, minutes=59)  # 12:59 the next day: not yet (reminder at 13:00)
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     assert not [r for r in await residents[0].inbox() if "活动提醒" in r.text]
     clock.advance(minutes=1)
-    await Scheduler(app).run_due()
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     reminded = {u.user_id: [r.text for r in await u.inbox() if "活动提醒" in r.text] for u in residents}
     assert {k: len(v) for k, v in reminded.items()} == {"700": 1, "701": 0, "702": 1}
     clock.advance(hours=1, minutes=1)  # sign-up closed an hour before the start
@@ -247,7 +247,7 @@ async def test_wechat_followers_in_the_area_get_it_too(config: Config, clock: Fa
         await file_report(longchi)  # 龙池花园3栋: the address tells where the follower lives
         await file_report(nanqiao, address="南桥新村1栋")
         await schedule(admin, "龙池社区停水通知", "龙池社区", "立即")
-        await Scheduler(app).run_due()
+        await build_scheduler(app).run_due()
         rows = await query(app, "SELECT channel, chat_id, json_extract(payload, '$.text') FROM outbox"
                                 " WHERE kind = 'announcement' ORDER BY id")
         assert rows == [("wechat", "oLongchi", "📢 龙池社区停水通知")]
@@ -270,20 +270,20 @@ async def test_a_time_that_passes_during_the_preview_is_asked_again(app: App, ad
     await admin.press("不需要报名")
     clock.advance(hours=2)  # 「立即」 means when confirmed, not when chosen: nothing is missed
     await admin.press("确认发布")
-    await Scheduler(app).run_due()
+    await build_scheduler(app).run_due()
     assert len(await group_posts(app)) == 3
     assert await query(app, "SELECT outcome FROM announcement_runs") == [("sent",)]
 
 
 async def test_config_announcements_follow_config_changes(config: Config, clock: FakeClock, tmp_path: Path) -> None:
     first = await build_app(config, clock, tmp_path / "declared.db")
-    await Scheduler(first).sync_config()
+    await build_scheduler(first).sync_config()
     await first.close()
     items = [a.model_copy(update={"target": "nanqiao", "when": "每周六 08:00", "text": "太极拳改到周六"})
              if a.key == "taichi-weekly" else a for a in config.announcements[:1]]
     second = await build_app(config.model_copy(update={"announcements": items}), clock, tmp_path / "declared.db")
     try:
-        await Scheduler(second).sync_config()
+        await build_scheduler(second).sync_config()
         rows = await query(second, "SELECT config_key, status, text, target_kind, target_id, cron, next_run_at"
                                    " FROM announcements ORDER BY id")
         assert rows == [

@@ -9,7 +9,8 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app
 from bot.config import Config
 from storage.clock import FakeClock
 from tests.chat import ChatUser, file_report, query

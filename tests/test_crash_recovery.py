@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app import build_app
+from bot.bootstrap import build_app
 from bot.config import load_config
 from bot.sender import CONCURRENCY
 from handlers.dispatcher import create_invite

@@ -14,7 +14,7 @@ import unicodedata
 import pytest
 
 from bot.app import App
-from bot.scheduler import Scheduler
+from bot.bootstrap import build_scheduler
 from handlers.types import Channel, Incoming
 from storage import inbox
 from storage.clock import FakeClock
@@ -76,7 +76,7 @@ async def settled(run: BotRun) -> None:
         busy = await query(run.app, "SELECT COUNT(*) FROM outbox WHERE status NOT IN (?, ?, ?)", *SETTLED)
         if busy == [(0,)]:
             return
-        run.app.engine.wake_senders()
+        run.app.notifier.outbox_queued()
         await asyncio.sleep(0.02)
     raise AssertionError("the outbox never settled")
 
@@ -135,7 +135,7 @@ async def test_erasure_reaches_the_copies_made_for_others(run: TelegramRun) -> N
     await run.press(RESIDENT, "确认删除")
     await run.reply_to(RESIDENT, "已删除您的个人信息", after=mark)
     await settled(run)
-    await Scheduler(run.app).run_due()  # what was still in flight is blanked once it has left
+    await build_scheduler(run.app).run_due()  # what was still in flight is blanked once it has left
 
     left = await leaks(run)
     assert not left, "still there after erasure:\n" + "\n".join(left)
@@ -176,10 +176,10 @@ async def test_a_copy_still_to_be_delivered_goes_out_then_is_blanked(run: Telegr
     await run.press(RESIDENT, "确认删除")
     await run.reply_to(RESIDENT, "已删除您的个人信息", after=mark)
     clock.advance(seconds=31)
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
     await run.reply_to(NEIGHBOUR, "同一楼栋已有类似反映", after=mark)
     await settled(run)
-    await Scheduler(run.app).run_due()
+    await build_scheduler(run.app).run_due()
     [(status, payload)] = await query(run.app, "SELECT status, payload FROM outbox WHERE id = ?", hint.id)
     assert status == "sent" and "同一楼栋已有类似反映" in payload and DESCRIPTION[:8] not in payload
     left = await leaks(run)

@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.bootstrap import build_scheduler
 from bot.config import Config
-from bot.scheduler import Scheduler
 from storage.clock import FakeClock
 from tests.fakes.wechat_api import FakeWeChatAPI
 from tests.test_erasure_reach import DESCRIPTION, PHONE, leaks, settled
@@ -61,6 +61,6 @@ async def test_erasure_reaches_the_copies_on_wechat(run: WeChatRun) -> None:
     confirm = await wx.text(RESIDENT, option_number(mine.text, "删除我的数据"))
     assert "已删除您的个人信息" in (await wx.text(RESIDENT, option_number(confirm.text, "确认删除"))).text
     await settled(run)
-    await Scheduler(run.app).run_due()
+    await build_scheduler(run.app).run_due()
     left = await leaks(run)
     assert not left, "still there after erasure:\n" + "\n".join(left)

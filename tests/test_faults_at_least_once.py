@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 
 from bot.channels.splitters import split_for_channel
-from bot.channels.wechat_api import WeChatAPI
-from bot.channels.wechat_transport import WeChatTransport
+from bot.channels.wechat.api import WeChatAPI
+from bot.channels.wechat.transport import WeChatTransport
 from bot.config_channels import WeChatSettings
 from bot.sender import MAX_ATTEMPTS, OutboxSender, backoff_seconds
 from handlers.texts import ZH, Texts

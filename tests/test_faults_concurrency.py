@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.app import build_app
+from bot.bootstrap import build_app
 from bot.config import Config
 from storage.clock import FakeClock
 from storage.db import Database

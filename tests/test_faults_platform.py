@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from telegram import Bot
 
-from bot.channels.telegram import TelegramTransport, build_bot
+from bot.channels.telegram.transport import TelegramTransport, build_bot
 from bot.config import Config
 from bot.ratelimit import ChatRateLimits
 from bot.sender import MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, OutboxSender, backoff_seconds
@@ -179,7 +179,7 @@ async def impatient(config: Config, fake: FakeTelegramAPI, clock: FakeClock,
 
 
 def wake(run: TelegramRun) -> None:
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
 
 
 async def sender_pass(run: TelegramRun, n: int) -> None:
@@ -423,12 +423,11 @@ async def test_a_read_timeout_is_resent_with_the_marker_and_reported_to_admins(
     assert "您还没有反映过问题" in (answer.text or "") and "未能及时送达" not in (answer.text or "") and "使用说明" not in (answer.text or "")
     # The admins hear about it in the weekly digest (Monday 09:00 Beijing = 01:00 UTC).
     for _ in range(250):
-        if run.app.engine.schedule_wakers:
+        if run.app.notifier.schedule_watched:
             break
         await asyncio.sleep(0.02)
     clock.advance(hours=94)  # Thursday 11:00 → Monday 09:00, Beijing time
-    for event in run.app.engine.schedule_wakers:
-        event.set()
+    run.app.notifier.schedule_changed()
     digest = await run.reply_to(ADMIN, "送达异常", after=mark)
     assert "0 条不确定是否送达" in (digest.text or "") and "1 次因送达情况不明而重发" in (digest.text or "")
 

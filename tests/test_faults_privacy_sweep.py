@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.bootstrap import build_scheduler
 from bot.config import Config
-from bot.scheduler import Scheduler
 from handlers.formatting import mask_numbers
 from storage.clock import FakeClock
 from storage.privacy import add_tag
@@ -71,7 +71,7 @@ async def test_nothing_personal_reaches_a_group_or_the_log(
         assert TAGS[0] in (shown.text or "")  # the resident themself sees their tag, privately
         await schedule_two_minutes_ahead(run)
         clock.advance(minutes=2)
-        await Scheduler(run.app).run_due()
+        await build_scheduler(run.app).run_due()
         for chat in GROUPS:
             await run.reply_to(chat, "社区义诊")
         await run.rows_when(group, lambda rows: all(r.status in ("sent", "failed") for r in rows))

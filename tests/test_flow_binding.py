@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.app import App, staff_seeds
+from bot.app import App
+from bot.bootstrap import staff_seeds
 from bot.config import Config
 from handlers.dispatcher import create_invite
 from storage.accounts import sync_people

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import App, staff_seeds
+from bot.app import App
+from bot.bootstrap import staff_seeds
 from bot.config import Config
 from storage.accounts import sync_people
 from storage.clock import FakeClock, stamp

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app
 from bot.config import Config
 from storage.clock import FakeClock
 from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_services
+from bot.bootstrap import build_services
 from bot.config import load_config
 from handlers.domain.model import Config as SubdistrictModel
 

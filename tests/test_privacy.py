@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.app import App
-from bot.scheduler import Scheduler
+from bot.bootstrap import build_scheduler
 from handlers.texts import ZH
 from handlers.types import Channel, Incoming
 from storage import inbox
@@ -126,7 +126,7 @@ async def test_retention_purges_old_closed_tickets_only_and_keeps_the_counts(
     clock.advance(days=app.config.privacy.retention_days - 10)
     still_open = await file_report(ChatUser(app, "resident-2"), description="仍在办理", address="翠园3栋")
     events = await query(app, "SELECT * FROM ticket_events WHERE ticket_id = ?", old)
-    scheduler = Scheduler(app)
+    scheduler = build_scheduler(app)
 
     await scheduler.run_due()
     assert (await ticket_row(app, old)).description == "旧的反映"  # not yet: 355 days

@@ -7,7 +7,7 @@ what the people involved see and what the database holds.
 
 from __future__ import annotations
 
-from bot.scheduler import Scheduler
+from bot.bootstrap import build_scheduler
 from storage.clock import FakeClock
 from tests.chat import query
 from tests.fakes.telegram_api import SentMessage
@@ -131,7 +131,7 @@ async def test_followers_get_a_followers_notice_on_every_step(run: TelegramRun, 
         elif press:
             await run.press(REPORTER, press)
         else:
-            await Scheduler(run.app).run_due()
+            await build_scheduler(run.app).run_due()
         await run.reply_to(REPORTER, reporter_sees, after=mark)
         await run.fake.wait_for(lambda m: m.chat_id == NEIGHBOUR and "#1" in (m.text or ""), after=mark)
 

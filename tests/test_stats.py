@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import aiosqlite
 import pytest
 
-from bot.app import App, staff_seeds
+from bot.app import App
+from bot.bootstrap import staff_seeds
 from bot.config import Config
 from handlers.digest import weekly_digest
 from handlers.stats import category_hours, parse_period, percent
@@ -450,7 +451,7 @@ async def test_stats_in_a_group_moves_to_private_chat(admin: ChatUser, november:
 
 async def test_cli_prints_the_stats(config: Config, tmp_path) -> None:  # noqa: ANN001
     path = write_config(tmp_path)
-    from bot.app import build_app
+    from bot.bootstrap import build_app
 
     app = await build_app(config, FakeClock(utc(2026, 10, 1)), tmp_path / "bot.db")
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from storage import accounts, inbox, outbox, tickets
+from storage import accounts, inbox, outbox, state, tickets
 from storage.clock import FakeClock, stamp
 from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
 from storage.outbox import OutboxStatus
@@ -197,9 +197,9 @@ async def test_transaction_rolls_back_on_exception(db: Database, clock: FakeCloc
                 assert (await cursor.fetchone())[0] == 0
     # The connection is usable afterwards.
     async with db.transaction() as conn:
-        await inbox.set_state(conn, "offset", "5")
+        await state.set_state(conn, "offset", "5")
     async with db.read() as conn:
-        assert await inbox.get_state(conn, "offset") == "5"
+        assert await state.get_state(conn, "offset") == "5"
 
 
 async def test_a_failing_handler_writes_nothing(app: App, resident: ChatUser, monkeypatch) -> None:

@@ -12,8 +12,9 @@ import aiohttp
 import pytest
 from telegram.error import InvalidToken
 
-from bot.app import App, build_app
-from bot.channels.wechat_api import WeChatError
+from bot.app import App
+from bot.bootstrap import build_app
+from bot.channels.wechat.api import WeChatError
 from bot.config import Config
 from bot.config_channels import HttpSettings
 from bot.http_server import HttpServer

@@ -103,11 +103,11 @@ async def test_429_is_retried_after_retry_after_and_sent_once(run: TelegramRun, 
                                and rows[0].status == "pending")
     assert rows[0].last_error == "429 flood control"
     clock.advance(seconds=6)
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
     await run.rows_when(RESIDENT, lambda rows: rows[0].status == "pending")
     assert fake.messages_to(RESIDENT) == []  # not before retry_after has passed
     clock.advance(seconds=1)
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
     await run.reply_to(RESIDENT, "使用说明")
     rows = await run.rows_when(RESIDENT, lambda rows: rows[0].status == "sent")
     assert [(r.status, r.attempts) for r in rows] == [("sent", 2)]
@@ -156,12 +156,12 @@ async def test_a_card_does_not_wait_for_a_slow_send_already_in_flight(run: Teleg
     fake.delay_next("sendMessage", 2.0)
     async with run.app.db.transaction() as conn:
         await outbox.enqueue(conn, "telegram", str(RESIDENT), {"text": "慢的回复"}, run.app.clock.now())
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
     await run.reply_to(RESIDENT, "慢的回复")  # recorded at once; its answer comes 2 s later
     async with run.app.db.transaction() as conn:
         await outbox.enqueue(conn, "telegram", str(LEADER), {"text": "【新工单 #9】"}, run.app.clock.now(),
                              kind="card")
-    run.app.engine.wake_senders()
+    run.app.notifier.outbox_queued()
     started = time.monotonic()
     await fake.wait_for(lambda m: m.chat_id == LEADER and "新工单 #9" in (m.text or ""), timeout=1.5)
     assert time.monotonic() - started < 1.5

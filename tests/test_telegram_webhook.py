@@ -11,7 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app
 from bot.config import Config
 from bot.config_channels import HttpSettings, TelegramSettings
 from bot.http_server import HttpServer

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import build_app
+from bot.bootstrap import build_app
 from bot.config import Config
 from bot.config_channels import WeChatSecurity
 from storage import inbox, tickets
@@ -247,9 +247,7 @@ async def test_compatible_mode_takes_encrypted_callbacks_only(
 async def test_a_passive_answer_wakes_no_sender(run: WeChatRun) -> None:
     """An answer that goes back in the HTTP response queues nothing, so no sender is woken (each
     wake costs a database transaction that every handling then waits behind)."""
-    telegram, wechat = asyncio.Event(), asyncio.Event()
-    run.app.engine.add_sender("telegram", telegram)
-    run.app.engine.add_sender("wechat", wechat)
+    telegram, wechat = run.app.notifier.subscribe("telegram"), run.app.notifier.subscribe("wechat")
     answer = await run.platform.subscribe(RESIDENT)
     assert "微服务" in answer.text
     assert not telegram.is_set() and not wechat.is_set()

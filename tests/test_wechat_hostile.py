@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.channels.wechat_security import NonceMemory, Refused, parse_xml, signature_of
+from bot.channels.wechat.security import NonceMemory, Refused, parse_xml, signature_of
 from bot.config import Config
 from bot.config_channels import WeChatSecurity
 from storage.clock import FakeClock

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bot.app import App
-from bot.channels.wechat_menu import build_menu, validate_menu
+from bot.channels.wechat.menu import build_menu, validate_menu
 from bot.config import Config
 from handlers.domain.model import MenuItem, MenuItemKind
 from handlers.types import Channel

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from bot.channels.wechat_api import WeChatAPI
-from bot.channels.wechat_transport import WeChatTransport
+from bot.channels.wechat.api import WeChatAPI
+from bot.channels.wechat.transport import WeChatTransport
 from bot.config_channels import WeChatSettings
 from bot.sender import OutboxSender
 from handlers.texts import ZH, Texts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.splitters import split_for_channel
-from bot.channels.wechat_render import TEXT_LIMIT_BYTES, render_texts, split_utf8
+from bot.channels.wechat.render import TEXT_LIMIT_BYTES, render_texts, split_utf8
 from handlers.texts import ZH, Texts
 from handlers.types import Channel, Option, Reply
 

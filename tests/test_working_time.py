@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.bootstrap import build_app
 from bot.config import Config
 from handlers.domain.schedule_settings import WorkingTime
 from handlers.domain.working_time import add_working_hours

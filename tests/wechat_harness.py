@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 from wechatpy.crypto import WeChatCrypto
 
-from bot.app import build_app
-from bot.channels.wechat_security import parse_xml, signature_of
+from bot.bootstrap import build_app
+from bot.channels.wechat.security import parse_xml, signature_of
 from bot.config import Config
 from bot.config_channels import HttpSettings, WeChatSecurity, WeChatSettings
 from bot.http_server import HttpServer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,8 @@ from bot.scheduler import Scheduler
 from bot.sender import Delivery, DeliveryStatus, OutboxSender
 from handlers.formatting import parse_id
 from handlers.types import Channel, Incoming, Location, Option, Reply, split_command
-from storage import accounts
+from storage import accounts, inbox
+from storage.clock import stamp
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +53,18 @@ class ConsoleView:
 
 
 class ConsoleTransport:
-    """Delivers outbox rows addressed to console identities by printing them."""
+    """Delivers outbox rows addressed to console identities by printing them.
+
+    Rows are held until the line's sending is done, then shown as a terminal reads best: the
+    typing identity's own replies first, plainly, then what others were sent, each with a header
+    (the sender delivers staff cards first and chats side by side)."""
 
     channel = Channel.CONSOLE.value
 
     def __init__(self, view: ConsoleView, names: dict[str, str]) -> None:
         self.view = view
         self.names = names
+        self._held: list[tuple[str, Reply, str]] = []  # (chat id, reply, kind), in delivery order
 
     def is_group(self, chat_id: str) -> bool:
         return False  # console identities are people
@@ -68,9 +75,19 @@ class ConsoleTransport:
 
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:
-        name = self.names.get(chat_id, chat_id)
-        self.view.show(chat_id, reply, header=f"📨 发给 {name}（{chat_id}）：")
+        self._held.append((chat_id, reply, kind))
         return Delivery(DeliveryStatus.SENT, message_id="console")
+
+    def show_held(self, typing: str) -> None:
+        """Print what was delivered: `typing`'s replies plainly, then everything else with a header."""
+        held, self._held = self._held, []
+        own = [(chat, reply) for chat, reply, kind in held if chat == typing and kind == "reply"]
+        for chat, reply in own:
+            self.view.show(chat, reply)
+        for chat, reply, kind in held:
+            if not (chat == typing and kind == "reply"):
+                name = self.names.get(chat, chat)
+                self.view.show(chat, reply, header=f"📨 发给 {name}（{chat}）：")
 
 
 def resolve_identity(app: App, spec: str) -> str | None:
@@ -122,21 +139,27 @@ def parse_line(user_id: str, line: str, options: tuple[Option, ...]) -> Incoming
 
 
 class ConsoleChannel:
-    def __init__(self, app: App, identity: str, write: Callable[[str], None],
-                 log_file: Path | None = None) -> None:
+    """Each typed line takes the path every channel's message takes: stored in the inbox,
+    handled by the engine (flood guard included), its replies queued in the outbox and printed
+    by the console's sender. The parts are built by bot/bootstrap.py."""
+
+    def __init__(self, app: App, identity: str, view: ConsoleView, transport: ConsoleTransport,
+                 sender: OutboxSender, scheduler: Scheduler, log_file: Path | None = None) -> None:
         self.app = app
         self.user_id = identity
         self.log_file = log_file
-        self.view = ConsoleView(write)
-        self.sender: OutboxSender | None = None
+        self.view = view
+        self.transport = transport
+        self.sender = sender
         # No clock ticks in a terminal session: what is due runs after each line typed.
-        self.scheduler = Scheduler(app)
+        self.scheduler = scheduler
+        self._session = ""
+        self._lines = 0
 
     async def start(self) -> None:
-        names = await bind_console_staff(self.app)
-        transport = ConsoleTransport(self.view, names)
-        self.sender = OutboxSender(self.app.db, self.app.clock, transport, asyncio.Event(),
-                                   texts=self.app.services.texts)
+        self.transport.names.update(await bind_console_staff(self.app))
+        names = self.transport.names
+        self._session = stamp(self.app.clock.now())  # line ids stay unique across sessions
         await self.sender.recover()
         # As `run` does: the config's standing announcements exist here too (公告列表 lists them).
         await self.scheduler.sync_config()
@@ -162,18 +185,31 @@ class ConsoleChannel:
                 self.view.write(f"当前身份：{who}")
             return True
         incoming = parse_line(self.user_id, text, self.view.options.get(self.user_id, ()))
+        item_id = await self._store(text)
         try:
-            replies = await self.app.engine.handle_direct(incoming)
-        except Exception:
-            # The console's error boundary: the transaction rolled back; say so politely.
+            await self.app.engine.handle_stored(incoming, item_id)
+        except Exception as exc:
+            # The console's error boundary: the transaction rolled back; a line is typed once,
+            # so it is parked at once and the apology goes through the outbox like any reply.
             log.exception("console input from %s failed", self.user_id)
-            replies = [Reply(text=self.app.services.texts.t("error"))]
-        for reply in replies:
-            self.view.show(self.user_id, reply)
+            await self.app.engine.park(item_id, f"handle: {type(exc).__name__}"[:300],
+                                       apologise_to=(Channel.CONSOLE.value, self.user_id), sender=self.user_id)
         await self.scheduler.run_due()
-        if self.sender is not None:
-            await self.sender.drain_once()
+        await self.sender.drain_once()
+        self.transport.show_held(self.user_id)
         return True
+
+    async def _store(self, text: str) -> int:
+        """The line in the inbox, as a platform's update would be, under a sequence id."""
+        self._lines += 1
+        platform_id = f"{self._session}#{self._lines}"
+        async with self.app.db.transaction() as conn:
+            await inbox.store(conn, Channel.CONSOLE.value, platform_id,
+                              json.dumps({"as": self.user_id, "text": text}, ensure_ascii=False),
+                              self.app.clock.now())
+            found = await inbox.by_platform_id(conn, Channel.CONSOLE.value, platform_id)
+        assert found is not None
+        return found.id
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         await self.start()
@@ -195,3 +231,13 @@ async def stdin_lines() -> AsyncIterator[str]:
         return
     while raw := await reader.readline():
         yield raw.decode("utf-8", errors="replace")
+
+
+def split_text(text: str) -> list[str]:
+    """A terminal takes any length: one piece."""
+    return [text]
+
+
+# The parts every channel exposes (bot/channels/telegram, bot/channels/wechat).
+Intake = ConsoleChannel
+Transport = ConsoleTransport

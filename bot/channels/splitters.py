@@ -1,11 +1,11 @@
-"""Each channel's message-size rule, handed to the engine by the wiring (bot/app.py): long texts
+"""Each channel's message-size rule, handed to the engine by the wiring (bot/bootstrap.py): long texts
 become several outbox rows at write time, so a retry never repeats a sent piece."""
 
 from __future__ import annotations
 
-from bot.channels.telegram_render import TEXT_LIMIT, split_text
-from bot.channels.wechat_render import ROW_TEXT_BUDGET as WECHAT_ROW_BUDGET
-from bot.channels.wechat_render import split_utf8
+from bot.channels.telegram.render import TEXT_LIMIT, split_text
+from bot.channels.wechat.render import ROW_TEXT_BUDGET as WECHAT_ROW_BUDGET
+from bot.channels.wechat.render import split_utf8
 from bot.engine import TextSplitter, split_reply
 from bot.sender import RESEND_MARKER_ROOM
 from handlers.types import Channel, Reply

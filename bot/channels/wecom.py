@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 import aiohttp
 from aiolimiter import AsyncLimiter
 
-from bot.channels.wechat_render import split_utf8
+from bot.channels.wechat.render import split_utf8
 from bot.config_channels import WeComSettings
 from bot.sender import Delivery, DeliveryStatus
 from handlers.types import Channel, Reply

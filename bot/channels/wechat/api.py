@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from storage import inbox
+from storage import state
 from storage.clock import Clock, parse_stamp, stamp
 from storage.db import Database
 
@@ -58,7 +58,7 @@ class WeChatAPI:
 
     async def _load_token(self) -> AccessToken | None:
         async with self.db.read() as conn:
-            raw = await inbox.get_state(conn, TOKEN_STATE_KEY)
+            raw = await state.get_state(conn, TOKEN_STATE_KEY)
         if not raw:
             return None
         data = json.loads(raw)
@@ -89,7 +89,7 @@ class WeChatAPI:
         lifetime = int(result.get("expires_in", 7200))
         token = AccessToken(str(result["access_token"]), self.clock.now() + timedelta(seconds=lifetime))
         async with self.db.transaction() as conn:
-            await inbox.set_state(conn, TOKEN_STATE_KEY, json.dumps(
+            await state.set_state(conn, TOKEN_STATE_KEY, json.dumps(
                 {"value": token.value, "expires_at": stamp(token.expires_at)}))
         log.info("wechat: new access token, valid for %d s", lifetime)
         return token

@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 
-from bot.channels.telegram_kinds import HANDLED_CONTENT, MESSAGE_METADATA, SERVICE_FIELDS
+from bot.channels.telegram.kinds import HANDLED_CONTENT, MESSAGE_METADATA, SERVICE_FIELDS
 from handlers.types import Channel, Incoming, Location, MembershipChange, split_command
 
 log = logging.getLogger(__name__)

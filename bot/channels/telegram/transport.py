@@ -20,7 +20,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram_render import CAPTION_LIMIT, NO_PREVIEW, reply_markup
+from bot.channels.telegram.render import CAPTION_LIMIT, NO_PREVIEW, reply_markup
 from bot.ratelimit import ChatRateLimits, refused
 from bot.sender import Delivery, DeliveryStatus
 from handlers.types import Channel, Reply

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatHttpError
-from bot.channels.wechat_messages import media_id_of
-from bot.channels.wechat_render import (
+from bot.channels.wechat.api import WeChatAPI, WeChatError, WeChatHttpError
+from bot.channels.wechat.messages import media_id_of
+from bot.channels.wechat.render import (
     escape,
     image_payload,
     msgmenu_payload,

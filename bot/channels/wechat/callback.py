@@ -8,9 +8,9 @@ import secrets
 from aiohttp import web
 from wechatpy.replies import TextReply
 
-from bot.channels.wechat_intake import WeChatIntake
-from bot.channels.wechat_messages import platform_id, to_message
-from bot.channels.wechat_security import (
+from bot.channels.wechat.intake import WeChatIntake
+from bot.channels.wechat.messages import platform_id, to_message
+from bot.channels.wechat.security import (
     MAX_BODY,
     CallbackParams,
     Cipher,

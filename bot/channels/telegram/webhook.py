@@ -10,7 +10,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.channels.telegram_intake import TelegramIntake
+from bot.channels.telegram.intake import TelegramIntake
 from bot.http_server import read_body
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.wechat_api import WeChatAPI
+from bot.channels.wechat.api import WeChatAPI
 from bot.config import Config
 from handlers.buttons import ItemButton
 from handlers.domain.model import MenuItem, MenuItemKind

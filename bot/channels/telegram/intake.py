@@ -22,13 +22,13 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.channels.telegram import POLL_READ_TIMEOUT, retry_after_seconds
-from bot.channels.telegram_updates import USED_KINDS, Skip, private_chat_of, translate, without_card
+from bot.channels.telegram.transport import POLL_READ_TIMEOUT, retry_after_seconds
+from bot.channels.telegram.updates import USED_KINDS, Skip, private_chat_of, translate, without_card
 from bot.engine import Engine
 from bot.supervisor import ConfigurationError
 from handlers.texts import Texts
 from handlers.types import Channel
-from storage import inbox
+from storage import inbox, state
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class TelegramIntake:
     async def poll_once(self) -> int:
         """One getUpdates call; returns how many new updates were stored."""
         async with self.db.read() as conn:
-            offset = int(await inbox.get_state(conn, OFFSET_KEY) or 0)
+            offset = int(await state.get_state(conn, OFFSET_KEY) or 0)
         params: dict[str, Any] = {"timeout": self.poll_timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         if offset:
             params["offset"] = offset
@@ -116,7 +116,7 @@ class TelegramIntake:
             for update_id, payload in updates:
                 stored += await inbox.store(conn, Channel.TELEGRAM, str(update_id), payload, now)
             if new_offset:
-                await inbox.set_state(conn, OFFSET_KEY, new_offset)
+                await state.set_state(conn, OFFSET_KEY, new_offset)
         self.engine.crash_points.reached("intake.after_store")
         return stored
 

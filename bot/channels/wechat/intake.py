@@ -11,9 +11,9 @@ from enum import Enum
 
 import aiosqlite
 
-from bot.channels.wechat_messages import WeChatMessage, to_message
-from bot.channels.wechat_render import render_texts
-from bot.channels.wechat_security import parse_xml
+from bot.channels.wechat.messages import WeChatMessage, to_message
+from bot.channels.wechat.render import render_texts
+from bot.channels.wechat.security import parse_xml
 from bot.engine import Engine, Prepare, ReplySink
 from handlers.formatting import parse_id
 from handlers.texts import Texts
