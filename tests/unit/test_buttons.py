@@ -56,7 +56,7 @@ from handlers.buttons import (
 )
 from storage.tickets import Rating
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # The data each kind had when the flows still wrote it by hand (f"t:ack:{id}", "nav:back", …).
 ENCODED: list[tuple[Button, str]] = [

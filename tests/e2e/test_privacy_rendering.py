@@ -19,10 +19,10 @@ from bot.config import Config
 from handlers.formatting import mask_numbers
 from storage.clock import FakeClock
 from tests.chat import query
+from tests.e2e.test_wechat_e2e import option_number
 from tests.fakes.telegram_api import SentMessage
 from tests.fakes.wechat_api import FakeWeChatAPI
 from tests.telegram_harness import TelegramRun
-from tests.test_wechat_e2e import option_number
 from tests.wechat_harness import WeChatRun, start_wechat
 
 REPORTER = 1001

@@ -16,7 +16,7 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import ROOT
-from tests.test_cli import run_cli, stderr_lines, write_config
+from tests.e2e.test_cli import run_cli, stderr_lines, write_config
 
 
 def test_global_options_work_after_the_subcommand(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from bot.app import build_services
 from bot.config import load_config
 from handlers.domain.model import Config as SubdistrictModel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_LIBRARIES = {"telegram", "wechatpy", "aiohttp", "defusedxml"}
 # (package, a package it must not import): only downward arrows are allowed.
 UPWARD = [("handlers", "bot"), ("storage", "bot"), ("storage", "handlers")]

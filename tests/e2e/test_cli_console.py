@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_cli import run_cli, write_config
+from tests.e2e.test_crash_recovery import BotProcess
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.test_cli import run_cli, write_config
-from tests.test_crash_recovery import BotProcess
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ", re.M)
 REPORT = ["/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "1", "1"]

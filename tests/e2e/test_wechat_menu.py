@@ -12,8 +12,8 @@ from bot.config import Config
 from handlers.domain.model import MenuItem, MenuItemKind
 from handlers.types import Channel
 from tests.chat import ChatUser
+from tests.e2e.test_cli import run_cli, write_config
 from tests.fakes.wechat_api import MENU_CREATE, TOKEN, FakeWeChatAPI
-from tests.test_cli import run_cli, write_config
 
 APP_ID = "wx0123456789abcdef"
 SECRET = "menu-test-secret-7f3a"

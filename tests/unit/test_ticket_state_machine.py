@@ -189,7 +189,7 @@ def test_the_domain_core_does_no_io() -> None:
     """No coroutine and no database or network library anywhere in handlers/domain/: the
     transitions can only decide, never write (the flows hand them to storage)."""
     found = {}
-    for path in sorted((Path(__file__).resolve().parent.parent / "handlers" / "domain").rglob("*.py")):
+    for path in sorted((Path(__file__).resolve().parents[2] / "handlers" / "domain").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                  for alias in node.names}

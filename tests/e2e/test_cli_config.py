@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_cli import run_cli, stderr_lines, write_config
+from tests.e2e.test_cli import run_cli, stderr_lines, write_config
 
 PREFIX = "配置错误 config error: "
 

@@ -29,8 +29,8 @@ from storage.clock import FakeClock, parse_stamp
 from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.wechat_api import CUSTOM_SEND, FakeWeChatAPI
+from tests.integration.test_wechat_push import FOLLOWER, Pusher, make_pusher
 from tests.telegram_harness import TelegramRun, start_run
-from tests.test_wechat_push import FOLLOWER, Pusher, make_pusher
 
 RESIDENTS = (1001, 1002, 1003)
 CANARY = 4001  # a chat the fault does not touch: its delivery proves the sender ran a full pass

@@ -15,9 +15,9 @@ from handlers.formatting import mask_numbers
 from storage.clock import FakeClock
 from storage.privacy import add_tag
 from tests.chat import query
+from tests.e2e.test_announcement_fanout import GROUPS, bind_groups, schedule_two_minutes_ahead
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram_harness import TelegramRun, start_run
-from tests.test_announcement_fanout import GROUPS, bind_groups, schedule_two_minutes_ahead
 
 RESIDENTS = (4101, 4102)
 LEADER = 5001

@@ -12,8 +12,8 @@ from bot.config import Config
 from handlers.texts import ZH
 from storage.clock import FakeClock
 from tests.chat import query
+from tests.e2e.test_wechat_e2e import option_number
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.test_wechat_e2e import option_number
 from tests.wechat_harness import WeChatRun, start_wechat
 
 FLOODER = "oFlooder000000000000000001"

@@ -13,9 +13,9 @@ import pytest
 from bot.config import Config
 from bot.scheduler import Scheduler
 from storage.clock import FakeClock
+from tests.e2e.test_erasure_reach import DESCRIPTION, PHONE, leaks, settled
+from tests.e2e.test_wechat_e2e import option_number
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.test_erasure_reach import DESCRIPTION, PHONE, leaks, settled
-from tests.test_wechat_e2e import option_number
 from tests.wechat_harness import Answer, WeChatRun, start_wechat
 
 RESIDENT = "oResidentErase00000000001"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_cli import run_cli, stderr_lines, write_config
+from tests.e2e.test_cli import run_cli, stderr_lines, write_config
 
 
 def test_backup_into_a_missing_folder_is_refused_and_creates_nothing(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from bot.config import Config
 from bot.config_channels import WeChatSecurity
 from storage.clock import FakeClock
 from tests.chat import query
+from tests.e2e.test_wechat_e2e import LEADER, report_in_longchi
 from tests.fakes.wechat_api import FakeWeChatAPI
-from tests.test_wechat_e2e import LEADER, report_in_longchi
 from tests.wechat_harness import TOKEN, WeChatRun, message_xml, start_wechat
 
 RESIDENT = "oResident0000000000000001"

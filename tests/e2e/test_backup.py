@@ -14,7 +14,7 @@ from bot.config import Config
 from storage.clock import FakeClock
 from tests.chat import ChatUser, file_report, query
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def cli(*args: str) -> tuple[int, str]:

@@ -24,7 +24,7 @@ from storage.periods import Period
 from storage.stats import Rates, Scope
 from storage.tickets import EventAction, NewTicket, TicketStatus
 from tests.chat import ChatUser, bind, file_report, query
-from tests.test_cli import run_cli, write_config
+from tests.e2e.test_cli import run_cli, write_config
 
 TZ = "Asia/Shanghai"
 NOVEMBER = periods.month_period(2026, 11, TZ)  # [2026-10-31T16:00Z, 2026-11-30T16:00Z)
@@ -448,6 +448,7 @@ async def test_stats_in_a_group_moves_to_private_chat(admin: ChatUser, november:
 # The command line
 
 
+@pytest.mark.slow  # the command line in its own process
 async def test_cli_prints_the_stats(config: Config, tmp_path) -> None:  # noqa: ANN001
     path = write_config(tmp_path)
     from bot.app import build_app

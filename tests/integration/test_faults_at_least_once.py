@@ -32,7 +32,7 @@ from storage.clock import FakeClock
 from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.wechat_api import CUSTOM_SEND, ROBOT_SEND, FakeWeChatAPI
-from tests.test_faults_platform import (
+from tests.integration.test_faults_platform import (
     RESIDENTS,
     Courier,
     Gate,
@@ -40,8 +40,8 @@ from tests.test_faults_platform import (
     retry_until_final,
     stored,
 )
-from tests.test_wechat_push import APP_ID, FOLLOWER
-from tests.test_wecom import KEYS, contents, make_transport
+from tests.integration.test_wechat_push import APP_ID, FOLLOWER
+from tests.integration.test_wecom import KEYS, contents, make_transport
 
 MARKER = "（重发，如已收到请忽略）"
 GROUP = -100500

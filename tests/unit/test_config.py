@@ -15,7 +15,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.settings import load_settings, wechat_enabled
 from handlers.domain.model import Role
 
-SHIPPED = Path(__file__).resolve().parent.parent / "config.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 @pytest.fixture(scope="module")
