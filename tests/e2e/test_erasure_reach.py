@@ -15,11 +15,10 @@ import pytest
 
 from bot.app import App
 from bot.scheduler import Scheduler
-from handlers.types import Channel, Incoming
-from storage import inbox
+from storage import reads
 from storage.clock import FakeClock
 from tests.bot_run import BotRun
-from tests.chat import ChatUser, bind, file_report, query
+from tests.chat import ChatUser, bind, file_report, query, read
 from tests.telegram_harness import TelegramRun
 
 RESIDENT = 1101
@@ -196,28 +195,17 @@ async def test_a_note_quoting_her_phone_in_any_form_is_blanked(app: App, written
     await bind(app, leader, "g01-leader")
     ticket = await file_report(resident, description="水管漏水好几天了", phone=PHONE)
     await leader.press_data(f"t:ack:{ticket}")
-    async with app.db.transaction() as conn:  # the leader's own typed message, as an intake stores it
-        await inbox.store(conn, "console", "note-1", json.dumps({"text": f"办结 {ticket} 王女士{written}已回访"},
-                                                                ensure_ascii=False), app.clock.now())
-        await inbox.store(conn, "console", "other-1", json.dumps({"text": "今天下午开会"}, ensure_ascii=False),
-                          app.clock.now())
-        note_id, other_id = [r[0] for r in await query_in(conn, "SELECT id FROM inbox ORDER BY id")]
-    await app.engine.handle_stored(Incoming(Channel.CONSOLE, leader.user_id, leader.user_id,
-                                            text=f"办结 {ticket} 王女士{written}已回访"), note_id)
-    await app.engine.handle_stored(Incoming(Channel.CONSOLE, leader.user_id, leader.user_id, text="今天下午开会"),
-                                   other_id)
+    await leader.say(f"办结 {ticket} 王女士{written}已回访")  # stored in the inbox, as every intake does
+    await leader.say("今天下午开会")
+    note_id, other_id = leader.stored[-2:]
     await resident.say("我的数据")
     await resident.press("删除我的数据")
     await resident.press("确认删除")
 
-    assert await query(app, "SELECT payload FROM inbox WHERE id = ?", note_id) == [("",)]
-    assert "今天下午开会" in (await query(app, "SELECT payload FROM inbox WHERE id = ?", other_id))[0][0]
-    everything = json.dumps([await query(app, "SELECT payload FROM outbox"),
-                             await query(app, "SELECT payload, response FROM inbox")], ensure_ascii=False)
+    stored = {item.id: item for item in await read(app, reads.inbox_items)}
+    assert stored[note_id].payload == ""
+    assert "今天下午开会" in stored[other_id].payload
+    everything = json.dumps([[row.payload for row in await read(app, reads.outbox_rows)],
+                             [(item.payload, item.response) for item in stored.values()]], ensure_ascii=False)
     assert squeeze(written) not in squeeze(everything) and PHONE not in squeeze(everything)
     assert "水管漏水" not in everything
-
-
-async def query_in(conn, sql: str, *params: object) -> list[tuple]:  # type: ignore[no-untyped-def]
-    async with conn.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]

@@ -16,7 +16,7 @@ import pytest
 from bot.app import App
 from bot.config import Config
 from storage.clock import FakeClock
-from tests.chat import ChatUser, query
+from tests.chat import ChatUser, all_tickets, query
 from tests.e2e.test_wechat_e2e import option_number
 from tests.fakes.telegram_api import SentMessage
 from tests.fakes.wechat_api import FakeWeChatAPI
@@ -276,11 +276,11 @@ async def test_forged_numbers_anywhere_get_an_answer_not_an_apology(app: App, ac
     Expected: a normal refusal or menu, never a crash, and nothing written."""
     user = ChatUser(app, "forger")
     await user.say("/start")
-    before = await query(app, "SELECT COUNT(*) FROM tickets")
+    before = await all_tickets(app)
     kind, _, payload = action.partition(":")
     if kind == "press":
         await user.press_data(payload)
     else:
         await user.say(payload)
     assert user.text and "系统开了个小差" not in user.text
-    assert await query(app, "SELECT COUNT(*) FROM tickets") == before
+    assert await all_tickets(app) == before

@@ -9,19 +9,16 @@ import pytest
 from bot.app import App, build_app
 from bot.config import Config
 from bot.scheduler import Scheduler
-from handlers.types import Channel, Incoming
-from storage.clock import FakeClock
-from tests.chat import ChatUser, bind, file_report, query
+from handlers.types import Channel
+from storage import announcements, groups, reads
+from storage.clock import FakeClock, stamp
+from tests.chat import ChatUser, bind, file_report, pause, read
 
 GROUPS = {"-1001": "longchi", "-1002": "nanqiao", "-1003": "G01"}
 
 
 async def in_group(app: App, user: ChatUser, chat_id: str, text: str) -> list[str]:
-    command, _, arg = text.removeprefix("/").partition(" ")
-    replies = await app.engine.handle_direct(Incoming(
-        channel=Channel.TELEGRAM, chat_id=chat_id, user_id=user.user_id, is_group=True, command=command,
-        command_arg=arg, chat_title=f"群{chat_id}", display_name="管理员"))
-    return [r.text for r in replies]
+    return [r.text for r in await user.say_in_group(text, chat_id, title=f"群{chat_id}")]
 
 
 @pytest.fixture
@@ -35,8 +32,13 @@ async def admin(app: App) -> ChatUser:
 
 
 async def group_posts(app: App) -> list[tuple[str, str]]:
-    return await query(app, "SELECT chat_id, json_extract(payload, '$.text') FROM outbox"
-                            " WHERE kind = 'announcement' ORDER BY id")
+    return [(row.chat_id, row.payload["text"]) for row in await read(app, reads.outbox_rows)
+            if row.kind == "announcement"]
+
+
+async def runs(app: App) -> list[tuple[str, int]]:
+    """(outcome, targets) of every announcement run, in the order they ran."""
+    return [(outcome, targets) for _, outcome, targets in await read(app, reads.announcement_runs)]
 
 
 async def schedule(admin: ChatUser, text: str, target: str, when: str, signup: str = "") -> int:
@@ -63,7 +65,7 @@ async def test_only_admins_bind_groups(app: App) -> None:
     leader = ChatUser(app, "5002", channel=Channel.TELEGRAM)
     await bind(app, leader, "g01-leader")
     assert "只有街道管理员" in (await in_group(app, leader, "-1009", "/bindgroup longchi"))[0]
-    assert await query(app, "SELECT COUNT(*) FROM group_targets") == [(0,)]
+    assert await read(app, groups.all_targets) == []
 
 
 async def test_one_off_reaches_every_group_at_its_minute_once(app: App, admin: ChatUser, clock: FakeClock) -> None:
@@ -100,7 +102,9 @@ async def test_a_restart_keeps_what_was_scheduled(config: Config, clock: FakeClo
 
 async def test_targets_follow_community_and_grid(app: App, admin: ChatUser, clock: FakeClock) -> None:
     await schedule(admin, "龙池社区通知", "龙池社区", "立即")
+    pause(app)
     await schedule(admin, "G01 网格通知", "G01", "立即")
+    pause(app)
     await schedule(admin, "南桥社区通知", "南桥社区", "立即")
     await Scheduler(app).run_due()
     posts = await group_posts(app)
@@ -121,8 +125,7 @@ async def test_repeating_rule_runs_every_week(app: App, admin: ChatUser, clock: 
     clock.advance(hours=1)
     await scheduler.run_due()
     assert len(await group_posts(app)) == 2
-    runs = await query(app, "SELECT outcome, targets FROM announcement_runs ORDER BY id")
-    assert runs == [("sent", 1), ("sent", 1)]
+    assert await runs(app) == [("sent", 1), ("sent", 1)]
 
 
 async def test_a_run_missed_past_the_grace_is_reported_not_dropped(app: App, admin: ChatUser,
@@ -131,7 +134,7 @@ async def test_a_run_missed_past_the_grace_is_reported_not_dropped(app: App, adm
     clock.advance(hours=2)  # the bot was down; grace is 60 minutes
     await Scheduler(app).run_due()
     assert await group_posts(app) == []
-    assert await query(app, "SELECT outcome FROM announcement_runs") == [("missed",)]
+    assert [outcome for outcome, _ in await runs(app)] == ["missed"]
     notices = [r.text for r in await admin.inbox()]
     assert any(f"公告 #{announcement}" in n and "未能按时发送" in n for n in notices), notices
 
@@ -173,7 +176,7 @@ async def test_bad_inputs_change_nothing(app: App, admin: ChatUser) -> None:
     await admin.say("2020-01-01 09:00")
     assert "没看懂这个时间" in admin.text
     await admin.press("取消")
-    assert await query(app, "SELECT COUNT(*) FROM announcements") == [(0,)]
+    assert await read(app, announcements.recent) == []
     resident = ChatUser(app, "5001", channel=Channel.TELEGRAM)
     await resident.say("/announce")
     assert "只有街道管理员" in resident.text
@@ -248,8 +251,8 @@ async def test_wechat_followers_in_the_area_get_it_too(config: Config, clock: Fa
         await file_report(nanqiao, address="南桥新村1栋")
         await schedule(admin, "龙池社区停水通知", "龙池社区", "立即")
         await Scheduler(app).run_due()
-        rows = await query(app, "SELECT channel, chat_id, json_extract(payload, '$.text') FROM outbox"
-                                " WHERE kind = 'announcement' ORDER BY id")
+        rows = [(row.channel, row.chat_id, row.payload["text"]) for row in await read(app, reads.outbox_rows)
+                if row.kind == "announcement"]
         assert rows == [("wechat", "oLongchi", "📢 龙池社区停水通知")]
     finally:
         await app.close()
@@ -265,14 +268,14 @@ async def test_a_time_that_passes_during_the_preview_is_asked_again(app: App, ad
     clock.advance(minutes=10)  # the admin answered the phone before confirming
     await admin.press("确认发布")
     assert "时间已经过去" in admin.text and "什么时候发送" in admin.text
-    assert await query(app, "SELECT COUNT(*) FROM announcements WHERE source = 'chat'") == [(0,)]
+    assert [a for a in await read(app, announcements.recent) if a.source == "chat"] == []
     await admin.press("立即发送")
     await admin.press("不需要报名")
     clock.advance(hours=2)  # 「立即」 means when confirmed, not when chosen: nothing is missed
     await admin.press("确认发布")
     await Scheduler(app).run_due()
     assert len(await group_posts(app)) == 3
-    assert await query(app, "SELECT outcome FROM announcement_runs") == [("sent",)]
+    assert [outcome for outcome, _ in await runs(app)] == ["sent"]
 
 
 async def test_config_announcements_follow_config_changes(config: Config, clock: FakeClock, tmp_path: Path) -> None:
@@ -284,8 +287,8 @@ async def test_config_announcements_follow_config_changes(config: Config, clock:
     second = await build_app(config.model_copy(update={"announcements": items}), clock, tmp_path / "declared.db")
     try:
         await Scheduler(second).sync_config()
-        rows = await query(second, "SELECT config_key, status, text, target_kind, target_id, cron, next_run_at"
-                                   " FROM announcements ORDER BY id")
+        rows = [(a.config_key, a.status, a.text, a.target_kind, a.target_id, a.cron,
+                 a.next_run_at and stamp(a.next_run_at)) for a in reversed(await read(second, announcements.recent))]
         assert rows == [
             ("taichi-weekly", "active", "太极拳改到周六", "community", "nanqiao", "0 8 * * sat",
              "2026-11-28T00:00:00.000000+00:00"),

@@ -27,9 +27,11 @@ from handlers.flow_states import (
     ResolveState,
 )
 from handlers.types import Address
+from storage import announcements
 from storage.announcements import TargetKind
+from storage.clock import stamp
 from storage.dialogs import Dialog, save_dialog
-from tests.chat import ChatUser, bind, file_report, query, ticket_row
+from tests.chat import ChatUser, bind, file_report, read, ticket_row
 
 HOME = {"community_id": "longchi", "compound": "龙池花园", "building": "3栋", "grid_id": "G01"}
 HOME_ADDRESS = Address("longchi", "龙池花园", "3栋", "G01")
@@ -131,7 +133,7 @@ async def test_a_report_left_at_the_summary_inside_a_side_flow_is_finished_after
     second = await ticket_row(app, 2)
     assert (second.description, second.compound, second.building, second.category_id, second.phone) == (
         "楼道灯坏了，晚上很黑", "龙池花园", "3栋", "repair", "")
-    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'resident-1'") == []
+    assert await resident.dialog() is None
 
 
 async def test_an_announcement_left_at_its_preview_is_published_after_the_upgrade(app: App) -> None:
@@ -140,7 +142,8 @@ async def test_an_announcement_left_at_its_preview_is_published_after_the_upgrad
     await write_row(app, "admin-1", "announce", "preview", SIGNUP_PREVIEW)
     await admin.press_data("an:ok")
     assert "✅ 公告 #1 已安排" in admin.text
-    assert await query(app, "SELECT text, target_kind, target_id, capacity, starts_at FROM announcements") == [
+    assert [(a.text, a.target_kind, a.target_id, a.capacity, a.starts_at and stamp(a.starts_at))
+            for a in await read(app, announcements.recent)] == [
         ("周六上午社区义诊", "community", "longchi", 30, "2026-12-06T06:00:00.000000+00:00")]
 
 

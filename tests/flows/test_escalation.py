@@ -6,7 +6,6 @@ a new ticket is due to be acknowledged by 11-26 12:00 and resolved by 11-28 10:0
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -14,13 +13,24 @@ import pytest
 from bot.app import App
 from handlers.escalation import sweep_deadlines
 from handlers.types import Notification
-from storage import deadlines, outbox
+from storage import deadlines, outbox, tickets
 from storage.clock import FakeClock, stamp
 from storage.deadlines import Deadline, candidate_sql, candidates
-from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+from tests.chat import (
+    ChatUser,
+    actions,
+    all_tickets,
+    bind,
+    file_report,
+    notifications,
+    query,
+    read,
+    ticket_row,
+)
 
 
 async def _state(app: App) -> tuple:
+    # Every column, the sweep's own marks (settled_due) too: no read function shows them all.
     return (await query(app, "SELECT * FROM tickets ORDER BY id"),
             await query(app, "SELECT * FROM ticket_events ORDER BY id"),
             await query(app, "SELECT count(*) FROM outbox"))
@@ -50,9 +60,7 @@ def chats(notes: list[Notification]) -> list[tuple[str, str]]:
 
 
 async def event_data(app: App, action: str, ticket_id: int = 1) -> list[dict]:
-    rows = await query(app, "SELECT data FROM ticket_events WHERE ticket_id = ? AND action = ?"
-                       " ORDER BY id", ticket_id, action)
-    return [json.loads(raw) for (raw,) in rows]
+    return [e.data for e in await read(app, tickets.events_of, ticket_id) if e.action == action]
 
 
 @pytest.fixture
@@ -196,7 +204,7 @@ async def test_missed_ack_climbs_guide_community_subdistrict(
     assert [w["level"] for w in await event_data(app, "warned")] == [0, 1, 2, 3]
     assert await event_data(app, "overdue") == [
         {"deadline": "ack", "level": 3, "due": "2026-11-26T10:00:00.000000+00:00", "recipients": 1}]
-    assert [r for (r,) in await query(app, "SELECT escalation_level FROM tickets")] == [3]
+    assert [t.escalation_level for t in await all_tickets(app)] == [3]
 
     # The admins may still act on it.
     await admin.press_notice("受理")
@@ -280,7 +288,7 @@ async def test_with_nobody_reachable_each_miss_is_recorded(
         (0, ["g01-leader"], 0), (1, ["g01-guide"], 0),
         (2, ["longchi-staff-1", "longchi-staff-2"], 0), (3, ["sd-admin-1", "sd-admin-2"], 0)]
     assert (await event_data(app, "overdue"))[0]["recipients"] == 0
-    assert await query(app, "SELECT DISTINCT chat_id FROM outbox") == [("resident-1",)]
+    assert {row.chat_id for row in await notifications(app)} == {"resident-1"}
 
 
 async def test_a_ticket_first_routed_to_the_guide_escalates_past_the_guide(

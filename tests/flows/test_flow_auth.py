@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+from tests.chat import (
+    ChatUser,
+    actions,
+    audit,
+    bind,
+    dialogs,
+    file_report,
+    notifications,
+    ticket_row,
+)
 
 REFUSAL = "抱歉，这张工单不归您处理，操作未生效。"
 
@@ -17,8 +26,7 @@ async def filed(app: App, resident: ChatUser, leader: ChatUser) -> int:
 
 
 async def snapshot(app: App) -> tuple:
-    return (await ticket_row(app, 1), await actions(app, 1),
-            await query(app, "SELECT * FROM dialogs"), await query(app, "SELECT COUNT(*) FROM outbox"))
+    return (await ticket_row(app, 1), await actions(app, 1), await dialogs(app), await notifications(app))
 
 
 @pytest.mark.parametrize("who", ["g02-leader", "g02-guide", "g02-w1", "nanqiao-staff-1", "post-longchi",
@@ -64,7 +72,7 @@ async def test_insiders_may_act(app: App, resident: ChatUser, filed: int, who: s
     await presser.press_data("t:ack:1")
     assert presser.text.startswith("已受理工单 #1")
     assert (await ticket_row(app, 1)).status == "acknowledged"
-    assert await query(app, "SELECT actor_id FROM ticket_events WHERE action = 'acknowledged'") == [(who,)]
+    assert [event.actor_id for event in await audit(app, "acknowledged")] == [who]
     assert f"已由{role}" in (await resident.inbox())[-1].text
     await presser.press_data("t:res:1")
     await presser.say("已处理完毕")
@@ -92,7 +100,7 @@ async def test_rights_are_checked_again_when_the_note_arrives(app: App, leader: 
     assert leader.text == REFUSAL
     assert (await ticket_row(app, 1)).status == "routed"
     assert "resolved" not in await actions(app, 1)
-    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'leader-g01'") == []
+    assert await leader.dialog() is None
 
 
 async def test_responder_may_not_act_on_other_categories(app: App, resident: ChatUser, filed: int) -> None:

@@ -7,9 +7,10 @@ from dataclasses import replace
 from bot.app import App, staff_seeds
 from bot.config import Config
 from handlers.dispatcher import create_invite
+from storage import reads
 from storage.accounts import sync_people
 from storage.clock import FakeClock
-from tests.chat import ChatUser, query
+from tests.chat import ChatUser, account, read
 
 
 async def invite(app: App, person_id: str) -> str:
@@ -17,9 +18,16 @@ async def invite(app: App, person_id: str) -> str:
         return await create_invite(conn, person_id, app.clock.now())
 
 
-async def bound_person(app: App, user: str) -> str | None:
-    rows = await query(app, "SELECT person_id FROM accounts WHERE external_id = ?", user)
-    return rows[0][0] if rows else None
+async def bound_person(app: App, user: str, channel: str = "console") -> str | None:
+    found = await account(app, channel, user)
+    return found.person_id if found else None
+
+
+async def invite_use(app: App, code: str) -> tuple[object, str | None]:
+    """When and by which account the invite was used (None, None while unused)."""
+    found = await read(app, reads.invite, code)
+    assert found is not None, code
+    return found.used_at, found.used_by
 
 
 async def test_bind_with_a_good_code(app: App, leader: ChatUser) -> None:
@@ -28,7 +36,7 @@ async def test_bind_with_a_good_code(app: App, leader: ChatUser) -> None:
     assert leader.text == "绑定成功！您好，万秀英（支部网格长）。新工单会发到这里。"
     assert leader.last.main_keyboard is True
     assert await bound_person(app, "leader-g01") == "g01-leader"
-    assert await query(app, "SELECT used_by FROM invites WHERE code = ?", code) == [("console:leader-g01",)]
+    assert (await invite_use(app, code))[1] == "console:leader-g01"
 
 
 async def test_bind_with_a_bad_code(app: App, leader: ChatUser) -> None:
@@ -84,7 +92,7 @@ async def test_bind_is_not_done_in_a_group(app: App, leader: ChatUser) -> None:
     await leader.say(f"/bind {code}", group=True)
     assert "请私聊我" in leader.text
     assert await bound_person(app, "leader-g01") is None
-    assert await query(app, "SELECT used_at FROM invites WHERE code = ?", code) == [(None,)]
+    assert (await invite_use(app, code))[0] is None
 
 
 async def test_an_invite_for_someone_no_longer_in_config_is_refused(
@@ -95,7 +103,7 @@ async def test_an_invite_for_someone_no_longer_in_config_is_refused(
         await sync_people(conn, [s for s in staff_seeds(config) if s.id != "g01-leader"], app.clock.now())
     await leader.say(f"/bind {code}")
     assert leader.text == "邀请码无效或已过期，请向街道管理员重新获取。"
-    assert await query(app, "SELECT used_at, used_by FROM invites WHERE code = ?", code) == [(None, None)]
+    assert await invite_use(app, code) == (None, None)
     assert await bound_person(app, "leader-g01") is None
     # Back in config, the same code still works: it was not burnt.
     async with app.db.transaction() as conn:
@@ -116,10 +124,10 @@ async def test_a_telegram_id_removed_from_config_no_longer_binds(
     with_id = [replace(s, telegram_id=555) if s.id == "g01-leader" else s for s in seeds]
     async with app.db.transaction() as conn:
         await sync_people(conn, with_id, clock.now())
-    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = '555'") == [("g01-leader",)]
+    assert await bound_person(app, "555", "telegram") == "g01-leader"
     async with app.db.transaction() as conn:
         await sync_people(conn, seeds, clock.now())
-    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = '555'") == [(None,)]
+    found = await account(app, "telegram", "555")
+    assert found is not None and found.person_id is None
     # A binding made with an invite code is not touched by config syncs.
-    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = 'invited-guide'") == [
-        ("g01-guide",)]
+    assert await bound_person(app, "invited-guide") == "g01-guide"

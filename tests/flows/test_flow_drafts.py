@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import App
-from tests.chat import ChatUser, file_report, query, ticket_row
+from tests.chat import ChatUser, all_tickets, file_report, steps, ticket_row
 
 
 async def start_report_up_to_phone(resident: ChatUser) -> None:
@@ -38,8 +38,8 @@ async def test_cancelling_a_side_flow_gives_the_draft_back(app: App, resident: C
     assert "请发送要补充的文字" in resident.text
     await resident.say("取消")
     assert "已取消" in resident.text and "发送 /report 继续" in resident.text
-    assert await query(app, "SELECT flow, step FROM dialogs") == [("report", "phone")]
+    assert await steps(app) == [("report", "phone")]
     # Cancelling the report itself drops it for good.
     await resident.say("取消")
-    assert await query(app, "SELECT flow FROM dialogs") == []
-    assert await query(app, "SELECT COUNT(*) FROM tickets") == [(1,)]
+    assert await steps(app) == []
+    assert len(await all_tickets(app)) == 1

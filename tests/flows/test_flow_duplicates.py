@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, actions, bind, file_report, query
+from storage import reads
+from tests.chat import ChatUser, actions, all_tickets, audit, bind, file_report, read
 
 
 @pytest.fixture
@@ -36,15 +37,14 @@ async def test_same_building_and_category_offers_me_too(
 
     await neighbour.press("我也遇到 #1")
     assert neighbour.text == "已记录：您也遇到了 #1 的问题，处理进展会同步通知您。"
-    assert (await query(app, "SELECT COUNT(*) FROM tickets"))[0][0] == 1
-    neighbour_id = (await query(app, "SELECT resident_id FROM accounts WHERE external_id = 'resident-2'"))[0][0]
-    assert await query(app, "SELECT ticket_id, resident_id FROM ticket_followers") == [(1, neighbour_id)]
+    assert len(await all_tickets(app)) == 1
+    neighbour_id = (await neighbour.account()).resident_id
+    assert await read(app, reads.followers) == [(1, neighbour_id)]
     assert (await actions(app, 1))[-1] == "follower_added"
-    assert await query(app, "SELECT actor_id FROM ticket_events WHERE action = 'follower_added'") == [
-        (str(neighbour_id),)]
+    assert [event.actor_id for event in await audit(app, "follower_added")] == [str(neighbour_id)]
     notices = await leader.inbox()
     assert notices[-1].text == "工单 #1：又有一位居民反映遇到同样的问题（共 2 人）。"
-    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'resident-2'") == []
+    assert await neighbour.dialog() is None
 
     # The follower hears of progress too.
     await leader.press_notice("受理")
@@ -60,9 +60,9 @@ async def test_submit_anyway_files_a_new_ticket(
     await reach_summary(neighbour)
     await neighbour.press("仍然提交新反映")
     assert "工单号 #2" in neighbour.text
-    assert await query(app, "SELECT id, building, category_id FROM tickets ORDER BY id") == [
+    assert [(t.id, t.building, t.category_id) for t in await all_tickets(app)] == [
         (1, "3栋", "repair"), (2, "3栋", "repair")]
-    assert await query(app, "SELECT * FROM ticket_followers") == []
+    assert await read(app, reads.followers) == []
 
 
 async def test_no_offer_for_another_building_or_category(resident: ChatUser, neighbour: ChatUser) -> None:
@@ -89,7 +89,7 @@ async def test_reporter_cannot_follow_their_own_ticket(app: App, resident: ChatU
     await reach_summary(resident)
     await resident.press("我也遇到 #1")
     assert resident.text == "您已经关注了 #1，有进展会通知您。"
-    assert await query(app, "SELECT * FROM ticket_followers") == []
+    assert await read(app, reads.followers) == []
     assert "follower_added" not in await actions(app, 1)
 
 

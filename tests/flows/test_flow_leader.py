@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from bot.app import App, staff_seeds
 from bot.config import Config
 from storage.accounts import sync_people
 from storage.clock import FakeClock, stamp
-from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+from tests.chat import ChatUser, actions, audit, bind, file_report, ticket_row
 
 
 @pytest.fixture
@@ -32,8 +31,8 @@ async def test_acknowledge(app: App, resident: ChatUser, leader: ChatUser, filed
     assert leader.options == ["办结"]
     ticket = await ticket_row(app, 1)
     assert ticket.status == "acknowledged"
-    assert await query(app, "SELECT action, actor_kind, actor_id FROM ticket_events"
-                       " WHERE action = 'acknowledged'") == [("acknowledged", "person", "g01-leader")]
+    assert [(e.action, e.actor_kind, e.actor_id) for e in await audit(app, "acknowledged")] == [
+        ("acknowledged", "person", "g01-leader")]
     notices = await resident.inbox()
     assert notices[-1].text == "您反映的问题 #1（水电维修）已由支部网格长 万秀英 受理，正在处理。"
 
@@ -52,12 +51,11 @@ async def test_resolve_asks_for_a_note(app: App, resident: ChatUser, leader: Cha
     assert leader.text == "工单 #1 已办结，已请居民评价。"
     ticket = await ticket_row(app, 1)
     assert (ticket.status, ticket.result_note) == ("resolved", "已更换灯泡，楼道恢复照明")
-    assert await query(app, "SELECT note FROM ticket_events WHERE action = 'resolved'") == [
-        ("已更换灯泡，楼道恢复照明",)]
+    assert [e.note for e in await audit(app, "resolved")] == ["已更换灯泡，楼道恢复照明"]
     notice = (await resident.inbox())[-1]
     assert notice.text.startswith("您反映的问题 #1（水电维修）已办结：已更换灯泡，楼道恢复照明")
     assert [o.label for o in notice.options] == ["满意", "基本满意", "不满意"]
-    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'leader-g01'") == []
+    assert await leader.dialog() is None
 
     await leader.press_notice("办结")
     assert "不能办结" in leader.text
@@ -83,8 +81,7 @@ async def test_satisfied_closes_the_ticket(app: App, resident: ChatUser, leader:
     ticket = await ticket_row(app, 1)
     assert (ticket.status, ticket.rating) == ("closed", "satisfied")
     assert (await actions(app, 1))[-2:] == ["rated", "closed"]
-    assert await query(app, "SELECT data FROM ticket_events WHERE action = 'rated'") == [
-        ('{"rating": "satisfied"}',)]
+    assert [e.data for e in await audit(app, "rated")] == [{"rating": "satisfied"}]
 
     events = await actions(app, 1)
     await resident.press_notice("不满意")  # rating twice is refused
@@ -144,10 +141,10 @@ async def test_unsatisfied_without_a_guide_goes_to_community_staff(
     assert (await ticket_row(app, 1)).escalation_level == 2  # the level actually reached
     assert (await staff.inbox())[0].text.startswith("【上报工单 #1】")
     assert await admin.inbox() == []
-    assert await query(app, "SELECT data FROM ticket_events WHERE action = 'reopened'") == [
-        ('{"level": 2, "people": ["longchi-staff-1", "longchi-staff-2"],'
-         ' "ack_due_at": "2026-11-26T04:00:00.000000+00:00",'
-         ' "resolve_due_at": "2026-11-28T02:00:00.000000+00:00"}',)]
+    assert [e.data for e in await audit(app, "reopened")] == [
+        {"level": 2, "people": ["longchi-staff-1", "longchi-staff-2"],
+         "ack_due_at": "2026-11-26T04:00:00.000000+00:00",
+         "resolve_due_at": "2026-11-28T02:00:00.000000+00:00"}]
 
 
 async def test_unsatisfied_without_guide_or_staff_goes_to_admins(
@@ -191,8 +188,8 @@ async def test_unsatisfied_reopens_with_fresh_deadlines(
     assert ticket.resolve_due_at == clock.now() + timedelta(hours=48)
     [card] = await guide.inbox()
     assert "请在 11-28 14:00 前受理" in card.text and "11-26 12:00" not in card.text
-    [(raw,)] = await query(app, "SELECT data FROM ticket_events WHERE action = 'reopened'")
-    assert json.loads(raw) == {"level": 1, "people": ["g01-guide"], "ack_due_at": stamp(ticket.ack_due_at),
+    [reopened] = await audit(app, "reopened")
+    assert reopened.data == {"level": 1, "people": ["g01-guide"], "ack_due_at": stamp(ticket.ack_due_at),
                                "resolve_due_at": stamp(ticket.resolve_due_at)}
 
 
@@ -214,4 +211,4 @@ async def test_a_leader_removed_from_config_can_no_longer_act(
     assert await ticket_row(app, 1) == before
     assert await actions(app, 1) == events
     assert await resident.inbox() == []
-    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'leader-g01'") == []
+    assert await leader.dialog() is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.config import Config
-from tests.chat import ChatUser, actions, file_report, query, ticket_row
+from tests.chat import ChatUser, actions, all_tickets, dialogs, file_report, steps, ticket_row
 
 
 async def test_start_shows_welcome_and_the_three_menus(resident: ChatUser) -> None:
@@ -41,8 +41,8 @@ async def test_content_items_answer_text_from_config(resident: ChatUser, config:
     await resident.press("微心愿")
     assert "“微心愿”是困难群众的小心愿" in resident.text
     # Reading content starts nothing: no dialog, no ticket.
-    assert await query(resident.app, "SELECT * FROM dialogs") == []
-    assert await query(resident.app, "SELECT * FROM tickets") == []
+    assert await dialogs(resident.app) == []
+    assert await all_tickets(resident.app) == []
 
 
 async def test_place_lists_come_from_config(resident: ChatUser, config: Config) -> None:
@@ -85,7 +85,7 @@ async def test_menu_reminds_of_an_unfinished_report(resident: ChatUser) -> None:
     assert "未填完的反映" in resident.text
     assert resident.options == ["微丰山", "微党建", "微服务"]
     # The draft is still there, at the same step.
-    assert await query(resident.app, "SELECT flow, step FROM dialogs") == [("report", "description")]
+    assert await steps(resident.app) == [("report", "description")]
 
 
 async def test_back_outside_a_flow_shows_the_menu(resident: ChatUser) -> None:
@@ -102,7 +102,7 @@ async def test_free_text_offers_to_report_it(app: App, resident: ChatUser) -> No
     await resident.say("楼下的路灯坏了好几天了")
     assert "我没太明白您的意思" in resident.text
     assert resident.options == ["把这段话作为反映提交", "打开菜单"]
-    assert await query(app, "SELECT * FROM tickets") == []
+    assert await all_tickets(app) == []
 
     await resident.press("把这段话作为反映提交")
     assert "问题描述：楼下的路灯坏了好几天了" in resident.text
@@ -142,9 +142,9 @@ async def test_contact_grid_asks_for_the_address_first(app: App, resident: ChatU
     assert "支部网格长：万秀英 139****0110" in resident.text
     assert "网格指导员：夏敏" in resident.text
     assert "13905500110" not in resident.text and "13905500120" not in resident.text
-    assert await query(app, "SELECT community_id, compound, building, grid_id FROM residents"
-                       " WHERE display_name = 'resident-1'") == [("longchi", "龙池花园", "3栋", "G01")]
-    assert await query(app, "SELECT * FROM dialogs") == []
+    home = await resident.resident()
+    assert (home.community_id, home.compound, home.building, home.grid_id) == ("longchi", "龙池花园", "3栋", "G01")
+    assert await dialogs(app) == []
 
 
 async def test_contact_grid_with_a_typed_address(resident: ChatUser) -> None:
@@ -161,7 +161,7 @@ async def test_contact_grid_back_leaves_the_flow(resident: ChatUser) -> None:
     await resident.press("联系网格")
     await resident.press("返回")
     assert resident.text == "已取消，本次填写的内容没有提交。"
-    assert await query(resident.app, "SELECT * FROM dialogs") == []
+    assert await dialogs(resident.app) == []
 
 
 async def test_contact_grid_with_a_bound_address_answers_directly(resident: ChatUser) -> None:
@@ -170,4 +170,4 @@ async def test_contact_grid_with_a_bound_address_answers_directly(resident: Chat
     await resident.press("联系网格")
     assert resident.text.startswith("您的网格：西涧二村第二网格（南桥社区）")
     assert "刘雨轩 139****1410" in resident.text and "13905501410" not in resident.text
-    assert await query(resident.app, "SELECT * FROM dialogs") == []
+    assert await dialogs(resident.app) == []

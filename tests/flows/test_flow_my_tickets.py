@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+from storage import tickets
+from tests.chat import ChatUser, actions, bind, dialogs, file_report, pause, read, ticket_row
 
 
 @pytest.fixture
@@ -49,10 +50,10 @@ async def test_add_info_reaches_the_leader(app: App, resident: ChatUser, leader:
     assert "请发送要补充的文字或照片（工单 #1）" in resident.text
     await resident.say("晚上八点以后最黑")
     assert resident.text == "已补充到工单 #1，网格员会看到。"
-    assert await query(app, "SELECT action, note FROM ticket_events WHERE ticket_id = 1"
-                       " AND action = 'info_added'") == [("info_added", "晚上八点以后最黑")]
+    assert [(e.action, e.note) for e in await read(app, tickets.events_of, 1)
+            if e.action == "info_added"] == [("info_added", "晚上八点以后最黑")]
     assert (await leader.inbox())[-1].text == "【工单 #1 补充信息】\n晚上八点以后最黑"
-    assert await query(app, "SELECT * FROM dialogs") == []
+    assert await dialogs(app) == []
     await resident.say("/mytickets")
     await resident.press("#1")
     assert "补充信息：晚上八点以后最黑" in resident.text
@@ -63,7 +64,7 @@ async def test_add_info_with_a_photo(app: App, resident: ChatUser, leader: ChatU
     await file_report(resident)
     await resident.press_data("my:add:1")
     await resident.photo("later-photo")
-    assert await query(app, "SELECT ref FROM ticket_photos WHERE ticket_id = 1") == [("later-photo",)]
+    assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == ["later-photo"]
     assert (await actions(app, 1))[-1] == "photo_added"
     assert (await leader.inbox())[-1].text == "【工单 #1 补充信息】\n补充照片"
 
@@ -129,7 +130,7 @@ async def test_another_resident_cannot_touch_my_ticket(
     assert stranger.text == "没有找到这张工单。"
     for secret in ("13812345678", "138****5678", "龙池花园", "灯坏了"):
         assert secret not in stranger.text
-    assert await query(app, "SELECT * FROM dialogs WHERE user_id = 'resident-2'") == []
+    assert await stranger.dialog() is None
     assert (await ticket_row(app, 1), await actions(app, 1), await leader.inbox()) == before
     assert await stranger.inbox() == []
 
@@ -153,7 +154,9 @@ async def test_staff_open_list_for_community_staff_admins_and_responders(
     await bind(app, admin, "sd-admin-1")
     await bind(app, post, "post-longchi")
     await file_report(resident)  # 龙池 community, 水电维修
+    pause(app)
     await file_report(resident, category="代充燃气", description="家里燃气卡没钱了", address="龙池花园12栋")
+    pause(app)
     await file_report(resident, category="其他", description="门口积水严重了", address="西涧二村5栋")
     await staff.say("/tickets")
     assert "#1" in staff.text and "#2" in staff.text and "#3" not in staff.text

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bot.app import App, build_app
 from bot.config import Config
+from storage import tickets
 from storage.clock import FakeClock
-from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+from storage.dialogs import load_dialog
+from tests.chat import (
+    ChatUser,
+    actions,
+    all_tickets,
+    bind,
+    file_report,
+    notifications,
+    read,
+    ticket_row,
+)
 
 CATEGORY_PROMPT = "请选择要反映的问题类别"
 DESCRIPTION_PROMPT = "请简单描述问题"
@@ -19,12 +29,12 @@ PHONE_PROMPT = "留个电话方便网格员联系您吗"
 
 
 async def dialog(app: App, user: str = "resident-1") -> tuple[str, str, dict] | None:
-    rows = await query(app, "SELECT flow, step, data FROM dialogs WHERE user_id = ?", user)
-    return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+    found = await read(app, load_dialog, "console", user)
+    return (found.flow, found.step, found.data) if found else None
 
 
 async def ticket_count(app: App) -> int:
-    return (await query(app, "SELECT COUNT(*) FROM tickets"))[0][0]
+    return len(await all_tickets(app))
 
 
 async def test_back_at_every_step_returns_to_the_previous_prompt(app: App, resident: ChatUser) -> None:
@@ -109,7 +119,7 @@ async def test_cancel_button_at_the_summary_files_nothing(app: App, resident: Ch
     assert "没有提交" in resident.text
     assert await dialog(app) is None
     assert await ticket_count(app) == 0
-    assert await query(app, "SELECT * FROM outbox") == []
+    assert await notifications(app) == []  # nobody was told of anything
     # The 提交 button of the cancelled summary is stale now.
     await resident.press("提交")
     assert "失效" in resident.text
@@ -220,7 +230,7 @@ async def test_phone_validation(app: App, resident: ChatUser) -> None:
     assert "电话：未留" in resident.text
     await resident.press("提交")
     assert (await ticket_row(app, 1)).phone == ""
-    assert await query(app, "SELECT phone FROM residents WHERE display_name = 'resident-1'") == [("",)]
+    assert (await resident.resident()).phone == ""
 
 
 async def test_photos_and_location_are_attached(app: App, resident: ChatUser, leader: ChatUser) -> None:
@@ -246,8 +256,7 @@ async def test_photos_and_location_are_attached(app: App, resident: ChatUser, le
     assert "照片：5 张" in resident.text and "位置：已添加" in resident.text
     await resident.press("提交")
 
-    assert await query(app, "SELECT ref FROM ticket_photos WHERE ticket_id = 1 ORDER BY id") == [
-        (f"photo-{n}",) for n in range(5)]
+    assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == [f"photo-{n}" for n in range(5)]
     ticket = await ticket_row(app, 1)
     assert (ticket.latitude, ticket.longitude) == (32.30121, 118.31234)
     assert ticket.description == "楼道灯坏了，晚上很黑"

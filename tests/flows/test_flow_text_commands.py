@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, actions, bind, file_report, query, ticket_row
+from storage import reads
+from tests.chat import (
+    ChatUser,
+    actions,
+    audit,
+    bind,
+    dialogs,
+    file_report,
+    notifications,
+    read,
+    ticket_row,
+)
 
 REFUSAL = "抱歉，这张工单不归您处理，操作未生效。"
 USAGE = "工单口令这样写（数字是工单号）：\n受理 123\n办结 123 办理结果\n转派 123 网格编号 原因"
@@ -21,8 +30,8 @@ async def filed(app: App, resident: ChatUser, leader: ChatUser) -> int:
 
 
 async def snapshot(app: App) -> tuple:
-    return (await ticket_row(app, 1), await actions(app, 1), await query(app, "SELECT * FROM dialogs"),
-            await query(app, "SELECT COUNT(*) FROM outbox"), await query(app, "SELECT * FROM ticket_photos"))
+    return (await ticket_row(app, 1), await actions(app, 1), await dialogs(app),
+            await notifications(app), await read(app, reads.photos))
 
 
 # -- the three commands, one step each -------------------------------------------------------
@@ -32,8 +41,7 @@ async def test_acknowledge_by_text(app: App, resident: ChatUser, leader: ChatUse
     await leader.say("受理 1")
     assert leader.text == "已受理工单 #1。处理完后请点「办结」。"
     assert (await ticket_row(app, 1)).status == "acknowledged"
-    assert await query(app, "SELECT actor_kind, actor_id FROM ticket_events WHERE action = 'acknowledged'") == [
-        ("person", "g01-leader")]
+    assert [(e.actor_kind, e.actor_id) for e in await audit(app, "acknowledged")] == [("person", "g01-leader")]
     assert [n.text for n in await resident.inbox()] == [
         "您反映的问题 #1（水电维修）已由支部网格长 万秀英 受理，正在处理。"]
 
@@ -49,12 +57,12 @@ async def test_resolve_by_text_in_one_step(app: App, resident: ChatUser, leader:
     assert leader.text == "工单 #1 已办结，已请居民评价。"
     ticket = await ticket_row(app, 1)
     assert (ticket.status, ticket.result_note) == ("resolved", "已更换灯泡，楼道恢复照明")
-    assert await query(app, "SELECT actor_id, note, data FROM ticket_events WHERE action = 'resolved'") == [
-        ("g01-leader", "已更换灯泡，楼道恢复照明", '{"photos": 0}')]
+    assert [(e.actor_id, e.note, e.data) for e in await audit(app, "resolved")] == [
+        ("g01-leader", "已更换灯泡，楼道恢复照明", {"photos": 0})]
     notice = (await resident.inbox())[-1]
     assert notice.text == "您反映的问题 #1（水电维修）已办结：已更换灯泡，楼道恢复照明\n请您评价："
     assert [o.label for o in notice.options] == ["满意", "基本满意", "不满意"]
-    assert await query(app, "SELECT * FROM dialogs") == []
+    assert await dialogs(app) == []
 
     await resident.press_notice("满意")  # the rating works as after the button flow
     assert (await ticket_row(app, 1)).status == "closed"
@@ -73,7 +81,7 @@ async def test_resolve_with_a_photo_and_the_command_as_caption(app: App, leader:
     await leader.photo("fixed-lamp", caption="办结 1")
     assert leader.text == "工单 #1 已办结，已请居民评价。"
     assert (await ticket_row(app, 1)).result_note == "补充照片"
-    assert await query(app, "SELECT ref, added_by FROM ticket_photos") == [("fixed-lamp", "g01-leader")]
+    assert [(p.ref, p.added_by) for p in await read(app, reads.photos)] == [("fixed-lamp", "g01-leader")]
 
 
 async def test_reassign_by_text_in_one_step(app: App, resident: ChatUser, leader: ChatUser, filed: int) -> None:
@@ -83,15 +91,14 @@ async def test_reassign_by_text_in_one_step(app: App, resident: ChatUser, leader
     assert leader.text == "工单 #1 已转派到 醉翁小区网格。"
     ticket = await ticket_row(app, 1)
     assert (ticket.grid_id, ticket.community_id, ticket.status) == ("G08", "longchi", "routed")
-    [(actor, note, raw)] = await query(
-        app, "SELECT actor_id, note, data FROM ticket_events WHERE action = 'reassigned'")
-    assert (actor, note) == ("g01-leader", "问题在醉翁小区，不在本网格")
-    assert json.loads(raw)["from"] == "G01" and json.loads(raw)["to"] == "G08"
+    [reassigned] = await audit(app, "reassigned")
+    assert (reassigned.actor_id, reassigned.note) == ("g01-leader", "问题在醉翁小区，不在本网格")
+    assert reassigned.data["from"] == "G01" and reassigned.data["to"] == "G08"
     assert (await actions(app, 1))[-2:] == ["reassigned", "notified"]
     [card] = await g08.inbox()
     assert card.text.startswith("【转派工单 #1】") and "问题在醉翁小区，不在本网格" in card.text
     assert (await resident.inbox())[-1].text == "您反映的问题 #1 已转交 醉翁小区网格 处理。"
-    assert await query(app, "SELECT * FROM dialogs") == []
+    assert await dialogs(app) == []
 
     await leader.say("受理 1")  # the old grid has no say any more
     assert leader.text == REFUSAL
@@ -103,7 +110,7 @@ async def test_reassign_by_grid_name(app: App, leader: ChatUser, filed: int) -> 
     await leader.say("转派 1 南桥新村第一网格 地址报错了")
     ticket = await ticket_row(app, 1)
     assert (ticket.grid_id, ticket.community_id) == ("G11", "nanqiao")
-    assert await query(app, "SELECT note FROM ticket_events WHERE action = 'reassigned'") == [("地址报错了",)]
+    assert [e.note for e in await audit(app, "reassigned")] == ["地址报错了"]
 
 
 async def test_a_loosely_named_grid_is_confirmed_before_the_ticket_moves(
@@ -119,7 +126,7 @@ async def test_reassign_without_a_reason_asks_for_it(app: App, leader: ChatUser,
     await leader.say("转派 1 G08")
     assert leader.text == "转派到「醉翁小区网格」的原因是？"
     assert (await ticket_row(app, 1)).grid_id == "G01"  # nothing moves before the reason
-    assert await query(app, "SELECT step, data FROM dialogs") == [("reason", '{"ticket": 1, "grid": "G08"}')]
+    assert [(d.dialog.step, d.dialog.data) for d in await dialogs(app)] == [("reason", {"ticket": 1, "grid": "G08"})]
     await leader.say("问题在醉翁小区")
     assert leader.text == "工单 #1 已转派到 醉翁小区网格。"
     assert (await ticket_row(app, 1)).grid_id == "G08"
@@ -143,7 +150,7 @@ async def test_full_width_digits_spaces_and_hash(app: App, leader: ChatUser, fil
 async def test_full_width_resolve_and_reassign(app: App, leader: ChatUser, filed: int) -> None:
     await leader.say("转派　＃１　Ｇ０８　问题在醉翁小区")
     assert (await ticket_row(app, 1)).grid_id == "G08"
-    assert await query(app, "SELECT note FROM ticket_events WHERE action = 'reassigned'") == [("问题在醉翁小区",)]
+    assert [e.note for e in await audit(app, "reassigned")] == ["问题在醉翁小区"]
 
 
 async def test_a_command_for_the_ticket_being_resolved_closes_that_dialog(
@@ -152,7 +159,7 @@ async def test_a_command_for_the_ticket_being_resolved_closes_that_dialog(
     await leader.press_notice("办结")  # the resolve dialog is open ...
     await leader.say("办结 1，已修好")  # ... and the leader types the whole command instead
     assert (await ticket_row(app, 1)).result_note == "已修好"
-    assert await query(app, "SELECT * FROM dialogs") == []
+    assert await dialogs(app) == []
 
 
 # -- bad input changes nothing ---------------------------------------------------------------
@@ -176,7 +183,7 @@ async def test_insiders_may_use_the_commands(app: App, resident: ChatUser, filed
     await staff.say("受理 1")
     await staff.say("办结 1 已处理完毕")
     assert (await ticket_row(app, 1)).status == "resolved"
-    assert await query(app, "SELECT DISTINCT actor_id FROM ticket_events WHERE actor_kind = 'person'") == [(who,)]
+    assert {e.actor_id for e in await audit(app) if e.actor_kind == "person"} == {who}
 
 
 async def test_unknown_ticket(app: App, leader: ChatUser, filed: int) -> None:
@@ -245,8 +252,7 @@ async def test_a_resident_describing_a_problem_is_not_taken_for_a_command(
     await resident.press("水电维修")
     await resident.say("受理 1")  # what the resident typed as the description
     assert resident.text != STAFF_ONLY
-    assert await query(app, "SELECT json_extract(data, '$.description') FROM dialogs"
-                       " WHERE user_id = 'resident-1'") == [("受理 1",)]
+    assert (await resident.dialog()).data["description"] == "受理 1"
     assert await ticket_row(app, 1) == before
 
 
@@ -256,7 +262,7 @@ async def test_a_staff_member_filing_a_report_keeps_the_draft(app: App, leader: 
     await leader.say("受理 1")  # a staff command in the middle of a report: it runs ...
     assert leader.text.startswith("已受理工单 #1")
     await leader.say("/report")  # ... and the report draft is still there
-    assert await query(app, "SELECT flow FROM dialogs WHERE user_id = 'leader-g01'") == [("report",)]
+    assert (await leader.dialog()).flow == "report"
 
 
 # -- where staff learn the commands ----------------------------------------------------------

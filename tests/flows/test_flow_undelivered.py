@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from storage.clock import FakeClock, stamp
-from tests.chat import ChatUser, bind, file_report, query
+from storage import outbox, reads
+from storage.clock import FakeClock
+from storage.outbox import OutboxRow, OutboxStatus
+from tests.chat import ChatUser, bind, file_report, pause, read
 
 HEADER = "以下通知未能及时送达："
 
@@ -14,6 +16,18 @@ HEADER = "以下通知未能及时送达："
 @pytest.fixture
 def neighbour(app: App) -> ChatUser:
     return ChatUser(app, "resident-2")
+
+
+async def rows(app: App) -> list[OutboxRow]:
+    return await read(app, reads.outbox_rows)
+
+
+async def failed_row(app: App, chat_id: str, kind: str, text: str, ticket_id: int | None = None) -> None:
+    """A message the platform refused for good, as the sender records it."""
+    async with app.db.transaction() as conn:
+        row_id = await outbox.enqueue(conn, "console", chat_id, {"text": text}, app.clock.now(), kind=kind,
+                                      ticket_id=ticket_id)
+        await outbox.mark_final(conn, row_id, OutboxStatus.FAILED, "window closed")
 
 
 async def fail_notices(app: App, user: ChatUser) -> None:
@@ -41,8 +55,7 @@ async def test_missed_notices_are_shown_once(
         "#1 您反映的问题 #1（水电维修）已由支部网格长 万秀英 受理，正在处理。\n"
         "#1 您反映的问题 #1（水电维修）已办结：已更换灯泡 请您评价：")
     assert listing.text == "您最近的工单（点击查看详情）："
-    assert await query(app, "SELECT DISTINCT shown_at FROM outbox WHERE status = 'failed'") == [
-        (stamp(clock.now()),)]
+    assert {row.shown_at for row in await rows(app) if row.status == "failed"} == {clock.now()}
 
     await resident.say("/mytickets")  # once only
     assert HEADER not in resident.text
@@ -70,7 +83,7 @@ async def test_other_residents_failed_notices_are_never_shown(
 
     await resident.say("/mytickets")
     assert HEADER not in resident.text
-    assert await query(app, "SELECT COUNT(*) FROM outbox WHERE shown_at IS NOT NULL") == [(0,)]
+    assert [row for row in await rows(app) if row.shown_at] == []
 
     await neighbour.say("/mytickets")
     assert neighbour.seen[-2].text == (
@@ -95,8 +108,7 @@ async def test_all_the_residents_accounts_count_and_a_notice_is_listed_once(
     await resident.say("/mytickets")
     assert resident.seen[-2].text == (
         f"{HEADER}\n#1 您反映的问题 #1（水电维修）已由支部网格长 万秀英 受理，正在处理。")
-    assert await query(app, "SELECT channel FROM outbox WHERE shown_at IS NOT NULL ORDER BY id") == [
-        ("console",), ("wechat",)]
+    assert [row.channel for row in await rows(app) if row.shown_at] == ["console", "wechat"]
 
 
 async def test_delivered_notices_and_other_kinds_are_not_listed(
@@ -105,10 +117,8 @@ async def test_delivered_notices_and_other_kinds_are_not_listed(
     await bind(app, leader, "g01-leader")
     await file_report(resident)
     await leader.say("受理 1")  # a resident_notice that stays pending (not failed)
-    async with app.db.transaction() as conn:  # a failed reply and a failed staff card
-        await conn.execute("INSERT INTO outbox (channel, chat_id, kind, payload, status, next_attempt_at,"
-                           " created_at) VALUES ('console', 'resident-1', 'reply', '{\"text\": \"hi\"}',"
-                           " 'failed', '', '')")
+    await failed_row(app, "resident-1", "reply", "hi")  # a failed reply and a failed staff card
+    async with app.db.transaction() as conn:
         await conn.execute("UPDATE outbox SET status = 'failed' WHERE kind = 'card'")
     await resident.say("/mytickets")
     assert HEADER not in resident.text
@@ -120,6 +130,7 @@ async def test_many_missed_notices_are_summarised(app: App, resident: ChatUser, 
     await bind(app, leader, "g01-leader")
     for n in range(12):
         await file_report(resident, description=f"{n + 1}栋楼道灯坏了，晚上很黑", address=f"龙池花园{n % 8 + 1}栋")
+        pause(app)
     for ticket_id in range(1, 13):
         await leader.say(f"受理 {ticket_id}")
     await fail_notices(app, resident)
@@ -129,7 +140,7 @@ async def test_many_missed_notices_are_summarised(app: App, resident: ChatUser, 
     assert lines[0] == HEADER
     assert lines[1].startswith("#3 ") and lines[10].startswith("#12 ")  # the newest ten
     assert lines[11] == "……另有 2 条较早的通知，点工单可查看处理记录。"
-    assert await query(app, "SELECT COUNT(*) FROM outbox WHERE shown_at IS NULL AND status = 'failed'") == [(0,)]
+    assert [row for row in await rows(app) if row.shown_at is None and row.status == "failed"] == []
 
 
 async def test_a_follower_without_own_tickets_sees_them_too(
@@ -138,11 +149,8 @@ async def test_a_follower_without_own_tickets_sees_them_too(
     await bind(app, leader, "g01-leader")
     await file_report(resident)
     await neighbour.say("/mytickets")  # registers the neighbour's account
-    async with app.db.transaction() as conn:  # a 我也遇到 notice that WeChat refused
-        await conn.execute("INSERT INTO outbox (channel, chat_id, kind, ticket_id, payload, status,"
-                           " next_attempt_at, created_at) VALUES ('console', 'resident-2',"
-                           " 'resident_notice', 1, '{\"text\": \"您反映的问题 #1 已转交 醉翁小区网格 处理。\"}',"
-                           " 'failed', '', '')")
+    # A 我也遇到 notice that WeChat refused.
+    await failed_row(app, "resident-2", "resident_notice", "您反映的问题 #1 已转交 醉翁小区网格 处理。", ticket_id=1)
     await neighbour.say("/mytickets")
     assert neighbour.text == (f"{HEADER}\n#1 您反映的问题 #1 已转交 醉翁小区网格 处理。\n"
                               "您还没有反映过问题。需要反映请发送 /report。")

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bot.app import App
 from bot.scheduler import Scheduler
 from handlers.texts import ZH
 from handlers.types import Channel, Incoming
-from storage import inbox
+from storage import inbox, outbox, reads, tickets
 from storage.clock import FakeClock
-from storage.privacy import add_tag
-from tests.chat import ChatUser, bind, file_report, query, ticket_row
+from storage.privacy import add_tag, resident_data
+from tests.chat import ChatUser, all_tickets, audit, bind, file_report, pause, read, ticket_row
 
 
 async def tag(app: App, user: ChatUser, *tags: str) -> None:
+    resident_id = (await user.account()).resident_id
     async with app.db.transaction() as conn:
-        resident_id = (await query_in(conn, "SELECT resident_id FROM accounts WHERE external_id = ?",
-                                      user.user_id))[0][0]
         for name in tags:
             await add_tag(conn, resident_id, name, app.clock.now())
 
 
-async def query_in(conn, sql: str, *params: object) -> list[tuple]:  # type: ignore[no-untyped-def]
-    async with conn.execute(sql, params) as cursor:
-        return [tuple(row) for row in await cursor.fetchall()]
+async def audit_rows(app: App) -> list[tuple]:
+    """Every audit row but its free-text note (the one field erasure may blank)."""
+    return [(e.id, e.ticket_id, e.at, e.actor_kind, e.actor_id, e.action, e.data) for e in await audit(app)]
 
 
 async def test_my_data_shows_what_is_kept_only_in_private(app: App, resident: ChatUser) -> None:
@@ -55,6 +55,7 @@ async def test_erasure_removes_personal_data_everywhere_and_keeps_the_audit(
     await leader.press_data(f"t:res:{closed}")
     await leader.say("已更换灯泡，张阿姨家门口")
     await resident.press_data(f"rate:{closed}:satisfied")
+    pause(app)
     opened = await file_report(resident, category="环境卫生", description="垃圾没人收")
     await resident.press_data(f"my:add:{opened}")
     await resident.photo("photo-of-my-door")
@@ -65,11 +66,11 @@ async def test_erasure_removes_personal_data_everywhere_and_keeps_the_audit(
     async with app.db.transaction() as conn:
         await inbox.store(conn, "console", "raw-1", json.dumps({"text": "我的身份证 340102199001011234"}),
                           app.clock.now())
-        item_id = (await query_in(conn, "SELECT id FROM inbox WHERE platform_id = 'raw-1'"))[0][0]
+        stored = await inbox.by_platform_id(conn, "console", "raw-1")
+    assert stored is not None
     await app.engine.handle_stored(Incoming(Channel.CONSOLE, resident.user_id, resident.user_id,
-                                            text="我的身份证 340102199001011234"), item_id)
-    events_before = await query(app, "SELECT id, ticket_id, at, actor_kind, actor_id, action, data"
-                                     " FROM ticket_events ORDER BY id")
+                                            text="我的身份证 340102199001011234"), stored.id)
+    events_before = await audit_rows(app)
 
     await resident.say("我的数据")
     await resident.press("删除我的数据")
@@ -77,25 +78,25 @@ async def test_erasure_removes_personal_data_everywhere_and_keeps_the_audit(
     await resident.press("确认删除")
     assert "已删除您的个人信息（涉及 2 件工单的内容）" in resident.text
 
-    assert await query(app, "SELECT display_name, phone, compound, building, erased_at IS NOT NULL"
-                            " FROM residents WHERE id = (SELECT resident_id FROM accounts"
-                            " WHERE external_id = ?)", resident.user_id) == [("", "", None, None, 1)]
-    assert await query(app, "SELECT * FROM resident_tags") == []
+    resident_id = (await resident.account()).resident_id
+    home = await resident.resident()
+    assert (home.display_name, home.phone, home.compound, home.building) == ("", "", None, None)
+    assert await read(app, reads.erased_residents) == [resident_id]
+    assert (await read(app, resident_data, resident_id)).tags == ()
     for ticket_id in (closed, opened):
         row = await ticket_row(app, ticket_id)
         assert (row.description, row.phone, row.result_note) == ("", "", "")
     assert (await ticket_row(app, opened)).status.value == "cancelled"
-    assert await query(app, "SELECT * FROM ticket_photos") == []
-    assert await query(app, "SELECT note FROM ticket_events WHERE note != ''") == []
+    assert await read(app, reads.photos) == []
+    assert [e.note for e in await audit(app) if e.note] == []
     # The audit log keeps every row it had, unchanged but for the notes; the withdrawal is added.
-    events_after = await query(app, "SELECT id, ticket_id, at, actor_kind, actor_id, action, data"
-                                    " FROM ticket_events ORDER BY id")
+    events_after = await audit_rows(app)
     assert events_after[:len(events_before)] == events_before
     assert [e[5] for e in events_after[len(events_before):]] == ["cancelled"]
-    assert await query(app, "SELECT payload FROM inbox WHERE platform_id = 'raw-1'") == [("",)]
+    assert [item.payload for item in await read(app, reads.inbox_items) if item.platform_id == "raw-1"] == [""]
     assert (await leader.inbox())[-1].text == ZH["card_cancelled"].format(id=opened)
-    everything = json.dumps(await query(app, "SELECT * FROM tickets")) + json.dumps(
-        await query(app, "SELECT payload FROM outbox WHERE chat_id = ?", resident.user_id), ensure_ascii=False)
+    everything = str(await all_tickets(app)) + json.dumps(
+        [row.payload for row in await read(app, outbox.rows_for, "console", resident.user_id)], ensure_ascii=False)
     for secret in ("独居老人", "13812345678", "3单元502", "张阿姨", "340102199001011234", "残疾人"):
         assert secret not in everything
 
@@ -125,7 +126,7 @@ async def test_retention_purges_old_closed_tickets_only_and_keeps_the_counts(
     await resident.press_data(f"rate:{old}:satisfied")
     clock.advance(days=app.config.privacy.retention_days - 10)
     still_open = await file_report(ChatUser(app, "resident-2"), description="仍在办理", address="翠园3栋")
-    events = await query(app, "SELECT * FROM ticket_events WHERE ticket_id = ?", old)
+    events = await read(app, tickets.events_of, old)
     scheduler = Scheduler(app)
 
     await scheduler.run_due()
@@ -137,7 +138,7 @@ async def test_retention_purges_old_closed_tickets_only_and_keeps_the_counts(
     assert purged.status.value == "closed" and purged.rating is not None
     assert (await ticket_row(app, still_open)).description == "仍在办理"
     # Every audit row stays; only the leader's free-text note was blanked.
-    assert [(*e[:6], e[7]) for e in await query(app, "SELECT * FROM ticket_events WHERE ticket_id = ?", old)] \
-        == [(*e[:6], e[7]) for e in events]
-    assert await query(app, "SELECT note FROM ticket_events WHERE ticket_id = ? AND note != ''", old) == []
-    assert "旧的反映" not in str(await query(app, "SELECT payload FROM outbox WHERE ticket_id = ?", old))
+    assert [replace(e, note="") for e in await read(app, tickets.events_of, old)] \
+        == [replace(e, note="") for e in events]
+    assert [e.note for e in await read(app, tickets.events_of, old) if e.note] == []
+    assert "旧的反映" not in str([row.payload for row in await read(app, reads.outbox_rows) if row.ticket_id == old])

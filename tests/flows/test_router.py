@@ -11,7 +11,7 @@ from bot.app import App
 from handlers import buttons, router
 from handlers.flow_states import STATES, Flow
 from handlers.route_types import Claims
-from tests.chat import ChatUser, bind, file_report, query
+from tests.chat import ChatUser, all_tickets, audit, bind, file_report
 
 MENU_INTRO = "请选择："
 EXPIRED = "这个选项已经失效了"
@@ -86,8 +86,8 @@ async def test_a_menu_title_or_a_staff_card_in_the_middle_of_a_report_keeps_the_
     assert "【微丰山】" in leader.text
     await leader.press_notice("受理")  # the card of #1, pressed while the report is open
     assert leader.text.startswith("已受理工单 #1")
-    assert await query(app, "SELECT flow, step FROM dialogs WHERE user_id = 'leader-g01'") == [
-        ("report", "description")]
+    dialog = await leader.dialog()
+    assert (dialog.flow, dialog.step) == ("report", "description")
 
 
 async def test_stale_buttons_open_the_main_menu(app: App, resident: ChatUser) -> None:
@@ -110,10 +110,10 @@ async def test_forged_data_gets_its_kinds_answer_and_changes_nothing(
     app: App, resident: ChatUser, data: str, answer: str
 ) -> None:
     await file_report(resident)
-    before = await query(app, "SELECT * FROM tickets"), await query(app, "SELECT COUNT(*) FROM ticket_events")
+    before = await all_tickets(app), len(await audit(app))
     await resident.press_data(data)
     assert answer in resident.text
-    assert (await query(app, "SELECT * FROM tickets"), await query(app, "SELECT COUNT(*) FROM ticket_events")) == before
+    assert (await all_tickets(app), len(await audit(app))) == before
 
 
 @pytest.mark.parametrize(("action", "answer"), [

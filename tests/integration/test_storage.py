@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from storage import accounts, inbox, outbox, tickets
+from storage import accounts, inbox, outbox, reads, tickets
 from storage.clock import FakeClock, stamp
 from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
 from storage.outbox import OutboxStatus
-from tests.chat import ChatUser, file_report, query
+from tests.chat import ChatUser, account, all_tickets, audit, file_report, query, read, steps
 
 
 async def pragma(db: Database, name: str) -> object:
@@ -212,9 +212,9 @@ async def test_a_failing_handler_writes_nothing(app: App, resident: ChatUser, mo
     monkeypatch.setattr(report, "dispatch_ticket", broken)
     with pytest.raises(RuntimeError):
         await file_report(resident)
-    assert await query(app, "SELECT COUNT(*) FROM tickets") == [(0,)]
-    assert await query(app, "SELECT COUNT(*) FROM ticket_events") == [(0,)]
-    assert await query(app, "SELECT step FROM dialogs") == [("summary",)]
+    assert await all_tickets(app) == []
+    assert await audit(app) == []
+    assert [step for _, step in await steps(app)] == ["summary"]
 
 
 async def test_update_ticket_sets_deadlines_only_when_given(app: App, clock: FakeClock, resident: ChatUser) -> None:
@@ -243,9 +243,10 @@ async def test_redeem_invite_needs_an_active_person(app: App, clock: FakeClock, 
         code = await accounts.create_invite(conn, "g01-leader", clock.now(), timedelta(days=7))
         await conn.execute("UPDATE people SET active = 0 WHERE id = 'g01-leader'")
         assert await accounts.redeem_invite(conn, code, "console", "resident-1", clock.now()) is None
-    assert await query(app, "SELECT used_at, used_by FROM invites") == [(None, None)]
-    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = 'resident-1'") == [(None,)]
+    invite = await read(app, reads.invite, code)
+    assert invite is not None and (invite.used_at, invite.used_by) == (None, None)
+    assert (await account(app, "console", "resident-1")).person_id is None
     async with app.db.transaction() as conn:
         await conn.execute("UPDATE people SET active = 1 WHERE id = 'g01-leader'")
         assert await accounts.redeem_invite(conn, code, "console", "resident-1", clock.now()) == "g01-leader"
-    assert await query(app, "SELECT person_id FROM accounts WHERE external_id = 'resident-1'") == [("g01-leader",)]
+    assert (await account(app, "console", "resident-1")).person_id == "g01-leader"

@@ -18,7 +18,7 @@ from handlers.stats import category_hours
 from storage import stats
 from storage.clock import FakeClock
 from storage.periods import month_period
-from tests.chat import ChatUser, bind, file_report, query, ticket_row
+from tests.chat import ChatUser, audit, bind, file_report, ticket_row
 
 TZ = "Asia/Shanghai"
 HOURS = WorkingTime(holidays=[date(2026, 12, 1)], workdays=[date(2026, 12, 5)])
@@ -66,9 +66,7 @@ async def test_a_friday_report_is_due_on_monday_and_warned_on_monday(office_app:
     assert "预计 工作时间 2 小时内响应" in resident.text
     ticket = await ticket_row(app, 1)
     assert ticket.ack_due_at == beijing(30, 9)
-    created = await query(app, "SELECT json_extract(data, '$.ack_due_at') FROM ticket_events"
-                               " WHERE action = 'created'")
-    assert created == [("2026-11-30T01:00:00.000000+00:00",)]
+    assert [e.data["ack_due_at"] for e in await audit(app, "created")] == ["2026-11-30T01:00:00.000000+00:00"]
 
     async def sweep() -> list[str]:
         async with app.db.transaction() as conn:
