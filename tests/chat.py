@@ -67,7 +67,9 @@ class ChatUser:
         self.stored.append(stored.id)
         await self.app.engine.handle_stored(incoming, stored.id)
         async with self.app.db.read() as conn:
+            handled = await inbox.by_platform_id(conn, self.channel, platform_id)
             rows = await outbox.rows_for(conn, self.channel, incoming.chat_id, after=max((r.id for r in before), default=0))
+        assert handled is not None and handled.status == "done", handled  # committed with its effects
         replies = [Reply.from_payload(row.payload) for row in rows if row.kind == REPLY]
         self._last_batch = replies
         self.seen += replies

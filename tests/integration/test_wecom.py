@@ -39,6 +39,8 @@ def make_transport(session: aiohttp.ClientSession, base_url: str, *, keys: dict[
                    per_minute: int | None = None, timeout: float = 10.0,
                    timer: FakeTimer | None = None) -> WeComTransport:
     settings = WeComSettings(api_base_url=base_url, robots=ROBOTS)
+    # A timer nobody moves unless the test does: a post held by the rate limit waits for the
+    # test, never for the wall clock (20 a minute lets 10 go at once, more than any test posts).
     return WeComTransport(session, settings, keys, per_minute=per_minute, timeout=timeout,
                           timer=timer or FakeTimer())
 
