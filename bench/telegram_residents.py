@@ -71,7 +71,7 @@ class Chatter:
 
 
 def report_steps(category: str, description: str, address: str) -> list[Step]:
-    """A report as tests/test_telegram_e2e.py files it: 7 updates, 4 of them button presses."""
+    """A report as tests/e2e/test_telegram_e2e.py files it: 7 updates, 4 of them button presses."""
     return [
         Step("text", "/report", "问题类别"),
         Step("press", category, "描述问题"),

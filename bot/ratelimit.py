@@ -1,4 +1,8 @@
-"""Telegram's flood limits: ≈30 messages/s overall (a sliding window), 20/min per group, ~1/s per chat."""
+"""Telegram's flood limits: ≈30 messages/s overall (a sliding window), 20/min per group, ~1/s per chat.
+
+Every limiter reads time from a `Timer` (monotonic seconds and a way to wait for them), the
+event loop's by default; tests hand in a fake one and move it, so no test waits on the wall clock.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,36 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-
-from aiolimiter import AsyncLimiter
+from typing import Protocol
 
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
 # A private chat may burst a few messages (a reply plus a prompt) but averages one per second.
 PRIVATE_BURST = 3
 MAX_TRACKED_CHATS = 10_000
+# Float sums of leaked capacity land a hair short of a whole slot; that is not worth a wait.
+_EPSILON = 1e-9
+
+
+class Timer(Protocol):
+    """Monotonic seconds, and a wait for some of them to pass."""
+
+    def time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class LoopTimer:
+    """The running event loop's clock (what asyncio's own timeouts use)."""
+
+    def time(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+LOOP_TIMER = LoopTimer()
 
 
 # Set by a transport when the platform refused the message it was sending (429): a refused
@@ -33,14 +59,15 @@ class SlidingWindow:
     A message counts from when its slot is taken until `period` after the slot is given back (after
     the API call), so however long the database or the network delays the request, no `period`
     at Telegram's end ever sees more than `limit` of them. A leaky bucket of the same rate
-    (aiolimiter's) lets a full bucket go at once and then drips on: up to twice the limit in the
-    first second of a fan-out, and each 429 that earns costs its row a retry_after. A message
-    the platform refused (see `refused`) gives its slot back at once.
+    lets a full bucket go at once and then drips on: up to twice the limit in the first second
+    of a fan-out, and each 429 that earns costs its row a retry_after. A message the platform
+    refused (see `refused`) gives its slot back at once.
     """
 
-    def __init__(self, limit: int, period: float) -> None:
+    def __init__(self, limit: int, period: float, timer: Timer = LOOP_TIMER) -> None:
         self._limit = limit
         self._period = period
+        self._timer = timer
         self._ended: deque[float] = deque()  # when recent slots were given back, oldest first
         self._held = 0
         self._turn = asyncio.Lock()  # FIFO: a waiter is not overtaken by later arrivals
@@ -48,9 +75,8 @@ class SlidingWindow:
 
     async def __aenter__(self) -> None:
         async with self._turn:
-            loop = asyncio.get_running_loop()
             while True:
-                now = loop.time()
+                now = self._timer.time()
                 while self._ended and self._ended[0] <= now - self._period:
                     self._ended.popleft()
                 if self._held + len(self._ended) < self._limit:
@@ -58,7 +84,7 @@ class SlidingWindow:
                     _refused.set(False)
                     return
                 if self._ended:
-                    await asyncio.sleep(self._ended[0] + self._period - now)
+                    await self._timer.sleep(self._ended[0] + self._period - now)
                 else:  # every slot is on the wire: wait for one to come back
                     self._released.clear()
                     await self._released.wait()
@@ -66,23 +92,55 @@ class SlidingWindow:
     async def __aexit__(self, *exc: object) -> None:
         self._held -= 1
         if not _refused.get():
-            self._ended.append(asyncio.get_running_loop().time())
+            self._ended.append(self._timer.time())
         self._released.set()
+
+
+class LeakyBucket:
+    """Up to `capacity` messages at once, refilled at `capacity` per `period` seconds; first come,
+    first served. (aiolimiter's AsyncLimiter, on an injectable timer.)"""
+
+    def __init__(self, capacity: float, period: float, timer: Timer = LOOP_TIMER) -> None:
+        self._capacity = capacity
+        self._per_second = capacity / period
+        self._timer = timer
+        self._level = 0.0
+        self._checked: float | None = None
+        self._turn = asyncio.Lock()
+
+    def _leak(self, now: float) -> None:
+        if self._checked is not None:
+            self._level = max(self._level - (now - self._checked) * self._per_second, 0.0)
+        self._checked = now
+
+    async def __aenter__(self) -> None:
+        async with self._turn:
+            while True:
+                self._leak(self._timer.time())
+                if self._level + 1 <= self._capacity + _EPSILON:
+                    self._level += 1
+                    return
+                await self._timer.sleep((self._level + 1 - self._capacity) / self._per_second)
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
 
 
 class ChatRateLimits:
     def __init__(self, global_per_second: int = GLOBAL_PER_SECOND,
-                 group_per_minute: int = GROUP_PER_MINUTE, private_burst: int = PRIVATE_BURST) -> None:
-        self._global = SlidingWindow(global_per_second, 1.0)
+                 group_per_minute: int = GROUP_PER_MINUTE, private_burst: int = PRIVATE_BURST,
+                 timer: Timer = LOOP_TIMER) -> None:
+        self._timer = timer
+        self._global = SlidingWindow(global_per_second, 1.0, timer)
         self._group_per_minute = group_per_minute
         self._private_burst = private_burst
-        self._chats: OrderedDict[str, AsyncLimiter] = OrderedDict()
+        self._chats: OrderedDict[str, LeakyBucket] = OrderedDict()
 
-    def _for_chat(self, chat_id: str, is_group: bool) -> AsyncLimiter:
+    def _for_chat(self, chat_id: str, is_group: bool) -> LeakyBucket:
         limiter = self._chats.get(chat_id)
         if limiter is None:
-            limiter = (AsyncLimiter(self._group_per_minute, 60) if is_group
-                       else AsyncLimiter(self._private_burst, self._private_burst))
+            limiter = (LeakyBucket(self._group_per_minute, 60, self._timer) if is_group
+                       else LeakyBucket(self._private_burst, self._private_burst, self._timer))
             self._chats[chat_id] = limiter
             if len(self._chats) > MAX_TRACKED_CHATS:
                 self._chats.popitem(last=False)

@@ -36,18 +36,19 @@ class OutboxRow:
     platform_message_id: str | None
     created_at: datetime
     resends: int = 0  # tries made after one whose outcome was unknown (it may have arrived)
+    shown_at: datetime | None = None  # a failed notice listed to its resident (我的工单)
 
 
 _COLUMNS = (
     "id, channel, chat_id, kind, ticket_id, payload, status, attempts, last_error,"
-    " platform_message_id, created_at, resends"
+    " platform_message_id, created_at, resends, shown_at"
 )
 
 
 def _row(row: aiosqlite.Row) -> OutboxRow:
     return OutboxRow(
         row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), OutboxStatus(row[6]),
-        row[7], row[8], row[9], parse_stamp(row[10]), row[11],
+        row[7], row[8], row[9], parse_stamp(row[10]), row[11], parse_stamp(row[12]) if row[12] else None,
     )
 
 
@@ -177,10 +178,11 @@ async def recover_interrupted(conn: aiosqlite.Connection, channel: str, max_atte
     return resent.rowcount, gave_up.rowcount
 
 
-async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str) -> list[OutboxRow]:
+async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str, *, after: int = 0) -> list[OutboxRow]:
+    """The chat's rows, oldest first; only those written after row `after` when it is given."""
     return [_row(row) for row in await fetch_all(
-        conn, f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? ORDER BY id",
-        (channel, chat_id),
+        conn, f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? AND id > ? ORDER BY id",
+        (channel, chat_id, after),
     )]
 
 

@@ -17,6 +17,20 @@ from tests.fakes.wechat_api import FakeWeChatAPI
 from tests.telegram_harness import TelegramRun, start_run
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+# Fails any test that connects beyond 127.0.0.1, here or in a process it starts.
+pytest_plugins = ["tests.guard.plugin", "pytester"]
+
+# Markers by folder (registered in pyproject.toml): `-m "not e2e"` is the quick run.
+LAYER_MARKERS = {"e2e": ("e2e", "slow")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(TESTS):
+            for marker in LAYER_MARKERS.get(item.path.relative_to(TESTS).parts[0], ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

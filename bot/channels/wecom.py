@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from bot.channels.wechat.render import split_utf8
 from bot.config_channels import WeComSettings
+from bot.ratelimit import LOOP_TIMER, LeakyBucket, Timer
 from bot.sender import Delivery, DeliveryStatus
 from handlers.types import Channel, Reply
 
@@ -46,7 +46,7 @@ class WeComTransport:
 
     def __init__(self, session: aiohttp.ClientSession, settings: WeComSettings,
                  keys: Mapping[str, str], *, per_minute: int | None = None,
-                 timeout: float = 10.0, connect_timeout: float = 5.0) -> None:
+                 timeout: float = 10.0, connect_timeout: float = 5.0, timer: Timer = LOOP_TIMER) -> None:
         self.session = session
         self.base_url = settings.api_base_url.rstrip("/")
         self.robots = {robot.id: robot for robot in settings.robots}
@@ -57,14 +57,15 @@ class WeComTransport:
         # sock_read starts once the request is written: its expiry means "maybe posted".
         self.timeout = aiohttp.ClientTimeout(total=timeout + connect_timeout,
                                              connect=connect_timeout, sock_read=timeout)
-        self._limiters: dict[str, AsyncLimiter] = {}
+        self._timer = timer
+        self._limiters: dict[str, LeakyBucket] = {}
 
-    def _limiter(self, robot_id: str) -> AsyncLimiter:
+    def _limiter(self, robot_id: str) -> LeakyBucket:
         limiter = self._limiters.get(robot_id)
         if limiter is None:  # robots come from the config, so this dict stays small
             # A leaky bucket lets its capacity burst on top of its rate; half and half keeps
             # any 60-second window within per_minute, as WeCom counts it.
-            limiter = self._limiters[robot_id] = AsyncLimiter(max(self.per_minute / 2, 1), 60)
+            limiter = self._limiters[robot_id] = LeakyBucket(max(self.per_minute / 2, 1), 60, self._timer)
         return limiter
 
     def is_group(self, chat_id: str) -> bool:
