@@ -80,10 +80,9 @@ async def settled(run: BotRun) -> None:
     raise AssertionError("the outbox never settled")
 
 
-async def neighbour_says_me_too(run: TelegramRun) -> None:
-    """The neighbour reports the same problem in the same building: the summary carries the
-    duplicate hint with her text (as the bot wrote it before issue 10), and he presses 我也遇到."""
-    fake, mark = run.fake, len(run.fake.sent)
+async def neighbour_up_to_phone(run: TelegramRun, mark: int) -> None:
+    """The neighbour reports the same problem in the same building, up to the phone step."""
+    fake = run.fake
     fake.push_text(NEIGHBOUR, "/report")
     await run.reply_to(NEIGHBOUR, "问题类别", after=mark)
     await run.press(NEIGHBOUR, "水电维修")
@@ -94,6 +93,13 @@ async def neighbour_says_me_too(run: TelegramRun) -> None:
     await run.reply_to(NEIGHBOUR, "哪一个", after=mark)
     await run.press(NEIGHBOUR, "龙池花园3栋")
     await run.reply_to(NEIGHBOUR, "留个电话", after=mark)
+
+
+async def neighbour_says_me_too(run: TelegramRun) -> None:
+    """The neighbour reports the same problem in the same building: the summary carries the
+    duplicate hint (category, time and state only since issue 10), and he presses 我也遇到."""
+    mark = len(run.fake.sent)
+    await neighbour_up_to_phone(run, mark)
     await run.press(NEIGHBOUR, "不留电话")
     await run.reply_to(NEIGHBOUR, "同一楼栋已有类似反映", after=mark)
     await run.press(NEIGHBOUR, "我也遇到")
@@ -151,16 +157,7 @@ async def test_a_copy_still_to_be_delivered_goes_out_then_is_blanked(run: Telegr
     fake = run.fake
     await run.file_report(RESIDENT, DESCRIPTION, phone=PHONE)
     mark = len(fake.sent)
-    fake.push_text(NEIGHBOUR, "/report")
-    await run.reply_to(NEIGHBOUR, "问题类别", after=mark)
-    await run.press(NEIGHBOUR, "水电维修")
-    await run.reply_to(NEIGHBOUR, "描述问题", after=mark)
-    fake.push_text(NEIGHBOUR, "我们这层的灯也不亮")
-    await run.reply_to(NEIGHBOUR, "哪个社区", after=mark)
-    fake.push_text(NEIGHBOUR, "龙池花园3号楼")
-    await run.reply_to(NEIGHBOUR, "哪一个", after=mark)
-    await run.press(NEIGHBOUR, "龙池花园3栋")
-    await run.reply_to(NEIGHBOUR, "留个电话", after=mark)
+    await neighbour_up_to_phone(run, mark)
     fake.fail_next("sendMessage", status=429, retry_after=30, chat_id=NEIGHBOUR)
     await run.press(NEIGHBOUR, "不留电话")
     rows = await run.rows_when(NEIGHBOUR, lambda rows: rows[-1].attempts == 1 and rows[-1].status == "pending")
