@@ -1,0 +1,56 @@
+"""Issue 13, 「ordinary messages must mean what they say」: greetings, menu words, a draft left
+open, short descriptions and a photo or location sent on its own, as residents and staff type them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App
+from tests.chat import ChatUser, bind, dialogs
+
+MENU = ["微丰山", "微党建", "微服务"]
+OFFER = "把这段话作为反映提交"
+CATEGORY_PROMPT = "请选择要反映的问题类别"
+
+
+@pytest.mark.parametrize("greeting", ["你好", "您好", "在吗", "hi", "Hello", "早上好", "你好！"])
+async def test_a_greeting_gets_the_main_menu_not_the_report_offer(
+    app: App, resident: ChatUser, greeting: str
+) -> None:
+    await resident.say(greeting)
+    assert resident.options == MENU and OFFER not in resident.options
+    assert await dialogs(app) == []  # nothing remembered to file as 「问题描述：你好」
+
+
+@pytest.mark.parametrize(("words", "answer"), [
+    ("我要反映", CATEGORY_PROMPT), ("反映问题", CATEGORY_PROMPT), ("我的工单", "您还没有反映过问题"),
+    ("联系网格", "先告诉我您住在哪里"), ("菜单", "请选择："), ("帮助", "使用说明"),
+])
+async def test_words_that_name_a_menu_item_or_command_do_that_thing(
+    resident: ChatUser, words: str, answer: str
+) -> None:
+    await resident.say(words)
+    assert answer in resident.text and OFFER not in resident.options
+
+
+async def test_staff_words_stats_and_todo(app: App, resident: ChatUser, leader: ChatUser) -> None:
+    await bind(app, leader, "g01-leader")
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("不留电话")
+    await resident.press("提交")
+    await leader.say("待办")
+    assert "#1" in leader.text and OFFER not in leader.options
+    await leader.say("三率")
+    assert OFFER not in leader.options
+    stats_by_command = leader.text
+    await leader.say("/stats")
+    assert leader.text == stats_by_command
+
+
+async def test_other_text_is_still_offered_as_a_report(resident: ChatUser) -> None:
+    await resident.say("楼下垃圾好几天没人收")
+    assert OFFER in resident.options
