@@ -13,7 +13,16 @@ from handlers.address_steps import (
     nav,
     prompt_address,
 )
-from handlers.buttons import BACK, CANCEL, CategoryButton, PhoneButton, PhoneChoice, SubmitReport
+from handlers.buttons import (
+    BACK,
+    CANCEL,
+    CategoryButton,
+    DraftButton,
+    DraftChoice,
+    PhoneButton,
+    PhoneChoice,
+    SubmitReport,
+)
 from handlers.cards import category_name, grid_name, send_card
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, end_dialog, save
@@ -45,6 +54,26 @@ async def start_report(ctx: Context, description: str = "") -> None:
     if resident.phone:
         state = replace(state, known_phone=resident.phone)
     await _go(ctx, "category", state)
+
+
+DRAFT_PREVIEW = 20  # characters of the description quoted in 「您有一条未提交的反映」
+
+
+def offer_draft(ctx: Context, dialog: OpenDialog) -> None:
+    """/report (or 我要反映) with a report half-filled: ask, rather than jump back into it, so a
+    「1」 meant for a new report never submits the old one."""
+    state = dialog.state
+    assert isinstance(state, ReportState)
+    if not (state.category or state.description or state.photos or state.location):
+        _prompt(ctx, dialog.step, state)  # nothing to lose: just ask again
+        return
+    parts = [category_name(ctx, state.category)] if state.category else []
+    if state.description:
+        short = state.description[:DRAFT_PREVIEW] + ("…" if len(state.description) > DRAFT_PREVIEW else "")
+        parts.append(resident_text(short))
+    ctx.say(ctx.t("report_draft_pending", draft="｜".join(parts) or ctx.t("report_draft_blank")),
+            (ctx.t("report_draft_resume"), DraftButton(DraftChoice.RESUME)),
+            (ctx.t("report_draft_restart"), DraftButton(DraftChoice.RESTART)))
 
 
 async def resume_report(ctx: Context, dialog: OpenDialog) -> None:
@@ -99,6 +128,12 @@ async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
     step, state = dialog.step, dialog.state
     assert isinstance(state, ReportState)
     incoming = ctx.incoming
+    if isinstance(ctx.pressed, DraftButton):
+        if ctx.pressed.choice is DraftChoice.RESTART:
+            await start_report(ctx)
+        else:
+            await resume_report(ctx, dialog)
+        return
     if ctx.pressed == BACK:
         previous = _step_before(step, state)
         if previous is None:

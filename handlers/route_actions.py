@@ -26,7 +26,7 @@ async def main_menu(ctx: Context, turn: Turn) -> None:
 
 async def report_or_resume(ctx: Context, turn: Turn) -> None:
     if turn.dialog is not None and turn.dialog.flow is Flow.REPORT:
-        await report.resume_report(ctx, turn.dialog)
+        report.offer_draft(ctx, turn.dialog)
     else:
         await report.start_report(ctx)
 

@@ -63,6 +63,10 @@ ZH: Mapping[str, str] = {
     # report flow
     "report_category": "请选择要反映的问题类别：",
     "report_description": "请简单描述问题（可以同时发照片或位置）：",
+    "report_draft_pending": "您有一条未提交的反映：{draft}\n要继续填写，还是重新开始？",
+    "report_draft_resume": "继续",
+    "report_draft_restart": "重新开始",
+    "report_draft_blank": "（还没有填写内容）",
     "report_description_prefilled": "问题描述：{text}\n请选择问题类别：",
     "report_description_short": "描述太短了，请再多说几句（至少 {min} 个字）。",
     "report_description_long": "描述太长了，请控制在 {max} 字以内。",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, bind, dialogs
+from tests.chat import ChatUser, all_tickets, bind, dialogs
 
 MENU = ["微丰山", "微党建", "微服务"]
 OFFER = "把这段话作为反映提交"
@@ -54,3 +54,25 @@ async def test_staff_words_stats_and_todo(app: App, resident: ChatUser, leader: 
 async def test_other_text_is_still_offered_as_a_report(resident: ChatUser) -> None:
     await resident.say("楼下垃圾好几天没人收")
     assert OFFER in resident.options
+
+
+async def test_report_with_a_draft_asks_to_continue_or_start_again(app: App, resident: ChatUser) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了，晚上很黑")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("不留电话")
+    assert "请确认" in resident.text
+    await resident.say("/report")  # the old draft's summary must not come back silently
+    assert resident.text.startswith("您有一条未提交的反映：")
+    assert "楼道灯坏了" in resident.text and "请确认" not in resident.text
+    assert resident.options == ["继续", "重新开始"]
+    await resident.press("继续")
+    assert "请确认" in resident.text and "提交" in resident.options
+    await resident.say("我要反映")
+    await resident.press("重新开始")
+    assert CATEGORY_PROMPT in resident.text
+    dialog = await resident.dialog()
+    assert (dialog.flow, dialog.step) == ("report", "category") and not dialog.data.get("description")
+    assert await all_tickets(app) == []
