@@ -40,7 +40,7 @@ from storage.ticket_changes import file_ticket
 from storage.tickets import NewTicket
 
 FLOW = Flow.REPORT
-MIN_DESCRIPTION = 4
+MIN_DESCRIPTION = 2  # 「漏水」 says it all in Chinese
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
 

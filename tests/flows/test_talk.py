@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, all_tickets, bind, dialogs
+from tests.chat import ChatUser, all_tickets, bind, dialogs, ticket_row
 
 MENU = ["微丰山", "微党建", "微服务"]
 OFFER = "把这段话作为反映提交"
@@ -76,3 +76,22 @@ async def test_report_with_a_draft_asks_to_continue_or_start_again(app: App, res
     dialog = await resident.dialog()
     assert (dialog.flow, dialog.step) == ("report", "category") and not dialog.data.get("description")
     assert await all_tickets(app) == []
+
+
+async def test_a_two_character_description_is_a_complete_report(app: App, resident: ChatUser) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("漏水")
+    assert "描述太短" not in resident.text
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("不留电话")
+    await resident.press("提交")
+    assert (await ticket_row(app, 1)).description == "漏水"
+
+
+async def test_one_character_is_still_too_short(resident: ChatUser) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("灯")
+    assert "描述太短了" in resident.text and "至少 2 个字" in resident.text
