@@ -46,8 +46,29 @@ MAX_PHOTOS = 5
 
 
 async def start_report(ctx: Context, description: str = "") -> None:
+    await _start(ctx, ReportState(description=description[:MAX_DESCRIPTION]))
+
+
+async def start_report_with_media(ctx: Context) -> None:
+    """A photo or a location sent with nothing open is how a report begins: keep it, and a
+    caption long enough to be a description, then ask the category."""
+    incoming = ctx.incoming
+    caption = incoming.text.strip()
+    location = incoming.location
+    state = ReportState(
+        description=caption[:MAX_DESCRIPTION] if len(caption) >= MIN_DESCRIPTION else "",
+        photos=incoming.photos[:MAX_PHOTOS],
+        location=(location.latitude, location.longitude) if location is not None else None,
+    )
+    if state.location:
+        ctx.say(ctx.t("report_location_added"))
+    if state.photos:
+        ctx.say(ctx.t("report_photo_added", count=len(state.photos)))
+    await _start(ctx, state)
+
+
+async def _start(ctx: Context, state: ReportState) -> None:
     resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
-    state = ReportState(description=description[:MAX_DESCRIPTION])
     if resident.grid_id and resident.compound and resident.building and resident.community_id:
         state = replace(state, bound=Address(resident.community_id, resident.compound, resident.building,
                                              resident.grid_id))

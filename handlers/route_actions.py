@@ -133,12 +133,14 @@ async def free_text(ctx: Context, turn: Turn) -> None:
     await save(ctx, OpenDialog(Flow.OFFER, "text", OfferState(ctx.incoming.text.strip()[:report.MAX_DESCRIPTION])))
 
 
+async def report_from_media(ctx: Context, turn: Turn) -> None:
+    await report.start_report_with_media(ctx)
+
+
 async def unsupported(ctx: Context, turn: Turn) -> None:
     """Never silence: what the bot cannot use gets a short answer pointing to the menu."""
     incoming = ctx.incoming
-    if not incoming.unsupported and (incoming.photos or incoming.location is not None):
-        ctx.say(ctx.t("media_not_expected"), (ctx.t("show_menu"), MainMenu()))  # outside a report
-    elif not incoming.unsupported and incoming.channel is Channel.WECHAT:
+    if not incoming.unsupported and incoming.channel is Channel.WECHAT:
         ctx.say(ctx.t("wechat_unsupported"))
     else:
         ctx.say(ctx.t("unsupported"), (ctx.t("show_menu"), MainMenu()))

@@ -98,6 +98,11 @@ def in_flow(ctx: Context, turn: Turn) -> bool:
     return turn.flow is not None
 
 
+def media(ctx: Context, turn: Turn) -> bool:
+    """A photo or a location (with or without a caption)."""
+    return not ctx.incoming.button and bool(ctx.incoming.photos or ctx.incoming.location is not None)
+
+
 def membership(ctx: Context, turn: Turn) -> bool:
     """The bot was added to or removed from a chat (Telegram's my_chat_member)."""
     return ctx.incoming.membership is not None

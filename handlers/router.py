@@ -62,6 +62,7 @@ from handlers.route_types import (
     claims,
     command,
     in_flow,
+    media,
     membership,
     plain,
     pressed,
@@ -146,6 +147,8 @@ PRIVATE: tuple[Route, ...] = (
     Route("menu title", any_text, actions.menu_title),
     Route("ticket command", any_text, actions.ticket_command),
     Route("flow", in_flow, _flow),
+    # A photo or a location with nothing open starts a report with it attached.
+    Route("photo or location", media, actions.report_from_media),
     Route("typed bind", Typed(pattern=BIND_TEXT), actions.typed_bind),
     Route("typed sign-up", any_text, actions.typed_signup),
     Route("stale button", any_button, actions.stale_button),

@@ -49,7 +49,6 @@ ZH: Mapping[str, str] = {
     "group_private_button": "私聊微丰山",
     "not_a_photo_step": "已收到照片，但现在不需要照片。",
     "unsupported": "抱歉，这类消息我还看不懂 🙂 请打字、发照片或位置，也可以点「打开菜单」选择。",
-    "media_not_expected": "收到了，不过现在用不上照片或位置。要反映问题请发送 /report，或点「打开菜单」选择。",
     "option_expired": "这个选项已经失效了，请从菜单重新开始：",
     # menus and content
     "service_point": "📍 {name}\n地址：{address}{hours}{phone}{note}",

@@ -22,7 +22,7 @@ def test_private_precedence_is_pinned() -> None:
         "membership", "unsupported content", "command", "typed command", "greeting", "cancel",
         "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
         "announcements", "announcement", "report from text",
-        "menu title", "ticket command", "flow", "typed bind", "typed sign-up",
+        "menu title", "ticket command", "flow", "photo or location", "typed bind", "typed sign-up",
         "stale button", "free text", "anything else",
     ]
 

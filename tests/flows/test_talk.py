@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from tests.chat import ChatUser, all_tickets, bind, dialogs, ticket_row
+from storage import tickets
+from tests.chat import ChatUser, all_tickets, bind, dialogs, read, ticket_row
 
 MENU = ["微丰山", "微党建", "微服务"]
 OFFER = "把这段话作为反映提交"
@@ -95,3 +96,43 @@ async def test_one_character_is_still_too_short(resident: ChatUser) -> None:
     await resident.press("水电维修")
     await resident.say("灯")
     assert "描述太短了" in resident.text and "至少 2 个字" in resident.text
+
+
+async def test_a_photo_on_its_own_starts_a_report_with_it(app: App, resident: ChatUser) -> None:
+    await resident.photo("photo-solo")
+    assert "已添加照片（共 1 张）" in resident.text and CATEGORY_PROMPT in resident.text
+    assert "用不上" not in resident.text
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("不留电话")
+    assert "照片：1 张" in resident.text
+    await resident.press("提交")
+    assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == ["photo-solo"]
+
+
+async def test_a_photo_with_a_caption_starts_a_report_described_by_it(app: App, resident: ChatUser) -> None:
+    await resident.photo("photo-c", caption="楼道漏水")
+    assert "已添加照片（共 1 张）" in resident.text and "问题描述：楼道漏水" in resident.text
+    await resident.press("水电维修")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("不留电话")
+    await resident.press("提交")
+    ticket = await ticket_row(app, 1)
+    assert ticket.description == "楼道漏水"
+    assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == ["photo-c"]
+
+
+async def test_a_location_on_its_own_starts_a_report_with_it(app: App, resident: ChatUser) -> None:
+    await resident.location(32.30121, 118.31234)
+    assert "已添加位置" in resident.text and CATEGORY_PROMPT in resident.text
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("不留电话")
+    await resident.press("提交")
+    ticket = await ticket_row(app, 1)
+    assert (ticket.latitude, ticket.longitude) == (32.30121, 118.31234)
