@@ -61,6 +61,11 @@ class PhoneChoice(StrEnum):
     SKIP = "skip"
 
 
+class DraftChoice(StrEnum):
+    RESUME = "go"  # 继续 the unfinished report
+    RESTART = "new"  # 重新开始: drop it
+
+
 class AddressChoice(StrEnum):
     BOUND = "bound"  # the address the resident reported from before
     OTHER = "other"
@@ -225,6 +230,12 @@ class PhoneButton(Button):
 
 
 @dataclass(frozen=True)
+class DraftButton(Button):
+    FORMAT = "r:draft:{choice}"
+    choice: DraftChoice
+
+
+@dataclass(frozen=True)
 class SubmitReport(Button):
     FORMAT = "r:submit"
 
@@ -268,7 +279,7 @@ KINDS: tuple[type[Button], ...] = (
     Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, RateButton, ShowMyTicket,
     MyTicketButton, MyDataButton, JoinSignup, SignupButton, AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,
-    PhoneButton, SubmitReport, MeTooButton, AddressButton, CommunityButton, CompoundButton, BuildingButton,
+    PhoneButton, DraftButton, SubmitReport, MeTooButton, AddressButton, CommunityButton, CompoundButton, BuildingButton,
 )
 _CODEC = Codec(KINDS)
 claimed_kind = _CODEC.claimed_kind

@@ -13,7 +13,16 @@ from handlers.address_steps import (
     nav,
     prompt_address,
 )
-from handlers.buttons import BACK, CANCEL, CategoryButton, PhoneButton, PhoneChoice, SubmitReport
+from handlers.buttons import (
+    BACK,
+    CANCEL,
+    CategoryButton,
+    DraftButton,
+    DraftChoice,
+    PhoneButton,
+    PhoneChoice,
+    SubmitReport,
+)
 from handlers.cards import category_name, grid_name, send_card
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, end_dialog, save
@@ -31,20 +40,61 @@ from storage.ticket_changes import file_ticket
 from storage.tickets import NewTicket
 
 FLOW = Flow.REPORT
-MIN_DESCRIPTION = 4
+MIN_DESCRIPTION = 2  # 「漏水」 says it all in Chinese
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
 
 
 async def start_report(ctx: Context, description: str = "") -> None:
+    await _start(ctx, ReportState(description=description[:MAX_DESCRIPTION]))
+
+
+async def start_report_with_media(ctx: Context) -> None:
+    """A photo or a location sent with nothing open is how a report begins: keep it, and a
+    caption long enough to be a description, then ask the category."""
+    incoming = ctx.incoming
+    caption = incoming.text.strip()
+    location = incoming.location
+    state = ReportState(
+        description=caption[:MAX_DESCRIPTION] if len(caption) >= MIN_DESCRIPTION else "",
+        photos=incoming.photos[:MAX_PHOTOS],
+        location=(location.latitude, location.longitude) if location is not None else None,
+    )
+    if state.location:
+        ctx.say(ctx.t("report_location_added"))
+    if state.photos:
+        ctx.say(ctx.t("report_photo_added", count=len(state.photos)))
+    await _start(ctx, state)
+
+
+async def _start(ctx: Context, state: ReportState) -> None:
     resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
-    state = ReportState(description=description[:MAX_DESCRIPTION])
     if resident.grid_id and resident.compound and resident.building and resident.community_id:
         state = replace(state, bound=Address(resident.community_id, resident.compound, resident.building,
                                              resident.grid_id))
     if resident.phone:
         state = replace(state, known_phone=resident.phone)
     await _go(ctx, "category", state)
+
+
+DRAFT_PREVIEW = 20  # characters of the description quoted in 「您有一条未提交的反映」
+
+
+def offer_draft(ctx: Context, dialog: OpenDialog) -> None:
+    """/report (or 我要反映) with a report half-filled: ask, rather than jump back into it, so a
+    「1」 meant for a new report never submits the old one."""
+    state = dialog.state
+    assert isinstance(state, ReportState)
+    if not (state.category or state.description or state.photos or state.location):
+        _prompt(ctx, dialog.step, state)  # nothing to lose: just ask again
+        return
+    parts = [category_name(ctx, state.category)] if state.category else []
+    if state.description:
+        short = state.description[:DRAFT_PREVIEW] + ("…" if len(state.description) > DRAFT_PREVIEW else "")
+        parts.append(resident_text(short))
+    ctx.say(ctx.t("report_draft_pending", draft="｜".join(parts) or ctx.t("report_draft_blank")),
+            (ctx.t("report_draft_resume"), DraftButton(DraftChoice.RESUME)),
+            (ctx.t("report_draft_restart"), DraftButton(DraftChoice.RESTART)))
 
 
 async def resume_report(ctx: Context, dialog: OpenDialog) -> None:
@@ -99,6 +149,12 @@ async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
     step, state = dialog.step, dialog.state
     assert isinstance(state, ReportState)
     incoming = ctx.incoming
+    if isinstance(ctx.pressed, DraftButton):
+        if ctx.pressed.choice is DraftChoice.RESTART:
+            await start_report(ctx)
+        else:
+            await resume_report(ctx, dialog)
+        return
     if ctx.pressed == BACK:
         previous = _step_before(step, state)
         if previous is None:

@@ -26,7 +26,7 @@ async def main_menu(ctx: Context, turn: Turn) -> None:
 
 async def report_or_resume(ctx: Context, turn: Turn) -> None:
     if turn.dialog is not None and turn.dialog.flow is Flow.REPORT:
-        await report.resume_report(ctx, turn.dialog)
+        report.offer_draft(ctx, turn.dialog)
     else:
         await report.start_report(ctx)
 
@@ -133,12 +133,14 @@ async def free_text(ctx: Context, turn: Turn) -> None:
     await save(ctx, OpenDialog(Flow.OFFER, "text", OfferState(ctx.incoming.text.strip()[:report.MAX_DESCRIPTION])))
 
 
+async def report_from_media(ctx: Context, turn: Turn) -> None:
+    await report.start_report_with_media(ctx)
+
+
 async def unsupported(ctx: Context, turn: Turn) -> None:
     """Never silence: what the bot cannot use gets a short answer pointing to the menu."""
     incoming = ctx.incoming
-    if not incoming.unsupported and (incoming.photos or incoming.location is not None):
-        ctx.say(ctx.t("media_not_expected"), (ctx.t("show_menu"), MainMenu()))  # outside a report
-    elif not incoming.unsupported and incoming.channel is Channel.WECHAT:
+    if not incoming.unsupported and incoming.channel is Channel.WECHAT:
         ctx.say(ctx.t("wechat_unsupported"))
     else:
         ctx.say(ctx.t("unsupported"), (ctx.t("show_menu"), MainMenu()))

@@ -35,6 +35,14 @@ class Slash:
         return bool(ctx.incoming.command) and (not self.names or ctx.incoming.command in self.names)
 
 
+TRAILING = " \t!！。.~～?？,，、…"
+
+
+def typed_words(text: str) -> str:
+    """A typed message as word tables read it: 「你好！」 and 「Hello」 are 你好 and hello."""
+    return text.strip().rstrip(TRAILING).lower()
+
+
 @dataclass(frozen=True)
 class Typed:
     """The whole typed message (stripped): one of these words, or text matching the pattern."""
@@ -47,7 +55,7 @@ class Typed:
         text = ctx.incoming.text.strip()
         if self.outside_flow and turn.flow is not None:
             return False
-        return text in self.words or bool(self.pattern and self.pattern.fullmatch(text))
+        return typed_words(text) in self.words or bool(self.pattern and self.pattern.fullmatch(text))
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,11 @@ def any_text(ctx: Context, turn: Turn) -> bool:
 
 def in_flow(ctx: Context, turn: Turn) -> bool:
     return turn.flow is not None
+
+
+def media(ctx: Context, turn: Turn) -> bool:
+    """A photo or a location (with or without a caption)."""
+    return not ctx.incoming.button and bool(ctx.incoming.photos or ctx.incoming.location is not None)
 
 
 def membership(ctx: Context, turn: Turn) -> bool:

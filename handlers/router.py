@@ -62,9 +62,11 @@ from handlers.route_types import (
     claims,
     command,
     in_flow,
+    media,
     membership,
     plain,
     pressed,
+    typed_words,
     unsupported_content,
 )
 from handlers.types import Incoming
@@ -75,7 +77,7 @@ async def _command(ctx: Context, turn: Turn) -> None:
 
 
 async def _typed_command(ctx: Context, turn: Turn) -> None:
-    ctx.incoming = replace(ctx.incoming, command=TYPED_COMMANDS[ctx.incoming.text.strip()], text="")
+    ctx.incoming = replace(ctx.incoming, command=TYPED_COMMANDS[typed_words(ctx.incoming.text)], text="")
     await _command(ctx, turn)
 
 
@@ -92,9 +94,20 @@ COMMANDS: dict[str, Handler] = {  # /name; any other command shows the help
     "mytickets": plain(my_tickets.show_my_tickets), "tickets": plain(my_tickets.show_staff_open),
     "mydata": plain(my_data.show_my_data), "stats": actions.show_stats, "announce": plain(announce.start),
     "announcements": plain(announce_admin.show_list), "bind": actions.bind_command, "cancel": actions.cancel,
+    "contact": plain(menus.contact_grid),
 }
-# Typed equivalents of commands, for WeChat and the console (no slash commands there).
-TYPED_COMMANDS = {"发布公告": "announce", "公告列表": "announcements", "统计": "stats", "我的数据": "mydata"}
+# Typed equivalents of commands and of the menu's action items: people type what they read, on
+# every channel (WeChat and the console have no slash commands), so these words are not reports.
+TYPED_COMMANDS = {
+    "我要反映": "report", "反映问题": "report", "我的工单": "mytickets", "联系网格": "contact",
+    "菜单": "menu", "帮助": "help", "我的数据": "mydata", "统计": "stats", "三率": "stats", "待办": "tickets",
+    "发布公告": "announce", "公告列表": "announcements",
+}
+# A greeting opens the main menu: 「你好」 is how people start, not a problem to file.
+GREETINGS = frozenset({
+    "你好", "您好", "你们好", "在吗", "在不在", "有人吗", "嗨", "哈喽", "喂", "早", "早上好", "上午好", "中午好",
+    "下午好", "晚上好", "hi", "hello", "hey", "开始",
+})
 # Typed words that act as the navigation buttons, so every channel can navigate by text.
 TYPED_BUTTONS: dict[str, Nav] = {
     "取消": CANCEL, "退出": CANCEL, "cancel": CANCEL, "返回": BACK, "上一步": BACK, "back": BACK,
@@ -116,6 +129,7 @@ PRIVATE: tuple[Route, ...] = (
     Route("unsupported content", unsupported_content, actions.unsupported),
     Route("command", command(), _command),
     Route("typed command", Typed(frozenset(TYPED_COMMANDS), outside_flow=True), _typed_command),
+    Route("greeting", Typed(GREETINGS, outside_flow=True), actions.main_menu),
     Route("cancel", Is(CANCEL), actions.cancel),
     # Buttons that work whatever dialog is open.
     Route("main menu", claims(MainMenu), actions.main_menu),
@@ -133,6 +147,8 @@ PRIVATE: tuple[Route, ...] = (
     Route("menu title", any_text, actions.menu_title),
     Route("ticket command", any_text, actions.ticket_command),
     Route("flow", in_flow, _flow),
+    # A photo or a location with nothing open starts a report with it attached.
+    Route("photo or location", media, actions.report_from_media),
     Route("typed bind", Typed(pattern=BIND_TEXT), actions.typed_bind),
     Route("typed sign-up", any_text, actions.typed_signup),
     Route("stale button", any_button, actions.stale_button),

@@ -49,7 +49,6 @@ ZH: Mapping[str, str] = {
     "group_private_button": "私聊微丰山",
     "not_a_photo_step": "已收到照片，但现在不需要照片。",
     "unsupported": "抱歉，这类消息我还看不懂 🙂 请打字、发照片或位置，也可以点「打开菜单」选择。",
-    "media_not_expected": "收到了，不过现在用不上照片或位置。要反映问题请发送 /report，或点「打开菜单」选择。",
     "option_expired": "这个选项已经失效了，请从菜单重新开始：",
     # menus and content
     "service_point": "📍 {name}\n地址：{address}{hours}{phone}{note}",
@@ -63,6 +62,10 @@ ZH: Mapping[str, str] = {
     # report flow
     "report_category": "请选择要反映的问题类别：",
     "report_description": "请简单描述问题（可以同时发照片或位置）：",
+    "report_draft_pending": "您有一条未提交的反映：{draft}\n要继续填写，还是重新开始？",
+    "report_draft_resume": "继续",
+    "report_draft_restart": "重新开始",
+    "report_draft_blank": "（还没有填写内容）",
     "report_description_prefilled": "问题描述：{text}\n请选择问题类别：",
     "report_description_short": "描述太短了，请再多说几句（至少 {min} 个字）。",
     "report_description_long": "描述太长了，请控制在 {max} 字以内。",

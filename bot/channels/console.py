@@ -22,7 +22,7 @@ from storage.clock import stamp
 log = logging.getLogger(__name__)
 
 HELP = (
-    "控制台模式：输入文字即发送消息；输入数字选择选项；\n"
+    "控制台模式：输入文字即发送消息；输入数字或选项的文字选择选项；\n"
     "/photo 名称 发送照片，/location 纬度 经度 发送位置，/as 身份 切换身份\n"
     "（resident:姓名、leader:G01、guide:G01、admin 或人员编号），/quit 退出。"
 )
@@ -124,6 +124,9 @@ def parse_line(user_id: str, line: str, options: tuple[Option, ...]) -> Incoming
     text = line.strip()
     if (number := parse_id(text, max_digits=3)) is not None and 1 <= number <= len(options):
         return Incoming(**base, button=options[number - 1].data)
+    # An option's label typed in full is that option, as on WeChat: people type what they read.
+    if (chosen := next((o for o in options if o.label == text), None)) is not None:
+        return Incoming(**base, button=chosen.data)
     command, arg = split_command(text)
     if command == "photo":
         return Incoming(**base, photos=(arg or "photo",))

@@ -52,3 +52,12 @@ def test_the_console_is_behind_the_flood_guard(tmp_path: Path) -> None:
     assert out.count(notice) == 1  # the 21st line gets the notice, the 22nd silence
     held = rows(tmp_path / "bot-console.db", "SELECT COUNT(*) FROM inbox WHERE error = 'flood-limited'")
     assert held == [(2,)]
+
+
+def test_a_typed_option_label_works_where_its_number_does(tmp_path: Path) -> None:
+    """Issue 13: people type what they read. 「不留电话」 and 「提交」 typed in full are the options,
+    not a wrong phone number and a 「请从选项中选择」."""
+    path = write_config(tmp_path)
+    out = console(path, "/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "不留电话", "提交")
+    assert "已提交" in out
+    assert rows(tmp_path / "bot-console.db", "SELECT description FROM tickets") == [("楼道灯坏了好几天了",)]

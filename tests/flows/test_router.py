@@ -19,10 +19,10 @@ EXPIRED = "这个选项已经失效了"
 
 def test_private_precedence_is_pinned() -> None:
     assert [route.name for route in router.PRIVATE] == [
-        "membership", "unsupported content", "command", "typed command", "cancel",
+        "membership", "unsupported content", "command", "typed command", "greeting", "cancel",
         "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
         "announcements", "announcement", "report from text",
-        "menu title", "ticket command", "flow", "typed bind", "typed sign-up",
+        "menu title", "ticket command", "flow", "photo or location", "typed bind", "typed sign-up",
         "stale button", "free text", "anything else",
     ]
 
@@ -35,9 +35,12 @@ def test_group_precedence_is_pinned() -> None:
 
 def test_commands_typed_words_and_flows() -> None:
     assert set(router.COMMANDS) == {"start", "menu", "help", "report", "mytickets", "tickets", "mydata", "stats",
-                                    "announce", "announcements", "bind", "cancel"}
-    assert router.TYPED_COMMANDS == {"发布公告": "announce", "公告列表": "announcements", "统计": "stats",
-                                     "我的数据": "mydata"}
+                                    "announce", "announcements", "bind", "cancel", "contact"}
+    assert router.TYPED_COMMANDS == {
+        "我要反映": "report", "反映问题": "report", "我的工单": "mytickets", "联系网格": "contact",
+        "菜单": "menu", "帮助": "help", "我的数据": "mydata", "统计": "stats", "三率": "stats", "待办": "tickets",
+        "发布公告": "announce", "公告列表": "announcements"}
+    assert {"你好", "您好", "在吗", "hi", "hello", "早上好"} <= router.GREETINGS
     assert set(router.TYPED_COMMANDS.values()) <= set(router.COMMANDS)
     assert {word: nav.encode() for word, nav in router.TYPED_BUTTONS.items()} == {
         "取消": "nav:cancel", "退出": "nav:cancel", "cancel": "nav:cancel",
@@ -55,7 +58,7 @@ def test_buttons_that_work_in_any_dialog_and_those_only_a_flow_reads() -> None:
     }
     assert set(buttons.KINDS) - routed == {
         buttons.Nav, buttons.AnnounceToAll, buttons.AnnounceToCommunity, buttons.AnnounceNow, buttons.NoSignup,
-        buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.SubmitReport,
+        buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.DraftButton, buttons.SubmitReport,
         buttons.MeTooButton, buttons.AddressButton, buttons.CommunityButton, buttons.CompoundButton,
         buttons.BuildingButton,
     }
