@@ -31,8 +31,7 @@ async def test_resident_report_reaches_leader_who_handles_it(run: TelegramRun) -
     # Resident text is relayed as plain text: no parse mode, previews off, phone masked.
     assert card.parse_mode is None
     assert card.link_preview_options == {"is_disabled": True}
-    assert "<b>快来</b>" in (card.text or "") and "138****5678" in (card.text or "")
-    assert "13812345678" not in (card.text or "")
+    assert "<b>快来</b>" in (card.text or "") and "电话：13812345678" in (card.text or "")  # issue 13
     assert [b["text"] for b in card.buttons] == ["受理", "办结", "转派"]
 
     mark = len(fake.sent)

@@ -75,7 +75,7 @@ async def test_resident_reports_and_leader_acknowledges_by_text(run: WeChatRun, 
 
     card = await fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER)
     content = card.body["text"]["content"]  # type: ignore[index]
-    assert "新工单 #1" in content and "138****5678" in content and "13812345678" not in content
+    assert "新工单 #1" in content and "电话：13812345678" in content  # issue 13: full for the handler
     # The resident's markup reaches the leader inert: WeChat would render a real <a> as a link.
     assert "<a href" not in content and "＜a href" in content
     assert "1. 受理" in content
