@@ -27,6 +27,7 @@ class AddressMatch:
     compound: str
     building: Building | None
     score: float
+    detail: str = ""  # what followed the building: 「2单元302」 of 「龙池花园5栋2单元302」
 
 
 class AddressBook:
@@ -76,6 +77,7 @@ class AddressBook:
         cleaned = re.sub(r"\s+", "", text)
         number_match = _BUILDING_NUMBER.search(cleaned)
         compound_text = cleaned[: number_match.start()] if number_match else cleaned
+        detail = cleaned[number_match.end():] if number_match else ""
         if not compound_text:
             return []
         found = process.extract(
@@ -99,5 +101,5 @@ class AddressBook:
                 )
                 if building is None:
                     continue
-            matches.append(AddressMatch(compound, building, float(score)))
+            matches.append(AddressMatch(compound, building, float(score), detail if building else ""))
         return matches[:limit]

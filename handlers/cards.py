@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.buttons import TicketButton, TicketVerb
 from handlers.context import Context
 from handlers.formatting import local_time, mask_phone
-from handlers.rendering import resident_text
+from handlers.rendering import full_address, resident_text
 from handlers.routing import Routing
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
@@ -61,7 +61,7 @@ def card_text(ctx: Context, ticket: Ticket, title_key: str, *, full_phone: bool 
         id=ticket.id,
         category=category_name(ctx, ticket.category_id),
         description=resident_text(ticket.description, CARD_DESCRIPTION_LIMIT),
-        address=ticket.address,
+        address=full_address(ticket.address, ticket.detail),
         grid=grid_name(ctx, ticket.grid_id),
         phone=_phone(ctx, ticket.phone, full_phone),
         location=location,

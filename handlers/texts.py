@@ -77,6 +77,8 @@ ZH: Mapping[str, str] = {
     "address_guess": "您说的是下面哪一个？",
     "address_not_found": "没有找到「{text}」，请从选项中选择，或输入「小区名+楼栋」，如「龙池花园3栋」。",
     "report_phone": "留个电话方便网格员联系您吗？\n（仅用于处理本次反映，只有处理您问题的网格员能看到）\n请输入手机号，或选择：",
+    "report_flat": "请补充单元和门牌号（如 2单元302），方便网格员上门；没有可点「跳过」：",
+    "report_flat_skip": "跳过",
     "report_phone_reuse": "使用 {phone}",
     "report_phone_skip": "不留电话",
     "report_phone_invalid": "手机号格式不对，请输入 11 位手机号，或选择「不留电话」。",

@@ -93,6 +93,8 @@ async def neighbour_says_me_too(run: TelegramRun) -> None:
     fake.push_text(NEIGHBOUR, "龙池花园3号楼")
     await run.reply_to(NEIGHBOUR, "哪一个", after=mark)
     await run.press(NEIGHBOUR, "龙池花园3栋")
+    await run.reply_to(NEIGHBOUR, "单元和门牌号", after=mark)  # issue 13: the flat, optional
+    await run.press(NEIGHBOUR, "跳过")
     await run.reply_to(NEIGHBOUR, "留个电话", after=mark)
     await run.press(NEIGHBOUR, "不留电话")
     await run.reply_to(NEIGHBOUR, "同一楼栋已有类似反映", after=mark)
@@ -160,6 +162,8 @@ async def test_a_copy_still_to_be_delivered_goes_out_then_is_blanked(run: Telegr
     fake.push_text(NEIGHBOUR, "龙池花园3号楼")
     await run.reply_to(NEIGHBOUR, "哪一个", after=mark)
     await run.press(NEIGHBOUR, "龙池花园3栋")
+    await run.reply_to(NEIGHBOUR, "单元和门牌号", after=mark)  # issue 13: the flat, optional
+    await run.press(NEIGHBOUR, "跳过")
     await run.reply_to(NEIGHBOUR, "留个电话", after=mark)
     fake.fail_next("sendMessage", status=429, retry_after=30, chat_id=NEIGHBOUR)
     await run.press(NEIGHBOUR, "不留电话")

@@ -137,6 +137,8 @@ async def test_photo_and_location_reach_the_leader_with_the_card(run: TelegramRu
     fake.push_text(RESIDENT, "龙池花园5栋")
     await run.reply_to(RESIDENT, "哪一个", after=mark)
     await run.press(RESIDENT, "龙池花园5栋")
+    await run.reply_to(RESIDENT, "单元和门牌号", after=mark)  # issue 13: the flat, optional
+    await run.press(RESIDENT, "跳过")
     await run.reply_to(RESIDENT, "留个电话", after=mark)
     await run.press(RESIDENT, "不留电话")
     summary = await run.reply_to(RESIDENT, "请确认", after=mark)

@@ -111,6 +111,7 @@ async def test_free_text_offers_to_report_it(app: App, resident: ChatUser) -> No
     assert "问题在哪个社区" in resident.text
     await resident.say("龙池花园5栋")
     await resident.press("龙池花园5栋")
+    await resident.press("跳过")  # issue 13: the optional unit/room question
     await resident.press("不留电话")
     assert "描述：楼下的路灯坏了好几天了" in resident.text
     await resident.press("提交")

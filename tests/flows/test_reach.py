@@ -43,6 +43,7 @@ async def test_phone_step_says_only_the_handler_sees_it(resident: ChatUser) -> N
     await resident.say("3栋楼道灯坏了，晚上很黑")
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")
     assert "只有处理您问题的网格员能看到" in resident.text
     await resident.say(PHONE)
     assert f"电话：{MASKED}" in resident.text and PHONE not in resident.text  # her own summary
@@ -83,3 +84,58 @@ async def test_contact_grid_shows_leader_and_guide_numbers(resident: ChatUser) -
     await resident.press("联系网格")
     assert "支部网格长：万秀英 13905500110" in resident.text
     assert "网格指导员：夏敏 13905500120" in resident.text
+
+
+# -- 2. keep the flat ------------------------------------------------------------------------------
+
+
+async def test_typed_flat_is_kept_on_the_card_and_in_my_tickets(
+    app: App, resident: ChatUser, leader: ChatUser, handlers: None
+) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了，晚上很黑")
+    await resident.say("龙池花园5栋2单元302")
+    await resident.press("龙池花园5栋")
+    assert "只有处理您问题的网格员能看到" in resident.text  # no question for the flat: it was given
+    await resident.press("不留电话")
+    assert "地址：龙池花园5栋2单元302" in resident.text
+    await resident.press("提交")
+    ticket = await ticket_row(app, 1)
+    assert (ticket.building, ticket.detail) == ("5栋", "2单元302")
+    [card] = await leader.inbox()
+    assert "地址：龙池花园5栋2单元302（龙池花园第一网格）" in card.text
+    await resident.say("/mytickets")
+    await resident.press("#1")
+    assert "地址：龙池花园5栋2单元302" in resident.text
+
+
+async def test_a_building_only_address_asks_once_for_the_flat(
+    app: App, resident: ChatUser, leader: ChatUser, handlers: None
+) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了，晚上很黑")
+    await resident.press("龙池社区")
+    await resident.press("龙池花园")
+    await resident.press("3栋")
+    assert "单元" in resident.text and "跳过" in resident.options
+    await resident.say("1单元101")
+    await resident.press("不留电话")
+    await resident.press("提交")
+    assert (await ticket_row(app, 1)).detail == "1单元101"
+    [card] = await leader.inbox()
+    assert "地址：龙池花园3栋1单元101（" in card.text
+
+
+async def test_the_flat_question_can_be_skipped(app: App, resident: ChatUser) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了，晚上很黑")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("跳过")
+    assert "只有处理您问题的网格员能看到" in resident.text
+    await resident.press("不留电话")
+    await resident.press("提交")
+    assert (await ticket_row(app, 1)).detail == ""

@@ -48,6 +48,7 @@ from handlers.buttons import (
     ShowMyTicket,
     SignupButton,
     SignupVerb,
+    SkipFlat,
     SubmitReport,
     TicketButton,
     TicketVerb,
@@ -81,7 +82,7 @@ ENCODED: list[tuple[Button, str]] = [
     (NoSignup(), "an:s:none"), (ConfirmAnnouncement(), "an:ok"),
     (CategoryButton("repair"), "r:cat:repair"), (CategoryButton("a:b"), "r:cat:a:b"),
     (PhoneButton(PhoneChoice.REUSE), "r:ph:reuse"), (PhoneButton(PhoneChoice.SKIP), "r:ph:skip"),
-    (SubmitReport(), "r:submit"), (MeTooButton(5), "r:metoo:5"),
+    (SubmitReport(), "r:submit"), (SkipFlat(), "r:flat:skip"), (MeTooButton(5), "r:metoo:5"),
     (AddressButton(AddressChoice.BOUND), "a:bound"), (AddressButton(AddressChoice.OTHER), "a:other"),
     (CommunityButton("longchi"), "a:com:longchi"), (CompoundButton(0), "a:cpd:0"), (BuildingButton(17), "a:b:17"),
     (CommunityButton("x" * 58), "a:com:" + "x" * 58),  # 64 bytes: Telegram's limit, still ours
