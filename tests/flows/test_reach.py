@@ -139,3 +139,26 @@ async def test_the_flat_question_can_be_skipped(app: App, resident: ChatUser) ->
     await resident.press("不留电话")
     await resident.press("提交")
     assert (await ticket_row(app, 1)).detail == ""
+
+
+# -- 3. addresses as people type them ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed, building", [
+    ("龙池花园５栋", "龙池花园5栋"), ("龙池花园五栋", "龙池花园5栋"), ("清流苑十二号楼", "清流苑12栋"),
+    ("龙池花园5幢", "龙池花园5栋"),
+])
+async def test_typed_buildings_in_the_forms_people_use(resident: ChatUser, typed: str, building: str) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了，晚上很黑")
+    await resident.say(typed)
+    assert building in resident.options, resident.text
+
+
+async def test_a_unit_is_not_a_building(resident: ChatUser) -> None:
+    await resident.say("/report")
+    await resident.press("水电维修")
+    await resident.say("楼道灯坏了，晚上很黑")
+    await resident.say("龙池花园2单元")
+    assert "龙池花园2栋" not in resident.options, resident.options
