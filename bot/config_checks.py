@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.building_names import building_key, compound_key
 from bot.config_base import ConfigProblems, grid_labels
+from handlers.domain.building_names import building_key, compound_key
 from handlers.domain.schedule_rules import RuleError, cron_trigger, parse_when
 
 if TYPE_CHECKING:

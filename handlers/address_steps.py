@@ -17,6 +17,7 @@ from handlers.buttons import (
 )
 from handlers.context import Context
 from handlers.flow_states import AddressPick, Guess
+from handlers.rendering import clean_detail
 from handlers.types import Address
 
 ADDRESS_STEPS = ("address_confirm", "community", "compound", "building", "address_pick")
@@ -79,7 +80,7 @@ def handle_address(
     if isinstance(button, CommunityButton):
         if ctx.services.config.community(button.community_id) is None:
             return step, None, pick
-        return "compound", None, replace(pick, community=button.community_id)
+        return "compound", None, replace(pick, community=button.community_id, detail="")
     if isinstance(button, CompoundButton):
         compound = book.compound_at(button.index)
         if compound is None:
@@ -96,6 +97,6 @@ def handle_address(
             ctx.say(ctx.t("address_not_found", text=text[:40]))
             return step, None, pick
         guesses = tuple(Guess(m.compound, m.building.index if m.building else None) for m in matches)
-        return "address_pick", None, replace(pick, guesses=guesses)
+        return "address_pick", None, replace(pick, guesses=guesses, detail=clean_detail(matches[0].detail))
     ctx.say(ctx.t("report_use_buttons"))
     return step, None, pick

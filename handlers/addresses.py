@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from handlers.domain.building_names import building_key, typed_address
 from handlers.domain.model import Config
 from handlers.types import Address
 
-_BUILDING_NUMBER = re.compile(r"(\d+)\s*(?:栋|幢|号楼|号|座)?")
+# A number not followed by 单元 (a unit is not a building) nor by more digits.
+_BUILDING_NUMBER = re.compile(r"(\d+)(?!\d|单元)(?:栋|幢|号楼|号|座)?")
 _COMPOUND_CUTOFF = 60.0
 
 
@@ -27,6 +29,7 @@ class AddressMatch:
     compound: str
     building: Building | None
     score: float
+    detail: str = ""  # what followed the building: 「2单元302」 of 「龙池花园5栋2单元302」
 
 
 class AddressBook:
@@ -73,9 +76,10 @@ class AddressBook:
 
     def match(self, text: str, limit: int = 3) -> list[AddressMatch]:
         """Best guesses for a typed address such as 「龙池花园3号楼」, best first."""
-        cleaned = re.sub(r"\s+", "", text)
+        cleaned = typed_address(text)
         number_match = _BUILDING_NUMBER.search(cleaned)
         compound_text = cleaned[: number_match.start()] if number_match else cleaned
+        detail = cleaned[number_match.end():] if number_match else ""
         if not compound_text:
             return []
         found = process.extract(
@@ -94,10 +98,10 @@ class AddressBook:
                 wanted = number_match.group(1)
                 building = next(
                     (b for b in self._compounds[compound]
-                     if re.sub(r"\D", "", b.address.building) == wanted),
+                     if building_key(b.address.building) == wanted),
                     None,
                 )
                 if building is None:
                     continue
-            matches.append(AddressMatch(compound, building, float(score)))
+            matches.append(AddressMatch(compound, building, float(score), detail if building else ""))
         return matches[:limit]

@@ -241,6 +241,13 @@ class SubmitReport(Button):
 
 
 @dataclass(frozen=True)
+class SkipFlat(Button):
+    """跳过 at the report's optional unit/room question."""
+
+    FORMAT = "r:flat:skip"
+
+
+@dataclass(frozen=True)
 class MeTooButton(Button):
     """我也遇到: follow an open ticket offered at the report summary."""
 
@@ -279,7 +286,8 @@ KINDS: tuple[type[Button], ...] = (
     Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, RateButton, ShowMyTicket,
     MyTicketButton, MyDataButton, JoinSignup, SignupButton, AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,
-    PhoneButton, DraftButton, SubmitReport, MeTooButton, AddressButton, CommunityButton, CompoundButton, BuildingButton,
+    PhoneButton, DraftButton, SubmitReport, SkipFlat, MeTooButton, AddressButton, CommunityButton, CompoundButton,
+    BuildingButton,
 )
 _CODEC = Codec(KINDS)
 claimed_kind = _CODEC.claimed_kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.buttons import TicketButton, TicketVerb
 from handlers.context import Context
 from handlers.formatting import local_time, mask_phone
-from handlers.rendering import resident_text
+from handlers.rendering import full_address, resident_text
 from handlers.routing import Routing
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
@@ -44,7 +44,9 @@ def action_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
     )
 
 
-def card_text(ctx: Context, ticket: Ticket, title_key: str) -> str:
+def card_text(ctx: Context, ticket: Ticket, title_key: str, *, full_phone: bool = False) -> str:
+    """The ticket card; `full_phone` only on the private card of the people it is routed to
+    (they must be able to call the resident), masked anywhere else (lists, …)."""
     tz = ctx.services.timezone
     if ticket.status in (TicketStatus.ACKNOWLEDGED,):
         due = ctx.t("card_due_resolve", due=local_time(ticket.resolve_due_at, tz))
@@ -59,19 +61,26 @@ def card_text(ctx: Context, ticket: Ticket, title_key: str) -> str:
         id=ticket.id,
         category=category_name(ctx, ticket.category_id),
         description=resident_text(ticket.description, CARD_DESCRIPTION_LIMIT),
-        address=ticket.address,
+        address=full_address(ticket.address, ticket.detail),
         grid=grid_name(ctx, ticket.grid_id),
-        phone=mask_phone(ticket.phone) if ticket.phone else ctx.t("no_phone"),
+        phone=_phone(ctx, ticket.phone, full_phone),
         location=location,
         due=due,
     )
 
 
+def _phone(ctx: Context, phone: str, full: bool) -> str:
+    if not phone:
+        return ctx.t("no_phone")
+    return phone if full else mask_phone(phone)
+
+
 async def card_replies(
-    ctx: Context, ticket: Ticket, title_key: str, channel: Channel, note: str = ""
+    ctx: Context, ticket: Ticket, title_key: str, channel: Channel, note: str = "",
+    *, full_phone: bool = False,
 ) -> list[Reply]:
     """The card, then the ticket's photos that this channel can show."""
-    text = card_text(ctx, ticket, title_key)
+    text = card_text(ctx, ticket, title_key, full_phone=full_phone)
     if note:
         text = f"{text}\n{note}"
     replies = [Reply(text=text, options=action_options(ctx, ticket.id))]
@@ -82,9 +91,12 @@ async def card_replies(
 
 
 async def send_card(ctx: Context, ticket: Ticket, routing: Routing, title_key: str, note: str = "") -> None:
-    """Queue the card for everyone routed, and log whether anyone could receive it."""
+    """Queue the card for everyone routed, and log whether anyone could receive it.
+
+    The recipients are the ticket's handlers at this level, in their private chats: their card
+    carries the resident's phone in full."""
     for recipient in routing.recipients:
-        for reply in await card_replies(ctx, ticket, title_key, recipient.channel, note):
+        for reply in await card_replies(ctx, ticket, title_key, recipient.channel, note, full_phone=True):
             ctx.notify(recipient, reply, "card", ticket.id)
     people = [p.id for p in routing.people]
     data = {"grid": ticket.grid_id, "level": int(routing.level), "people": people,

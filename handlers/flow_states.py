@@ -52,9 +52,12 @@ class AddressPick:
     community: str = ""
     compound: str = ""
     guesses: tuple[Guess, ...] = ()
+    detail: str = ""  # the flat typed after the building, kept with the guesses
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {}
+        if self.detail:
+            data["detail"] = self.detail
         if self.community:
             data["community"] = self.community
         if self.compound:
@@ -67,7 +70,8 @@ class AddressPick:
     def from_dict(cls, data: dict) -> AddressPick:
         guesses = tuple(Guess(str(g["compound"]), None if g["building"] is None else int(g["building"]))
                         for g in data.get("guesses") or ())
-        return cls(data.get("community") or "", data.get("compound") or "", guesses)
+        return cls(data.get("community") or "", data.get("compound") or "", guesses,
+                   str(data.get("detail") or ""))
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class ReportState:
     address: Address | None = None
     address_step: str = ""  # the address prompt answered last, for 返回 from the phone step
     phone: str | None = None  # None: not asked yet; "": 不留电话
+    flat: str | None = None  # unit/room; None: neither typed with the address nor asked yet
+    flat_asked: bool = False  # the flat step was shown (返回 from the phone step goes there)
     offered: tuple[int, ...] = ()  # the tickets 我也遇到 was offered for at the summary
 
     def to_dict(self) -> dict:
@@ -102,6 +108,10 @@ class ReportState:
             data["phone"] = self.phone
         if self.offered:
             data["offered"] = list(self.offered)
+        if self.flat is not None:
+            data["flat"] = self.flat
+        if self.flat_asked:
+            data["flat_asked"] = True
         return data
 
     @classmethod
@@ -114,6 +124,7 @@ class ReportState:
             category=data.get("category") or "", pick=AddressPick.from_dict(data),
             address=_address(data.get("address")), address_step=data.get("address_step") or "",
             phone=data.get("phone"), offered=tuple(int(i) for i in data.get("offered") or ()),
+            flat=data.get("flat"), flat_asked=bool(data.get("flat_asked")),
         )
 
 

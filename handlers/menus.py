@@ -99,11 +99,16 @@ def _grid_contact_text(ctx: Context, resident: Resident) -> str:
         return ctx.t("contact_need_address")
     community = config.community(grid.community)
     leader = grid.leaders[0]
+    full = config.privacy.contact_full_phone
+
+    def shown(phone: str) -> str:
+        return (phone if full else mask_phone(phone)) if phone else ""
+
     return ctx.t(
         "contact_grid", grid=grid.name, community=community.name if community else grid.community,
-        leader=leader.name, phone=mask_phone(leader.phone) if leader.phone else "",
-        guide=grid.guide.name,
-    )
+        leader=leader.name, phone=shown(leader.phone), guide=grid.guide.name,
+        guide_phone=shown(grid.guide.phone),
+    ).rstrip()
 
 
 async def contact_grid(ctx: Context) -> None:

@@ -17,7 +17,7 @@ from handlers.domain import tickets as moves
 from handlers.domain.actors import may_act
 from handlers.domain.model import Role
 from handlers.flow_states import AddInfoState, Flow
-from handlers.rendering import one_line, resident_text
+from handlers.rendering import full_address, one_line, resident_text
 from handlers.routing import route
 from handlers.ticket_actions import rating_options
 from handlers.ticket_moves import carry_out, resident_actor
@@ -106,7 +106,7 @@ async def show_ticket(ctx: Context, ticket: Ticket) -> None:
     events = await tickets.events_of(ctx.conn, ticket.id)
     text = ctx.t(
         "ticket_detail", id=ticket.id, category=category_name(ctx, ticket.category_id),
-        address=ticket.address, description=resident_text(ticket.description),
+        address=full_address(ticket.address, ticket.detail), description=resident_text(ticket.description),
         status=status_name(ctx, ticket.status), history=history_text(ctx, events),
     )
     options: tuple[Option, ...] = ()

@@ -56,6 +56,19 @@ def announcement_title(text: str, limit: int) -> str:
     return clip(" ".join(strip_hidden(text).split()), limit)
 
 
+DETAIL_LIMIT = 30
+
+
+def clean_detail(raw: str) -> str:
+    """A flat (unit, room) as kept: one line of at most 30 characters, leading separators gone."""
+    return " ".join(strip_hidden(raw).split()).lstrip("-—,，、 ")[:DETAIL_LIMIT]
+
+
+def full_address(address: str, detail: str) -> str:
+    """The building's address and the flat the resident typed after it (quoted as one line)."""
+    return address + one_line(detail, DETAIL_LIMIT) if detail else address
+
+
 def display_name(raw: str) -> str:
     """A person's or a group's name as stored and shown: one line, at most 32 characters."""
     return one_line(raw, NAME_LIMIT)

@@ -21,6 +21,7 @@ from handlers.buttons import (
     DraftChoice,
     PhoneButton,
     PhoneChoice,
+    SkipFlat,
     SubmitReport,
 )
 from handlers.cards import category_name, grid_name, send_card
@@ -31,7 +32,7 @@ from handlers.domain.actors import ROUTER
 from handlers.domain.working_time import deadlines
 from handlers.flow_states import Flow, ReportState
 from handlers.formatting import hours_text, mask_phone, normalise_phone
-from handlers.rendering import resident_text
+from handlers.rendering import clean_detail, full_address, resident_text
 from handlers.routing import route
 from handlers.ticket_moves import must_apply, resident_actor
 from handlers.types import Address
@@ -119,6 +120,8 @@ def _prompt(ctx: Context, step: str, state: ReportState) -> None:
         ctx.say(ctx.t("report_description"), *nav(ctx))
     elif step in ADDRESS_STEPS:
         prompt_address(ctx, step, state.pick, state.bound)
+    elif step == "flat":
+        ctx.say(ctx.t("report_flat"), (ctx.t("report_flat_skip"), SkipFlat()), *nav(ctx))
     elif step == "phone":
         options = []
         if state.known_phone:
@@ -137,9 +140,11 @@ def _step_before(step: str, state: ReportState) -> str | None:
         return "description"
     if step in ADDRESS_STEPS:
         return address_back(step)
-    if step == "phone":
+    if step == "flat" or (step == "phone" and not state.flat_asked):
         # The address prompt the resident answered last (building, a typed-address pick, ...).
         return state.address_step or first_address_step(state.bound)
+    if step == "phone":
+        return "flat"
     if step == "summary":
         return "phone"
     return None
@@ -175,7 +180,9 @@ async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
         if address is None:
             await _go(ctx, next_step, state)
         else:
-            await _go(ctx, "phone", replace(state, address=address, address_step=step))
+            await _on_address(ctx, replace(state, address=address, address_step=step))
+    elif step == "flat":
+        await _on_flat(ctx, state)
     elif step == "phone":
         await _on_phone(ctx, state)
     elif step == "summary":
@@ -225,6 +232,35 @@ async def _on_description(ctx: Context, state: ReportState) -> None:
     await _go(ctx, first_address_step(state.bound), replace(state, description=text))
 
 
+async def _on_address(ctx: Context, state: ReportState) -> None:
+    """A flat typed with the address (「5栋2单元302」) is kept; a building alone asks once: the
+    bound address (from an earlier report) reuses the flat given then, or none, unasked."""
+    address = state.address
+    if state.address_step == "address_confirm" and address is not None and address == state.bound:
+        flat = await tickets.last_detail(ctx.conn, ctx.account.resident_id, address.compound, address.building)
+        await _go(ctx, "phone", replace(state, flat=flat, flat_asked=False))
+    elif state.pick.detail:
+        await _go(ctx, "phone", replace(state, flat=state.pick.detail, flat_asked=False))
+    else:
+        await _go(ctx, "flat", replace(state, flat=None, flat_asked=True))
+
+
+async def _on_flat(ctx: Context, state: ReportState) -> None:
+    if ctx.pressed == SkipFlat():
+        flat = ""
+    elif normalise_phone(ctx.incoming.text) is not None:
+        # A phone number answered ahead (the flat is optional): taken as the phone, no flat.
+        await _on_phone(ctx, replace(state, flat=""))
+        return
+    else:
+        flat = clean_detail(ctx.incoming.text)
+        if not flat:
+            ctx.say(ctx.t("report_use_buttons"))
+            await _go(ctx, "flat", state)
+            return
+    await _go(ctx, "phone", replace(state, flat=flat))
+
+
 async def _on_phone(ctx: Context, state: ReportState) -> None:
     button = ctx.pressed
     if button == PhoneButton(PhoneChoice.SKIP):
@@ -259,7 +295,7 @@ async def _show_summary(ctx: Context, state: ReportState) -> None:
         "report_summary",
         category=category_name(ctx, state.category),
         description=resident_text(state.description),
-        address=address.label,
+        address=full_address(address.label, state.flat or ""),
         photos=len(state.photos),
         location=ctx.t("summary_location") if state.location else "",
         phone=mask_phone(state.phone) if state.phone else ctx.t("no_phone"),
@@ -300,7 +336,7 @@ async def submit(ctx: Context, state: ReportState) -> None:
         compound=address.compound, building=address.building, grid_id=address.grid_id,
         phone=state.phone or "", latitude=location[0] if location else None,
         longitude=location[1] if location else None, source_channel=ctx.incoming.channel,
-        ack_due_at=ack_due_at, resolve_due_at=resolve_due_at,
+        ack_due_at=ack_due_at, resolve_due_at=resolve_due_at, detail=state.flat or "",
     ))
     assert isinstance(filed, moves.Submission)  # a resident always may, for themself
     ticket_id = await file_ticket(ctx.conn, filed.ticket, filed.event, ctx.now)

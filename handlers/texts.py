@@ -79,7 +79,9 @@ ZH: Mapping[str, str] = {
     "report_building": "请选择楼栋：",
     "address_guess": "您说的是下面哪一个？",
     "address_not_found": "没有找到「{text}」，请从选项中选择，或输入「小区名+楼栋」，如「龙池花园3栋」。",
-    "report_phone": "留个电话方便网格员联系您吗？\n（仅用于处理本次反映，网格员看到的是打码号码，如 138****1234）\n请输入手机号，或选择：",
+    "report_phone": "留个电话方便网格员联系您吗？\n（仅用于处理本次反映，只有处理您问题的网格员能看到）\n请输入手机号，或选择：",
+    "report_flat": "请补充单元和门牌号（如 2单元302），方便网格员上门；没有可点「跳过」：",
+    "report_flat_skip": "跳过",
     "report_phone_reuse": "使用 {phone}",
     "report_phone_skip": "不留电话",
     "report_phone_invalid": "手机号格式不对，请输入 11 位手机号，或选择「不留电话」。",
@@ -117,7 +119,7 @@ ZH: Mapping[str, str] = {
     "ticket_closed_already": "工单 #{id} 当前状态为「{status}」，不能再修改。",
     # contact grid
     "contact_need_address": "先告诉我您住在哪里，才能找到您的网格。",
-    "contact_grid": "您的网格：{grid}（{community}）\n支部网格长：{leader} {phone}\n网格指导员：{guide}",
+    "contact_grid": "您的网格：{grid}（{community}）\n支部网格长：{leader} {phone}\n网格指导员：{guide} {guide_phone}",
     # staff side
     "card": "【{title} #{id}】\n类别：{category}\n描述：{description}\n地址：{address}（{grid}）\n电话：{phone}{location}\n{due}\n也可回复：受理 {id} / 办结 {id} 说明 / 转派 {id} 网格号 原因",
     "card_new": "新工单",

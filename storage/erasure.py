@@ -148,6 +148,10 @@ async def traces_of_resident(conn: aiosqlite.Connection, resident_id: int, masks
         conn, "SELECT e.note FROM ticket_events AS e JOIN tickets AS t ON t.id = e.ticket_id"
         " WHERE t.resident_id = ? AND e.action = 'info_added' AND e.actor_kind = 'resident' AND e.note != ''",
         (resident_id,))]
+    # The typed address with its flat (「龙池花园5栋2单元302」), as the inbox holds it.
+    texts += [str(r[0]) for r in await fetch_all(
+        conn, "SELECT compound || building || detail FROM tickets WHERE resident_id = ? AND detail != ''",
+        (resident_id,))]
     numbers = [str(r[0]) for r in await fetch_all(
         conn, "SELECT phone FROM residents WHERE id = ? AND phone != ''"
         " UNION SELECT phone FROM tickets WHERE resident_id = ? AND phone != ''", (resident_id, resident_id))]

@@ -68,10 +68,10 @@ async def add_tag(conn: aiosqlite.Connection, resident_id: int, tag: str, now: d
 
 async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now: datetime) -> None:
     """A ticket keeps what the 三率 and the audit need (who, when, grid, category, status); its
-    description, phone, exact location, result note, photos and event notes go."""
+    description, phone, flat (detail), exact location, result note, photos and event notes go."""
     for ticket_id in ticket_ids:
         await conn.execute(
-            "UPDATE tickets SET description = '', phone = '', latitude = NULL, longitude = NULL,"
+            "UPDATE tickets SET description = '', phone = '', detail = '', latitude = NULL, longitude = NULL,"
             " result_note = '', purged_at = ? WHERE id = ?", (stamp(now), ticket_id))
         await conn.execute("DELETE FROM ticket_photos WHERE ticket_id = ?", (ticket_id,))
         await conn.execute("UPDATE ticket_events SET note = '' WHERE ticket_id = ? AND note != ''",

@@ -69,6 +69,7 @@ class NewTicket:
     source_channel: str
     ack_due_at: datetime
     resolve_due_at: datetime
+    detail: str = ""  # unit, room: what followed the building in the typed address
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Ticket:
     created_at: datetime
     ack_due_at: datetime
     resolve_due_at: datetime
+    detail: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -116,8 +118,16 @@ class TicketEvent:
 _COLUMNS = (
     "id, resident_id, category_id, description, community_id, compound, building, grid_id, phone,"
     " latitude, longitude, status, escalation_level, rating, result_note, created_at, ack_due_at,"
-    " resolve_due_at"
+    " resolve_due_at, detail"
 )
+
+
+async def last_detail(conn: aiosqlite.Connection, resident_id: int, compound: str, building: str) -> str:
+    """The flat the resident gave on her latest ticket in this building ('' if none)."""
+    row = await fetch_one(
+        conn, "SELECT detail FROM tickets WHERE resident_id = ? AND compound = ? AND building = ?"
+        " ORDER BY id DESC LIMIT 1", (resident_id, compound, building))
+    return str(row[0]) if row else ""
 
 
 def _ticket(row: aiosqlite.Row) -> Ticket:
@@ -132,13 +142,13 @@ async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetim
     cursor = await conn.execute(
         "INSERT INTO tickets (resident_id, category_id, description, community_id, compound,"
         " building, grid_id, phone, latitude, longitude, status, source_channel, created_at,"
-        " updated_at, ack_due_at, resolve_due_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at, ack_due_at, resolve_due_at, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             new.resident_id, new.category_id, new.description, new.community_id, new.compound,
             new.building, new.grid_id, new.phone, new.latitude, new.longitude, TicketStatus.NEW,
             new.source_channel, stamp(now), stamp(now), stamp(new.ack_due_at),
-            stamp(new.resolve_due_at),
+            stamp(new.resolve_due_at), new.detail,
         ),
     )
     return int(cursor.lastrowid or 0)

@@ -232,6 +232,8 @@ async def file_report(
         await user.press("换一个地址")
     await user.say(address)
     await user.press(address)
+    if "跳过" in user.options:  # the optional unit/room question (an address of a building only)
+        await user.press("跳过")
     if phone:
         await user.say(phone)
     else:

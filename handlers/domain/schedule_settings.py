@@ -56,3 +56,6 @@ class PrivacySettings(Strict):
     raw messages are kept; afterwards they are blanked, the counts for the 三率 stay."""
 
     retention_days: int = Field(default=365, ge=1, le=3650)
+    # 联系网格 shows the leader's and guide's numbers: public service numbers by default; a
+    # subdistrict that prefers can mask them.
+    contact_full_phone: bool = True

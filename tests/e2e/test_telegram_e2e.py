@@ -31,8 +31,7 @@ async def test_resident_report_reaches_leader_who_handles_it(run: TelegramRun) -
     # Resident text is relayed as plain text: no parse mode, previews off, phone masked.
     assert card.parse_mode is None
     assert card.link_preview_options == {"is_disabled": True}
-    assert "<b>快来</b>" in (card.text or "") and "138****5678" in (card.text or "")
-    assert "13812345678" not in (card.text or "")
+    assert "<b>快来</b>" in (card.text or "") and "电话：13812345678" in (card.text or "")  # issue 13
     assert [b["text"] for b in card.buttons] == ["受理", "办结", "转派"]
 
     mark = len(fake.sent)
@@ -138,6 +137,8 @@ async def test_photo_and_location_reach_the_leader_with_the_card(run: TelegramRu
     fake.push_text(RESIDENT, "龙池花园5栋")
     await run.reply_to(RESIDENT, "哪一个", after=mark)
     await run.press(RESIDENT, "龙池花园5栋")
+    await run.reply_to(RESIDENT, "单元和门牌号", after=mark)  # issue 13: the flat, optional
+    await run.press(RESIDENT, "跳过")
     await run.reply_to(RESIDENT, "留个电话", after=mark)
     await run.press(RESIDENT, "不留电话")
     summary = await run.reply_to(RESIDENT, "请确认", after=mark)

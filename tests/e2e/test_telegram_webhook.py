@@ -126,10 +126,11 @@ async def test_report_through_the_webhook_creates_one_ticket(hook: WebhookRun) -
         assert await hook.post(update) == 200
     pick = await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "哪一个" in (m.text or ""))
     building = next(b["callback_data"] for b in pick.buttons if b["text"] == "龙池花园3栋")
-    for update in (press_update(14, RESIDENT, building), press_update(15, RESIDENT, "r:ph:skip")):
+    for update in (press_update(14, RESIDENT, building), press_update(15, RESIDENT, "r:flat:skip"),
+                   press_update(16, RESIDENT, "r:ph:skip")):
         assert await hook.post(update) == 200
     await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "请确认" in (m.text or ""))
-    submit = press_update(16, RESIDENT, "r:submit")
+    submit = press_update(17, RESIDENT, "r:submit")
     assert await asyncio.gather(hook.post(submit), hook.post(submit)) == [200, 200]
     await hook.fake.wait_for(lambda m: m.chat_id == RESIDENT and "工单号 #1" in (m.text or ""))
     assert await query(hook.app, "SELECT COUNT(*) FROM tickets") == [(1,)]

@@ -146,7 +146,7 @@ async def test_missed_ack_climbs_guide_community_subdistrict(
     assert card.text.startswith("【超时升级工单 #1】\n类别：水电维修")
     assert "请在 11-26 14:00 前受理" in card.text
     assert "超时未受理（原定 11-26 12:00 前）" in card.text
-    assert "138****5678" in card.text and "13812345678" not in card.text
+    assert "电话：13812345678" in card.text  # issue 13: the handler sees the phone in full
     assert [o.label for o in card.options] == ["受理", "办结", "转派"]
     assert (await resident.inbox())[-1].text == "您反映的问题 #1（水电维修）未在时限内受理，已上报网格指导员督办。"
     ticket = await ticket_row(app, 1)

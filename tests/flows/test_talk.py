@@ -41,6 +41,7 @@ async def test_staff_words_stats_and_todo(app: App, resident: ChatUser, leader: 
     await resident.say("楼道灯坏了")
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
     await resident.press("提交")
     await leader.say("待办")
@@ -63,6 +64,7 @@ async def test_report_with_a_draft_asks_to_continue_or_start_again(app: App, res
     await resident.say("楼道灯坏了，晚上很黑")
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
     assert "请确认" in resident.text
     await resident.say("/report")  # the old draft's summary must not come back silently
@@ -86,6 +88,7 @@ async def test_a_two_character_description_is_a_complete_report(app: App, reside
     assert "描述太短" not in resident.text
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
     await resident.press("提交")
     assert (await ticket_row(app, 1)).description == "漏水"
@@ -106,6 +109,7 @@ async def test_a_photo_on_its_own_starts_a_report_with_it(app: App, resident: Ch
     await resident.say("楼道灯坏了")
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
     assert "照片：1 张" in resident.text
     await resident.press("提交")
@@ -118,6 +122,7 @@ async def test_a_photo_with_a_caption_starts_a_report_described_by_it(app: App, 
     await resident.press("水电维修")
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
     await resident.press("提交")
     ticket = await ticket_row(app, 1)
@@ -132,6 +137,7 @@ async def test_a_location_on_its_own_starts_a_report_with_it(app: App, resident:
     await resident.say("楼道灯坏了")
     await resident.say("龙池花园3栋")
     await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
     await resident.press("提交")
     ticket = await ticket_row(app, 1)

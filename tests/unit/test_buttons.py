@@ -50,6 +50,7 @@ from handlers.buttons import (
     ShowMyTicket,
     SignupButton,
     SignupVerb,
+    SkipFlat,
     SubmitReport,
     TicketButton,
     TicketVerb,
@@ -84,7 +85,7 @@ ENCODED: list[tuple[Button, str]] = [
     (CategoryButton("repair"), "r:cat:repair"), (CategoryButton("a:b"), "r:cat:a:b"),
     (PhoneButton(PhoneChoice.REUSE), "r:ph:reuse"), (PhoneButton(PhoneChoice.SKIP), "r:ph:skip"),
     (DraftButton(DraftChoice.RESUME), "r:draft:go"), (DraftButton(DraftChoice.RESTART), "r:draft:new"),
-    (SubmitReport(), "r:submit"), (MeTooButton(5), "r:metoo:5"),
+    (SubmitReport(), "r:submit"), (SkipFlat(), "r:flat:skip"), (MeTooButton(5), "r:metoo:5"),
     (AddressButton(AddressChoice.BOUND), "a:bound"), (AddressButton(AddressChoice.OTHER), "a:other"),
     (CommunityButton("longchi"), "a:com:longchi"), (CompoundButton(0), "a:cpd:0"), (BuildingButton(17), "a:b:17"),
     (CommunityButton("x" * 58), "a:com:" + "x" * 58),  # 64 bytes: Telegram's limit, still ours

@@ -1,4 +1,7 @@
-"""One spelling per building, so 「5号楼」「5栋」「５幢」「五栋」 are known to be the same building."""
+"""One spelling per building, so 「5号楼」「5栋」「５幢」「五栋」 are known to be the same building.
+
+Shared by the config check (the same building written two ways) and the address matcher (what
+residents type), so both read a building the same way."""
 
 from __future__ import annotations
 
@@ -33,6 +36,16 @@ def building_key(name: str) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
     text = _NUMERAL.sub(lambda m: str(chinese_number(m.group()) or m.group()), text)
     return _SUFFIX.sub("", text) or text
+
+
+_NUMBERED = re.compile(r"([零〇一二两三四五六七八九十百]+)(?=号楼|栋|幢|号|座|单元|层|室)")
+
+
+def typed_address(text: str) -> str:
+    """A typed address with its numbers as digits: NFKC (「５栋」), no spaces, and Chinese
+    numerals before a building, unit, floor or room word as digits (「五栋」「十二号楼」)."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return _NUMBERED.sub(lambda m: str(chinese_number(m.group(1)) or m.group(1)), text)
 
 
 def compound_key(name: str) -> str:
