@@ -14,6 +14,14 @@ OFFER = "把这段话作为反映提交"
 CATEGORY_PROMPT = "请选择要反映的问题类别"
 
 
+async def address_to_summary(resident: ChatUser) -> None:
+    """The address steps of a report in 龙池花园3栋, flat skipped and no phone: the summary is next."""
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("跳过")  # the flat (单元和门牌号), optional
+    await resident.press("不留电话")
+
+
 @pytest.mark.parametrize("greeting", ["你好", "您好", "在吗", "hi", "Hello", "早上好", "你好！"])
 async def test_a_greeting_gets_the_main_menu_not_the_report_offer(
     app: App, resident: ChatUser, greeting: str
@@ -39,10 +47,7 @@ async def test_staff_words_stats_and_todo(app: App, resident: ChatUser, leader: 
     await resident.say("/report")
     await resident.press("水电维修")
     await resident.say("楼道灯坏了")
-    await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
-    await resident.press("跳过")  # the flat (单元和门牌号), optional
-    await resident.press("不留电话")
+    await address_to_summary(resident)
     await resident.press("提交")
     await leader.say("待办")
     assert "#1" in leader.text and OFFER not in leader.options
@@ -62,10 +67,7 @@ async def test_report_with_a_draft_asks_to_continue_or_start_again(app: App, res
     await resident.say("/report")
     await resident.press("水电维修")
     await resident.say("楼道灯坏了，晚上很黑")
-    await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
-    await resident.press("跳过")  # the flat (单元和门牌号), optional
-    await resident.press("不留电话")
+    await address_to_summary(resident)
     assert "请确认" in resident.text
     await resident.say("/report")  # the old draft's summary must not come back silently
     assert resident.text.startswith("您有一条未提交的反映：")
@@ -86,10 +88,7 @@ async def test_a_two_character_description_is_a_complete_report(app: App, reside
     await resident.press("水电维修")
     await resident.say("漏水")
     assert "描述太短" not in resident.text
-    await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
-    await resident.press("跳过")  # the flat (单元和门牌号), optional
-    await resident.press("不留电话")
+    await address_to_summary(resident)
     await resident.press("提交")
     assert (await ticket_row(app, 1)).description == "漏水"
 
@@ -107,10 +106,7 @@ async def test_a_photo_on_its_own_starts_a_report_with_it(app: App, resident: Ch
     assert "用不上" not in resident.text
     await resident.press("水电维修")
     await resident.say("楼道灯坏了")
-    await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
-    await resident.press("跳过")  # the flat (单元和门牌号), optional
-    await resident.press("不留电话")
+    await address_to_summary(resident)
     assert "照片：1 张" in resident.text
     await resident.press("提交")
     assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == ["photo-solo"]
@@ -120,10 +116,7 @@ async def test_a_photo_with_a_caption_starts_a_report_described_by_it(app: App, 
     await resident.photo("photo-c", caption="楼道漏水")
     assert "已添加照片（共 1 张）" in resident.text and "问题描述：楼道漏水" in resident.text
     await resident.press("水电维修")
-    await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
-    await resident.press("跳过")  # the flat (单元和门牌号), optional
-    await resident.press("不留电话")
+    await address_to_summary(resident)
     await resident.press("提交")
     ticket = await ticket_row(app, 1)
     assert ticket.description == "楼道漏水"
@@ -135,10 +128,7 @@ async def test_a_location_on_its_own_starts_a_report_with_it(app: App, resident:
     assert "已添加位置" in resident.text and CATEGORY_PROMPT in resident.text
     await resident.press("水电维修")
     await resident.say("楼道灯坏了")
-    await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
-    await resident.press("跳过")  # the flat (单元和门牌号), optional
-    await resident.press("不留电话")
+    await address_to_summary(resident)
     await resident.press("提交")
     ticket = await ticket_row(app, 1)
     assert (ticket.latitude, ticket.longitude) == (32.30121, 118.31234)
