@@ -82,15 +82,6 @@ class Engine:
             await self._enqueue(conn, note.recipient.channel, note.recipient.chat_id, note.reply, now,
                                 note.kind, note.ticket_id, note.run_id)
 
-    async def handle_direct(self, incoming: Incoming) -> list[Reply]:
-        """Handle and return the replies to the caller (console); notifications go to the outbox."""
-        now = self.clock.now()
-        async with self.db.transaction() as conn:
-            outcome = await self.dispatcher.handle(conn, incoming, now)
-            await self._write_notifications(conn, outcome, now)
-        self._after_commit(outcome, _channels(outcome.notifications))
-        return outcome.replies
-
     async def handle_stored(self, incoming: Incoming, inbox_id: int, *, prepare: Prepare | None = None,
                             replies_to: ReplySink | None = None, stored_payload: str | None = None) -> None:
         """Handle an inbox item: replies, notifications and the done-mark in one commit.

@@ -69,21 +69,6 @@ async def impatient_courier(db: Database, clock: FakeClock, fake: FakeTelegramAP
     await bot.shutdown()
 
 
-@pytest.fixture
-async def gate(fake: FakeTelegramAPI) -> AsyncIterator[Gate]:
-    relay = Gate(int(fake.url.rsplit(":", 1)[1]))
-    await relay.open()
-    yield relay
-    await relay.shut()
-
-
-@pytest.fixture
-async def gated(db: Database, clock: FakeClock, fake: FakeTelegramAPI, gate: Gate) -> AsyncIterator[Courier]:
-    built, bot = await open_courier(db, clock, fake, gate.url)
-    yield built
-    await bot.shutdown()
-
-
 async def test_telegram_read_timeout_in_a_group_is_resent_as_it_is(impatient_courier: Courier,
                                                                    clock: FakeClock) -> None:
     """Fault: the Bot API posts to a group but answers after the read timeout. Expected: the

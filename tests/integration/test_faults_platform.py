@@ -151,21 +151,6 @@ async def courier(db: Database, clock: FakeClock, fake: FakeTelegramAPI) -> Asyn
     await bot.shutdown()
 
 
-@pytest.fixture
-async def gate(fake: FakeTelegramAPI) -> AsyncIterator[Gate]:
-    relay = Gate(int(fake.url.rsplit(":", 1)[1]))
-    await relay.open()
-    yield relay
-    await relay.shut()
-
-
-@pytest.fixture
-async def gated(db: Database, clock: FakeClock, fake: FakeTelegramAPI, gate: Gate) -> AsyncIterator[Courier]:
-    built, bot = await open_courier(db, clock, fake, gate.url)
-    yield built
-    await bot.shutdown()
-
-
 # ---------------------------------------------------------------- the whole bot, running
 
 
