@@ -84,3 +84,16 @@ def test_standing_announcements_from_the_config_are_in_the_console_list(tmp_path
     path = write_config(tmp_path)
     out, _ = console(path, "公告列表", args=("--as", "admin"))
     assert "太极拳教学本周六上午" in out and "本月主题党日活动" in out
+
+
+def test_the_readme_console_example_reaches_a_leader_who_sees_the_flat_and_phone(tmp_path: Path) -> None:
+    """The README's piped example, exactly as printed there: the resident's report with a flat
+    number reaches the grid leader's card with the flat and the full phone (its handler may call)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"^printf '([^']*)' \| \.venv/bin/fengshan-bot console$", readme, re.M)
+    assert example is not None, "the README's piped console example is missing"
+    lines = example.group(1).encode().decode("unicode_escape").encode("latin-1").decode().splitlines()
+    out, _ = console(write_config(tmp_path), *lines)
+    card = out[out.index("【新工单 #1】"):]
+    assert "地址：龙池花园3栋2单元302" in card and "电话：13812345678" in card, out
+    assert "已受理工单 #1" in out and "您反映的问题 #1（水电维修）已由支部网格长" in out, out
