@@ -12,7 +12,6 @@ from storage.accounts import accounts_of_resident
 from storage.tickets import (
     EventAction,
     Ticket,
-    TicketEvent,
     TicketStatus,
     add_event,
     followers_of,
@@ -131,16 +130,3 @@ async def notify_followers(ctx: Context, ticket: Ticket, text: str) -> None:
         for account in await accounts_of_resident(ctx.conn, follower):
             recipient = Recipient(Channel(account.channel), account.chat_id)
             ctx.notify(recipient, Reply(text=text), "resident_notice", ticket.id)
-
-
-def history_text(ctx: Context, events: list[TicketEvent]) -> str:
-    tz = ctx.services.timezone
-    lines = []
-    for event in events:
-        key = f"event_{event.action}"
-        if key not in ctx.services.texts.catalogue:
-            continue
-        note = f"：{resident_text(event.note, 60)}" if event.note and event.action in (
-            "resolved", "reassigned", "info_added") else ""
-        lines.append(ctx.t("history_line", at=local_time(event.at, tz), action=ctx.t(key), note=note))
-    return "\n".join(lines)

@@ -6,7 +6,6 @@ from handlers.buttons import CANCEL, MyTicketButton, MyTicketVerb, ShowMyTicket
 from handlers.cards import (
     card_replies,
     category_name,
-    history_text,
     notify_followers,
     notify_staff,
     status_name,
@@ -21,6 +20,7 @@ from handlers.rendering import full_address, one_line, resident_text
 from handlers.routing import route
 from handlers.ticket_actions import rating_options
 from handlers.ticket_moves import carry_out, resident_actor
+from handlers.timeline import resident_history
 from handlers.types import Option, Reply
 from storage import outbox, tickets
 from storage.accounts import accounts_of_resident
@@ -107,7 +107,7 @@ async def show_ticket(ctx: Context, ticket: Ticket) -> None:
     text = ctx.t(
         "ticket_detail", id=ticket.id, category=category_name(ctx, ticket.category_id),
         address=full_address(ticket.address, ticket.detail), description=resident_text(ticket.description),
-        status=status_name(ctx, ticket.status), history=history_text(ctx, events),
+        status=status_name(ctx, ticket.status), history=resident_history(ctx, events),
     )
     options: tuple[Option, ...] = ()
     if ticket.is_open:

@@ -177,6 +177,11 @@ ZH: Mapping[str, str] = {
     "rate_thanks": "感谢您的评价！工单 #{id} 已结束。",
     "rate_not_now": "工单 #{id} 现在不能评价（已评价或尚未办结）。",
     "card_unsatisfied": "居民对办结结果不满意，工单已重新打开",
+    "card_unsatisfied_reason": "不满意的原因：{reason}",
+    "card_unsatisfied_no_reason": "居民没有说明不满意的原因。",
+    "card_history": "处理经过：\n{history}",
+    "rate_why": "很抱歉没能让您满意。请用一句话说说哪里不满意，我们会转给上一级处理（也可以点「跳过」）。",
+    "rate_why_skip": "跳过",
     "card_unsatisfied_grid": "居民对工单 #{id} 的办结结果不满意，工单已重新打开并上报{level}。",
     # statuses and roles
     "status_new": "已提交",
@@ -210,6 +215,10 @@ ZH: Mapping[str, str] = {
     "event_photo_added": "补充照片",
     "event_follower_added": "其他居民也遇到",
     "history_line": "{at} {action}{note}",
+    "history_note": "：{note}",
+    "history_rating_reason": "：{rating}（原因：{reason}）",
+    "history_grid": "：{grid}",
+    "history_reason": "（原因：{reason}）",
     # WeChat official account
     "wechat_welcome": "您好，欢迎关注{name}「微丰山」！\n底部有三个菜单：微丰山、微党建、微服务。\n遇到问题，点「微服务」→「我要反映」告诉网格员。",
     "wechat_choose": "回复 {first}–{last} 选择",
