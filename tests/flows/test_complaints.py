@@ -125,6 +125,7 @@ async def test_skip_reopens_without_a_reason(app: App, resident: ChatUser, guide
 async def test_typed_skip_works_like_the_button(app: App, resident: ChatUser, guide: ChatUser, resolved: int) -> None:
     await resident.press_notice("不满意")
     await resident.say("跳过")
+    assert resident.text == "已收到您的评价，问题 #1 已重新交办，并已报告网格指导员。"
     assert (await ticket_row(app, resolved)).status == "reopened"
     assert [e.note for e in await audit(app, "rated")] == [""]
 
