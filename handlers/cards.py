@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from handlers.buttons import TicketButton, TicketVerb
 from handlers.context import Context
+from handlers.domain.tickets import Level
 from handlers.formatting import local_time, mask_phone
 from handlers.rendering import full_address, resident_text
-from handlers.routing import Routing
+from handlers.routing import Routing, people_at_level, recipients_of
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
 from storage.tickets import (
@@ -107,6 +108,20 @@ async def send_card(ctx: Context, ticket: Ticket, routing: Routing, title_key: s
 async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int) -> None:
     for recipient in routing.recipients:
         ctx.notify(recipient, Reply(text=text), "staff_notice", ticket_id)
+
+
+async def notify_holders(ctx: Context, ticket: Ticket, text: str) -> None:
+    """Tell everyone who holds the ticket now: its grid's people and every level it was
+    escalated or reopened to (吹哨, 不满意), up to its escalation level; each chat once."""
+    told: list[Recipient] = []
+    for level in Level:
+        if level > ticket.escalation_level:
+            break
+        for recipient in await recipients_of(ctx.conn, await people_at_level(
+                ctx.conn, ctx.services.config, ticket, level)):
+            if recipient not in told:
+                told.append(recipient)
+                ctx.notify(recipient, Reply(text=text), "staff_notice", ticket.id)
 
 
 async def notify_resident(

@@ -7,6 +7,7 @@ from handlers.cards import (
     card_replies,
     category_name,
     notify_followers,
+    notify_holders,
     notify_staff,
     status_name,
 )
@@ -148,8 +149,8 @@ async def cancel_ticket(ctx: Context, ticket: Ticket) -> None:
     done = moves.cancel(ticket, resident_actor(ctx))
     if await carry_out(ctx, ticket, done, "ticket_closed_already", "ticket_not_yours") is None:
         return
-    routing = await route(ctx.conn, ctx.services.config, ticket)
-    await notify_staff(ctx, routing, ctx.t("card_cancelled", id=ticket.id), ticket.id)
+    # Everyone holding it stops: the grid and each level it was escalated or reopened to.
+    await notify_holders(ctx, ticket, ctx.t("card_cancelled", id=ticket.id))
     await notify_followers(ctx, ticket, ctx.t("notice_cancelled_follower", id=ticket.id))
     ctx.say(ctx.t("ticket_cancelled", id=ticket.id))
 
