@@ -112,10 +112,12 @@ async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int
 
 async def notify_holders(ctx: Context, ticket: Ticket, text: str) -> None:
     """Tell everyone who holds the ticket now: its grid's people and every level it was
-    escalated or reopened to (吹哨, 不满意), up to its escalation level; each chat once."""
+    escalated or reopened to (吹哨, 不满意), up to its escalation level — and, as routing does,
+    the levels above until someone is reached (a grid whose leader cannot be reached sent its
+    card to the guide); each chat once."""
     told: list[Recipient] = []
     for level in Level:
-        if level > ticket.escalation_level:
+        if level > ticket.escalation_level and told:
             break
         for recipient in await recipients_of(ctx.conn, await people_at_level(
                 ctx.conn, ctx.services.config, ticket, level)):

@@ -8,7 +8,6 @@ from handlers.cards import (
     category_name,
     notify_followers,
     notify_holders,
-    notify_staff,
     status_name,
 )
 from handlers.context import Context
@@ -18,7 +17,6 @@ from handlers.domain.actors import may_act
 from handlers.domain.model import Role
 from handlers.flow_states import AddInfoState, Flow
 from handlers.rendering import full_address, one_line, resident_text
-from handlers.routing import route
 from handlers.ticket_actions import rating_options
 from handlers.ticket_moves import carry_out, resident_actor
 from handlers.timeline import resident_history
@@ -139,9 +137,9 @@ async def handle_add_info(ctx: Context, dialog: OpenDialog) -> None:
         await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.INFO_ADDED,
                                 note=text)
     await end_dialog(ctx)
-    routing = await route(ctx.conn, ctx.services.config, ticket)
     summary = text or ctx.t("event_photo_added")
-    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=resident_text(summary)), ticket.id)
+    # Everyone holding it: after 吹哨 or 不满意 the level above is working on it too.
+    await notify_holders(ctx, ticket, ctx.t("card_info_added", id=ticket.id, text=resident_text(summary)))
     ctx.say(ctx.t("add_info_done", id=ticket.id))
 
 

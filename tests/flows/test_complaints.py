@@ -161,3 +161,17 @@ async def test_a_later_escalation_card_still_carries_the_complaint(
     assert card.text.startswith("【超时升级工单 #1】")
     assert f"不满意的原因：{WHY}" in card.text.split("\n")
     assert "已办结：已更换灯泡" in card.text
+
+
+async def test_information_added_after_reopening_reaches_the_level_holding_it(
+    app: App, resident: ChatUser, leader: ChatUser, guide: ChatUser, resolved: int
+) -> None:
+    await resident.press_notice("不满意")
+    await resident.say(WHY)
+    await resident.say("/mytickets")
+    await resident.press(f"#{resolved}")
+    await resident.press("补充信息")
+    await resident.say("楼上的灯也不亮了")
+    expected = f"【工单 #{resolved} 补充信息】\n楼上的灯也不亮了"
+    assert (await guide.inbox())[-1].text == expected  # the guide holds it now
+    assert (await leader.inbox())[-1].text == expected  # and its grid still does

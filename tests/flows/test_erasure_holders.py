@@ -117,3 +117,19 @@ async def test_my_data_lists_sign_ups(app: App, admin: ChatUser, resident: ChatU
         f"  #{first} 爱心义剪 第二行不显示｜11-27 15:00｜已报名",
         f"  #{second} 社区义诊｜11-27 09:00｜已取消",
     ]
+
+
+async def test_a_ticket_routed_past_an_unreachable_leader_tells_the_level_that_got_it(
+    app: App, resident: ChatUser
+) -> None:
+    guide = ChatUser(app, "guide-g01")
+    await bind(app, guide, "g01-guide")  # no leader bound: the card went to the guide
+    await file_report(resident)
+    assert (await guide.inbox())[0].text.startswith("【新工单 #1】")
+    await resident.say("/mytickets")
+    await resident.press("#1")
+    await resident.press("补充信息")
+    await resident.say("楼上的灯也不亮了")
+    assert (await guide.inbox())[-1].text == "【工单 #1 补充信息】\n楼上的灯也不亮了"
+    await erase(resident)
+    assert await cancelled_notices(guide) == 1
