@@ -131,6 +131,13 @@ class RateButton(Button):
 
 
 @dataclass(frozen=True)
+class SkipReason(Button):
+    """跳过 when 不满意 asks why: the ticket is reopened without a reason."""
+
+    FORMAT = "why:skip"
+
+
+@dataclass(frozen=True)
 class ShowMyTicket(Button):
     """我的工单: one of the resident's tickets."""
 
@@ -283,7 +290,7 @@ class BuildingButton(Button):
 
 
 KINDS: tuple[type[Button], ...] = (
-    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, RateButton, ShowMyTicket,
+    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, RateButton, SkipReason, ShowMyTicket,
     MyTicketButton, MyDataButton, JoinSignup, SignupButton, AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,
     PhoneButton, DraftButton, SubmitReport, SkipFlat, MeTooButton, AddressButton, CommunityButton, CompoundButton,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from handlers.buttons import TicketButton, TicketVerb
 from handlers.context import Context
+from handlers.domain.tickets import Level
 from handlers.formatting import local_time, mask_phone
 from handlers.rendering import full_address, resident_text
-from handlers.routing import Routing
+from handlers.routing import Routing, people_at_level, recipients_of
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
 from storage.tickets import (
     EventAction,
     Ticket,
-    TicketEvent,
     TicketStatus,
     add_event,
     followers_of,
@@ -110,6 +110,22 @@ async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int
         ctx.notify(recipient, Reply(text=text), "staff_notice", ticket_id)
 
 
+async def notify_holders(ctx: Context, ticket: Ticket, text: str) -> None:
+    """Tell everyone who holds the ticket now: its grid's people and every level it was
+    escalated or reopened to (吹哨, 不满意), up to its escalation level — and, as routing does,
+    the levels above until someone is reached (a grid whose leader cannot be reached sent its
+    card to the guide); each chat once."""
+    told: list[Recipient] = []
+    for level in Level:
+        if level > ticket.escalation_level and told:
+            break
+        for recipient in await recipients_of(ctx.conn, await people_at_level(
+                ctx.conn, ctx.services.config, ticket, level)):
+            if recipient not in told:
+                told.append(recipient)
+                ctx.notify(recipient, Reply(text=text), "staff_notice", ticket.id)
+
+
 async def notify_resident(
     ctx: Context, ticket: Ticket, text: str, options: tuple[Option, ...] = (), *, followers: str
 ) -> None:
@@ -131,16 +147,3 @@ async def notify_followers(ctx: Context, ticket: Ticket, text: str) -> None:
         for account in await accounts_of_resident(ctx.conn, follower):
             recipient = Recipient(Channel(account.channel), account.chat_id)
             ctx.notify(recipient, Reply(text=text), "resident_notice", ticket.id)
-
-
-def history_text(ctx: Context, events: list[TicketEvent]) -> str:
-    tz = ctx.services.timezone
-    lines = []
-    for event in events:
-        key = f"event_{event.action}"
-        if key not in ctx.services.texts.catalogue:
-            continue
-        note = f"：{resident_text(event.note, 60)}" if event.note and event.action in (
-            "resolved", "reassigned", "info_added") else ""
-        lines.append(ctx.t("history_line", at=local_time(event.at, tz), action=ctx.t(key), note=note))
-    return "\n".join(lines)

@@ -27,6 +27,7 @@ from handlers.domain.actors import Actor, may_act
 from handlers.domain.tickets import Level, Transition, fresh_deadlines
 from handlers.domain.working_time import due_after
 from handlers.formatting import local_time
+from handlers.rating import complaint_note
 from handlers.routing import LEVEL_TEXT_KEYS, people_at_level, recipients_of, route
 from handlers.types import Channel, Incoming, Notification, Option, Outcome, Recipient, Reply
 from storage import deadlines
@@ -34,7 +35,7 @@ from storage.accounts import Account, get_person
 from storage.clock import stamp
 from storage.deadlines import Candidate, Deadline
 from storage.ticket_changes import apply_transition
-from storage.tickets import EventAction, Ticket, add_event, get_ticket
+from storage.tickets import EventAction, Rating, Ticket, add_event, get_ticket
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ async def _escalate(ctx: Context, ticket: Ticket, candidate: Candidate, level: L
     escalated = await get_ticket(ctx.conn, ticket.id)
     assert escalated is not None
     note = ctx.t(f"card_overdue_{candidate.deadline}", due=_due_text(ctx, candidate.due_at))
+    if escalated.rating == Rating.UNSATISFIED:
+        # Reopened after 不满意: the next level must know what went wrong, as the last one did.
+        note = f"{note}\n{await complaint_note(ctx, escalated)}"
     await send_card(ctx, escalated, routing, "card_overdue", note=note)
     step = {"id": ticket.id, "category": category_name(ctx, ticket.category_id),
             "level": ctx.t(LEVEL_TEXT_KEYS[routing.level])}

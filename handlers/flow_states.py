@@ -27,6 +27,7 @@ class Flow(StrEnum):
     ANNOUNCE = "announce"
     ANNOUNCE_EDIT = "announce_edit"
     OFFER = "offer"  # remembers free text so 「把这段话作为反映提交」 can prefill a report
+    COMPLAINT = "complaint"  # 不满意: asks why before the ticket is reopened one level up
 
 
 def _address(value: Any) -> Address | None:
@@ -166,6 +167,18 @@ class AddInfoState:
 
 
 @dataclass(frozen=True)
+class ComplaintState:
+    ticket: int
+
+    def to_dict(self) -> dict:
+        return {"ticket": self.ticket}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ComplaintState:
+        return cls(_ticket(data))
+
+
+@dataclass(frozen=True)
 class ContactState:
     pick: AddressPick = field(default_factory=AddressPick)
 
@@ -235,9 +248,9 @@ class OfferState:
 
 
 FlowState = (ReportState | ResolveState | ReassignState | AddInfoState | ContactState | AnnounceState
-             | AnnounceEditState | OfferState)
+             | AnnounceEditState | OfferState | ComplaintState)
 STATES: dict[Flow, type[FlowState]] = {
     Flow.REPORT: ReportState, Flow.RESOLVE: ResolveState, Flow.REASSIGN: ReassignState,
     Flow.ADD_INFO: AddInfoState, Flow.CONTACT: ContactState, Flow.ANNOUNCE: AnnounceState,
-    Flow.ANNOUNCE_EDIT: AnnounceEditState, Flow.OFFER: OfferState,
+    Flow.ANNOUNCE_EDIT: AnnounceEditState, Flow.OFFER: OfferState, Flow.COMPLAINT: ComplaintState,
 }

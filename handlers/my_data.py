@@ -5,15 +5,16 @@ from __future__ import annotations
 from handlers.buttons import MainMenu, MyDataAction, MyDataButton
 from handlers.context import Context
 from handlers.dialog_state import end_dialog
-from handlers.formatting import mask_numbers, mask_phone
+from handlers.formatting import local_time, mask_numbers, mask_phone
 from handlers.my_tickets import cancel_ticket
-from handlers.rendering import display_name
+from handlers.rendering import announcement_title, display_name
 from storage import tickets
 from storage.erasure import Masks
-from storage.privacy import erase_resident, resident_data
+from storage.privacy import erase_resident, resident_data, signups_of
 
 ASK, ERASE, KEEP = MyDataButton(MyDataAction.ASK), MyDataButton(MyDataAction.ERASE), MyDataButton(MyDataAction.KEEP)
 ALL_TICKETS = 1_000_000
+SIGNUP_TITLE = 30
 
 
 async def show_my_data(ctx: Context) -> None:
@@ -30,8 +31,24 @@ async def show_my_data(ctx: Context) -> None:
     ]
     if data.tags:
         lines.append(ctx.t("my_data_tags", value="、".join(data.tags)))
+    lines += await _signup_lines(ctx)
     lines.append(ctx.t("my_data_footer"))
     ctx.say("\n".join(lines), (ctx.t("my_data_erase"), ASK), (ctx.t("show_menu"), MainMenu()))
+
+
+async def _signup_lines(ctx: Context) -> list[str]:
+    """Her activity sign-ups: which activity, when, and where her sign-up stands."""
+    found = await signups_of(ctx.conn, ctx.account.resident_id)
+    if not found:
+        return [ctx.t("my_data_signups", value=ctx.t("my_data_none"))]
+    lines = [ctx.t("my_data_signups", value="")]
+    for signup in found:
+        key = "my_data_signup_activity_cancelled" if signup.activity_cancelled else f"my_data_signup_{signup.status}"
+        when = local_time(signup.starts_at, ctx.services.timezone) if signup.starts_at else ctx.t("my_data_none")
+        lines.append(ctx.t("my_data_signup_line", id=signup.announcement_id,
+                           title=announcement_title(signup.text, SIGNUP_TITLE), when=when,
+                           status=ctx.t(key) if key in ctx.services.texts.catalogue else ctx.t("my_data_signup_other")))
+    return lines
 
 
 async def handle_button(ctx: Context, button: MyDataButton | None) -> None:

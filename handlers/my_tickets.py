@@ -6,9 +6,8 @@ from handlers.buttons import CANCEL, MyTicketButton, MyTicketVerb, ShowMyTicket
 from handlers.cards import (
     card_replies,
     category_name,
-    history_text,
     notify_followers,
-    notify_staff,
+    notify_holders,
     status_name,
 )
 from handlers.context import Context
@@ -18,9 +17,9 @@ from handlers.domain.actors import may_act
 from handlers.domain.model import Role
 from handlers.flow_states import AddInfoState, Flow
 from handlers.rendering import full_address, one_line, resident_text
-from handlers.routing import route
 from handlers.ticket_actions import rating_options
 from handlers.ticket_moves import carry_out, resident_actor
+from handlers.timeline import resident_history
 from handlers.types import Option, Reply
 from storage import outbox, tickets
 from storage.accounts import accounts_of_resident
@@ -107,7 +106,7 @@ async def show_ticket(ctx: Context, ticket: Ticket) -> None:
     text = ctx.t(
         "ticket_detail", id=ticket.id, category=category_name(ctx, ticket.category_id),
         address=full_address(ticket.address, ticket.detail), description=resident_text(ticket.description),
-        status=status_name(ctx, ticket.status), history=history_text(ctx, events),
+        status=status_name(ctx, ticket.status), history=resident_history(ctx, events),
     )
     options: tuple[Option, ...] = ()
     if ticket.is_open:
@@ -138,9 +137,9 @@ async def handle_add_info(ctx: Context, dialog: OpenDialog) -> None:
         await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.INFO_ADDED,
                                 note=text)
     await end_dialog(ctx)
-    routing = await route(ctx.conn, ctx.services.config, ticket)
     summary = text or ctx.t("event_photo_added")
-    await notify_staff(ctx, routing, ctx.t("card_info_added", id=ticket.id, text=resident_text(summary)), ticket.id)
+    # Everyone holding it: after 吹哨 or 不满意 the level above is working on it too.
+    await notify_holders(ctx, ticket, ctx.t("card_info_added", id=ticket.id, text=resident_text(summary)))
     ctx.say(ctx.t("add_info_done", id=ticket.id))
 
 
@@ -148,8 +147,8 @@ async def cancel_ticket(ctx: Context, ticket: Ticket) -> None:
     done = moves.cancel(ticket, resident_actor(ctx))
     if await carry_out(ctx, ticket, done, "ticket_closed_already", "ticket_not_yours") is None:
         return
-    routing = await route(ctx.conn, ctx.services.config, ticket)
-    await notify_staff(ctx, routing, ctx.t("card_cancelled", id=ticket.id), ticket.id)
+    # Everyone holding it stops: the grid and each level it was escalated or reopened to.
+    await notify_holders(ctx, ticket, ctx.t("card_cancelled", id=ticket.id))
     await notify_followers(ctx, ticket, ctx.t("notice_cancelled_follower", id=ticket.id))
     ctx.say(ctx.t("ticket_cancelled", id=ticket.id))
 

@@ -22,6 +22,7 @@ from handlers import (
     menus,
     my_data,
     my_tickets,
+    rating,
     report,
     signup,
     ticket_actions,
@@ -121,6 +122,7 @@ FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,
     Flow.ANNOUNCE_EDIT: announce.handle_edit,
+    Flow.COMPLAINT: rating.handle_complaint,
 }
 
 PRIVATE: tuple[Route, ...] = (
@@ -136,7 +138,7 @@ PRIVATE: tuple[Route, ...] = (
     Route("menu", claims(MenuButton), actions.menu_button),
     Route("menu item", claims(ItemButton), actions.item_button),
     Route("ticket action", claims(TicketButton), pressed(ticket_actions.handle_ticket_button)),
-    Route("rating", claims(RateButton), pressed(ticket_actions.handle_rating)),
+    Route("rating", claims(RateButton), pressed(rating.handle_rating)),
     Route("my ticket", claims(ShowMyTicket, MyTicketButton), pressed(my_tickets.handle_my_button)),
     Route("my data", claims(MyDataButton), pressed(my_data.handle_button)),
     Route("sign-up", claims(JoinSignup, SignupButton), pressed(signup.handle_button)),

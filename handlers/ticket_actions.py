@@ -1,4 +1,5 @@
-"""The staff side: acknowledge (受理), resolve (办结), reassign (转派); and the resident's rating."""
+"""The staff side: acknowledge (受理), resolve (办结), reassign (转派). The resident's rating is in
+handlers/rating.py."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from handlers.buttons import CANCEL, RateButton, TicketButton, TicketVerb
 from handlers.cards import (
     category_name,
     grid_name,
-    notify_followers,
     notify_resident,
-    notify_staff,
     send_card,
     status_name,
 )
@@ -21,11 +20,11 @@ from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog
 from handlers.domain import tickets as moves
 from handlers.domain.actors import may_act
-from handlers.domain.tickets import RESOLVABLE, Level, fresh_deadlines, reopen_level
+from handlers.domain.tickets import RESOLVABLE, fresh_deadlines
 from handlers.flow_states import Flow, ReassignState, ResolveState
 from handlers.rendering import display_name, resident_text
-from handlers.routing import LEVEL_TEXT_KEYS, route
-from handlers.ticket_moves import carry_out, resident_actor, staff_actor
+from handlers.routing import route
+from handlers.ticket_moves import carry_out, staff_actor
 from handlers.types import Option
 from storage import tickets
 from storage.tickets import Rating, Ticket
@@ -218,44 +217,3 @@ async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> N
     await notify_resident(ctx, moved, ctx.t("notice_reassigned", id=ticket.id, grid=grid.name),
                           followers=ctx.t("follower_reassigned", id=ticket.id, grid=grid.name))
     ctx.say(ctx.t("reassign_done", id=ticket.id, grid=grid.name))
-
-
-async def handle_rating(ctx: Context, button: RateButton | None) -> None:
-    if button is None:
-        _refuse_malformed(ctx, "rating")
-        return
-    ticket_id = button.ticket_id
-    ticket = await tickets.get_ticket(ctx.conn, ticket_id)
-    if ticket is None or ticket.resident_id != ctx.account.resident_id:
-        log.warning("refused rating of ticket %s by %s: not the reporter", ticket_id, _presser(ctx))
-        ctx.say(ctx.t("ticket_not_yours"))
-        return
-    rating = button.rating
-    if rating is not Rating.UNSATISFIED:
-        done = moves.rate(ticket, resident_actor(ctx), rating)
-        if await carry_out(ctx, ticket, done, "rate_not_now", "ticket_not_yours"):
-            ctx.say(ctx.t("rate_thanks", id=ticket.id))
-        return
-    await reopen_one_level_up(ctx, ticket, rating)
-
-
-async def reopen_one_level_up(ctx: Context, ticket: Ticket, rating: Rating) -> None:
-    """不满意: the ticket is reopened and the level above the grid (its guide first) is told."""
-    routing = await route(ctx.conn, ctx.services.config, ticket, start=reopen_level(ticket))
-    # The level actually reached (guide, or higher when nobody there is reachable) is recorded.
-    # Those it is reopened to get the category's full time limits from now.
-    due = fresh_deadlines(ctx.services.config, ticket, ctx.now)
-    done = moves.rate(ticket, resident_actor(ctx), rating, (routing.handover, due))
-    if await carry_out(ctx, ticket, done, "rate_not_now", "ticket_not_yours") is None:
-        return
-    reopened = await tickets.get_ticket(ctx.conn, ticket.id)
-    assert reopened is not None
-    await send_card(ctx, reopened, routing, "card_escalated", note=ctx.t("card_unsatisfied"))
-    # Whoever handled it at grid level hears about the rating too.
-    grid_level = await route(ctx.conn, ctx.services.config, reopened)
-    if grid_level.level is Level.GRID:
-        await notify_staff(ctx, grid_level, ctx.t("card_unsatisfied_grid", id=ticket.id,
-                                                  level=ctx.t(LEVEL_TEXT_KEYS[routing.level])), ticket.id)
-    await notify_followers(ctx, reopened, ctx.t("follower_reopened", id=ticket.id,
-                                                category=category_name(ctx, ticket.category_id)))
-    ctx.say(ctx.t("notice_reopened", id=ticket.id, level=ctx.t(LEVEL_TEXT_KEYS[routing.level])))

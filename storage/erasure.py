@@ -140,14 +140,16 @@ _JSON_CONTROLS = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 
 
 async def traces_of_resident(conn: aiosqlite.Connection, resident_id: int, masks: Masks) -> Traces:
-    """The resident's phone numbers, their tickets' descriptions and the information they added
-    (read before they are blanked)."""
+    """The resident's phone numbers, their tickets' descriptions, the information they added, the
+    reasons they gave for 不满意 and what they gave at sign-up (read before they are blanked)."""
     texts = [str(r[0]) for r in await fetch_all(
         conn, "SELECT description FROM tickets WHERE resident_id = ? AND description != ''", (resident_id,))]
+    # What she added (补充信息) and why she was 不满意: cards for the next level quote both.
     texts += [str(r[0]) for r in await fetch_all(
         conn, "SELECT e.note FROM ticket_events AS e JOIN tickets AS t ON t.id = e.ticket_id"
-        " WHERE t.resident_id = ? AND e.action = 'info_added' AND e.actor_kind = 'resident' AND e.note != ''",
-        (resident_id,))]
+        " WHERE t.resident_id = ? AND e.action IN ('info_added', 'rated') AND e.actor_kind = 'resident'"
+        " AND e.note != ''", (resident_id,))]
+    texts += await _signup_texts(conn, resident_id)
     # The typed address with its flat (「龙池花园5栋2单元302」), as the inbox holds it.
     texts += [str(r[0]) for r in await fetch_all(
         conn, "SELECT compound || building || detail FROM tickets WHERE resident_id = ? AND detail != ''",
@@ -156,6 +158,20 @@ async def traces_of_resident(conn: aiosqlite.Connection, resident_id: int, masks
         conn, "SELECT phone FROM residents WHERE id = ? AND phone != ''"
         " UNION SELECT phone FROM tickets WHERE resident_id = ? AND phone != ''", (resident_id, resident_id))]
     return Traces.of(texts, numbers, masks)
+
+
+_SIGNUP_BOOKKEEPING = frozenset({"status"})
+
+
+async def _signup_texts(conn: aiosqlite.Connection, resident_id: int) -> list[str]:
+    """What she gave at sign-up, read from whole rows so a column added later (a name, a phone
+    for the organiser's list) is a trace too; the state and the times are not hers to find."""
+    async with conn.execute("SELECT * FROM signups WHERE resident_id = ?", (resident_id,)) as cursor:
+        columns = [column[0] for column in cursor.description]
+        rows = await cursor.fetchall()
+    return [value for row in rows for column, value in zip(columns, row, strict=True)
+            if isinstance(value, str) and value and column not in _SIGNUP_BOOKKEEPING
+            and not column.endswith("_at")]
 
 
 async def first_seen(conn: aiosqlite.Connection, resident_id: int) -> str:

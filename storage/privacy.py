@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage import erasure, inbox
-from storage.clock import stamp
+from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one
 
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
@@ -40,6 +40,17 @@ class ResidentData:
 
 
 @dataclass(frozen=True)
+class SignupRecord:
+    """One of a resident's activity sign-ups, as 我的数据 lists it."""
+
+    announcement_id: int
+    text: str  # the announcement's text (the activity)
+    starts_at: datetime | None
+    status: str  # the sign-up's own state: active, cancelled, …
+    activity_cancelled: bool
+
+
+@dataclass(frozen=True)
 class Erased:
     tickets: int
     messages: int
@@ -59,6 +70,15 @@ async def resident_data(conn: aiosqlite.Connection, resident_id: int) -> Residen
     channels = tuple(r[0] for r in await fetch_all(conn, "SELECT DISTINCT channel FROM accounts WHERE resident_id = ? ORDER BY channel", (resident_id,)))
     return ResidentData(row[0], row[1], bool(row[2]), row[3], row[4], tags,
                         int(counts[0]) if counts else 0, int(counts[1]) if counts else 0, channels)
+
+
+async def signups_of(conn: aiosqlite.Connection, resident_id: int) -> list[SignupRecord]:
+    """Every sign-up row of the resident (cancelled ones too: the row is still kept)."""
+    return [SignupRecord(int(r[0]), r[1], parse_stamp(r[2]) if r[2] else None, r[3], r[4] == "cancelled")
+            for r in await fetch_all(
+                conn, "SELECT s.announcement_id, a.text, a.starts_at, s.status, a.status FROM signups AS s"
+                " JOIN announcements AS a ON a.id = s.announcement_id WHERE s.resident_id = ?"
+                " ORDER BY s.created_at, s.announcement_id", (resident_id,))]
 
 
 async def add_tag(conn: aiosqlite.Connection, resident_id: int, tag: str, now: datetime) -> None:
@@ -84,7 +104,7 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
                          masks: erasure.Masks = erasure.AS_STORED) -> Erased:
     """Erase a resident's personal data everywhere; their accounts stay so the chat still works.
 
-    Everywhere: their own rows, and the copies of their description, added information and phone
+    Everywhere: their own rows (sign-ups deleted whole), and the copies of their description, added information and phone
     made for others (see storage/erasure.py); `masks` are the forms the bot shows their text in
     (masked numbers), so those copies are recognised too. Open tickets must have been cancelled
     first (the caller tells their grid people).
@@ -101,6 +121,9 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
         (stamp(now), resident_id))
     await conn.execute("DELETE FROM resident_tags WHERE resident_id = ?", (resident_id,))
     await conn.execute("DELETE FROM ticket_followers WHERE resident_id = ?", (resident_id,))
+    # Sign-ups go as whole rows, so every column (a name or phone given at sign-up) goes with
+    # them; organisers' counts and lists read the rows, so she is no longer counted.
+    await conn.execute("DELETE FROM signups WHERE resident_id = ?", (resident_id,))
     messages = 0
     accounts = [tuple(r) for r in await fetch_all(
         conn, "SELECT channel, external_id, chat_id FROM accounts WHERE resident_id = ?",

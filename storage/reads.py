@@ -112,3 +112,9 @@ async def inbox_items(conn: aiosqlite.Connection) -> list[InboxRecord]:
 async def erased_residents(conn: aiosqlite.Connection) -> list[int]:
     """Ids of the residents whose data was erased on request."""
     return [int(r[0]) for r in await fetch_all(conn, "SELECT id FROM residents WHERE erased_at IS NOT NULL ORDER BY id")]
+
+
+async def signups(conn: aiosqlite.Connection) -> list[tuple[int, int, str]]:
+    """(announcement id, resident id, status) of every sign-up row, in the order they were made."""
+    return [(int(r[0]), int(r[1]), r[2]) for r in await fetch_all(
+        conn, "SELECT announcement_id, resident_id, status FROM signups ORDER BY created_at, announcement_id")]

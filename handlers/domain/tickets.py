@@ -28,6 +28,7 @@ from storage.tickets import OPEN_STATUSES, EventAction, NewTicket, Rating, Ticke
 
 NOTE_LIMIT = 500  # a 办结 note, as kept on the ticket and in its audit row
 REASON_LIMIT = 300  # a 转派 reason
+COMPLAINT_LIMIT = 200  # why the resident was 不满意, one line as asked
 
 
 class Level(IntEnum):
@@ -238,14 +239,16 @@ def reopen(
 
 
 def rate(
-    ticket: Ticket, actor: Actor, rating: Rating, reopening: tuple[Handover, Deadlines] | None = None
+    ticket: Ticket, actor: Actor, rating: Rating, reopening: tuple[Handover, Deadlines] | None = None,
+    reason: str = "",
 ) -> Transition | Refusal:
     """The reporter rates a resolved ticket: 满意 / 基本满意 close it; 不满意 reopens it one level
-    up (`reopening`: who the routing reached from reopen_level, and fresh deadlines)."""
+    up (`reopening`: who the routing reached from reopen_level, and fresh deadlines). `reason`:
+    why she was 不满意, kept as the rating row's note (the audit log's only copy)."""
     refused = _check(Move.RATE, ticket, is_reporter(actor, ticket))
     if refused:
         return refused
-    rated = _event(actor, EventAction.RATED, rating=rating.value)
+    rated = _event(actor, EventAction.RATED, reason.strip()[:COMPLAINT_LIMIT], rating=rating.value)
     if rating is not Rating.UNSATISFIED:
         return _transition(Move.RATE, ticket, rated, _event(RATING, EventAction.CLOSED),
                            status=TicketStatus.CLOSED, rating=rating)

@@ -20,7 +20,7 @@ LEADER = 2001  # g01-leader
 
 # What the reporter typed about herself, and what the leader wrote back about her.
 PRIVATE_DESCRIPTION = "3栋楼道灯坏了，我是王女士，电话13812345678，住3栋2单元301"
-PRIVATE_WORDS = ("王女士", "13812345678", "138****5678", "2单元301", "已回访", "说是9栋")
+PRIVATE_WORDS = ("王女士", "13812345678", "138****5678", "2单元301", "已回访", "说是9栋", "还是不亮")
 
 
 async def reach_summary(run: TelegramRun, user: int, building: str = "3", *,
@@ -112,7 +112,8 @@ async def test_the_duplicate_hint_shows_no_neighbours_words(run: TelegramRun, cl
 
 async def test_followers_get_a_followers_notice_on_every_step(run: TelegramRun, clock: FakeClock) -> None:
     """Attack: a neighbour follows #1 the legitimate way (我也遇到) and waits. The leader's
-    受理, 办结 note (「王女士电话…已回访，她家住3栋2单元301」), the reporter's 不满意, a 转派 with a
+    受理, 办结 note (「王女士电话…已回访，她家住3栋2单元301」), the reporter's 不满意 with her reason
+    (「王女士家的灯还是不亮」), a 转派 with a
     reason about her, the deadline sweep's 吹哨 and her erasure (我的数据 → 删除) follow.
     Expected: the reporter gets the note (phone masked); the follower gets one notice per step,
     in a follower's words (「您也遇到的问题 #1 …」), with the state change only: no note, no reason,
@@ -124,12 +125,14 @@ async def test_followers_get_a_followers_notice_on_every_step(run: TelegramRun, 
     await run.press(NEIGHBOUR, "我也遇到 #1")
     await run.reply_to(NEIGHBOUR, "已记录", after=start)
 
-    async def step(reporter_sees: str, text: str = "", press: str = "") -> None:
-        """The leader types `text` (or the reporter presses `press`, or the sweep runs); the
-        reporter's notice, then the follower's, arrive."""
+    async def step(reporter_sees: str, text: str = "", press: str = "", says: str = "") -> None:
+        """The leader types `text` (or the reporter presses `press` or types `says`, or the
+        sweep runs); the reporter's notice, then the follower's, arrive."""
         mark = len(run.fake.sent)
         if text:
             run.fake.push_text(LEADER, text)
+        elif says:
+            run.fake.push_text(REPORTER, says)
         elif press:
             await run.press(REPORTER, press)
         else:
@@ -139,7 +142,10 @@ async def test_followers_get_a_followers_notice_on_every_step(run: TelegramRun, 
 
     await step("已由支部网格长 万秀英 受理", "受理 1")
     await step("已办结", "办结 1 王女士电话13812345678已回访，她家住3栋2单元301")
-    await step("重新交办", press="不满意")
+    mark = len(run.fake.sent)
+    await run.press(REPORTER, "不满意")
+    await run.reply_to(REPORTER, "哪里不满意", after=mark)
+    await step("重新交办", says="王女士家的灯还是不亮")
     await step("已转交", "转派 1 G02 王女士13812345678说是9栋的")
     clock.advance(hours=3)  # past G02's 2-hour 受理 window: the sweep's 吹哨
     await step("未在时限内受理")

@@ -389,6 +389,7 @@ async def test_unsatisfied_still_reopens_one_level_up(
     await leader.press("办结")
     await leader.say("已更换灯泡")
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
     assert resident.text == "已收到您的评价，问题 #1 已重新交办，并已报告网格指导员。"
     ticket = await ticket_row(app, 1)
     assert (ticket.status, ticket.escalation_level) == ("reopened", 1)
@@ -412,6 +413,7 @@ async def test_unsatisfied_after_an_escalation_goes_one_level_above_it(
     await guide.press("办结")
     await guide.say("已更换灯泡")
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
     assert resident.text == "已收到您的评价，问题 #1 已重新交办，并已报告社区。"
     assert (await ticket_row(app, 1)).escalation_level == 2
     assert (await staff.inbox())[0].text.startswith("【上报工单 #1】")

@@ -111,6 +111,7 @@ async def test_unsatisfied_reopens_to_the_grid_guide(
     await bind(app, guide, "g01-guide")
     await resolve(leader)
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
     assert resident.text == "已收到您的评价，问题 #1 已重新交办，并已报告网格指导员。"
     ticket = await ticket_row(app, 1)
     assert (ticket.status, ticket.rating, ticket.escalation_level) == ("reopened", "unsatisfied", 1)
@@ -138,6 +139,7 @@ async def test_unsatisfied_without_a_guide_goes_to_community_staff(
     await bind(app, admin, "sd-admin-1")
     await resolve(leader)
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
     assert resident.text.endswith("并已报告社区。")
     assert (await ticket_row(app, 1)).escalation_level == 2  # the level actually reached
     assert (await staff.inbox())[0].text.startswith("【上报工单 #1】")
@@ -157,6 +159,7 @@ async def test_unsatisfied_without_guide_or_staff_goes_to_admins(
     await bind(app, other_staff, "nanqiao-staff-1")  # another community: not asked
     await resolve(leader)
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
     assert resident.text.endswith("并已报告街道。")
     assert (await admin.inbox())[0].text.startswith("【上报工单 #1】")
     assert await other_staff.inbox() == []
@@ -167,6 +170,7 @@ async def test_unsatisfied_with_nobody_above_records_the_miss(
 ) -> None:
     await resolve(leader)
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
     assert (await ticket_row(app, 1)).status == "reopened"
     assert (await actions(app, 1))[-3:] == ["rated", "reopened", "unreachable"]
 
@@ -181,6 +185,7 @@ async def test_unsatisfied_reopens_with_fresh_deadlines(
     original = await ticket_row(app, 1)
     assert original.resolve_due_at < clock.now()
     await resident.press_notice("不满意")
+    await resident.press("跳过")  # 不满意 asks why (issue 13); no reason
 
     ticket = await ticket_row(app, 1)
     assert ticket.status == "reopened"

@@ -36,9 +36,8 @@ async def test_list_and_detail(app: App, resident: ChatUser, leader: ChatUser) -
     assert text.startswith("工单 #1\n类别：水电维修\n地址：龙池花园3栋\n描述：3栋楼道灯坏了，晚上很黑")
     assert "状态：处理中" in text
     history = text.split("处理记录：\n", 1)[1].splitlines()
-    # 02:00 UTC is 10:00 in Asia/Shanghai.
-    assert history == ["11-26 10:00 提交", "11-26 10:00 转交网格", "11-26 10:00 已通知",
-                       "11-26 10:00 已受理"]
+    # 02:00 UTC is 10:00 in Asia/Shanghai. Issue 13: no 「已通知」 (an internal row per card).
+    assert history == ["11-26 10:00 提交", "11-26 10:00 转交网格", "11-26 10:00 已受理"]
     assert resident.options == ["补充信息", "撤销工单"]
 
 
