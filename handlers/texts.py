@@ -9,8 +9,9 @@ ZH: Mapping[str, str] = {
     # general
     "welcome": "您好，欢迎使用{name}「微丰山」！\n在这里可以了解社区动态、参与党建活动，也可以随时反映身边的问题。请从下方菜单选择：",
     "help": "使用说明：\n· 点菜单「微丰山」「微党建」「微服务」浏览内容\n· /report 反映问题（灯坏了、漏水、噪音、垃圾……）\n· /mytickets 查看我的工单\n· /mydata（或「我的数据」）查看或删除我的个人信息\n· 任何时候发送「取消」可以退出当前操作",
-    "help_admin": "管理员：\n· /announce（或「发布公告」）定时发布公告\n· /announcements（或「公告列表」）查看送达情况\n· /stats（或「统计」）三率统计\n· 在群里发送 /bindgroup 社区或网格号 绑定群",
-    "help_staff": "工作人员：\n· /tickets 查看待办工单\n· 回复「受理 123」受理工单\n· 回复「办结 123 办理结果」办结工单\n· 回复「转派 123 网格编号 原因」转派工单",
+    "help_admin": "管理员：\n· /announce（或「发布公告」）定时发布公告\n· /announcements（或「公告列表」）查看送达情况、修改或取消公告\n· 在群里发送 /bindgroup 社区或网格号 绑定群，/unbindgroup 解绑\n· 邀请工作人员：在服务器上运行 fengshan-bot invite --grid G07 --role leader，把邀请码发给对方，对方发送「绑定 邀请码」",
+    "help_staff": "工作人员：\n· /tickets（或「待办」）查看待办工单\n· 回复「受理 123」受理工单\n· 回复「办结 123 办理结果」办结工单\n· 回复「转派 123 网格编号 原因」转派工单",
+    "help_stats": "三率统计：\n· /stats（或「统计」「三率」）本月三率\n· 可加网格、社区和时段，如「统计 上月」「统计 G07 本季度」「/stats 2026-10」",
     "menu_intro": "请选择：",
     "menu_hint_draft": "（您有一条未填完的反映，发送 /report 继续）",
     "unknown_text": "我没太明白您的意思 🙂 您可以点菜单，或者把这段话作为问题反映给网格员：",
@@ -226,7 +227,10 @@ ZH: Mapping[str, str] = {
     # 三率 and digest
     "stats_not_allowed": "抱歉，三率统计仅供街道管理员和社区工作人员查看。",
     "stats_own_community_only": "您只能查看本社区（{community}）及其网格的统计。",
-    "stats_usage": "用法：/stats [网格或社区] [时段]\n例如：/stats、/stats G07、/stats longchi、/stats 2026-10、/stats week、/stats year",
+    "stats_usage": "用法：/stats [网格或社区] [时段]，也可以发「统计 上月」\n例如：/stats、/stats G07、/stats longchi、/stats 2026-10、统计 上周、统计 G07 本月",
+    "stats_bad_period": "看不懂时段「{text}」。\n{periods}",
+    "stats_periods": "时段可以写：本周、上周、本月、上月、本季度、上季度、今年、去年，或某月 2026-10、某年 2026。\n例如：统计 上月、/stats G07 2026-10",
+    "stats_period_quarter": "{year}年第{quarter}季度",
     "stats_unknown_arg": "没有找到「{text}」。\n{usage}",
     "stats_title": "【三率】{scope} · {period}{as_of}",
     "stats_as_of": "（截至 {at}）",

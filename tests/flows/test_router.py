@@ -19,7 +19,7 @@ EXPIRED = "这个选项已经失效了"
 
 def test_private_precedence_is_pinned() -> None:
     assert [route.name for route in router.PRIVATE] == [
-        "membership", "unsupported content", "command", "typed command", "greeting", "cancel",
+        "membership", "unsupported content", "command", "typed command", "typed stats", "greeting", "cancel",
         "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
         "announcements", "announcement", "report from text",
         "menu title", "ticket command", "flow", "photo or location", "typed bind", "typed sign-up",
