@@ -22,6 +22,7 @@ from handlers import (
     menus,
     my_data,
     my_tickets,
+    reassign,
     report,
     signup,
     stats,
@@ -132,7 +133,7 @@ BIND_TEXT = re.compile(r"绑定\S*\s+\S+")  # 「绑定 CODE」: two words, the 
 FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.REPORT: report.handle_report,
     Flow.RESOLVE: ticket_actions.handle_resolve,
-    Flow.REASSIGN: ticket_actions.handle_reassign,
+    Flow.REASSIGN: reassign.handle_reassign,
     Flow.ADD_INFO: my_tickets.handle_add_info,
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,

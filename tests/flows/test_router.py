@@ -59,7 +59,7 @@ def test_buttons_that_work_in_any_dialog_and_those_only_a_flow_reads() -> None:
     assert set(buttons.KINDS) - routed == {
         buttons.Nav, buttons.AnnounceToAll, buttons.AnnounceToCommunity, buttons.AnnounceNow, buttons.NoSignup,
         buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.DraftButton, buttons.SubmitReport,
-        buttons.SkipFlat,
+        buttons.SkipFlat, buttons.ReassignGrid, buttons.ReassignPage,
         buttons.MeTooButton, buttons.AddressButton, buttons.CommunityButton, buttons.CompoundButton,
         buttons.BuildingButton,
     }
