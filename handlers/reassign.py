@@ -15,11 +15,8 @@ ticket's own, and the presser must still be allowed to act on the ticket.
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from dataclasses import replace
-
-from rapidfuzz import fuzz, process
 
 from handlers.button_codec import Button
 from handlers.buttons import CANCEL, PageTurn, ReassignGrid, ReassignPage
@@ -27,7 +24,7 @@ from handlers.cards import grid_name, notify_resident, send_card, status_name
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, load, save
 from handlers.domain import tickets as moves
-from handlers.domain.model import Config, Grid
+from handlers.domain.grid_names import list_order, matching_grids, split_grid_and_reason
 from handlers.domain.tickets import fresh_deadlines
 from handlers.flow_states import Flow, ReassignState
 from handlers.rendering import resident_text
@@ -41,81 +38,9 @@ log = logging.getLogger(__name__)
 REASSIGN_FLOW = Flow.REASSIGN
 # Grids on one page: with 上一页, 更多 and 取消 a page never shows more than 9 options.
 GRIDS_PER_PAGE = 6
-_SEPARATOR = re.compile(r"(?:\s|[，,：:；;。])+")
-_GRID_ID = re.compile(r"([A-Za-z]+)\s*0*(\d+)")
-_ID_PREFIX = re.compile(r"([A-Za-z]+\s*\d+)([^\d\s].*)", re.DOTALL)  # 「G02楼栋不归我们管」
-FUZZY_CUTOFF = 80
-FUZZY_TIES = 5  # fuzzy matches this close to the best are all offered
-
-
-# -- which grids a typed text means ------------------------------------------------------------
-
-
-def _id_key(text: str) -> tuple[str, int] | None:
-    found = _GRID_ID.fullmatch(text)
-    return (found[1].upper(), int(found[2])) if found else None
-
-
-def _exact(config: Config, text: str) -> Grid | None:
-    """The grid whose id (G1 = G01 = g01) or whole name this is."""
-    key = _id_key(text)
-    for grid in config.grids:
-        if text.upper() == grid.id.upper() or text == grid.name or (key is not None and key == _id_key(grid.id)):
-            return grid
-    return None
-
-
-def matching_grids(config: Config, text: str) -> tuple[list[Grid], bool]:
-    """The grids a typed grid text may mean, in config order, and whether it names one for
-    certain (an id, a whole name, or a part of exactly one grid's name)."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    if not text:
-        return [], False
-    exact = _exact(config, text)
-    if exact is not None:
-        return [exact], True
-    if len(text) >= 2:
-        containing = [g for g in config.grids if text in g.name]
-        if containing:
-            return containing, len(containing) == 1
-    names = [g.name for g in config.grids]
-    scored = process.extract(text, names, scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF, limit=None)
-    if not scored:
-        return [], False
-    best = max(score for _, score, _ in scored)
-    close = {index for _, score, index in scored if score >= best - FUZZY_TIES}
-    return [g for i, g in enumerate(config.grids) if i in close], False
-
-
-def split_grid_and_reason(config: Config, text: str) -> tuple[str, str]:
-    """「G02 楼栋不归我们管」 → ("G02", "楼栋不归我们管"); a text that is all grid has no reason."""
-    text = text.strip()
-    if matching_grids(config, text)[1]:
-        return text, ""
-    parts = _SEPARATOR.split(text, maxsplit=1)
-    if len(parts) == 2 and matching_grids(config, parts[0])[0]:
-        return parts[0], parts[1].strip()
-    normal = unicodedata.normalize("NFKC", text)
-    glued = _ID_PREFIX.fullmatch(normal)
-    if glued and _exact(config, glued[1]) is not None:
-        return glued[1], glued[2].strip()
-    named = [g.name for g in config.grids if normal.startswith(g.name) and len(normal) > len(g.name)]
-    if named:
-        name = max(named, key=len)
-        return name, normal[len(name):].lstrip("，,：:；; ").strip()
-    return (parts[0], parts[1].strip()) if len(parts) == 2 else (text, "")
 
 
 # -- the list ----------------------------------------------------------------------------------
-
-
-def list_order(config: Config, ticket: Ticket) -> list[str]:
-    """Every grid but the ticket's: its community's first, then each other community's."""
-    own = next((g.community for g in config.grids if g.id == ticket.grid_id), ticket.community_id)
-    order = [own] + [c.id for c in config.communities if c.id != own]
-    rank = {community: index for index, community in enumerate(order)}
-    others = [g for g in config.grids if g.id != ticket.grid_id]
-    return [g.id for g in sorted(others, key=lambda g: rank.get(g.community, len(rank)))]
 
 
 def _label(ctx: Context, ticket: Ticket, grid_id: str) -> str:
@@ -135,7 +60,7 @@ def _pages(count: int) -> int:
 
 def page_options(ctx: Context, ticket: Ticket, state: ReassignState) -> tuple[tuple[str, Button], ...]:
     """The grids of the state's page (of its choices, or of the whole list), 上一页, 更多, 取消."""
-    grids = list(state.choices) or list_order(ctx.services.config, ticket)
+    grids = list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
     page = min(max(state.page, 0), _pages(len(grids)) - 1)
     shown = grids[page * GRIDS_PER_PAGE:(page + 1) * GRIDS_PER_PAGE]
     options: list[tuple[str, Button]] = [(_label(ctx, ticket, g), ReassignGrid(ticket.id, g)) for g in shown]
@@ -149,7 +74,7 @@ def page_options(ctx: Context, ticket: Ticket, state: ReassignState) -> tuple[tu
 
 def _say_with_page(ctx: Context, ticket: Ticket, state: ReassignState, text: str, *, prompt: bool = True) -> None:
     """`text` with the page's options; a prompt also says which page of how many this is."""
-    grids = list(state.choices) or list_order(ctx.services.config, ticket)
+    grids = list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
     pages = _pages(len(grids))
     if prompt and pages > 1:
         text = f"{text}\n{ctx.t('page_of', page=min(state.page, pages - 1) + 1, pages=pages)}"
@@ -210,7 +135,7 @@ async def choose(ctx: Context, ticket: Ticket, text: str, *, typed_command: bool
             await ask_reassign_reason(ctx, ticket, others[0])
         return True
     # Several grids, or one only guessed: the leader picks (or confirms) it; the reason is kept.
-    order = list_order(config, ticket)
+    order = list_order(config, ticket.grid_id, ticket.community_id)
     state = ReassignState(ticket.id, choices=tuple(sorted(others, key=order.index)), reason=reason)
     await begin_side_flow(ctx, REASSIGN_FLOW, "which", state)
     _say_with_page(ctx, ticket, state, _prompt(ctx, state))
@@ -236,10 +161,10 @@ async def handle_reassign(ctx: Context, dialog: OpenDialog) -> None:
     if isinstance(pressed, ReassignGrid):
         await _pressed_grid(ctx, ticket, state, pressed)
         return
-    if isinstance(pressed, ReassignPage) or ctx.incoming.text.strip() in (ctx.t("page_next"), ctx.t("page_prev")):
-        forward = pressed.turn is PageTurn.NEXT if isinstance(pressed, ReassignPage) else \
-            ctx.incoming.text.strip() == ctx.t("page_next")
-        await _turn_page(ctx, ticket, dialog, forward)
+    # Typed 更多 / 上一页 only while a list is up: at the reason step the words are the reason.
+    turn = pressed.turn if isinstance(pressed, ReassignPage) else (_typed_turn(ctx) if dialog.step != "reason" else None)
+    if turn is not None:
+        await _turn_page(ctx, ticket, dialog, turn is PageTurn.NEXT)
         return
     text = ctx.incoming.text.strip()
     if dialog.step in ("grid", "which"):
@@ -255,6 +180,12 @@ async def handle_reassign(ctx: Context, dialog: OpenDialog) -> None:
     await reassign(ctx, ticket, state.grid, text)
 
 
+def _typed_turn(ctx: Context) -> PageTurn | None:
+    """「更多」/「上一页」 typed as read (Telegram shows them as buttons, people type them anyway)."""
+    text = ctx.incoming.text.strip()
+    return {ctx.t("page_next"): PageTurn.NEXT, ctx.t("page_prev"): PageTurn.PREV}.get(text) if text else None
+
+
 async def _turn_page(ctx: Context, ticket: Ticket, dialog: OpenDialog, forward: bool) -> None:
     state = dialog.state
     assert isinstance(state, ReassignState)
@@ -262,7 +193,7 @@ async def _turn_page(ctx: Context, ticket: Ticket, dialog: OpenDialog, forward: 
         state, step = ReassignState(ticket.id), "grid"
     else:
         step = dialog.step
-    grids = list(state.choices) or list_order(ctx.services.config, ticket)
+    grids = list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
     page = min(max(state.page + (1 if forward else -1), 0), _pages(len(grids)) - 1)
     state = replace(state, page=page)
     await save(ctx, replace(dialog, step=step, state=state))
