@@ -87,13 +87,11 @@ def _staff_stats_words(ctx: Context, turn: Turn) -> bool:
     """「统计 上月」「三率 G07 2026-10」 from bound staff outside a flow (a resident's text that
     starts with 统计 is ordinary text; bare 统计 / 三率 are TYPED_COMMANDS)."""
     return (turn.flow is None and ctx.person is not None and not ctx.incoming.button
-            and STATS_TEXT.fullmatch(ctx.incoming.text.strip()) is not None)
+            and stats.typed_arguments(ctx) is not None)
 
 
 async def _typed_stats(ctx: Context, turn: Turn) -> None:
-    found = STATS_TEXT.fullmatch(ctx.incoming.text.strip())
-    assert found is not None
-    await stats.handle_stats(ctx, found["arg"])
+    await stats.handle_stats(ctx, stats.typed_arguments(ctx) or "")
 
 
 async def _flow(ctx: Context, turn: Turn) -> None:
@@ -127,8 +125,6 @@ GREETINGS = frozenset({
 TYPED_BUTTONS: dict[str, Nav] = {
     "取消": CANCEL, "退出": CANCEL, "cancel": CANCEL, "返回": BACK, "上一步": BACK, "back": BACK,
 }
-# 「统计 上月」「三率：2026-10」: the word, a separator, then /stats's arguments.
-STATS_TEXT = re.compile(r"(?:三率统计|统计|三率)(?:\s+|\s*[：:，,]\s*)(?P<arg>\S.*)", re.DOTALL)
 BIND_TEXT = re.compile(r"绑定\S*\s+\S+")  # 「绑定 CODE」: two words, the first starting with 绑定
 FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.REPORT: report.handle_report,

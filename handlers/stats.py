@@ -95,6 +95,22 @@ def parse_period(text: str, now: datetime, tz: str) -> Period | None:
     return None
 
 
+# 「统计 上月」「三率：G07 2026-10」 (the word, a separator, /stats's arguments) or 「统计上月」 (a
+# period glued on: 「统计一下人数」 is not one).
+_TYPED = re.compile(r"(?:三率统计|统计|三率)(?:(?:\s+|\s*[：:，,]\s*)(?P<arg>\S.*)|(?P<glued>\S+))", re.DOTALL)
+
+
+def typed_arguments(ctx: Context) -> str | None:
+    """The /stats arguments in a typed 「统计 …」 message; None if it is not one."""
+    found = _TYPED.fullmatch(ctx.incoming.text.strip())
+    if found is None:
+        return None
+    if found["arg"] is not None:
+        return found["arg"]
+    glued = found["glued"]
+    return glued if parse_period(glued, ctx.now, ctx.services.config.subdistrict.timezone) else None
+
+
 @dataclass(frozen=True)
 class StatsRequest:
     scope: Scope | None  # None: the caller's default

@@ -106,6 +106,10 @@ async def test_stats_words_take_a_period_in_local_time(app: App, month_edge: Non
     october = ["【三率】丰山街道 · 2026年10月", "工单 1 件"]
     await admin.say("统计 上月")
     assert head(admin) == october, admin.text
+    await admin.say("统计上月")
+    assert head(admin) == october
+    await admin.say("三率：2026-10")
+    assert head(admin) == october
     await admin.say("/stats 2026-10")
     assert head(admin) == october
     await admin.say("三率 2026-10")
@@ -149,3 +153,6 @@ async def test_stats_words_for_community_staff_leaders_and_residents(
     # A resident's 「统计 …」 is ordinary text: offered as a report, never the figures.
     await resident.say("统计 上月")
     assert "三率" not in resident.text and "把这段话作为反映提交" in resident.options
+    # Nor is a staff member's text that only starts with 统计.
+    await staff.say("统计一下楼里独居老人")
+    assert "三率" not in staff.text and "把这段话作为反映提交" in staff.options
