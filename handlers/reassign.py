@@ -46,7 +46,8 @@ GRIDS_PER_PAGE = 6
 def _label(ctx: Context, ticket: Ticket, grid_id: str) -> str:
     config = ctx.services.config
     grid = config.grid(grid_id)
-    assert grid is not None
+    if grid is None:  # a list kept in a dialog across a config change: pressing it is refused
+        return grid_id
     if grid.community == ticket.community_id:
         return ctx.t("reassign_option", id=grid.id, name=grid.name)
     community = config.community(grid.community)
@@ -112,9 +113,9 @@ async def ask_reassign_reason(ctx: Context, ticket: Ticket, grid_id: str) -> Non
     ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, grid_id)), (ctx.t("cancel"), CANCEL))
 
 
-async def choose(ctx: Context, ticket: Ticket, text: str, *, typed_command: bool = False) -> bool:
-    """Act on typed 「grid [reason]」: move the ticket, ask the reason, or ask which grid.
-    False (and a message) when no grid other than the ticket's own fits."""
+async def choose(ctx: Context, ticket: Ticket, text: str, *, typed_command: bool = False) -> None:
+    """Act on typed 「grid [reason]」: move the ticket, ask the reason, or ask which grid; when
+    no grid but the ticket's own fits, say so (a typed command with its own usage line)."""
     config = ctx.services.config
     grid_text, reason = split_grid_and_reason(config, text)
     found, certain = matching_grids(config, grid_text)
@@ -126,20 +127,19 @@ async def choose(ctx: Context, ticket: Ticket, text: str, *, typed_command: bool
             ctx.say(ctx.t(key, text=shown, id=ticket.id))
         else:
             _say_with_page(ctx, ticket, await _state(ctx, ticket), ctx.t(key, text=shown, id=ticket.id), prompt=False)
-        return False
+        return
     if certain and len(others) == 1:
         if reason:
             await end_dialog_of(ctx, ticket.id)
             await reassign(ctx, ticket, others[0], reason)
         else:
             await ask_reassign_reason(ctx, ticket, others[0])
-        return True
+        return
     # Several grids, or one only guessed: the leader picks (or confirms) it; the reason is kept.
     order = list_order(config, ticket.grid_id, ticket.community_id)
     state = ReassignState(ticket.id, choices=tuple(sorted(others, key=order.index)), reason=reason)
     await begin_side_flow(ctx, REASSIGN_FLOW, "which", state)
     _say_with_page(ctx, ticket, state, _prompt(ctx, state))
-    return True
 
 
 async def _state(ctx: Context, ticket: Ticket) -> ReassignState:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
+from storage.dialogs import Dialog, save_dialog
 from tests.chat import ChatUser, actions, audit, bind, dialogs, file_report, ticket_row
 
 SAME_COMMUNITY = ["G02 龙池花园第二网格", "G03 龙池花园第三网格", "G04 清流苑第一网格", "G05 清流苑第二网格",
@@ -168,3 +169,21 @@ async def test_grid_buttons_outside_the_dialog_change_nothing(
     await stranger.press_data("rg:1:G08")
     await nothing_moved(app)
     assert await audit(app, "reassigned") == []
+
+
+async def test_a_list_kept_across_a_config_change_refuses_a_grid_that_is_gone(
+    app: App, leader: ChatUser, filed: int,
+) -> None:
+    # A 「which」 list saved while G77 was configured (written as an older bot would have).
+    async with app.db.transaction() as conn:
+        await save_dialog(conn, leader.channel, leader.user_id,
+                          Dialog("reassign", "which", {"ticket": 1, "choices": ["G02", "G77"], "reason": "不归我们"}),
+                          app.clock.now())
+    await leader.say("上一页")  # shows the kept list again
+    assert leader.options == ["G02 龙池花园第二网格", "G77", "取消"]
+    await leader.press("G77")
+    assert leader.text == "没有找到网格「G77」，请输入网格编号，如 G08。"
+    await nothing_moved(app)
+    await leader.press("G02")
+    assert (await ticket_row(app, 1)).grid_id == "G02"
+    assert [e.note for e in await audit(app, "reassigned")] == ["不归我们"]
