@@ -15,6 +15,7 @@ from handlers.domain.model import Config, Grid
 _SEPARATOR = re.compile(r"(?:\s|[，,：:；;。])+")
 _GRID_ID = re.compile(r"([A-Za-z]+)\s*0*(\d+)")
 _ID_PREFIX = re.compile(r"([A-Za-z]+\s*\d+)([^\d\s].*)", re.DOTALL)  # 「G02楼栋不归我们管」
+_LABEL_REST = re.compile(r"\s*\([^()]*\)\s*$")  # the 「（南桥社区）」 of a list label, after NFKC
 FUZZY_CUTOFF = 80
 FUZZY_TIES = 5  # fuzzy matches this close to the best are all offered
 
@@ -56,12 +57,16 @@ def matching_grids(config: Config, text: str) -> tuple[list[Grid], bool]:
 
 
 def split_grid_and_reason(config: Config, text: str) -> tuple[str, str]:
-    """「G02 楼栋不归我们管」 → ("G02", "楼栋不归我们管"); a text that is all grid has no reason."""
+    """「G02 楼栋不归我们管」 → ("G02", "楼栋不归我们管"); a text that is all grid has no reason,
+    nor has a list label typed out (「G02 龙池花园第二网格」, 「G11 南桥新村第一网格（南桥社区）」)."""
     text = text.strip()
     if matching_grids(config, text)[1]:
         return text, ""
     parts = _SEPARATOR.split(text, maxsplit=1)
     if len(parts) == 2 and matching_grids(config, parts[0])[0]:
+        grid = _exact(config, unicodedata.normalize("NFKC", parts[0]).strip())
+        if grid is not None and _LABEL_REST.sub("", unicodedata.normalize("NFKC", parts[1])).strip() == grid.name:
+            return parts[0], ""
         return parts[0], parts[1].strip()
     normal = unicodedata.normalize("NFKC", text)
     glued = _ID_PREFIX.fullmatch(normal)
@@ -72,8 +77,6 @@ def split_grid_and_reason(config: Config, text: str) -> tuple[str, str]:
         name = max(named, key=len)
         return name, normal[len(name):].lstrip("，,：:；; ").strip()
     return (parts[0], parts[1].strip()) if len(parts) == 2 else (text, "")
-
-
 
 
 def list_order(config: Config, grid_id: str, community_id: str) -> list[str]:

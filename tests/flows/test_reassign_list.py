@@ -80,6 +80,13 @@ async def test_grid_ids_as_people_type_them(app: App, leader: ChatUser, filed: i
     assert (await ticket_row(app, 1)).grid_id == "G02"
 
 
+async def test_a_list_label_typed_out_is_a_grid_not_a_reason(app: App, leader: ChatUser, filed: int) -> None:
+    await leader.press_notice("转派")
+    await leader.say("G11 南桥新村第一网格（南桥社区）")  # Telegram sends a typed label as text
+    assert leader.text == "转派到「南桥新村第一网格」的原因是？"
+    await nothing_moved(app)
+
+
 async def test_g1_is_g01_the_tickets_own_grid(app: App, leader: ChatUser, filed: int) -> None:
     await leader.press_notice("转派")
     await leader.say("G1")

@@ -37,6 +37,10 @@ def test_parts_of_names(config: Config) -> None:
     ("G02", ("G02", "")),
     ("G99", ("G99", "")),  # never 「G9」 with the reason 「9」
     ("G1 2号楼不归我们", ("G1", "2号楼不归我们")),
+    ("G02 龙池花园第二网格", ("G02", "")),  # a list label typed out is no reason
+    ("G11 南桥新村第一网格（南桥社区）", ("G11", "")),
+    ("G11 南桥新村第一网格(南桥社区)", ("G11", "")),
+    ("G02 龙池花园第二网格的人说归他们", ("G02", "龙池花园第二网格的人说归他们")),
 ])
 def test_a_reason_after_the_grid(config: Config, text: str, split: tuple[str, str]) -> None:
     assert split_grid_and_reason(config, text) == split
