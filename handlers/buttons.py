@@ -66,6 +66,11 @@ class DraftChoice(StrEnum):
     RESTART = "new"  # 重新开始: drop it
 
 
+class PageTurn(StrEnum):
+    NEXT = "next"  # 更多
+    PREV = "prev"  # 上一页
+
+
 class AddressChoice(StrEnum):
     BOUND = "bound"  # the address the resident reported from before
     OTHER = "other"
@@ -121,6 +126,24 @@ class TicketButton(Button):
     FORMAT = "t:{verb}:{ticket_id}"
     verb: TicketVerb
     ticket_id: int
+
+
+@dataclass(frozen=True)
+class ReassignGrid(Button):
+    """A grid offered in the 转派 list. Only acted on inside that ticket's 转派 dialog, and the
+    grid is checked against the config and the ticket's current grid when pressed."""
+
+    FORMAT = "rg:{ticket_id}:{grid_id}"
+    ticket_id: int
+    grid_id: str
+
+
+@dataclass(frozen=True)
+class ReassignPage(Button):
+    """更多 / 上一页 in the 转派 list (the page is kept in the dialog)."""
+
+    FORMAT = "rgp:{turn}"
+    turn: PageTurn
 
 
 @dataclass(frozen=True)
@@ -290,8 +313,9 @@ class BuildingButton(Button):
 
 
 KINDS: tuple[type[Button], ...] = (
-    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, RateButton, SkipReason, ShowMyTicket,
-    MyTicketButton, MyDataButton, JoinSignup, SignupButton, AnnouncementsButton, AnnouncementButton,
+    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, ReassignGrid, ReassignPage,
+    RateButton, SkipReason, ShowMyTicket, MyTicketButton, MyDataButton, JoinSignup, SignupButton,
+    AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,
     PhoneButton, DraftButton, SubmitReport, SkipFlat, MeTooButton, AddressButton, CommunityButton, CompoundButton,
     BuildingButton,

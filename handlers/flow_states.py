@@ -145,13 +145,26 @@ class ResolveState:
 class ReassignState:
     ticket: int
     grid: str = ""  # chosen at the "grid" step; the "reason" step needs it
+    page: int = 0  # the page of the grid list shown ("grid" and "which" steps)
+    choices: tuple[str, ...] = ()  # "which": the grids a typed name matched, in list order
+    reason: str = ""  # a reason typed with the grid, kept while the grid is being picked
 
     def to_dict(self) -> dict:
-        return {"ticket": self.ticket, "grid": self.grid} if self.grid else {"ticket": self.ticket}
+        data: dict[str, Any] = {"ticket": self.ticket}
+        if self.grid:
+            data["grid"] = self.grid
+        if self.page:
+            data["page"] = self.page
+        if self.choices:
+            data["choices"] = list(self.choices)
+        if self.reason:
+            data["reason"] = self.reason
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ReassignState:
-        return cls(_ticket(data), data.get("grid") or "")
+        return cls(_ticket(data), data.get("grid") or "", int(data.get("page") or 0),
+                   tuple(str(g) for g in data.get("choices") or ()), str(data.get("reason") or ""))
 
 
 @dataclass(frozen=True)

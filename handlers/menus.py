@@ -8,7 +8,7 @@ from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, 
 from handlers.buttons import BACK, ItemButton, MenuButton
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
-from handlers.domain.model import Menu, MenuAction, MenuItem, MenuItemKind, Place
+from handlers.domain.model import Menu, MenuAction, MenuItem, MenuItemKind, Place, Role
 from handlers.flow_states import AddressPick, ContactState, Flow
 from handlers.formatting import mask_phone
 from handlers.types import Option, Reply
@@ -16,6 +16,25 @@ from storage import accounts
 from storage.accounts import Resident
 
 CONTACT_FLOW = Flow.CONTACT
+
+
+def help_text(ctx: Context) -> str:
+    """The help for the sender's role: what a resident may do (staff report as residents too),
+    then each staff section the role may use and no other — every bound staff member acts on
+    tickets, community staff and admins read the 三率, only admins announce, bind groups and invite."""
+    sections = ["help"]
+    role = ctx.person.role if ctx.person is not None else None
+    if role is not None:
+        sections.append("help_staff")
+    if role in (Role.STAFF, Role.ADMIN):
+        sections.append("help_stats")
+    if role == Role.ADMIN:
+        sections.append("help_admin")
+    return "\n\n".join(ctx.t(key) for key in sections)
+
+
+def show_help(ctx: Context) -> None:
+    ctx.say(help_text(ctx))
 
 
 def main_menu_options(ctx: Context) -> tuple[Option, ...]:

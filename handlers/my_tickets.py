@@ -175,4 +175,5 @@ async def show_staff_open(ctx: Context) -> None:
         return
     ctx.say(ctx.t("staff_open_list"))
     for ticket in found:
-        ctx.outcome.say((await card_replies(ctx, ticket, "card_new", ctx.incoming.channel))[0])
+        # Titled by its state (待受理, 处理中, 重新办理): the list is what is on the desk now.
+        ctx.outcome.say((await card_replies(ctx, ticket, f"status_{ticket.status.value}", ctx.incoming.channel))[0])

@@ -8,7 +8,7 @@ from handlers.binding import bind_with_code
 from handlers.buttons import BACK, ItemButton, MainMenu, MenuButton, ReportFromText
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, save
-from handlers.domain.model import MenuAction, Role
+from handlers.domain.model import MenuAction
 from handlers.flow_states import Flow, OfferState
 from handlers.route_types import Turn
 from handlers.types import Channel, Option, Reply
@@ -46,12 +46,8 @@ async def start(ctx: Context, turn: Turn) -> None:
 
 
 async def show_help(ctx: Context, turn: Turn) -> None:
-    """Staff also read how to act on a ticket by typing (WeChat has no buttons); admins, their tools."""
-    if ctx.person is None:
-        ctx.say(ctx.t("help"))
-        return
-    extra = f"\n\n{ctx.t('help_admin')}" if ctx.person.role == Role.ADMIN else ""
-    ctx.say(f"{ctx.t('help')}\n\n{ctx.t('help_staff')}{extra}")
+    """Each role reads the commands it may use (handlers/menus.py)."""
+    menus.show_help(ctx)
 
 
 async def cancel(ctx: Context, turn: Turn) -> None:

@@ -23,8 +23,10 @@ from handlers import (
     my_data,
     my_tickets,
     rating,
+    reassign,
     report,
     signup,
+    stats,
     ticket_actions,
 )
 from handlers import route_actions as actions
@@ -82,6 +84,17 @@ async def _typed_command(ctx: Context, turn: Turn) -> None:
     await _command(ctx, turn)
 
 
+def _staff_stats_words(ctx: Context, turn: Turn) -> bool:
+    """「统计 上月」「三率 G07 2026-10」 from bound staff outside a flow (a resident's text that
+    starts with 统计 is ordinary text; bare 统计 / 三率 are TYPED_COMMANDS)."""
+    return (turn.flow is None and ctx.person is not None and not ctx.incoming.button
+            and stats.typed_arguments(ctx) is not None)
+
+
+async def _typed_stats(ctx: Context, turn: Turn) -> None:
+    await stats.handle_stats(ctx, stats.typed_arguments(ctx) or "")
+
+
 async def _flow(ctx: Context, turn: Turn) -> None:
     assert turn.flow is not None and turn.dialog is not None
     await FLOWS[turn.flow](ctx, turn.dialog)
@@ -117,7 +130,7 @@ BIND_TEXT = re.compile(r"绑定\S*\s+\S+")  # 「绑定 CODE」: two words, the 
 FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.REPORT: report.handle_report,
     Flow.RESOLVE: ticket_actions.handle_resolve,
-    Flow.REASSIGN: ticket_actions.handle_reassign,
+    Flow.REASSIGN: reassign.handle_reassign,
     Flow.ADD_INFO: my_tickets.handle_add_info,
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,
@@ -131,6 +144,7 @@ PRIVATE: tuple[Route, ...] = (
     Route("unsupported content", unsupported_content, actions.unsupported),
     Route("command", command(), _command),
     Route("typed command", Typed(frozenset(TYPED_COMMANDS), outside_flow=True), _typed_command),
+    Route("typed stats", _staff_stats_words, _typed_stats),
     Route("greeting", Typed(GREETINGS, outside_flow=True), actions.main_menu),
     Route("cancel", Is(CANCEL), actions.cancel),
     # Buttons that work whatever dialog is open.

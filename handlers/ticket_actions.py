@@ -1,30 +1,24 @@
-"""The staff side: acknowledge (受理), resolve (办结), reassign (转派). The resident's rating is in
-handlers/rating.py."""
+"""The staff side: acknowledge (受理), resolve (办结), the card's 转派 button (the flow is in
+handlers/reassign.py). The resident's rating is in handlers/rating.py."""
 
 from __future__ import annotations
 
 import logging
 
-from rapidfuzz import fuzz, process
-
-from handlers.button_codec import Button
+from handlers import reassign
 from handlers.buttons import CANCEL, RateButton, TicketButton, TicketVerb
 from handlers.cards import (
     category_name,
-    grid_name,
     notify_resident,
-    send_card,
     status_name,
 )
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog
 from handlers.domain import tickets as moves
-from handlers.domain.actors import may_act
-from handlers.domain.tickets import RESOLVABLE, fresh_deadlines
-from handlers.flow_states import Flow, ReassignState, ResolveState
+from handlers.domain.tickets import RESOLVABLE
+from handlers.flow_states import Flow, ResolveState
 from handlers.rendering import display_name, resident_text
-from handlers.routing import route
-from handlers.ticket_moves import carry_out, staff_actor
+from handlers.ticket_moves import authorized_ticket, carry_out, staff_actor
 from handlers.types import Option
 from storage import tickets
 from storage.tickets import Rating, Ticket
@@ -32,27 +26,12 @@ from storage.tickets import Rating, Ticket
 log = logging.getLogger(__name__)
 
 RESOLVE_FLOW = Flow.RESOLVE
-REASSIGN_FLOW = Flow.REASSIGN
+REASSIGN_FLOW = reassign.REASSIGN_FLOW
 
 
 def _presser(ctx: Context) -> str:
     """Who pressed or typed, for the log: channel and platform user id, never message text."""
     return f"{ctx.incoming.channel}:{ctx.incoming.user_id}"
-
-
-async def authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
-    """The ticket if the presser may act on it; otherwise a polite refusal and None."""
-    ticket = await tickets.get_ticket(ctx.conn, ticket_id)
-    if ticket is None:
-        log.warning("refused action on missing ticket %s by %s", ticket_id, _presser(ctx))
-        ctx.say(ctx.t("ticket_missing", id=ticket_id))
-        return None
-    if not may_act(ctx.services.config, ctx.person, ticket):
-        # Checked here, server-side: button data alone never grants anything.
-        log.warning("refused action on ticket %s by %s", ticket_id, _presser(ctx))
-        ctx.say(ctx.t("not_allowed"))
-        return None
-    return ticket
 
 
 async def handle_ticket_button(ctx: Context, button: TicketButton | None) -> None:
@@ -67,7 +46,7 @@ async def handle_ticket_button(ctx: Context, button: TicketButton | None) -> Non
     elif button.verb is TicketVerb.RESOLVE:
         await start_resolve(ctx, ticket)
     else:
-        await start_reassign(ctx, ticket)
+        await reassign.start_reassign(ctx, ticket)
 
 
 def _refuse_malformed(ctx: Context, what: str) -> None:
@@ -133,87 +112,3 @@ def rating_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:
         Option(ctx.t("rate_mostly"), RateButton(ticket_id, Rating.MOSTLY).encode()),
         Option(ctx.t("rate_unsatisfied"), RateButton(ticket_id, Rating.UNSATISFIED).encode()),
     )
-
-
-def may_reassign(ctx: Context, ticket: Ticket) -> bool:
-    """Only an open ticket can move; otherwise the sender is told why."""
-    if not ticket.is_open:
-        ctx.say(ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
-    return ticket.is_open
-
-
-async def start_reassign(ctx: Context, ticket: Ticket) -> None:
-    if not may_reassign(ctx, ticket):
-        return
-    await begin_side_flow(ctx, REASSIGN_FLOW, "grid", ReassignState(ticket.id))
-    ctx.say(ctx.t("reassign_prompt"), (ctx.t("cancel"), CANCEL))
-
-
-def _find_grid(ctx: Context, text: str) -> str | None:
-    grids = ctx.services.config.grids
-    wanted = text.strip().upper()
-    exact = next((g.id for g in grids if g.id.upper() == wanted), None)
-    if exact:
-        return exact
-    names = {g.name: g.id for g in grids}
-    best = process.extractOne(text.strip(), list(names), scorer=fuzz.WRatio, score_cutoff=80)
-    return names[best[0]] if best else None
-
-
-def pick_grid(
-    ctx: Context, ticket: Ticket, text: str, *options: tuple[str, Button],
-    unknown_key: str = "reassign_grid_unknown",
-) -> str | None:
-    """The grid a ticket may be moved to, from an id or a name; otherwise a message and None."""
-    grid_id = _find_grid(ctx, text) if text.strip() else None
-    if grid_id is None:
-        ctx.say(ctx.t(unknown_key, text=text.strip()[:20], id=ticket.id), *options)
-        return None
-    if grid_id == ticket.grid_id:
-        ctx.say(ctx.t("reassign_same_grid"), *options)
-        return None
-    return grid_id
-
-
-async def ask_reassign_reason(ctx: Context, ticket: Ticket, grid_id: str) -> None:
-    await begin_side_flow(ctx, REASSIGN_FLOW, "reason", ReassignState(ticket.id, grid_id))
-    ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, grid_id)), (ctx.t("cancel"), CANCEL))
-
-
-async def handle_reassign(ctx: Context, dialog: OpenDialog) -> None:
-    state = dialog.state
-    assert isinstance(state, ReassignState)
-    ticket = await authorized_ticket(ctx, state.ticket)
-    if ticket is None or not may_reassign(ctx, ticket):
-        await end_dialog(ctx)
-        return
-    text = ctx.incoming.text.strip()
-    if dialog.step == "grid":
-        grid_id = pick_grid(ctx, ticket, text, (ctx.t("cancel"), CANCEL))
-        if grid_id is not None:
-            await ask_reassign_reason(ctx, ticket, grid_id)
-        return
-    if not text:
-        ctx.say(ctx.t("reassign_reason", grid=grid_name(ctx, state.grid)))
-        return
-    await end_dialog(ctx)
-    await reassign(ctx, ticket, state.grid, text)
-
-
-async def reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> None:
-    """转派 to a checked grid: fresh deadlines, the audit row, the new grid's card, the resident."""
-    grid = ctx.services.config.grid(grid_id)
-    assert grid is not None
-    # The new grid gets the category's full time limits from now, not the old (maybe past) ones.
-    done = moves.reassign(ticket, staff_actor(ctx), ctx.services.config, grid, reason,
-                          fresh_deadlines(ctx.services.config, ticket, ctx.now))
-    if await carry_out(ctx, ticket, done, "ticket_closed_already") is None:
-        return
-    reason = done.event.note
-    moved = await tickets.get_ticket(ctx.conn, ticket.id)
-    assert moved is not None
-    routing = await route(ctx.conn, ctx.services.config, moved)
-    await send_card(ctx, moved, routing, "card_reassigned", note=ctx.t("card_reassign_reason", reason=resident_text(reason)))
-    await notify_resident(ctx, moved, ctx.t("notice_reassigned", id=ticket.id, grid=grid.name),
-                          followers=ctx.t("follower_reassigned", id=ticket.id, grid=grid.name))
-    ctx.say(ctx.t("reassign_done", id=ticket.id, grid=grid.name))

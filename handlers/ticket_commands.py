@@ -12,10 +12,11 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from handlers import ticket_actions
+from handlers import reassign, ticket_actions
 from handlers.context import Context
 from handlers.dialog_state import end_dialog, load
 from handlers.flow_states import ReassignState, ResolveState
+from handlers.ticket_moves import authorized_ticket
 from storage.tickets import Ticket
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,8 @@ _PATTERN = re.compile(
     r"(?P<verb>受理|办结|转派)\s*[#＃]?\s*(?P<id>[0-9０-９]{1,9})(?:(?:\s|[，,：:])+(?P<rest>.*))?",
     re.DOTALL,
 )
-_SEPARATOR = re.compile(r"(?:\s|[，,：:])+")
 _LOOSE = re.compile(r"(受理|办结|转派)(\s|[#＃0-9０-９]|$)")
-STAFF_SIDE_FLOWS = (ticket_actions.RESOLVE_FLOW, ticket_actions.REASSIGN_FLOW)
+STAFF_SIDE_FLOWS = (ticket_actions.RESOLVE_FLOW, reassign.REASSIGN_FLOW)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def try_handle(ctx: Context, flow: str | None) -> bool:
 
 async def run(ctx: Context, command: TicketCommand) -> None:
     """Do what the typed command says, if the sender may act on the ticket."""
-    ticket = await ticket_actions.authorized_ticket(ctx, command.ticket_id)
+    ticket = await authorized_ticket(ctx, command.ticket_id)
     if ticket is None:
         return
     if command.verb is Verb.ACK:
@@ -112,27 +112,13 @@ async def _resolve(ctx: Context, ticket: Ticket, note: str) -> None:
 
 async def _reassign(ctx: Context, ticket: Ticket, rest: str) -> None:
     if not rest:
-        await ticket_actions.start_reassign(ctx, ticket)  # asks for the grid, then the reason
+        await reassign.start_reassign(ctx, ticket)  # offers the grid list, then asks the reason
         return
-    if not ticket_actions.may_reassign(ctx, ticket):
+    if not reassign.may_reassign(ctx, ticket):
         return
-    grid_text, reason = (_SEPARATOR.split(rest, maxsplit=1) + [""])[:2]
-    grid_id = ticket_actions.pick_grid(ctx, ticket, unicodedata.normalize("NFKC", grid_text),
-                                       unknown_key="cmd_grid_unknown")
-    if grid_id is None:
-        return
-    if not reason.strip() or not _names_grid_exactly(ctx, grid_text):
-        # The reason is still needed, or the grid was only guessed from a loose name: the
-        # reason prompt names the grid, so the leader confirms it before the ticket moves.
-        await ticket_actions.ask_reassign_reason(ctx, ticket, grid_id)
-        return
-    await ticket_actions.reassign(ctx, ticket, grid_id, reason)
-    await _close_side_flow_of(ctx, ticket.id)
-
-
-def _names_grid_exactly(ctx: Context, text: str) -> bool:
-    wanted = unicodedata.normalize("NFKC", text).strip()
-    return any(wanted.upper() == g.id.upper() or wanted == g.name for g in ctx.services.config.grids)
+    # 「转派 1 G2 楼栋不归我们管」 moves at once; a name that fits several grids, or a loose one,
+    # asks which (the reason kept); a grid without a reason asks the reason.
+    await reassign.choose(ctx, ticket, rest, typed_command=True)
 
 
 async def _close_side_flow_of(ctx: Context, ticket_id: int) -> None:

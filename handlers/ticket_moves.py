@@ -10,12 +10,28 @@ import logging
 
 from handlers.cards import status_name
 from handlers.context import Context
-from handlers.domain.actors import Actor
+from handlers.domain.actors import Actor, may_act
 from handlers.domain.tickets import Refusal, Transition
 from storage.ticket_changes import apply_transition
 from storage.tickets import Ticket, get_ticket
 
 log = logging.getLogger(__name__)
+
+
+async def authorized_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
+    """The ticket if the presser may act on it; otherwise a polite refusal and None."""
+    ticket = await get_ticket(ctx.conn, ticket_id)
+    presser = f"{ctx.incoming.channel}:{ctx.incoming.user_id}"  # never message text
+    if ticket is None:
+        log.warning("refused action on missing ticket %s by %s", ticket_id, presser)
+        ctx.say(ctx.t("ticket_missing", id=ticket_id))
+        return None
+    if not may_act(ctx.services.config, ctx.person, ticket):
+        # Checked here, server-side: button data alone never grants anything.
+        log.warning("refused action on ticket %s by %s", ticket_id, presser)
+        ctx.say(ctx.t("not_allowed"))
+        return None
+    return ticket
 
 
 def staff_actor(ctx: Context) -> Actor:

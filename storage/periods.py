@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-PeriodKind = Literal["day", "week", "month", "year"]
-PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "year")
+PeriodKind = Literal["day", "week", "month", "quarter", "year"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _next_month(year: int, month: int) -> tuple[int, int]:
 
 
 def period_for(kind: PeriodKind, now: datetime, tz: str | ZoneInfo) -> Period:
-    """The local day, week (Monday 00:00 to the next Monday), month or year containing `now`."""
+    """The local day, week (Monday 00:00 to the next Monday), month, quarter or year containing `now`."""
     zone = _zone(tz)
     today = now.astimezone(zone).date()
     if kind == "day":
@@ -46,6 +46,8 @@ def period_for(kind: PeriodKind, now: datetime, tz: str | ZoneInfo) -> Period:
         return Period(kind, _midnight(monday, zone), _midnight(monday + timedelta(days=7), zone))
     if kind == "month":
         return month_period(today.year, today.month, zone)
+    if kind == "quarter":
+        return quarter_period(today.year, (today.month - 1) // 3 + 1, zone)
     if kind == "year":
         return year_period(today.year, zone)
     raise ValueError(f"unknown period kind {kind!r}")
@@ -58,12 +60,27 @@ def month_period(year: int, month: int, tz: str | ZoneInfo) -> Period:
                   _midnight(date(following[0], following[1], 1), zone))
 
 
+def quarter_period(year: int, quarter: int, tz: str | ZoneInfo) -> Period:
+    """Quarter 1 is January to March, local time."""
+    zone = _zone(tz)
+    first = 3 * (quarter - 1) + 1
+    following = (year + 1, 1) if quarter == 4 else (year, first + 3)
+    return Period("quarter", _midnight(date(year, first, 1), zone),
+                  _midnight(date(following[0], following[1], 1), zone))
+
+
 def year_period(year: int, tz: str | ZoneInfo) -> Period:
     zone = _zone(tz)
     return Period("year", _midnight(date(year, 1, 1), zone), _midnight(date(year + 1, 1, 1), zone))
 
 
+def previous(kind: PeriodKind, now: datetime, tz: str | ZoneInfo) -> Period:
+    """The local day, week, month, quarter or year before the one containing `now` (上周, 上月 …):
+    the period holding the last local day before the current one starts."""
+    current = period_for(kind, now, tz)
+    return period_for(kind, current.start - timedelta(days=1), tz)
+
+
 def previous_week(now: datetime, tz: str | ZoneInfo) -> Period:
     """Last week, Monday to Sunday local: what the Monday digest reports."""
-    this_week = period_for("week", now, tz)
-    return period_for("week", this_week.start - timedelta(days=1), tz)
+    return previous("week", now, tz)

@@ -73,6 +73,9 @@ OLD_ROWS: list[tuple[str, str, dict[str, Any], OpenDialog, set[str]]] = [
     ("complaint", "reason", {"ticket": 1}, OpenDialog(Flow.COMPLAINT, "reason", ComplaintState(1)), set()),
     ("reassign", "reason", {"ticket": 1, "grid": "G02"}, OpenDialog(Flow.REASSIGN, "reason", ReassignState(1, "G02")),
      set()),
+    ("reassign", "which", {"ticket": 1, "page": 1, "choices": ["G02", "G03"], "reason": "楼栋不归我们管"},
+     OpenDialog(Flow.REASSIGN, "which", ReassignState(1, page=1, choices=("G02", "G03"), reason="楼栋不归我们管")),
+     set()),
     ("announce", "target", {"text": "周六上午社区义诊"},
      OpenDialog(Flow.ANNOUNCE, "target", AnnounceState(text="周六上午社区义诊")), set()),
     ("announce", "preview", SIGNUP_PREVIEW, OpenDialog(Flow.ANNOUNCE, "preview", AnnounceState(

@@ -141,7 +141,7 @@ async def test_staff_open_list(app: App, resident: ChatUser, leader: ChatUser) -
     await file_report(resident, category="其他", description="小区门口积水严重", address="龙池花园12栋")
     await leader.say("/tickets")
     assert leader.text.startswith("待办工单：")
-    assert "新工单 #1" in leader.text and "#2" not in leader.text  # #2 is in G02
+    assert "【待受理 #1】" in leader.text and "#2" not in leader.text  # #2 is in G02; #1 labelled by its state
     await resident.say("/tickets")
     assert resident.text == "目前没有需要您处理的待办工单。"
 

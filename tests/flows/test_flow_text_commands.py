@@ -116,10 +116,13 @@ async def test_reassign_by_grid_name(app: App, leader: ChatUser, filed: int) -> 
 async def test_a_loosely_named_grid_is_confirmed_before_the_ticket_moves(
         app: App, leader: ChatUser, filed: int) -> None:
     await leader.say("转派 1 南桥新村一网格 地址报错了")
-    assert leader.text == "转派到「南桥新村第一网格」的原因是？"
+    # Issue 13: the reason typed with it is kept; the guessed grid is the one option to confirm.
+    assert leader.text == "是转派到「南桥新村第一网格」吗？是请点选它，不是请重新输入网格编号：\n（转派原因已记下：地址报错了）"
+    assert leader.options == ["G11 南桥新村第一网格（南桥社区）", "取消"]
     assert (await ticket_row(app, 1)).grid_id == "G01"
-    await leader.say("地址报错了")
+    await leader.press("G11")
     assert (await ticket_row(app, 1)).grid_id == "G11"
+    assert [e.note for e in await audit(app, "reassigned")] == ["地址报错了"]
 
 
 async def test_reassign_without_a_reason_asks_for_it(app: App, leader: ChatUser, filed: int) -> None:
@@ -134,7 +137,9 @@ async def test_reassign_without_a_reason_asks_for_it(app: App, leader: ChatUser,
 
 async def test_reassign_alone_starts_the_reassign_flow(app: App, leader: ChatUser, filed: int) -> None:
     await leader.say("转派 1")
-    assert leader.text == "转派到哪个网格？请输入网格编号（如 G08）或网格名称："
+    # Issue 13: the grids are offered as a list (their own community's first).
+    assert leader.text.startswith("转派到哪个网格？请点选，或输入网格编号（如 G08）或名称")
+    assert leader.options[0] == "G02 龙池花园第二网格"
     await leader.say("G08")
     await leader.say("问题在醉翁小区")
     assert (await ticket_row(app, 1)).grid_id == "G08"

@@ -19,7 +19,7 @@ EXPIRED = "这个选项已经失效了"
 
 def test_private_precedence_is_pinned() -> None:
     assert [route.name for route in router.PRIVATE] == [
-        "membership", "unsupported content", "command", "typed command", "greeting", "cancel",
+        "membership", "unsupported content", "command", "typed command", "typed stats", "greeting", "cancel",
         "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
         "announcements", "announcement", "report from text",
         "menu title", "ticket command", "flow", "photo or location", "typed bind", "typed sign-up",
@@ -59,7 +59,7 @@ def test_buttons_that_work_in_any_dialog_and_those_only_a_flow_reads() -> None:
     assert set(buttons.KINDS) - routed == {
         buttons.Nav, buttons.AnnounceToAll, buttons.AnnounceToCommunity, buttons.AnnounceNow, buttons.NoSignup,
         buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.DraftButton, buttons.SubmitReport,
-        buttons.SkipFlat, buttons.SkipReason,
+        buttons.SkipFlat, buttons.SkipReason, buttons.ReassignGrid, buttons.ReassignPage,
         buttons.MeTooButton, buttons.AddressButton, buttons.CommunityButton, buttons.CompoundButton,
         buttons.BuildingButton,
     }

@@ -43,9 +43,12 @@ from handlers.buttons import (
     Nav,
     NavAction,
     NoSignup,
+    PageTurn,
     PhoneButton,
     PhoneChoice,
     RateButton,
+    ReassignGrid,
+    ReassignPage,
     ReportFromText,
     ShowMyTicket,
     SignupButton,
@@ -69,6 +72,8 @@ ENCODED: list[tuple[Button, str]] = [
     (MenuButton("weifengshan"), "m:weifengshan"), (ItemButton("contact_grid"), "i:contact_grid"),
     (TicketButton(TicketVerb.ACK, 1), "t:ack:1"), (TicketButton(TicketVerb.RESOLVE, 12), "t:res:12"),
     (TicketButton(TicketVerb.REASSIGN, 999_999_999), "t:re:999999999"),
+    (ReassignGrid(5, "G08"), "rg:5:G08"), (ReassignPage(PageTurn.NEXT), "rgp:next"),
+    (ReassignPage(PageTurn.PREV), "rgp:prev"),
     (RateButton(7, Rating.SATISFIED), "rate:7:satisfied"), (RateButton(7, Rating.MOSTLY), "rate:7:mostly_satisfied"),
     (RateButton(7, Rating.UNSATISFIED), "rate:7:unsatisfied"), (SkipReason(), "why:skip"),
     (ShowMyTicket(3), "my:3"), (MyTicketButton(MyTicketVerb.ADD_INFO, 3), "my:add:3"),
@@ -157,6 +162,7 @@ def test_every_button_the_sample_config_makes_fits_and_round_trips(config: Confi
     made += [CommunityButton(c.id) for c in config.communities]
     made += [AnnounceToCommunity(c.id) for c in config.communities]
     made += [MenuButton(m.key) for m in config.menus]
+    made += [ReassignGrid(999_999_999, g.id) for g in config.grids]
     made += [ItemButton(i.key) for m in config.menus for i in m.items]
     compounds = [name for c in config.communities for name in book.compounds_of(c.id)]
     made += [CompoundButton(book.compound_index(name)) for name in compounds]
