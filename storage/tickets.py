@@ -263,18 +263,41 @@ async def open_tickets(
     return [_ticket(row) for row in await fetch_all(conn, sql, (*OPEN_STATUSES, *values, limit))]
 
 
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    VOICE = "voice"  # a voice message without a transcript
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or a recording, kept by its id on the platform it was sent on (`channel`)."""
+
+    channel: str
+    ref: str
+    kind: AttachmentKind
+
+
 async def add_photo(
-    conn: aiosqlite.Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime
+    conn: aiosqlite.Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime,
+    kind: AttachmentKind = AttachmentKind.PHOTO,
 ) -> None:
+    """Keep an attachment (a photo unless `kind` says otherwise) by its platform id."""
     await conn.execute(
-        "INSERT INTO ticket_photos (ticket_id, channel, ref, added_by, added_at) VALUES (?, ?, ?, ?, ?)",
-        (ticket_id, channel, ref, added_by, stamp(now)),
+        "INSERT INTO ticket_photos (ticket_id, channel, ref, added_by, added_at, kind) VALUES (?, ?, ?, ?, ?, ?)",
+        (ticket_id, channel, ref, added_by, stamp(now), kind.value),
     )
 
 
 async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[tuple[str, str]]:
     """(channel, ref) of each photo of a ticket."""
-    return [(r[0], r[1]) for r in await fetch_all(conn, "SELECT channel, ref FROM ticket_photos WHERE ticket_id = ? ORDER BY id", (ticket_id,))]
+    return [(a.channel, a.ref) for a in await attachments_of(conn, ticket_id) if a.kind is AttachmentKind.PHOTO]
+
+
+async def attachments_of(conn: aiosqlite.Connection, ticket_id: int) -> list[Attachment]:
+    """Every photo and recording of a ticket, oldest first."""
+    rows = await fetch_all(conn, "SELECT channel, ref, kind FROM ticket_photos WHERE ticket_id = ? ORDER BY id",
+                           (ticket_id,))
+    return [Attachment(row[0], row[1], AttachmentKind(row[2])) for row in rows]
 
 
 async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:

@@ -129,6 +129,16 @@ class WeChatPlatform:
         return await self.post(self.base(openid, "image") | {
             "PicUrl": pic_url, "MediaId": media_id, "MsgId": next(self._ids)})
 
+    async def voice(self, openid: str, media_id: str, recognition: str | None = None,
+                    voice_format: str = "amr") -> Answer:
+        """A voice message; with 语音识别 on, WeChat adds its own transcript as Recognition
+        (empty when it heard nothing it could write down)."""
+        fields = self.base(openid, "voice") | {"MediaId": media_id, "Format": voice_format,
+                                                "MsgId": next(self._ids)}
+        if recognition is not None:
+            fields["Recognition"] = recognition
+        return await self.post(fields)
+
     async def location(self, openid: str, lat: float, lon: float, label: str) -> Answer:
         return await self.post(self.base(openid, "location") | {
             "Location_X": lat, "Location_Y": lon, "Scale": 15, "Label": label, "MsgId": next(self._ids)})

@@ -43,7 +43,12 @@ class ConsoleView:
 
     def show(self, user_id: str, reply: Reply, header: str = "") -> None:
         lines = [header] if header else []
-        lines.append(f"[照片 {reply.photo}] {reply.text}" if reply.photo else reply.text)
+        if reply.photo:
+            lines.append(f"[照片 {reply.photo}] {reply.text}")
+        elif reply.voice:
+            lines.append(f"[语音 {reply.voice}] {reply.text}")
+        else:
+            lines.append(reply.text)
         lines += [f"  {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
         if reply.link:
             lines.append(f"  🔗 {reply.link_label or '链接'}：{reply.link}")
