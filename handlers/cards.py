@@ -10,13 +10,15 @@ from handlers.routing import Routing
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
 from storage.tickets import (
+    Attachment,
+    AttachmentKind,
     EventAction,
     Ticket,
     TicketEvent,
     TicketStatus,
     add_event,
+    attachments_of,
     followers_of,
-    photos_of,
 )
 
 CARD_DESCRIPTION_LIMIT = 1500
@@ -79,15 +81,29 @@ async def card_replies(
     ctx: Context, ticket: Ticket, title_key: str, channel: Channel, note: str = "",
     *, full_phone: bool = False,
 ) -> list[Reply]:
-    """The card, then the ticket's photos that this channel can show."""
+    """The card, then the ticket's photos and recordings, from whichever platform they were sent
+    on (the sender fetches and re-uploads one from another)."""
     text = card_text(ctx, ticket, title_key, full_phone=full_phone)
+    attachments = await attachments_of(ctx.conn, ticket.id)
+    voices = sum(1 for a in attachments if a.kind is AttachmentKind.VOICE)
+    if voices:
+        text = f"{text}\n{ctx.t('card_voices', count=voices)}"
     if note:
         text = f"{text}\n{note}"
     replies = [Reply(text=text, options=action_options(ctx, ticket.id))]
-    for photo_channel, ref in await photos_of(ctx.conn, ticket.id):
-        if photo_channel == channel:
-            replies.append(Reply(text=ctx.t("card_photo", id=ticket.id), photo=ref))
+    for attachment in attachments:
+        key = "card_voice" if attachment.kind is AttachmentKind.VOICE else "card_photo"
+        replies.append(media_reply(attachment, channel, ctx.t(key, id=ticket.id)))
     return replies
+
+
+def media_reply(attachment: Attachment, channel: Channel, caption: str) -> Reply:
+    """A photo or recording for a chat on `channel`; `media_from` names the platform that holds
+    it when that is another one."""
+    source = "" if attachment.channel == channel else attachment.channel
+    if attachment.kind is AttachmentKind.VOICE:
+        return Reply(text=caption, voice=attachment.ref, media_from=source)
+    return Reply(text=caption, photo=attachment.ref, media_from=source)
 
 
 async def send_card(ctx: Context, ticket: Ticket, routing: Routing, title_key: str, note: str = "") -> None:

@@ -55,3 +55,30 @@ async def test_a_transcribed_voice_counts_as_typed(run: WeChatRun) -> None:
         kept = await tickets.attachments_of(conn, 1)
     assert ticket is not None and ticket.description == "楼道灯坏了好几天了"
     assert kept == []  # a transcribed voice is words, not an attachment
+
+
+async def test_a_voice_without_transcript_is_kept_and_reaches_the_leader_as_voice(
+        run: WeChatRun, wechat_fake: FakeWeChatAPI) -> None:
+    wx = run.platform
+    await run.bind(LEADER, "g01-leader")
+    answer = await wx.click(RESIDENT, "i:report")
+    answer = await wx.text(RESIDENT, option_number(answer.text, "水电维修"))
+    answer = await wx.voice(RESIDENT, "VOICE-RAW-1", "")  # 语音识别 heard nothing it could write
+    assert "已收到语音（共 1 条）" in answer.text, answer
+    answer = await wx.text(RESIDENT, "楼道灯坏了")
+    answer = await wx.text(RESIDENT, "龙池花园3号楼")
+    answer = await wx.text(RESIDENT, option_number(answer.text, "龙池花园3栋"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "跳过"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "不留电话"))
+    assert "照片：0 张，语音 1 条" in answer.text, answer
+    answer = await wx.text(RESIDENT, option_number(answer.text, "提交"))
+    assert "工单号 #1" in answer.text, answer
+    async with run.app.db.read() as conn:
+        kept = await tickets.attachments_of(conn, 1)
+    assert kept == [tickets.Attachment("wechat", "VOICE-RAW-1", tickets.AttachmentKind.VOICE)]
+    card = await wechat_fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER
+                                      and "新工单 #1" in c.body.get("text", {}).get("content", ""))
+    assert "语音 1 条" in card.body["text"]["content"]  # type: ignore[index]
+    voice = await wechat_fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER
+                                       and c.body.get("msgtype") == "voice")
+    assert voice.body["voice"] == {"media_id": "VOICE-RAW-1"}  # type: ignore[index]

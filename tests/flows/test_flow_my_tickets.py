@@ -67,7 +67,10 @@ async def test_add_info_with_a_photo(app: App, resident: ChatUser, leader: ChatU
     await resident.photo("later-photo")
     assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == ["later-photo"]
     assert (await actions(app, 1))[-1] == "photo_added"
-    assert (await leader.inbox())[-1].text == "【工单 #1 补充信息】\n补充照片"
+    # Issue 13: the handler gets the photo itself, not the words 「补充照片」.
+    last = (await leader.inbox())[-1]
+    assert (last.photo, last.text) == ("later-photo", "【工单 #1 补充了照片】")
+    assert not any("补充照片" in r.text for r in await leader.inbox())
 
 
 async def test_add_info_can_be_cancelled(app: App, resident: ChatUser) -> None:
