@@ -10,6 +10,11 @@ from enum import StrEnum
 
 import aiosqlite
 
+from storage.attachments import Attachment as Attachment
+from storage.attachments import AttachmentKind as AttachmentKind
+from storage.attachments import add_photo as add_photo
+from storage.attachments import attachments_of as attachments_of
+from storage.attachments import photos_of as photos_of
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one, optional_equals
 
@@ -261,43 +266,6 @@ async def open_tickets(
     area, values = optional_equals(grid_id=grid_id, community_id=community_id)
     sql = f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({marks}){area} ORDER BY id LIMIT ?"
     return [_ticket(row) for row in await fetch_all(conn, sql, (*OPEN_STATUSES, *values, limit))]
-
-
-class AttachmentKind(StrEnum):
-    PHOTO = "photo"
-    VOICE = "voice"  # a voice message without a transcript
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A photo or a recording, kept by its id on the platform it was sent on (`channel`)."""
-
-    channel: str
-    ref: str
-    kind: AttachmentKind
-
-
-async def add_photo(
-    conn: aiosqlite.Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime,
-    kind: AttachmentKind = AttachmentKind.PHOTO,
-) -> None:
-    """Keep an attachment (a photo unless `kind` says otherwise) by its platform id."""
-    await conn.execute(
-        "INSERT INTO ticket_photos (ticket_id, channel, ref, added_by, added_at, kind) VALUES (?, ?, ?, ?, ?, ?)",
-        (ticket_id, channel, ref, added_by, stamp(now), kind.value),
-    )
-
-
-async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[tuple[str, str]]:
-    """(channel, ref) of each photo of a ticket."""
-    return [(a.channel, a.ref) for a in await attachments_of(conn, ticket_id) if a.kind is AttachmentKind.PHOTO]
-
-
-async def attachments_of(conn: aiosqlite.Connection, ticket_id: int) -> list[Attachment]:
-    """Every photo and recording of a ticket, oldest first."""
-    rows = await fetch_all(conn, "SELECT channel, ref, kind FROM ticket_photos WHERE ticket_id = ? ORDER BY id",
-                           (ticket_id,))
-    return [Attachment(row[0], row[1], AttachmentKind(row[2])) for row in rows]
 
 
 async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:

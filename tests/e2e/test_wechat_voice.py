@@ -1,4 +1,5 @@
-"""Issue 13 (适老化): WeChat voice messages, with and without WeChat's own transcript.
+"""Issue 13 (适老化): WeChat voice messages, with and without WeChat's own transcript, and a
+follower's photo whose 3-day media_id has expired by the time it is sent.
 
 Signed, encrypted callbacks go to the real server; what the resident reads is the passive reply,
 what the leader gets is what reached the fake WeChat API.
@@ -13,7 +14,7 @@ import aiohttp
 import pytest
 
 from bot.config import Config
-from storage import tickets
+from storage import outbox, tickets
 from storage.clock import FakeClock
 from tests.e2e.test_wechat_e2e import option_number
 from tests.fakes.wechat_api import FakeWeChatAPI
@@ -82,3 +83,29 @@ async def test_a_voice_without_transcript_is_kept_and_reaches_the_leader_as_voic
     voice = await wechat_fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER
                                        and c.body.get("msgtype") == "voice")
     assert voice.body["voice"] == {"media_id": "VOICE-RAW-1"}  # type: ignore[index]
+
+
+async def test_a_photo_whose_media_id_expired_is_uploaded_afresh_from_its_pic_url(
+        run: WeChatRun, wechat_fake: FakeWeChatAPI) -> None:
+    wx = run.platform
+    await run.bind(LEADER, "g01-leader")
+    answer = await wx.click(RESIDENT, "i:report")
+    await wx.text(RESIDENT, option_number(answer.text, "水电维修"))
+    await wx.image(RESIDENT, "WXPIC-OLD", wechat_fake.pic_url("old.jpg", b"\xff\xd8 still at the PicUrl"))
+    wechat_fake.expire_media("WXPIC-OLD")  # WeChat keeps a follower's media 3 days
+    await wx.text(RESIDENT, "楼道灯坏了")
+    answer = await wx.text(RESIDENT, "龙池花园3号楼")
+    answer = await wx.text(RESIDENT, option_number(answer.text, "龙池花园3栋"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "跳过"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "不留电话"))
+    answer = await wx.text(RESIDENT, option_number(answer.text, "提交"))
+    image = await wechat_fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == LEADER
+                                       and c.body.get("msgtype") == "image")
+    media_id = image.body["image"]["media_id"]  # type: ignore[index]
+    assert ("image", media_id, b"\xff\xd8 still at the PicUrl") in wechat_fake.uploads
+    async with run.app.db.read() as conn:
+        rows = await outbox.rows_for(conn, "wechat", LEADER)
+    photo_row = next(r for r in rows if r.payload.get("photo", "").startswith("WXPIC-OLD"))
+    assert photo_row.status == "sent"
+    assert any(a.errcode == 40007 and a.call.body is not None and a.call.body.get("msgtype") == "image"
+               for a in wechat_fake.attempts)  # the first try named the expired media_id

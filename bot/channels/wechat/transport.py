@@ -37,6 +37,7 @@ SYSTEM_BUSY = -1
 DAILY_QUOTA = 45009  # the account's daily API quota is used up: try again after midnight
 WINDOW_CLOSED = frozenset({45015, 45047})  # out of the 48 h window / out of the push count
 GONE = frozenset({43004, 40003, 43019})  # unfollowed, unknown openid, blocked
+MEDIA_EXPIRED = 40007  # a follower's media_id is kept 3 days
 
 
 def seconds_to_next_day(now: datetime, timezone: str) -> float:
@@ -54,6 +55,8 @@ class WeChatTransport:
         self.api = api
         self.media = media or MediaStore()
         self.uploader = uploader
+        # Followers' media ids WeChat no longer knows: fetched again (PicUrl) and uploaded.
+        self._expired: set[str] = set()
         self.db = db
         self.clock = clock
         self.settings = settings
@@ -81,6 +84,12 @@ class WeChatTransport:
             for payload in await self._payloads(chat_id, reply):
                 await self.api.post(CUSTOM_SEND, payload)
         except WeChatError as exc:
+            if exc.code == MEDIA_EXPIRED and reply.media and reply.media not in self._expired:
+                # Older than 3 days: the next try fetches the photo again and uploads it.
+                self._expired.add(reply.media)
+                return await self._give_back(chat_id, window.used, Delivery(
+                    DeliveryStatus.RETRY, error="WeChat 40007: media_id expired; uploading afresh",
+                    retry_after=0, media_failed=True))
             if exc.code in WINDOW_CLOSED:
                 async with self.db.transaction() as conn:
                     await state.close_window(conn, chat_id)
@@ -93,12 +102,14 @@ class WeChatTransport:
     async def _uploaded(self, reply: Reply) -> Reply:
         """A photo or recording from another platform: fetched there and uploaded now as WeChat
         temporary media (its media_id lives 3 days, so it is never kept)."""
-        if not reply.media or reply.media_from in ("", self.channel):
+        native = reply.media_from in ("", self.channel)
+        if not reply.media or (native and reply.media not in self._expired):
             return reply
         if self.uploader is None:
             raise MediaError("no WeChat uploader", permanent=True)
         kind = MediaKind.PHOTO if reply.photo else MediaKind.VOICE
-        media_id = await self.uploader.upload(await self.media.fetch(reply.media_from, reply.media), kind)
+        source = self.channel if native else reply.media_from
+        media_id = await self.uploader.upload(await self.media.fetch(source, reply.media), kind)
         if kind is MediaKind.PHOTO:
             return replace(reply, photo=media_id, media_from="")
         return replace(reply, voice=media_id, media_from="")
