@@ -23,11 +23,10 @@ from bot.run_channels import run_channels
 from handlers.dispatcher import create_invite
 from storage import outbox
 from storage.clock import FakeClock
-from storage.dialogs import load_dialog
 from tests.e2e.test_wechat_e2e import option_number
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.wechat_api import MEDIA_GET, FakeWeChatAPI
-from tests.telegram_harness import config_for
+from tests.telegram_harness import TelegramRun, config_for
 from tests.wechat_harness import CALLBACK, WeChatPlatform, wechat_config, wechat_settings
 
 RESIDENT = "oResidentMedia00000000001"
@@ -111,13 +110,40 @@ async def test_a_photo_that_cannot_be_fetched_is_recorded_and_the_words_arrive(
     assert "media: wechat media/get: 40007" in failed[0].last_error and "PicUrl: HTTP 404" in failed[0].last_error
 
 
-async def test_a_telegram_voice_note_joins_the_report_and_reaches_the_leader_as_voice(
-        both: Both, fake: FakeTelegramAPI) -> None:
-    resident = 800001
+async def test_a_telegram_voice_note_reaches_the_leader_on_telegram_and_words_on_wechat(
+        both: Both, fake: FakeTelegramAPI, wechat_fake: FakeWeChatAPI) -> None:
+    """A Telegram voice note (OGG/Opus) plays on Telegram (sendVoice by file id); WeChat plays
+    AMR and MP3 only, so the leader's WeChat gets the words and the refusal is recorded."""
+    wx_leader = "oLeaderG01onWeChat0000001"
+    async with both.app.db.transaction() as conn:  # type: ignore[attr-defined]
+        code = await create_invite(conn, "g01-leader", both.app.clock.now())  # type: ignore[attr-defined]
+    assert "绑定成功" in (await both.wx.text(wx_leader, f"绑定 {code}")).text
+    tg = TelegramRun(app=both.app, stop=both.stop, task=both.task, fake=fake)  # type: ignore[arg-type]
+    resident, mark = 800001, len(fake.sent)
     fake.push_text(resident, "/report")
-    await fake.wait_for(lambda m: m.chat_id == resident and "问题类别" in (m.text or ""))
+    await tg.reply_to(resident, "问题类别", after=mark)
+    await tg.press(resident, "水电维修")
+    await tg.reply_to(resident, "描述问题", after=mark)
     fake.push_voice(resident, "tg-voice-1")
-    await fake.wait_for(lambda m: m.chat_id == resident and "已收到语音（共 1 条）" in (m.text or ""))
+    await tg.reply_to(resident, "已收到语音（共 1 条）", after=mark)
+    fake.push_text(resident, "楼道灯坏了")
+    await tg.reply_to(resident, "哪个社区", after=mark)
+    fake.push_text(resident, "龙池花园3号楼")
+    await tg.reply_to(resident, "哪一个", after=mark)
+    await tg.press(resident, "龙池花园3栋")
+    await tg.reply_to(resident, "单元和门牌号", after=mark)
+    await tg.press(resident, "跳过")
+    await tg.reply_to(resident, "留个电话", after=mark)
+    await tg.press(resident, "不留电话")
+    summary = await tg.reply_to(resident, "请确认", after=mark)
+    assert "语音 1 条" in (summary.text or "")
+    await tg.press(resident, "提交")
+    voice = await fake.wait_for(lambda m: m.chat_id == LEADER and m.method == "sendVoice")
+    assert (voice.photo, voice.text) == ("tg-voice-1", "工单 #1 的语音")
+    words = await wechat_fake.wait_for(lambda c: c.body is not None and c.body.get("touser") == wx_leader
+                                       and "语音暂时无法转发" in c.body.get("text", {}).get("content", ""))
+    assert words.body["text"]["content"].startswith("工单 #1 的语音\n")  # type: ignore[index]
     async with both.app.db.read() as conn:  # type: ignore[attr-defined]
-        dialog = await load_dialog(conn, "telegram", str(resident))
-    assert dialog is not None and dialog.data.get("voices") == ["tg-voice-1"]
+        rows = await outbox.rows_for(conn, "wechat", wx_leader)
+    [refused] = [r for r in rows if r.status == "failed"]
+    assert refused.last_error == "media: WeChat voice does not take audio/ogg"
