@@ -124,7 +124,7 @@ class FakeWeChatAPI:
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         """Bind 127.0.0.1 on a free port and set :attr:`url`."""
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # uploads up to the platforms' limits
         app.router.add_route("*", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
         await self._runner.setup()

@@ -7,7 +7,7 @@ import warnings
 from contextlib import AbstractAsyncContextManager
 
 import httpx
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -103,7 +103,7 @@ class TelegramTransport:
             return ("audio" if reply.voice.startswith(AUDIO_PREFIX) else "voice"), file_id_of(reply.voice)
         return upload(await self.media.fetch(reply.media_from, reply.media), kind)
 
-    async def _send_media(self, chat_id: str, reply: Reply, method: str, file: str | InputFile):  # noqa: ANN202
+    async def _send_media(self, chat_id: str, reply: Reply, method: str, file: str | InputFile) -> Message:
         send = {"photo": self.bot.send_photo, "voice": self.bot.send_voice, "audio": self.bot.send_audio,
                 "document": self.bot.send_document}[method]
         return await send(int(chat_id), file, caption=reply.text[:CAPTION_LIMIT] or None,
