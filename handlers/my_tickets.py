@@ -137,8 +137,8 @@ async def handle_add_info(ctx: Context, dialog: OpenDialog) -> None:
     actor = str(ctx.account.resident_id)
     for attachment in added:
         await tickets.add_photo(ctx.conn, ticket.id, channel, attachment.ref, actor, ctx.now, attachment.kind)
-        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.PHOTO_ADDED,
-                                data={"kind": attachment.kind.value})
+        action = EventAction.VOICE_ADDED if attachment.kind is AttachmentKind.VOICE else EventAction.PHOTO_ADDED
+        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, action)
     if text:
         await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.INFO_ADDED,
                                 note=text)

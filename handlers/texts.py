@@ -218,6 +218,7 @@ ZH: Mapping[str, str] = {
     "event_cancelled": "撤销",
     "event_info_added": "补充信息",
     "event_photo_added": "补充照片",
+    "event_voice_added": "补充语音",
     "event_follower_added": "其他居民也遇到",
     "history_line": "{at} {action}{note}",
     # WeChat official account

@@ -52,6 +52,7 @@ class EventAction(StrEnum):
     CANCELLED = "cancelled"
     INFO_ADDED = "info_added"
     PHOTO_ADDED = "photo_added"
+    VOICE_ADDED = "voice_added"  # a voice message without a transcript (issue 13)
     FOLLOWER_ADDED = "follower_added"
     REFUSED = "refused"
     WARNED = "warned"  # 预警提醒 sent: data {"deadline", "level", "due", "recipients"}
