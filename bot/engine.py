@@ -33,7 +33,7 @@ TextSplitter = Callable[[str], list[str]]
 
 def split_reply(reply: Reply, split: TextSplitter | None) -> list[Reply]:
     """Long texts become several rows at write time, so a retry never repeats a sent piece."""
-    if reply.photo or split is None:
+    if reply.media or split is None:
         return [reply]
     pieces = split(reply.text)
     if len(pieces) == 1:

@@ -14,16 +14,19 @@ from telegram.error import InvalidToken
 from bot.app import App
 from bot.bootstrap import build_scheduler, build_sender
 from bot.channels.telegram.intake import TelegramIntake
+from bot.channels.telegram.media import TelegramMedia
 from bot.channels.telegram.transport import TelegramTransport, build_bot
 from bot.channels.telegram.webhook import webhook_handler
 from bot.channels.wechat.api import WeChatAPI, WeChatError
 from bot.channels.wechat.callback import WeChatCallback
 from bot.channels.wechat.intake import WeChatIntake
+from bot.channels.wechat.media import WeChatMedia
 from bot.channels.wechat.security import Cipher
 from bot.channels.wechat.transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
 from bot.http_server import HttpServer
+from bot.media import MediaStore
 from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
 from bot.settings import Settings, wechat_enabled
@@ -58,6 +61,8 @@ class Plan:
     after_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     needs_http: bool = False
+    # Each channel's fetcher, for the others' transports: a photo crosses platforms at send time.
+    media: MediaStore = field(default_factory=MediaStore)
 
 
 def _sender(app: App, transport: Transport) -> Loop:
@@ -70,7 +75,8 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
     bot = build_bot(settings.telegram_token, telegram.base_url, telegram.base_file_url, telegram.read_timeout)
     intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, telegram.poll_timeout)
     titles = tuple(m.title for m in app.config.menus)
-    plan.senders["telegram-sender"] = _sender(app, TelegramTransport(bot, titles, limits))
+    plan.media.register("telegram", TelegramMedia(bot))
+    plan.senders["telegram-sender"] = _sender(app, TelegramTransport(bot, titles, limits, plan.media))
     plan.closers.append(bot.shutdown)
     # Set-up is part of the supervised loop: a network error at start is retried with back-off,
     # a rejected token stops this channel only.
@@ -100,8 +106,10 @@ def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
         server.app, wechat.callback_path)
     api = WeChatAPI(session, app.db, app.clock, wechat.api_base_url, wechat.app_id,
                     settings.wechat_app_secret, wechat.timeout)
+    uploader = WeChatMedia(api, session)
+    plan.media.register("wechat", uploader)
     transport = WeChatTransport(api, app.db, app.clock, wechat, app.services.texts,
-                                app.config.subdistrict.timezone)
+                                app.config.subdistrict.timezone, plan.media, uploader)
     plan.senders["wechat-sender"] = _sender(app, transport)
     plan.receivers["wechat-intake"] = intake.run
     plan.closers.append(intake.drain)

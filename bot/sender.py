@@ -14,6 +14,7 @@ import aiosqlite
 
 from bot.faults import CrashPoints
 from bot.group_commit import GroupCommit
+from bot.media import MediaError
 from handlers.texts import ZH, Texts
 from handlers.types import Reply
 from storage import outbox
@@ -35,6 +36,8 @@ CONCURRENCY = 8
 # Room each text leaves for the resend marker (written as "marker\ntext"), in UTF-8 bytes — which
 # also bounds Telegram's UTF-16 units: long texts are split this much short of the limits.
 RESEND_MARKER_ROOM = 64
+# Tries to fetch and pass on a photo or recording before the recipient gets the words instead.
+MEDIA_ATTEMPTS = 3
 
 
 class DeliveryStatus(StrEnum):
@@ -56,6 +59,15 @@ class Delivery:
     moved_to: str = ""  # the chat has a new id (a Telegram group became a supergroup): resend there
     gone: bool = False  # the bot may no longer post here (removed from the group, blocked)
     unreached: bool = False  # the request never left (connection refused, connect timeout)
+    # The photo or recording could not be fetched, uploaded or sent: after MEDIA_ATTEMPTS (at
+    # once when `status` is FAILED) the recipient gets the caption with a note instead.
+    media_failed: bool = False
+
+
+def media_failure(error: MediaError) -> Delivery:
+    """A fetch or upload that failed: retried, unless retrying cannot help."""
+    status = DeliveryStatus.FAILED if error.permanent else DeliveryStatus.RETRY
+    return Delivery(status, error=f"media: {error.reason}"[:300], media_failed=True)
 
 
 class DeliveryFeedback(Protocol):
@@ -99,7 +111,8 @@ class OutboxSender:
                  crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None,
                  texts: Texts | None = None) -> None:
         self.db = db
-        self.marker = (texts or Texts(ZH)).t("resend_marker")
+        self.texts = texts or Texts(ZH)
+        self.marker = self.texts.t("resend_marker")
         if len(self.marker.encode()) + 1 > RESEND_MARKER_ROOM:
             raise ValueError("the resend marker does not fit the room texts leave for it")
         self.feedback = feedback
@@ -182,19 +195,25 @@ class OutboxSender:
             if result.status is DeliveryStatus.SENT:
                 self.crash_points.reached("sender.after_send")
                 self.crash_points.reached(f"sender.after_send.{row.kind}")
-            await self._commits.run(lambda conn: self._record(conn, row, result))
+            queued = await self._commits.run(lambda conn: self._record(conn, row, result))
+        if queued:
+            self.wake.set()  # the words in place of a photo: due now
 
-    async def _record(self, conn: aiosqlite.Connection, row: OutboxRow, result: Delivery) -> None:
+    async def _record(self, conn: aiosqlite.Connection, row: OutboxRow, result: Delivery) -> bool:
+        """Record the outcome; True when a row was queued in its place (a photo's fallback)."""
         now = self.clock.now()
         if result.status is DeliveryStatus.SENT:
             await outbox.mark_sent(conn, row.id, result.message_id, now)
-            return
+            return False
+        if result.media_failed and (result.status is DeliveryStatus.FAILED or row.attempts >= MEDIA_ATTEMPTS):
+            await self._words_instead(conn, row, result.error)
+            return True
         if result.moved_to and row.attempts < MAX_ATTEMPTS:
             await outbox.move_row(conn, row.id, result.moved_to, now, result.error)
             if self.feedback is not None:
                 await self.feedback.moved(conn, row, result.moved_to)
             log.info("%s outbox row %d: chat moved; resending to the new id", self.transport.channel, row.id)
-            return
+            return False
         if result.gone and self.feedback is not None:
             await self.feedback.gone(conn, row, result.error)
         if result.status is DeliveryStatus.RETRY and (
@@ -204,14 +223,14 @@ class OutboxSender:
             await outbox.mark_retry(conn, row.id, now + timedelta(seconds=delay), result.error)
             log.info("%s outbox row %d: retry in %.1fs (%s)", self.transport.channel, row.id,
                      delay, result.error)
-            return
+            return False
         if result.status is DeliveryStatus.UNCERTAIN and row.attempts < MAX_ATTEMPTS:
             # A try like any other: repeated after the same back-off, but it may have arrived.
             delay = backoff_seconds(row.attempts)
             await outbox.mark_resend(conn, row.id, now + timedelta(seconds=delay), result.error)
             log.warning("%s outbox row %d (%s): outcome unknown (%s); resend in %.1fs",
                         self.transport.channel, row.id, row.kind, result.error, delay)
-            return
+            return False
         # Out of tries (or refused): uncertain if any try may have arrived, else failed.
         maybe_arrived = result.status is DeliveryStatus.UNCERTAIN or row.resends > 0
         status = OutboxStatus.UNCERTAIN if maybe_arrived else OutboxStatus.FAILED
@@ -219,6 +238,20 @@ class OutboxSender:
         await outbox.mark_final(conn, row.id, status, error)
         log.warning("%s outbox row %d (%s): %s — %s", self.transport.channel, row.id, row.kind,
                     status.value, error)
+        return False
+
+    async def _words_instead(self, conn: aiosqlite.Connection, row: OutboxRow, error: str) -> None:
+        """The photo or recording could not be passed on: the row is recorded failed with why,
+        and the recipient gets its caption with a note, so the message is never lost."""
+        reply = Reply.from_payload(row.payload)
+        key = "media_unavailable_photo" if reply.photo else "media_unavailable_voice"
+        words = replace(reply, text=f"{reply.text}\n{self.texts.t(key)}".strip(), photo="", voice="",
+                        media_from="")
+        await outbox.mark_final(conn, row.id, OutboxStatus.FAILED, error)
+        await outbox.enqueue(conn, row.channel, row.chat_id, words.to_payload(), self.clock.now(),
+                             kind=row.kind, ticket_id=row.ticket_id)
+        log.warning("%s outbox row %d (%s): media not passed on (%s); the text goes instead",
+                    self.transport.channel, row.id, row.kind, error)
 
     async def seconds_until_due(self) -> float | None:
         async with self.db.read() as conn:

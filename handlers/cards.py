@@ -11,12 +11,14 @@ from handlers.routing import Routing, people_at_level, recipients_of
 from handlers.types import Channel, Option, Recipient, Reply
 from storage.accounts import accounts_of_resident
 from storage.tickets import (
+    Attachment,
+    AttachmentKind,
     EventAction,
     Ticket,
     TicketStatus,
     add_event,
+    attachments_of,
     followers_of,
-    photos_of,
 )
 
 CARD_DESCRIPTION_LIMIT = 1500
@@ -79,15 +81,29 @@ async def card_replies(
     ctx: Context, ticket: Ticket, title_key: str, channel: Channel, note: str = "",
     *, full_phone: bool = False,
 ) -> list[Reply]:
-    """The card, then the ticket's photos that this channel can show."""
+    """The card, then the ticket's photos and recordings, from whichever platform they were sent
+    on (the sender fetches and re-uploads one from another)."""
     text = card_text(ctx, ticket, title_key, full_phone=full_phone)
+    attachments = await attachments_of(ctx.conn, ticket.id)
+    voices = sum(1 for a in attachments if a.kind is AttachmentKind.VOICE)
+    if voices:
+        text = f"{text}\n{ctx.t('card_voices', count=voices)}"
     if note:
         text = f"{text}\n{note}"
     replies = [Reply(text=text, options=action_options(ctx, ticket.id))]
-    for photo_channel, ref in await photos_of(ctx.conn, ticket.id):
-        if photo_channel == channel:
-            replies.append(Reply(text=ctx.t("card_photo", id=ticket.id), photo=ref))
+    for attachment in attachments:
+        key = "card_voice" if attachment.kind is AttachmentKind.VOICE else "card_photo"
+        replies.append(media_reply(attachment, channel, ctx.t(key, id=ticket.id)))
     return replies
+
+
+def media_reply(attachment: Attachment, channel: Channel, caption: str) -> Reply:
+    """A photo or recording for a chat on `channel`; `media_from` names the platform that holds
+    it when that is another one."""
+    source = "" if attachment.channel == channel else attachment.channel
+    if attachment.kind is AttachmentKind.VOICE:
+        return Reply(text=caption, voice=attachment.ref, media_from=source)
+    return Reply(text=caption, photo=attachment.ref, media_from=source)
 
 
 async def send_card(ctx: Context, ticket: Ticket, routing: Routing, title_key: str, note: str = "") -> None:
@@ -110,20 +126,26 @@ async def notify_staff(ctx: Context, routing: Routing, text: str, ticket_id: int
         ctx.notify(recipient, Reply(text=text), "staff_notice", ticket_id)
 
 
-async def notify_holders(ctx: Context, ticket: Ticket, text: str) -> None:
-    """Tell everyone who holds the ticket now: its grid's people and every level it was
-    escalated or reopened to (吹哨, 不满意), up to its escalation level — and, as routing does,
-    the levels above until someone is reached (a grid whose leader cannot be reached sent its
-    card to the guide); each chat once."""
-    told: list[Recipient] = []
+async def holders(ctx: Context, ticket: Ticket) -> list[Recipient]:
+    """Everyone who holds the ticket now: its grid's people and every level it was escalated or
+    reopened to (吹哨, 不满意), up to its escalation level — and, as routing does, the levels
+    above until someone is reached (a grid whose leader cannot be reached sent its card to the
+    guide); each chat once."""
+    found: list[Recipient] = []
     for level in Level:
-        if level > ticket.escalation_level and told:
+        if level > ticket.escalation_level and found:
             break
         for recipient in await recipients_of(ctx.conn, await people_at_level(
                 ctx.conn, ctx.services.config, ticket, level)):
-            if recipient not in told:
-                told.append(recipient)
-                ctx.notify(recipient, Reply(text=text), "staff_notice", ticket.id)
+            if recipient not in found:
+                found.append(recipient)
+    return found
+
+
+async def notify_holders(ctx: Context, ticket: Ticket, text: str) -> None:
+    """Tell everyone who holds the ticket now (see holders)."""
+    for recipient in await holders(ctx, ticket):
+        ctx.notify(recipient, Reply(text=text), "staff_notice", ticket.id)
 
 
 async def notify_resident(

@@ -90,6 +90,7 @@ class ReportState:
     flat: str | None = None  # unit/room; None: neither typed with the address nor asked yet
     flat_asked: bool = False  # the flat step was shown (返回 from the phone step goes there)
     offered: tuple[int, ...] = ()  # the tickets 我也遇到 was offered for at the summary
+    voices: tuple[str, ...] = ()  # voice messages without a transcript, by platform id
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"description": self.description, "photos": list(self.photos),
@@ -113,6 +114,8 @@ class ReportState:
             data["flat"] = self.flat
         if self.flat_asked:
             data["flat_asked"] = True
+        if self.voices:
+            data["voices"] = list(self.voices)
         return data
 
     @classmethod
@@ -126,6 +129,7 @@ class ReportState:
             address=_address(data.get("address")), address_step=data.get("address_step") or "",
             phone=data.get("phone"), offered=tuple(int(i) for i in data.get("offered") or ()),
             flat=data.get("flat"), flat_asked=bool(data.get("flat_asked")),
+            voices=tuple(data.get("voices") or ()),
         )
 
 

@@ -6,6 +6,8 @@ from handlers.buttons import CANCEL, MyTicketButton, MyTicketVerb, ShowMyTicket
 from handlers.cards import (
     card_replies,
     category_name,
+    holders,
+    media_reply,
     notify_followers,
     notify_holders,
     status_name,
@@ -23,7 +25,7 @@ from handlers.timeline import resident_history
 from handlers.types import Option, Reply
 from storage import outbox, tickets
 from storage.accounts import accounts_of_resident
-from storage.tickets import EventAction, Ticket, TicketStatus
+from storage.tickets import Attachment, AttachmentKind, EventAction, Ticket, TicketStatus
 
 ADD_INFO_FLOW = Flow.ADD_INFO
 MAX_INFO = 500
@@ -126,20 +128,33 @@ async def handle_add_info(ctx: Context, dialog: OpenDialog) -> None:
                 ctx.t("ticket_closed_already", id=ticket.id, status=status_name(ctx, ticket.status)))
         return
     text = ctx.incoming.text.strip()[:MAX_INFO]
-    if not text and not ctx.incoming.photos:
+    channel = ctx.incoming.channel
+    added = [*(Attachment(channel, ref, AttachmentKind.PHOTO) for ref in ctx.incoming.photos),
+             *(Attachment(channel, ref, AttachmentKind.VOICE) for ref in ctx.incoming.voices)]
+    if not text and not added:
         ctx.say(ctx.t("add_info_prompt", id=ticket.id), (ctx.t("cancel"), CANCEL))
         return
     actor = str(ctx.account.resident_id)
-    for ref in ctx.incoming.photos:
-        await tickets.add_photo(ctx.conn, ticket.id, ctx.incoming.channel, ref, actor, ctx.now)
-        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.PHOTO_ADDED)
+    for attachment in added:
+        await tickets.add_photo(ctx.conn, ticket.id, channel, attachment.ref, actor, ctx.now, attachment.kind)
+        action = EventAction.VOICE_ADDED if attachment.kind is AttachmentKind.VOICE else EventAction.PHOTO_ADDED
+        await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, action)
     if text:
         await tickets.add_event(ctx.conn, ticket.id, ctx.now, "resident", actor, EventAction.INFO_ADDED,
                                 note=text)
     await end_dialog(ctx)
-    summary = text or ctx.t("event_photo_added")
     # Everyone holding it: after 吹哨 or 不满意 the level above is working on it too.
-    await notify_holders(ctx, ticket, ctx.t("card_info_added", id=ticket.id, text=resident_text(summary)))
+    held_by = await holders(ctx, ticket)
+    for recipient in held_by if text else ():
+        ctx.notify(recipient, Reply(text=ctx.t("card_info_added", id=ticket.id, text=resident_text(text))),
+                   "staff_notice", ticket.id)
+    # The photo or recording itself reaches the handlers (fetched and re-uploaded by the sender
+    # when they are on another platform), not words saying there is one.
+    for attachment in added:
+        key = "card_info_voice" if attachment.kind is AttachmentKind.VOICE else "card_info_photo"
+        for recipient in held_by:
+            ctx.notify(recipient, media_reply(attachment, recipient.channel, ctx.t(key, id=ticket.id)),
+                       "staff_notice", ticket.id)
     ctx.say(ctx.t("add_info_done", id=ticket.id))
 
 

@@ -38,6 +38,7 @@ FLOW = Flow.REPORT
 MIN_DESCRIPTION = 2  # 「漏水」 says it all in Chinese
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
+MAX_VOICES = 5
 
 
 async def start_report(ctx: Context, description: str = "") -> None:
@@ -54,11 +55,14 @@ async def start_report_with_media(ctx: Context) -> None:
         description=caption[:MAX_DESCRIPTION] if len(caption) >= MIN_DESCRIPTION else "",
         photos=incoming.photos[:MAX_PHOTOS],
         location=(location.latitude, location.longitude) if location is not None else None,
+        voices=incoming.voices[:MAX_VOICES],
     )
     if state.location:
         ctx.say(ctx.t("report_location_added"))
     if state.photos:
         ctx.say(ctx.t("report_photo_added", count=len(state.photos)))
+    if state.voices:
+        ctx.say(ctx.t("report_voice_added", count=len(state.voices)))
     await _start(ctx, state)
 
 
@@ -80,7 +84,7 @@ def offer_draft(ctx: Context, dialog: OpenDialog) -> None:
     「1」 meant for a new report never submits the old one."""
     state = dialog.state
     assert isinstance(state, ReportState)
-    if not (state.category or state.description or state.photos or state.location):
+    if not (state.category or state.description or state.photos or state.location or state.voices):
         _prompt(ctx, dialog.step, state)  # nothing to lose: just ask again
         return
     parts = [category_name(ctx, state.category)] if state.category else []
@@ -161,7 +165,7 @@ async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
             return
         await _go_or_summary(ctx, previous, state)
         return
-    if incoming.photos or incoming.location:
+    if incoming.photos or incoming.location or incoming.voices:
         await _add_attachments(ctx, step, state)
         return
     if step == "category":
@@ -193,6 +197,11 @@ async def _add_attachments(ctx: Context, step: str, state: ReportState) -> None:
         state = replace(state, photos=state.photos + incoming.photos[: max(room, 0)])
         ctx.say(ctx.t("report_photo_limit", max=MAX_PHOTOS) if room <= 0
                 else ctx.t("report_photo_added", count=len(state.photos)))
+    if incoming.voices:
+        room = MAX_VOICES - len(state.voices)
+        state = replace(state, voices=state.voices + incoming.voices[: max(room, 0)])
+        ctx.say(ctx.t("report_voice_limit", max=MAX_VOICES) if room <= 0
+                else ctx.t("report_voice_added", count=len(state.voices)))
     # Keep the attachments even if a caption is rejected as a description below.
     await save(ctx, OpenDialog(FLOW, step, state))
     if incoming.text and step == "description":
@@ -291,6 +300,7 @@ async def _show_summary(ctx: Context, state: ReportState) -> None:
         description=resident_text(state.description),
         address=full_address(address.label, state.flat or ""),
         photos=len(state.photos),
+        voices=ctx.t("summary_voices", count=len(state.voices)) if state.voices else "",
         location=ctx.t("summary_location") if state.location else "",
         phone=mask_phone(state.phone) if state.phone else ctx.t("no_phone"),
     )

@@ -99,8 +99,9 @@ def in_flow(ctx: Context, turn: Turn) -> bool:
 
 
 def media(ctx: Context, turn: Turn) -> bool:
-    """A photo or a location (with or without a caption)."""
-    return not ctx.incoming.button and bool(ctx.incoming.photos or ctx.incoming.location is not None)
+    """A photo, a voice message (without a transcript) or a location (with or without a caption)."""
+    incoming = ctx.incoming
+    return not incoming.button and bool(incoming.photos or incoming.voices or incoming.location is not None)
 
 
 def membership(ctx: Context, turn: Turn) -> bool:

@@ -9,6 +9,7 @@ from handlers import reassign
 from handlers.buttons import CANCEL, RateButton, TicketButton, TicketVerb
 from handlers.cards import (
     category_name,
+    media_reply,
     notify_resident,
     status_name,
 )
@@ -19,9 +20,10 @@ from handlers.domain.tickets import RESOLVABLE
 from handlers.flow_states import Flow, ResolveState
 from handlers.rendering import display_name, resident_text
 from handlers.ticket_moves import authorized_ticket, carry_out, staff_actor
-from handlers.types import Option
+from handlers.types import Channel, Option, Recipient
 from storage import tickets
-from storage.tickets import Rating, Ticket
+from storage.accounts import accounts_of_resident
+from storage.tickets import Attachment, AttachmentKind, Rating, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +100,24 @@ async def resolve(ctx: Context, ticket: Ticket, note: str, photos: tuple[str, ..
         return False
     for ref in photos:
         await tickets.add_photo(ctx.conn, ticket.id, ctx.incoming.channel, ref, actor.id, ctx.now)
+    await _show_result_photos(ctx, ticket, photos)
     category = category_name(ctx, ticket.category_id)
     await notify_resident(
         ctx, ticket, ctx.t("notice_resolved", id=ticket.id, category=category, note=resident_text(note, 200)),
         rating_options(ctx, ticket.id), followers=ctx.t("follower_resolved", id=ticket.id, category=category))
     ctx.say(ctx.t("resolve_done", id=ticket.id))
     return True
+
+
+async def _show_result_photos(ctx: Context, ticket: Ticket, photos: tuple[str, ...]) -> None:
+    """The photos of the 办结 reach the reporter as photos, before the rating request (the sender
+    fetches and re-uploads one taken on another platform). Followers get the state change only."""
+    caption = ctx.t("resolve_photo", id=ticket.id)
+    for account in await accounts_of_resident(ctx.conn, ticket.resident_id):
+        channel = Channel(account.channel)
+        for ref in photos:
+            reply = media_reply(Attachment(ctx.incoming.channel, ref, AttachmentKind.PHOTO), channel, caption)
+            ctx.notify(Recipient(channel, account.chat_id), reply, "resident_notice", ticket.id)
 
 
 def rating_options(ctx: Context, ticket_id: int) -> tuple[Option, ...]:

@@ -60,6 +60,7 @@ RESIDENT_VIEW: Mapping[EventAction, Shown | None] = {
     EventAction.CANCELLED: Shown("event_cancelled"),
     EventAction.INFO_ADDED: Shown("event_info_added", Detail.NOTE),  # her own words
     EventAction.PHOTO_ADDED: Shown("event_photo_added"),
+    EventAction.VOICE_ADDED: Shown("event_voice_added"),
     EventAction.FOLLOWER_ADDED: Shown("event_follower_added"),  # a count of neighbours, no one named
     EventAction.REFUSED: None,
     EventAction.WARNED: None,  # 预警提醒 goes to staff only
@@ -81,6 +82,7 @@ STAFF_VIEW: Mapping[EventAction, Shown | None] = {
     EventAction.CANCELLED: Shown("event_cancelled"),
     EventAction.INFO_ADDED: Shown("event_info_added", Detail.NOTE),
     EventAction.PHOTO_ADDED: Shown("event_photo_added"),
+    EventAction.VOICE_ADDED: Shown("event_voice_added"),
     EventAction.FOLLOWER_ADDED: Shown("event_follower_added"),
     EventAction.REFUSED: None,
     EventAction.WARNED: None,

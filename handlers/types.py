@@ -42,6 +42,7 @@ class Incoming:
     command_arg: str = ""
     button: str = ""  # data of a pressed option
     photos: tuple[str, ...] = ()
+    voices: tuple[str, ...] = ()  # voice recordings without a transcript, by platform id
     location: Location | None = None
     display_name: str = ""
     chat_title: str = ""  # a group's name
@@ -65,12 +66,20 @@ class Reply:
     options: tuple[Option, ...] = ()
     link: str = ""
     link_label: str = ""
-    photo: str = ""
+    photo: str = ""  # a photo's platform id: the text is its caption
     main_keyboard: bool = False
+    voice: str = ""  # a voice recording's platform id (the text is its caption)
+    # The channel whose platform holds `photo`/`voice` when it is not the recipient's: the
+    # sender fetches it there and uploads it (a WeChat photo to a Telegram leader).
+    media_from: str = ""
+
+    @property
+    def media(self) -> str:
+        return self.photo or self.voice
 
     def to_payload(self) -> dict:
-        """The JSON form stored in an outbox row."""
-        return {
+        """The JSON form stored in an outbox row (media keys only when set: older rows lack them)."""
+        payload = {
             "text": self.text,
             "options": [[o.label, o.data] for o in self.options],
             "link": self.link,
@@ -78,6 +87,11 @@ class Reply:
             "photo": self.photo,
             "main_keyboard": self.main_keyboard,
         }
+        if self.voice:
+            payload["voice"] = self.voice
+        if self.media_from:
+            payload["media_from"] = self.media_from
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict) -> Reply:
@@ -88,6 +102,8 @@ class Reply:
             link_label=payload.get("link_label", ""),
             photo=payload.get("photo", ""),
             main_keyboard=bool(payload.get("main_keyboard", False)),
+            voice=payload.get("voice", ""),
+            media_from=payload.get("media_from", ""),
         )
 
 

@@ -10,6 +10,11 @@ from enum import StrEnum
 
 import aiosqlite
 
+from storage.attachments import Attachment as Attachment
+from storage.attachments import AttachmentKind as AttachmentKind
+from storage.attachments import add_photo as add_photo
+from storage.attachments import attachments_of as attachments_of
+from storage.attachments import photos_of as photos_of
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one, optional_equals
 
@@ -47,6 +52,7 @@ class EventAction(StrEnum):
     CANCELLED = "cancelled"
     INFO_ADDED = "info_added"
     PHOTO_ADDED = "photo_added"
+    VOICE_ADDED = "voice_added"  # a voice message without a transcript (issue 13)
     FOLLOWER_ADDED = "follower_added"
     REFUSED = "refused"
     WARNED = "warned"  # 预警提醒 sent: data {"deadline", "level", "due", "recipients"}
@@ -261,20 +267,6 @@ async def open_tickets(
     area, values = optional_equals(grid_id=grid_id, community_id=community_id)
     sql = f"SELECT {_COLUMNS} FROM tickets WHERE status IN ({marks}){area} ORDER BY id LIMIT ?"
     return [_ticket(row) for row in await fetch_all(conn, sql, (*OPEN_STATUSES, *values, limit))]
-
-
-async def add_photo(
-    conn: aiosqlite.Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime
-) -> None:
-    await conn.execute(
-        "INSERT INTO ticket_photos (ticket_id, channel, ref, added_by, added_at) VALUES (?, ?, ?, ?, ?)",
-        (ticket_id, channel, ref, added_by, stamp(now)),
-    )
-
-
-async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[tuple[str, str]]:
-    """(channel, ref) of each photo of a ticket."""
-    return [(r[0], r[1]) for r in await fetch_all(conn, "SELECT channel, ref FROM ticket_photos WHERE ticket_id = ? ORDER BY id", (ticket_id,))]
 
 
 async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:

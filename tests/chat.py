@@ -116,6 +116,10 @@ class ChatUser:
     async def photo(self, ref: str, caption: str = "") -> list[Reply]:
         return await self._do(self._incoming(photos=(ref,), text=caption))
 
+    async def voice(self, ref: str) -> list[Reply]:
+        """A voice message without a transcript (Telegram voice, WeChat with no Recognition)."""
+        return await self._do(self._incoming(voices=(ref,)))
+
     async def location(self, lat: float, lon: float) -> list[Reply]:
         return await self._do(self._incoming(location=Location(lat, lon)))
 

@@ -58,8 +58,9 @@ class WeChatPlatform:
     """Posts what WeChat would post, as WeChat would sign and encrypt it."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, clock: Clock,
-                 security: WeChatSecurity = WeChatSecurity.SAFE) -> None:
+                 security: WeChatSecurity = WeChatSecurity.SAFE, fake: FakeWeChatAPI | None = None) -> None:
         self.session = session
+        self.fake = fake  # where a photo or recording a follower sends is kept (media/get)
         self.url = url
         self.clock = clock
         self.security = security
@@ -126,8 +127,22 @@ class WeChatPlatform:
         return await self.post(self.base(openid, "event") | {"Event": "subscribe", "EventKey": ""})
 
     async def image(self, openid: str, media_id: str, pic_url: str) -> Answer:
+        if self.fake is not None:
+            self.fake.add_media(media_id, b"\xff\xd8\xff\xe0" + media_id.encode(), "image/jpeg")
         return await self.post(self.base(openid, "image") | {
             "PicUrl": pic_url, "MediaId": media_id, "MsgId": next(self._ids)})
+
+    async def voice(self, openid: str, media_id: str, recognition: str | None = None,
+                    voice_format: str = "amr") -> Answer:
+        """A voice message; with 语音识别 on, WeChat adds its own transcript as Recognition
+        (empty when it heard nothing it could write down)."""
+        if self.fake is not None:
+            self.fake.add_media(media_id, b"#!AMR\n" + media_id.encode(), f"audio/{voice_format}")
+        fields = self.base(openid, "voice") | {"MediaId": media_id, "Format": voice_format,
+                                                "MsgId": next(self._ids)}
+        if recognition is not None:
+            fields["Recognition"] = recognition
+        return await self.post(fields)
 
     async def location(self, openid: str, lat: float, lon: float, label: str) -> Answer:
         return await self.post(self.base(openid, "location") | {
@@ -157,5 +172,5 @@ async def start_wechat(config: Config, fake: FakeWeChatAPI, clock: Clock, db: Pa
         if server.port:
             break
         await asyncio.sleep(0.01)
-    platform = WeChatPlatform(session, f"http://127.0.0.1:{server.port}{CALLBACK}", clock, security)
+    platform = WeChatPlatform(session, f"http://127.0.0.1:{server.port}{CALLBACK}", clock, security, fake)
     return WeChatRun(app=app, stop=stop, task=task, fake=fake, server=server, platform=platform)

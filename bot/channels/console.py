@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 HELP = (
     "控制台模式：输入文字即发送消息；输入数字或选项的文字选择选项；\n"
-    "/photo 名称 发送照片，/location 纬度 经度 发送位置，/as 身份 切换身份\n"
+    "/photo 名称 发送照片，/voice 名称 发送语音，/location 纬度 经度 发送位置，/as 身份 切换身份\n"
     "（resident:姓名、leader:G01、guide:G01、admin 或人员编号），/quit 退出。"
 )
 # What an operator needs to know about this session's files (operator-facing, like HELP).
@@ -43,7 +43,12 @@ class ConsoleView:
 
     def show(self, user_id: str, reply: Reply, header: str = "") -> None:
         lines = [header] if header else []
-        lines.append(f"[照片 {reply.photo}] {reply.text}" if reply.photo else reply.text)
+        if reply.photo:
+            lines.append(f"[照片 {reply.photo}] {reply.text}")
+        elif reply.voice:
+            lines.append(f"[语音 {reply.voice}] {reply.text}")
+        else:
+            lines.append(reply.text)
         lines += [f"  {n}. {option.label}" for n, option in enumerate(reply.options, 1)]
         if reply.link:
             lines.append(f"  🔗 {reply.link_label or '链接'}：{reply.link}")
@@ -130,6 +135,8 @@ def parse_line(user_id: str, line: str, options: tuple[Option, ...]) -> Incoming
     command, arg = split_command(text)
     if command == "photo":
         return Incoming(**base, photos=(arg or "photo",))
+    if command == "voice":  # a voice message without a transcript (适老化)
+        return Incoming(**base, voices=(arg or "voice",))
     if command == "location":
         parts = arg.split()
         try:

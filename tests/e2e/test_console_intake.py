@@ -61,3 +61,12 @@ def test_a_typed_option_label_works_where_its_number_does(tmp_path: Path) -> Non
     out = console(path, "/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "跳过", "不留电话", "提交")
     assert "已提交" in out
     assert rows(tmp_path / "bot-console.db", "SELECT description FROM tickets") == [("楼道灯坏了好几天了",)]
+
+
+def test_a_voice_joins_the_report_and_reaches_the_leader(tmp_path: Path) -> None:
+    """Issue 13 (适老化): `/voice NAME` plays a voice message without a transcript: it joins the
+    report, the summary counts it, and the leader's card is followed by the recording."""
+    path = write_config(tmp_path)
+    out = console(path, "/report", "1", "/voice 门口录音", *REPORT[2:-1], "1", "/as leader:G01")
+    assert "已收到语音（共 1 条）" in out and "照片：0 张，语音 1 条" in out
+    assert "[语音 门口录音] 工单 #1 的语音" in out

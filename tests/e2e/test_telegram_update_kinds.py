@@ -94,7 +94,7 @@ async def settled(app: App, count: int) -> dict[str, tuple[str, str]]:
     raise AssertionError(f"inbox did not settle: {rows}")
 
 
-STARTS_A_REPORT = {"photo", "location"}
+STARTS_A_REPORT = {"photo", "location", "voice", "audio"}  # issue 13: voice and audio too
 
 
 def user_content(name: str) -> bool:
@@ -125,7 +125,8 @@ async def test_every_message_field_ends_handled_or_skipped(run: TelegramRun) -> 
     for case in content:
         answer = await fake.wait_for(lambda m, c=case.chat_id: m.chat_id == c, timeout=10)
         if case.name in STARTS_A_REPORT:
-            assert answer.text in ("已添加照片（共 1 张）。", "已添加位置。"), (case.name, answer.text)
+            assert answer.text in ("已添加照片（共 1 张）。", "已添加位置。", "已收到语音（共 1 条），会转给网格员收听。"), \
+                (case.name, answer.text)
             continue
         assert "菜单" in (answer.text or "") and any(b.get("callback_data") == "menu" for b in answer.buttons)
     # Service messages get no answer at all; nothing reaches a group unasked.

@@ -199,12 +199,15 @@ async def test_a_callback_left_pending_by_a_crash_is_handled_at_start(
         await run.close()
 
 
-async def test_follow_greets_and_voice_is_explained(run: WeChatRun) -> None:
+async def test_follow_greets_and_voice_starts_a_report(run: WeChatRun) -> None:
     wx = run.platform
     welcome = await wx.subscribe(RESIDENT)
     assert welcome.text.startswith("您好，欢迎关注丰山街道「微丰山」") and "我要反映" in welcome.text
+    video = await wx.post(wx.base(RESIDENT, "video") | {"MediaId": "V2", "ThumbMediaId": "T2", "MsgId": 100})
+    assert "暂不支持视频" in video.text
+    # Issue 13 (适老化): a voice message without a transcript starts a report with it attached.
     voice = await wx.post(wx.base(RESIDENT, "voice") | {"MediaId": "V1", "Format": "amr", "MsgId": 99})
-    assert "暂不支持语音" in voice.text
+    assert "已收到语音（共 1 条）" in voice.text and "问题类别" in voice.text
     unfollow = await wx.post(wx.base(RESIDENT, "event") | {"Event": "unsubscribe", "EventKey": ""})
     assert unfollow.status == 200 and unfollow.body == "success"
 

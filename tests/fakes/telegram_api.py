@@ -30,6 +30,7 @@ from tests.fakes.telegram_spec import SpecViolation, load_spec, utf16_len
 
 _TEXT_FIELDS = frozenset(
     {"text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "photo", "file_id",
+     "voice", "audio", "document",
      "language_code", "url", "secret_token", "title", "description", "address", "question", "emoji"}
 )
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -48,7 +49,8 @@ JSONDict = dict[str, Any]
 
 @dataclass
 class SentMessage:
-    """One message the bot sent (or edited). ``text`` holds the caption for photos."""
+    """One message the bot sent (or edited). ``text`` holds the caption for photos; ``photo`` the
+    file id of a photo, voice, audio or document sent (an upload's is a key of ``files``)."""
 
     method: str
     chat_id: int
@@ -125,6 +127,7 @@ class FakeTelegramAPI:
         self.confirmed_offset = 0
         self.commands: list[JSONDict] = []
         self.files: dict[str, bytes] = {}  # getFile/download contents; sendPhoto uploads land here
+        self.file_paths: dict[str, str] = {}  # file_id -> file_path getFile answers (photos/<id>.jpg)
         self.updates: list[JSONDict] = []  # unconfirmed updates, oldest first
         self.violations: list[Violation] = []  # requests refused as invalid per the spec
         self._expected_violations: list[re.Pattern[str]] = []
@@ -148,7 +151,7 @@ class FakeTelegramAPI:
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         """Bind 127.0.0.1 on a free port and set :attr:`url`."""
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # uploads up to the platforms' limits
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._handle_file)
         app.router.add_route("*", "/{prefix}/{method}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
@@ -248,6 +251,16 @@ class FakeTelegramAPI:
         msg["photo"] = self._photo_sizes(file_id)
         if caption:
             msg["caption"] = caption
+        return self.push_raw({"message": msg})
+
+    def push_voice(self, user_id: int, file_id: str, data: bytes = b"OggS fake opus", *,
+                   duration: int = 4, chat_id: int | None = None, chat_type: str = "private") -> int:
+        """Queue a voice note (OGG/Opus, as Telegram clients record them); its file can be fetched."""
+        self.files[file_id] = data
+        self.file_paths[file_id] = f"voice/{file_id}.oga"
+        msg = self._incoming(user_id, chat_id, chat_type)
+        msg["voice"] = {"file_id": file_id, "file_unique_id": f"u_{file_id}", "duration": duration,
+                        "mime_type": "audio/ogg", "file_size": len(data)}
         return self.push_raw({"message": msg})
 
     def push_location(self, user_id: int, latitude: float, longitude: float, *,
@@ -408,7 +421,8 @@ class FakeTelegramAPI:
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
-        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        path = request.match_info["path"]
+        file_id = next((f for f, p in self.file_paths.items() if p == path), path.rsplit("/", 1)[-1])
         return web.Response(body=self.files.get(file_id, _PLACEHOLDER_FILE))
 
     # ---------------------------------------------------------------- Bot API methods
@@ -462,7 +476,8 @@ class FakeTelegramAPI:
         if not file_id:
             raise ApiError(400, "Bad Request: invalid file_id")
         return {"file_id": file_id, "file_unique_id": f"u_{file_id}",
-                "file_size": len(self.files.get(file_id, _PLACEHOLDER_FILE)), "file_path": f"photos/{file_id}"}
+                "file_size": len(self.files.get(file_id, _PLACEHOLDER_FILE)),
+                "file_path": self.file_paths.setdefault(file_id, f"photos/{file_id}.jpg")}
 
     def _photo_sizes(self, file_id: str) -> list[JSONDict]:
         return [{"file_id": f"{file_id}_s", "file_unique_id": f"u_{file_id}_s", "width": 90,
@@ -514,6 +529,35 @@ class FakeTelegramAPI:
         if caption:
             body["caption"] = caption
         return self._outgoing("sendPhoto", params, body, photo=file_id)
+
+    def _file_sent(self, method: str, field: str, params: JSONDict, limit: int) -> tuple[str, JSONDict]:
+        """A file sent by id or uploaded (multipart, kept in ``files``), as Telegram's size limits allow."""
+        value = params.get(field)
+        if isinstance(value, bytes):
+            if len(value) > limit:
+                raise ApiError(413, "Request Entity Too Large")
+            file_id = f"uploaded_{field}_{self._next_message_id}"
+            self.files[file_id] = value
+            return file_id, {"file_id": file_id, "file_unique_id": f"u_{file_id}", "file_size": len(value)}
+        if not isinstance(value, str) or not value:
+            raise ApiError(400, f"Bad Request: there is no {field} in the request")
+        return value, {"file_id": value, "file_unique_id": f"u_{value}"}
+
+    async def _send_file(self, method: str, field: str, params: JSONDict, extra: JSONDict) -> JSONDict:
+        file_id, described = self._file_sent(method, field, params, 50 * 1024 * 1024)
+        body: JSONDict = {field: {**described, **extra}}
+        if caption := str(params.get("caption") or ""):
+            body["caption"] = caption
+        return self._outgoing(method, params, body, photo=file_id)
+
+    async def _api_sendVoice(self, params: JSONDict) -> JSONDict:
+        return await self._send_file("sendVoice", "voice", params, {"duration": 4})
+
+    async def _api_sendAudio(self, params: JSONDict) -> JSONDict:
+        return await self._send_file("sendAudio", "audio", params, {"duration": 4})
+
+    async def _api_sendDocument(self, params: JSONDict) -> JSONDict:
+        return await self._send_file("sendDocument", "document", params, {})
 
     async def _api_sendLocation(self, params: JSONDict) -> JSONDict:
         location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}

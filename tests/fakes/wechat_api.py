@@ -27,12 +27,19 @@ TEMPLATE_SEND = "/cgi-bin/message/template/send"
 MENU_CREATE = "/cgi-bin/menu/create"
 MENU_GET = "/cgi-bin/menu/get"
 ROBOT_SEND = "/cgi-bin/webhook/send"
+MEDIA_GET = "/cgi-bin/media/get"
+MEDIA_UPLOAD = "/cgi-bin/media/upload"
+PIC_PREFIX = "/mmbiz/"  # where this fake serves an image message's PicUrl
+# 临时素材 limits and formats (新增临时素材): image 10 MB PNG/JPEG/GIF, voice 2 MB AMR/MP3.
+UPLOAD_TYPES = {"image": (10 * 1024 * 1024, ("image/jpeg", "image/png", "image/gif")),
+                "voice": (2 * 1024 * 1024, ("audio/amr", "audio/mpeg", "audio/mp3"))}
 ROBOT_TEXT_LIMIT = 2048  # UTF-8 bytes of text.content
 ROBOT_MARKDOWN_LIMIT = 4096
 CUSTOM_MSGTYPES = frozenset({"text", "image", "msgmenu", "news", "voice", "video", "music", "mpnews"})
 ERRMSG = {
     -1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type", 40003: "invalid openid", 40008: "invalid message type",
+    40004: "invalid media type", 40006: "invalid meida size", 40007: "invalid media_id",
     40013: "invalid appid", 40016: "invalid button size", 40037: "invalid template_id",
     40058: "invalid Request Parameter", 40125: "invalid appsecret", 42001: "access_token expired",
     43004: "require subscribe", 44004: "empty content", 45009: "api freq out of limit",
@@ -103,6 +110,11 @@ class FakeWeChatAPI:
         self._http_errors: list[_Rule] = []
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        # Temporary media by media_id: (bytes, content type). Followers' photos and recordings are
+        # added with add_media; media/upload adds the bot's. Custom messages must name one.
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.pictures: dict[str, bytes] = {}  # PicUrl path -> image bytes
+        self.uploads: list[tuple[str, str, bytes]] = []  # (type, media_id, bytes) of media/upload
         self._routes: dict[tuple[str, str], Callable[[WeChatCall], JSONDict]] = {
             ("GET", TOKEN): self._token, ("POST", CUSTOM_SEND): self._custom_send,
             ("POST", TEMPLATE_SEND): self._template_send, ("POST", MENU_CREATE): self._menu_create,
@@ -112,7 +124,7 @@ class FakeWeChatAPI:
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         """Bind 127.0.0.1 on a free port and set :attr:`url`."""
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # uploads up to the platforms' limits
         app.router.add_route("*", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
         await self._runner.setup()
@@ -132,6 +144,19 @@ class FakeWeChatAPI:
         await self.stop()
 
     # ---------------------------------------------------------------- setup and inspection
+    def add_media(self, media_id: str, data: bytes, content_type: str) -> None:
+        """A file a follower sent (WeChat keeps it 3 days as temporary media)."""
+        self.media[media_id] = (data, content_type)
+
+    def pic_url(self, name: str, data: bytes) -> str:
+        """An image message's PicUrl, served by this fake."""
+        self.pictures[f"{PIC_PREFIX}{name}"] = data
+        return f"{self.url}{PIC_PREFIX}{name}"
+
+    def expire_media(self, media_id: str) -> None:
+        """Three days later: the media_id is gone (media/get and sends answer 40007)."""
+        self.media.pop(media_id, None)
+
     def add_robot_key(self, key: str) -> None:
         self._robot_keys.add(key)
 
@@ -212,6 +237,12 @@ class FakeWeChatAPI:
     async def _handle(self, request: web.Request) -> web.Response:
         path = _path(request.match_info["path"])
         query = dict(request.query)
+        if path.startswith(PIC_PREFIX) and request.method == "GET":
+            picture = self.pictures.get(path)
+            return web.Response(body=picture, content_type="image/jpeg") if picture is not None \
+                else web.Response(status=404)
+        if (path, request.method) in ((MEDIA_GET, "GET"), (MEDIA_UPLOAD, "POST")):
+            return await self._media_call(request, path, query)
         raw = await request.read()
         try:
             parsed = json.loads(raw) if raw else None
@@ -265,6 +296,53 @@ class FakeWeChatAPI:
         self._tokens[token] = self.clock() + self.token_lifetime
         return {"access_token": token, "expires_in": self.token_lifetime}
 
+    async def _media_call(self, request: web.Request, path: str, query: dict[str, str]) -> web.Response:
+        """media/get answers the file itself (or a JSON error); media/upload takes multipart."""
+        form = await request.post() if path == MEDIA_UPLOAD else {}
+        upload = form.get("media")
+        call = WeChatCall(path, query, None, query.get("access_token", ""))
+        answer: JSONDict | None = None
+        if (fault := self._take(self._faults, path)) is not None:
+            answer = dict(fault)
+        elif (refusal := self._check_token(call.token)) is not None:
+            answer = refusal
+        elif path == MEDIA_GET:
+            found = self.media.get(query.get("media_id", ""))
+            if found is None:
+                answer = _err(40007)
+            else:
+                self.calls.append(call)
+                self.attempts.append(WeChatAttempt(call, 0))
+                self._notify()
+                return web.Response(body=found[0], headers={
+                    "Content-Type": found[1],
+                    "Content-Disposition": f'attachment; filename="{query["media_id"]}.bin"'})
+        else:
+            answer = self._upload(query.get("type", ""), upload)
+            if answer.get("media_id"):
+                self.calls.append(WeChatCall(path, query, {"type": answer["type"]}, call.token))
+        errcode = int(answer.get("errcode", 0) or 0)
+        self.attempts.append(WeChatAttempt(call, errcode))
+        self._notify()
+        return web.json_response(answer, dumps=partial(json.dumps, ensure_ascii=False))
+
+    def _upload(self, media_type: str, upload: Any) -> JSONDict:
+        if media_type not in UPLOAD_TYPES:
+            return _err(40004)
+        if not isinstance(upload, web.FileField):
+            return _err(41005, "media data missing")
+        data = upload.file.read()
+        limit, types = UPLOAD_TYPES[media_type]
+        if upload.content_type not in types:
+            return _err(40004)
+        if not data or len(data) > limit:
+            return _err(40006)
+        self._next_msgid += 1
+        media_id = f"UPLOADED_{media_type.upper()}_{self._next_msgid}"
+        self.media[media_id] = (data, upload.content_type)
+        self.uploads.append((media_type, media_id, data))
+        return {"type": media_type, "media_id": media_id, "created_at": int(self.clock())}
+
     def _custom_send(self, call: WeChatCall) -> JSONDict:
         body = call.body or {}
         if not body.get("touser"):
@@ -272,6 +350,8 @@ class FakeWeChatAPI:
         msgtype = body.get("msgtype")
         if msgtype not in CUSTOM_MSGTYPES or not isinstance(body.get(msgtype), dict):
             return _err(40008)
+        if msgtype in ("image", "voice") and body[msgtype].get("media_id") not in self.media:
+            return _err(40007)
         if msgtype == "text" and not str(body["text"].get("content") or "").strip():
             return _err(44004)
         return _ok()

@@ -66,7 +66,28 @@ async def test_add_info_with_a_photo(app: App, resident: ChatUser, leader: ChatU
     await resident.photo("later-photo")
     assert [ref for _, ref in await read(app, tickets.photos_of, 1)] == ["later-photo"]
     assert (await actions(app, 1))[-1] == "photo_added"
-    assert (await leader.inbox())[-1].text == "【工单 #1 补充信息】\n补充照片"
+    # Issue 13: the handler gets the photo itself, not the words 「补充照片」.
+    last = (await leader.inbox())[-1]
+    assert (last.photo, last.text) == ("later-photo", "【工单 #1 补充了照片】")
+    assert not any("补充照片" in r.text for r in await leader.inbox())
+
+
+async def test_add_info_with_a_voice(app: App, resident: ChatUser, leader: ChatUser) -> None:
+    """Issue 13 (适老化): a voice message added to an open ticket is kept and reaches the handler
+    as the recording; the resident's history says 补充语音, not 补充照片."""
+    await bind(app, leader, "g01-leader")
+    await file_report(resident)
+    await resident.press_data("my:add:1")
+    await resident.voice("later-voice")
+    assert resident.text == "已补充到工单 #1，网格员会看到。"
+    assert await read(app, tickets.attachments_of, 1) == [
+        tickets.Attachment("console", "later-voice", tickets.AttachmentKind.VOICE)]
+    assert (await actions(app, 1))[-1] == "voice_added"
+    last = (await leader.inbox())[-1]
+    assert (last.voice, last.photo, last.text) == ("later-voice", "", "【工单 #1 补充了语音】")
+    await resident.say("/mytickets")
+    await resident.press("#1")
+    assert "补充语音" in resident.text and "补充照片" not in resident.text
 
 
 async def test_add_info_can_be_cancelled(app: App, resident: ChatUser) -> None:

@@ -278,6 +278,30 @@ async def test_photos_and_location_are_attached(app: App, resident: ChatUser, le
     assert [c.photo for c in cards[1:]] == [f"photo-{n}" for n in range(5)]
 
 
+async def test_a_voice_alone_starts_a_report_and_reaches_the_leader(app: App, resident: ChatUser,
+                                                                    leader: ChatUser) -> None:
+    """Issue 13 (适老化): a voice message without a transcript, with nothing open, starts a report
+    with it attached; the summary and the card count it, and the card is followed by it."""
+    await bind(app, leader, "g01-leader")
+    await resident.voice("voice-0")
+    assert "已收到语音（共 1 条）" in resident.text and "问题类别" in resident.text
+    await resident.press("水电维修")
+    await resident.voice("voice-1")
+    assert "已收到语音（共 2 条）" in resident.text
+    await resident.say("楼道漏水")
+    await resident.say("龙池花园3栋")
+    await resident.press("龙池花园3栋")
+    await resident.press("跳过")
+    await resident.press("不留电话")
+    assert "照片：0 张，语音 2 条" in resident.text
+    await resident.press("提交")
+    assert [(a.ref, a.kind) for a in await read(app, tickets.attachments_of, 1)] == [
+        ("voice-0", tickets.AttachmentKind.VOICE), ("voice-1", tickets.AttachmentKind.VOICE)]
+    card, *recordings = await leader.inbox()
+    assert "附件：语音 2 条" in card.text
+    assert [(r.voice, r.text) for r in recordings] == [("voice-0", "工单 #1 的语音"), ("voice-1", "工单 #1 的语音")]
+
+
 async def test_description_too_short(app: App, resident: ChatUser) -> None:
     await resident.say("/report")
     await resident.press("水电维修")

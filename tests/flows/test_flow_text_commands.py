@@ -77,11 +77,16 @@ async def test_resolve_without_a_note_asks_for_one(app: App, leader: ChatUser, f
     assert (await ticket_row(app, 1)).result_note == "已处理"
 
 
-async def test_resolve_with_a_photo_and_the_command_as_caption(app: App, leader: ChatUser, filed: int) -> None:
+async def test_resolve_with_a_photo_and_the_command_as_caption(app: App, resident: ChatUser, leader: ChatUser,
+                                                               filed: int) -> None:
     await leader.photo("fixed-lamp", caption="办结 1")
     assert leader.text == "工单 #1 已办结，已请居民评价。"
     assert (await ticket_row(app, 1)).result_note == "补充照片"
     assert [(p.ref, p.added_by) for p in await read(app, reads.photos)] == [("fixed-lamp", "g01-leader")]
+    # Issue 13: the photo reaches the resident, before the rating request.
+    *_, photo, rating = await resident.inbox()
+    assert (photo.photo, photo.text) == ("fixed-lamp", "工单 #1 办结照片")
+    assert "已办结" in rating.text and rating.options
 
 
 async def test_reassign_by_text_in_one_step(app: App, resident: ChatUser, leader: ChatUser, filed: int) -> None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -273,3 +273,27 @@ async def test_json_body_and_subprocess_client(fake: FakeTelegramAPI) -> None:
             body = await resp.json()
     assert resp.status == 200 and body["result"]["text"] == "json body"
     assert fake.sent[-1].chat_id == USER and fake.sent[-1].buttons == [{"text": "a", "callback_data": "b"}]
+
+
+async def test_voice_audio_and_documents_by_id_or_upload_and_their_download(fake: FakeTelegramAPI) -> None:
+    """Issue 13: what the media path uses — getFile gives a voice note its .oga path, the file
+    download serves its bytes, and sendVoice/sendAudio/sendDocument take a file id or a
+    multipart upload (kept in ``files``)."""
+    async with Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=fake.file_url) as bot:
+        await _voice_audio_and_documents(fake, bot)
+
+
+async def _voice_audio_and_documents(fake: FakeTelegramAPI, bot: Bot) -> None:
+    fake.push_voice(USER, "voice-1", b"OggS voice bytes")
+    file = await bot.get_file("voice-1")
+    assert file.file_path is not None and file.file_path.endswith("voice/voice-1.oga")
+    assert bytes(await file.download_as_bytearray()) == b"OggS voice bytes"
+    voice = await bot.send_voice(USER, "voice-1", caption="语音")
+    assert voice.voice.file_id == "voice-1" and voice.caption == "语音"
+    await bot.send_voice(USER, InputFile(b"OggS uploaded", filename="v.ogg"))
+    await bot.send_audio(USER, "audio-1")
+    await bot.send_document(USER, InputFile(b"#!AMR\n", filename="voice.amr"))
+    sent = fake.messages_to(USER)
+    assert [m.method for m in sent] == ["sendVoice", "sendVoice", "sendAudio", "sendDocument"]
+    assert fake.files[sent[1].photo or ""] == b"OggS uploaded" and fake.files[sent[3].photo or ""] == b"#!AMR\n"
+    assert sent[2].photo == "audio-1"

@@ -225,3 +225,36 @@ async def test_wait_for_wakes_on_a_call_and_times_out_helpfully(
     await post(http, f"{fake.url}{ROBOT_SEND}", robot_text("refused"), key="wrong")
     with pytest.raises(AssertionError, match=r"no matching call within 0.2s[\s\S]*93000"):
         await fake.wait_for(lambda c: c.body == robot_text("refused"), timeout=0.2)
+
+
+async def test_temporary_media_get_upload_and_the_messages_that_name_it(
+    fake: FakeWeChatAPI, http: aiohttp.ClientSession
+) -> None:
+    """Issue 13: media/get serves a follower's file (an unknown or expired id is a JSON 40007),
+    media/upload takes multipart within the 临时素材 limits, and an image or voice 客服消息
+    must name a media_id WeChat knows."""
+    access = await token(fake, http)
+    fake.add_media("VOICE-1", b"#!AMR\nvoice", "audio/amr")
+    async with http.get(f"{fake.url}/cgi-bin/media/get", params={"access_token": access, "media_id": "VOICE-1"}) as got:
+        assert got.headers["Content-Type"] == "audio/amr" and await got.read() == b"#!AMR\nvoice"
+    assert (await get(http, f"{fake.url}/cgi-bin/media/get", access_token=access, media_id="NOPE"))["errcode"] == 40007
+
+    async def upload(media_type: str, data: bytes, content_type: str) -> dict[str, Any]:
+        form = aiohttp.FormData()
+        form.add_field("media", data, filename="f", content_type=content_type)
+        async with http.post(f"{fake.url}/cgi-bin/media/upload", params={"access_token": access, "type": media_type},
+                             data=form) as response:
+            return await response.json()
+
+    uploaded = await upload("image", b"\xff\xd8 jpeg", "image/jpeg")
+    assert uploaded["type"] == "image" and uploaded["media_id"] in fake.media
+    assert (await upload("voice", b"OggS", "audio/ogg"))["errcode"] == 40004  # AMR and MP3 only
+    assert (await upload("voice", b"x" * (2 * 1024 * 1024 + 1), "audio/amr"))["errcode"] == 40006
+    assert (await upload("film", b"x", "video/mp4"))["errcode"] == 40004
+    image = {"touser": OPENID, "msgtype": "image", "image": {"media_id": uploaded["media_id"]}}
+    assert (await post(http, f"{fake.url}{CUSTOM_SEND}", image, access_token=access))["errcode"] == 0
+    fake.expire_media(uploaded["media_id"])  # three days later
+    assert (await post(http, f"{fake.url}{CUSTOM_SEND}", image, access_token=access))["errcode"] == 40007
+    pic = fake.pic_url("p.jpg", b"\xff\xd8 pic")
+    async with http.get(pic) as response:
+        assert await response.read() == b"\xff\xd8 pic"

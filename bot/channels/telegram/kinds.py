@@ -1,15 +1,16 @@
 """What the fields of a Telegram Message are (Bot API 10.1), for telling content from events.
 
-A message's content is its fields minus the metadata below. Text, photos and locations are
-handled; service fields (a background set, a topic created, a member joined) are skipped
-silently; anything else (a sticker, a voice message, a field newer than this list) is content
+A message's content is its fields minus the metadata below. Text, photos, voice and audio
+messages (kept as attachments: 适老化) and locations are handled; service fields (a background
+set, a topic created, a member joined) are skipped silently; anything else (a sticker, a video,
+a field newer than this list) is content
 the bot cannot use, answered politely in a private chat. tests/test_telegram_update_kinds.py
 feeds every field of the vendored spec through the intake, so a newer spec shows what to add.
 """
 
 from __future__ import annotations
 
-HANDLED_CONTENT = frozenset({"text", "photo", "location"})
+HANDLED_CONTENT = frozenset({"text", "photo", "voice", "audio", "location"})
 
 # Who, where, when and how a message was sent: never what it is.
 MESSAGE_METADATA = frozenset({

@@ -7,7 +7,7 @@ import warnings
 from contextlib import AbstractAsyncContextManager
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InputFile, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -20,9 +20,11 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channels.telegram.media import AUDIO_PREFIX, file_id_of, upload
 from bot.channels.telegram.render import CAPTION_LIMIT, NO_PREVIEW, reply_markup
+from bot.media import MediaError, MediaKind, MediaStore
 from bot.ratelimit import ChatRateLimits, refused
-from bot.sender import Delivery, DeliveryStatus
+from bot.sender import Delivery, DeliveryStatus, media_failure
 from handlers.types import Channel, Reply
 
 log = logging.getLogger(__name__)
@@ -68,10 +70,12 @@ def _network_failure(error: NetworkError) -> Delivery:
 class TelegramTransport:
     channel = Channel.TELEGRAM.value
 
-    def __init__(self, bot: Bot, menu_titles: tuple[str, ...], limits: ChatRateLimits | None = None) -> None:
+    def __init__(self, bot: Bot, menu_titles: tuple[str, ...], limits: ChatRateLimits | None = None,
+                 media: MediaStore | None = None) -> None:
         self.bot = bot
         self.menu_titles = menu_titles
         self.limits = limits or ChatRateLimits()
+        self.media = media or MediaStore()
 
     def is_group(self, chat_id: str) -> bool:
         return chat_id.startswith("-")  # Telegram's group and channel ids are negative
@@ -81,16 +85,35 @@ class TelegramTransport:
 
     async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
                       ticket_id: int | None = None) -> Delivery:
-        return await self._send(chat_id, reply)
+        try:
+            media = await self._media(reply)
+        except MediaError as exc:
+            return media_failure(exc)
+        return await self._send(chat_id, reply, media)
 
-    async def _send(self, chat_id: str, reply: Reply) -> Delivery:
+    async def _media(self, reply: Reply) -> tuple[str, str | InputFile] | None:
+        """(send method, file) for a photo or recording: Telegram's own by file id, another
+        platform's fetched there and uploaded (multipart) now."""
+        if not reply.media:
+            return None
+        kind = MediaKind.PHOTO if reply.photo else MediaKind.VOICE
+        if reply.media_from in ("", self.channel):
+            if kind is MediaKind.PHOTO:
+                return "photo", reply.photo
+            return ("audio" if reply.voice.startswith(AUDIO_PREFIX) else "voice"), file_id_of(reply.voice)
+        return upload(await self.media.fetch(reply.media_from, reply.media), kind)
+
+    async def _send_media(self, chat_id: str, reply: Reply, method: str, file: str | InputFile) -> Message:
+        send = {"photo": self.bot.send_photo, "voice": self.bot.send_voice, "audio": self.bot.send_audio,
+                "document": self.bot.send_document}[method]
+        return await send(int(chat_id), file, caption=reply.text[:CAPTION_LIMIT] or None,
+                          reply_markup=reply_markup(reply, self.menu_titles))
+
+    async def _send(self, chat_id: str, reply: Reply, media: tuple[str, str | InputFile] | None) -> Delivery:
         markup = reply_markup(reply, self.menu_titles)
         try:
-            if reply.photo:
-                message = await self.bot.send_photo(
-                    chat_id=int(chat_id), photo=reply.photo, caption=reply.text[:CAPTION_LIMIT] or None,
-                    reply_markup=markup,
-                )
+            if media is not None:
+                message = await self._send_media(chat_id, reply, *media)
             else:
                 message = await self.bot.send_message(
                     chat_id=int(chat_id), text=reply.text, reply_markup=markup,
@@ -106,7 +129,8 @@ class TelegramTransport:
         except Forbidden as exc:
             return Delivery(DeliveryStatus.FAILED, error=f"403 {exc.message}", gone=True)
         except BadRequest as exc:
-            return Delivery(DeliveryStatus.FAILED, error=f"400 {exc.message}")
+            # A file id Telegram refuses: the caption still goes, as words (media_failed).
+            return Delivery(DeliveryStatus.FAILED, error=f"400 {exc.message}", media_failed=media is not None)
         except TimedOut as exc:
             if _timed_out_before_sending(exc):
                 return Delivery(DeliveryStatus.RETRY, error="connect timeout", unreached=True)

@@ -22,6 +22,7 @@ from telegram import (
 )
 
 from bot.channels.telegram.kinds import HANDLED_CONTENT, MESSAGE_METADATA, SERVICE_FIELDS
+from bot.channels.telegram.media import AUDIO_PREFIX
 from handlers.types import Channel, Incoming, Location, MembershipChange, split_command
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,12 @@ def _from_message(update: Update, message: Message, raw_message: dict[str, Any])
     text = message.text or message.caption or ""
     command, arg = split_command(message.text or "")
     photos = (message.photo[-1].file_id,) if message.photo else ()
+    # A voice message (or an audio file) is kept by its file id and reaches the handler as audio.
+    voices: tuple[str, ...] = ()
+    if message.voice is not None:
+        voices = (message.voice.file_id,)
+    elif message.audio is not None:
+        voices = (f"{AUDIO_PREFIX}{message.audio.file_id}",)
     location = None
     if message.location is not None:
         location = Location(message.location.latitude, message.location.longitude)
@@ -91,10 +98,11 @@ def _from_message(update: Update, message: Message, raw_message: dict[str, Any])
         command=command,
         command_arg=arg,
         photos=photos,
+        voices=voices,
         location=location,
         display_name=_name(update),
         chat_title=message.chat.title or "",
-        unsupported="" if (text or photos or location) else unusable,
+        unsupported="" if (text or photos or voices or location) else unusable,
     )
 
 

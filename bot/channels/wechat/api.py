@@ -111,6 +111,49 @@ class WeChatAPI:
             raise WeChatHttpError("answer is not a JSON object")
         return result
 
+    async def get_file(self, path: str, params: dict[str, str]) -> tuple[bytes, str, str]:
+        """GET a file with the access token (media/get): (bytes, content type, file name). WeChat
+        answers an error as JSON instead of the file; a rejected token is refreshed once."""
+        token = ""
+        for attempt in range(2):
+            token = await self.access_token(stale=token)
+            async with self.session.get(f"{self.base_url}{path}", params={**params, "access_token": token},
+                                        timeout=self._timeout) as response:
+                if response.status >= 400:
+                    raise WeChatHttpError(f"HTTP {response.status}")
+                data = await response.read()
+                content_type = response.headers.get("Content-Type", "")
+                disposition = response.headers.get("Content-Disposition", "")
+            if not content_type.startswith(("application/json", "text/")):
+                name = disposition.rpartition("filename=")[2].strip('"; ') or "file"
+                return data, content_type, name
+            code, message = _error_of(data)
+            if code not in TOKEN_ERRORS or attempt:
+                raise WeChatError(code, message)
+            log.warning("wechat: access token rejected (%d); refreshing once", code)
+        raise AssertionError("unreachable")
+
+    async def upload(self, path: str, params: dict[str, str], field: str, data: bytes, filename: str,
+                     content_type: str) -> dict[str, Any]:
+        """POST a file as multipart form data (media/upload) with the access token."""
+        token = ""
+        for attempt in range(2):
+            token = await self.access_token(stale=token)
+            form = aiohttp.FormData()
+            form.add_field(field, data, filename=filename, content_type=content_type)
+            async with self.session.post(f"{self.base_url}{path}", params={**params, "access_token": token},
+                                         data=form, timeout=self._timeout) as response:
+                if response.status >= 400:
+                    raise WeChatHttpError(f"HTTP {response.status}")
+                body = await response.read()
+            code, message = _error_of(body)
+            if code == 0:
+                return json.loads(body)
+            if code not in TOKEN_ERRORS or attempt:
+                raise WeChatError(code, message)
+            log.warning("wechat: access token rejected (%d); refreshing once", code)
+        raise AssertionError("unreachable")
+
     async def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST with the access token; a rejected token is refreshed once and the call retried once."""
         token = await self.access_token()
@@ -124,3 +167,14 @@ class WeChatAPI:
         if code != 0:
             raise WeChatError(code, str(result.get("errmsg", "")))
         return result
+
+
+def _error_of(body: bytes) -> tuple[int, str]:
+    """(errcode, errmsg) of a JSON answer; 0 for one without an error."""
+    try:
+        result = json.loads(body)
+    except ValueError as exc:
+        raise WeChatHttpError("answer is not JSON") from exc
+    if not isinstance(result, dict):
+        raise WeChatHttpError("answer is not a JSON object")
+    return int(result.get("errcode", 0) or 0), str(result.get("errmsg", ""))

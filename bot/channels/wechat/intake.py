@@ -141,14 +141,14 @@ class WeChatIntake:
         openid = job.message.openid
 
         async def replies_to(conn: aiosqlite.Connection, replies: list[Reply], now: datetime) -> bool:
-            rendered = render_texts([r for r in replies if not r.photo], self.texts)
+            rendered = render_texts([r for r in replies if not r.media], self.texts)
             await state.save_choices(conn, openid, list(rendered.options), now)
             pushes = [Reply(text=piece) for piece in rendered.pieces if piece]
             if pushes and job.slot is Slot.OPEN:
                 job.slot = Slot.CLAIMED
                 job.text = pushes.pop(0).text
                 await inbox.save_response(conn, job.inbox_id, job.text)
-            pushes += [r for r in replies if r.photo]
+            pushes += [r for r in replies if r.media]
             await self.engine.enqueue_in(conn, Channel.WECHAT, openid, pushes, now)
             return bool(pushes)
 

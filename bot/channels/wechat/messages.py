@@ -6,13 +6,16 @@ from dataclasses import dataclass, replace
 
 from wechatpy import parse_message
 from wechatpy.events import ClickEvent, SubscribeEvent, SubscribeScanEvent
-from wechatpy.messages import BaseMessage, ImageMessage, LocationMessage, TextMessage
+from wechatpy.messages import BaseMessage, ImageMessage, LocationMessage, TextMessage, VoiceMessage
 
 from handlers.formatting import parse_id
 from handlers.types import Channel, Incoming, Location, split_command
 from storage.wechat import Interaction
 
 PHOTO_SEPARATOR = "|"
+# What WeChat's 语音识别 puts at the end of a transcript, not something the resident said: the
+# 「。」 would stop 「我要反映。」 being the menu word and end up in every description.
+TRANSCRIPT_END = "。．.!！ \u3000"
 
 
 def platform_id(fields: dict[str, str]) -> str:
@@ -52,10 +55,9 @@ def to_message(xml: str, fields: dict[str, str]) -> WeChatMessage:
     if isinstance(message, TextMessage):
         text = (message.content or "").strip()
         menu_id = fields.get("bizmsgmenuid", "")
-        command, arg = split_command(text)
-        incoming = replace(base, command=command, command_arg=arg) if command else replace(base, text=text)
-        return WeChatMessage(openid, Interaction.MESSAGE, incoming,
-                             parse_id(menu_id))
+        return WeChatMessage(openid, Interaction.MESSAGE, _typed(base, text), parse_id(menu_id))
+    if isinstance(message, VoiceMessage):
+        return WeChatMessage(openid, Interaction.MESSAGE, _voice(base, message))
     if isinstance(message, ImageMessage):
         ref = photo_ref(message.media_id or "", message.image or "")
         return WeChatMessage(openid, Interaction.MESSAGE, replace(base, photos=(ref,)))
@@ -63,8 +65,27 @@ def to_message(xml: str, fields: dict[str, str]) -> WeChatMessage:
         location = Location(float(message.location_x or 0), float(message.location_y or 0),
                             message.label or "")
         return WeChatMessage(openid, Interaction.MESSAGE, replace(base, location=location))
-    # Voice, video, files, links: an empty Incoming, which the handlers answer as unsupported.
+    # Video, files, links: an empty Incoming, which the handlers answer as unsupported.
     return WeChatMessage(openid, Interaction.MESSAGE, base)
+
+
+def _typed(base: Incoming, text: str) -> Incoming:
+    command, arg = split_command(text)
+    return replace(base, command=command, command_arg=arg) if command else replace(base, text=text)
+
+
+def transcript(recognition: str) -> str:
+    """WeChat's transcript as the resident would have typed it: without the closing 「。」."""
+    return recognition.strip().rstrip(TRANSCRIPT_END).strip()
+
+
+def _voice(base: Incoming, message: VoiceMessage) -> Incoming:
+    """With 语音识别 on, WeChat's own transcript is used exactly as if typed; without one (off, or
+    nothing it could write down) the recording itself is kept, by its MediaId, like a photo."""
+    said = transcript(message.recognition or "")
+    if said:
+        return _typed(base, said)
+    return replace(base, voices=(message.media_id or "",)) if message.media_id else base
 
 
 def _event(message: BaseMessage, base: Incoming) -> WeChatMessage:

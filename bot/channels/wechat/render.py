@@ -107,6 +107,10 @@ def image_payload(openid: str, media_id: str) -> dict:
     return {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
 
 
+def voice_payload(openid: str, media_id: str) -> dict:
+    return {"touser": openid, "msgtype": "voice", "voice": {"media_id": media_id}}
+
+
 def template_payload(openid: str, template_id: str, reply: Reply, ticket_id: int | None,
                      at: str) -> dict:
     """A template message (模板消息) for when the customer-service window is closed."""
