@@ -23,8 +23,9 @@ from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
 from handlers.domain.model import Config, Role
 from handlers.domain.schedule_rules import NOW_WORDS, RuleError, When, parse_when
+from handlers.domain.spoken_time import Problem
 from handlers.flow_states import AnnounceEditState, AnnounceState, Flow
-from handlers.formatting import clip, local_time
+from handlers.formatting import clip, day_time, local_time
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
 
@@ -157,8 +158,8 @@ async def _on_when(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> No
     rule = "立即" if ctx.pressed == AnnounceNow() else ctx.incoming.text.strip()
     try:
         when = parse_when(rule, ctx.now, ctx.services.timezone)
-    except RuleError:
-        ctx.say(ctx.t("announce_when_invalid"), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
+    except RuleError as refused:
+        ctx.say(when_refusal(ctx, refused), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
         return
     state = replace(state, first_run_at=when.first_run_at, cron=when.cron, rule=rule)
     if when.repeating:
@@ -167,6 +168,13 @@ async def _on_when(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> No
         await _go(ctx, dialog, "preview", replace(state, capacity=None, starts_at=None))
         return
     await _go(ctx, dialog, "signup", state)
+
+
+def when_refusal(ctx: Context, refused: RuleError) -> str:
+    """Why a typed time was not taken: passed, 上午还是下午, no hour, or not read at all."""
+    key = {Problem.PAST: "announce_when_past", Problem.AMBIGUOUS: "announce_when_ambiguous",
+           Problem.NO_TIME: "announce_when_no_time"}.get(refused.problem, "announce_when_invalid")
+    return ctx.t(key, now=day_time(ctx.now, ctx.services.timezone))
 
 
 async def _on_signup(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:

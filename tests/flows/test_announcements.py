@@ -172,8 +172,10 @@ async def test_bad_inputs_change_nothing(app: App, admin: ChatUser) -> None:
     assert "没有找到这个社区或网格" in admin.text
     await admin.press("全部群")
     await admin.say("昨天 09:00")
-    assert "没看懂这个时间" in admin.text
+    assert "这个时间已经过去了" in admin.text  # issue 13: a past time is said so, not 「没看懂」
     await admin.say("2020-01-01 09:00")
+    assert "这个时间已经过去了" in admin.text
+    await admin.say("九点钟吧")
     assert "没看懂这个时间" in admin.text
     await admin.press("取消")
     assert await read(app, announcements.recent) == []
