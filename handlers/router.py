@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from handlers import (
+    activities,
     announce,
     announce_admin,
     groups,
@@ -94,7 +95,7 @@ COMMANDS: dict[str, Handler] = {  # /name; any other command shows the help
     "mytickets": plain(my_tickets.show_my_tickets), "tickets": plain(my_tickets.show_staff_open),
     "mydata": plain(my_data.show_my_data), "stats": actions.show_stats, "announce": plain(announce.start),
     "announcements": plain(announce_admin.show_list), "bind": actions.bind_command, "cancel": actions.cancel,
-    "contact": plain(menus.contact_grid),
+    "contact": plain(menus.contact_grid), "activities": plain(activities.show_open),
 }
 # Typed equivalents of commands and of the menu's action items: people type what they read, on
 # every channel (WeChat and the console have no slash commands), so these words are not reports.
@@ -102,6 +103,7 @@ TYPED_COMMANDS = {
     "我要反映": "report", "反映问题": "report", "我的工单": "mytickets", "联系网格": "contact",
     "菜单": "menu", "帮助": "help", "我的数据": "mydata", "统计": "stats", "三率": "stats", "待办": "tickets",
     "发布公告": "announce", "公告列表": "announcements",
+    "近期活动": "activities", "报名": "activities", "我要报名": "activities",  # 「报名 12」 is a sign-up itself
 }
 # A greeting opens the main menu: 「你好」 is how people start, not a problem to file.
 GREETINGS = frozenset({
@@ -121,6 +123,7 @@ FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,
     Flow.ANNOUNCE_EDIT: announce.handle_edit,
+    Flow.SIGNUP: signup.handle,
 }
 
 PRIVATE: tuple[Route, ...] = (

@@ -192,14 +192,18 @@ async def test_sign_up_capacity_cancel_reminder_and_list(app: App, admin: ChatUs
     [(_, post)] = [p for p in await group_posts(app) if p[0] == "-1001"]
     assert f"报名 {announcement}" in post and "名额 2 人" in post
     residents = [ChatUser(app, f"70{n}") for n in range(3)]
+    # Issue 13: a sign-up asks for a name and phone first (optional: 跳过).
     await residents[0].say(f"报名 {announcement}")
+    await residents[0].press("跳过")
     assert "报名成功" in residents[0].text
     await residents[1].say(f"/start signup-{announcement}")
+    await residents[1].press("跳过")
     assert "报名成功" in residents[1].text
     await residents[2].say(f"报名 {announcement}")
     assert "名额已满" in residents[2].text
     await residents[1].say(f"取消报名 {announcement}")
     await residents[2].say(f"报名 {announcement}")
+    await residents[2].press("跳过")
     assert "报名成功" in residents[2].text
     await admin.press_data(f"su:l:{announcement}")
     assert "报名 2/2 人" in admin.text and "700" in admin.text and "702" in admin.text
