@@ -24,13 +24,12 @@ from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
 from handlers.domain.model import Config, Role
 from handlers.domain.schedule_rules import NOW_WORDS, RuleError, When, parse_when
 from handlers.domain.spoken_time import Problem
-from handlers.flow_states import AnnounceEditState, AnnounceState, Flow
-from handlers.formatting import clip, day_time, local_time
+from handlers.flow_states import AnnounceState, Flow
+from handlers.formatting import day_time, local_time
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
 
 FLOW = Flow.ANNOUNCE
-EDIT_FLOW = Flow.ANNOUNCE_EDIT
 MAX_TEXT = 1500
 STEPS = ("text", "target", "when", "signup", "preview")
 SIGNUP_RULE = re.compile(r"^(\d{1,5})\s*人?\s+(.+)$")
@@ -244,24 +243,3 @@ def new_announcement(config: Config, text: str, target: tuple[str, str], when: W
         signup_closes_at=starts - timedelta(minutes=settings.signup_closes_minutes) if starts else None,
         remind_at=starts - timedelta(minutes=settings.reminder_minutes) if starts else None,
     )
-
-
-async def start_edit(ctx: Context, announcement_id: int) -> None:
-    await begin_side_flow(ctx, EDIT_FLOW, "text", AnnounceEditState(announcement_id))
-    ctx.say(ctx.t("announce_ask_new_text", id=announcement_id), _cancel(ctx))
-
-
-async def handle_edit(ctx: Context, dialog: OpenDialog) -> None:
-    assert isinstance(dialog.state, AnnounceEditState)
-    announcement_id = dialog.state.announcement_id
-    text = ctx.incoming.text.strip()
-    if not is_admin(ctx):
-        await end_dialog(ctx)
-        ctx.say(ctx.t("announce_admins_only"))
-        return
-    if not text or len(text) > MAX_TEXT:
-        ctx.say(ctx.t("announce_text_invalid", limit=MAX_TEXT), _cancel(ctx))
-        return
-    await store.update_text(ctx.conn, announcement_id, text, ctx.now)
-    await end_dialog(ctx)
-    ctx.say(ctx.t("announce_edited", id=announcement_id, text=clip(text, 40)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from handlers import announce
+from handlers import announce, announce_edit
 from handlers.button_codec import Button
 from handlers.buttons import (
     AnnouncementButton,
@@ -60,7 +60,10 @@ async def show_detail(ctx: Context, announcement: Announcement) -> None:
         lines.append(ctx.t("announce_signups", count=await store.count_signups(ctx.conn, announcement.id),
                            capacity=announcement.capacity))
     options: list[tuple[str, Button]] = []
-    if announcement.status == "active":
+    if announcement.status != "cancelled" and announcement.has_signup:  # an activity still ahead can change
+        options += [(ctx.t("announce_edit_start_button"), AnnouncementButton(AnnouncementVerb.EDIT_START, announcement.id)),
+                    (ctx.t("announce_edit_places_button"), AnnouncementButton(AnnouncementVerb.EDIT_PLACES, announcement.id))]
+    if announcement.status == "active" or (announcement.status != "cancelled" and announcement.has_signup):
         options += [(ctx.t("announce_edit_button"), AnnouncementButton(AnnouncementVerb.EDIT, announcement.id)),
                     (ctx.t("announce_cancel_button"), AnnouncementButton(AnnouncementVerb.CANCEL, announcement.id))]
     if announcement.has_signup:
@@ -87,10 +90,22 @@ async def handle_button(ctx: Context, button: AnnouncementButton | None) -> None
         return
     if button.verb is AnnouncementVerb.VIEW:
         await show_detail(ctx, announcement)
-    elif announcement.status != "active":
+    elif not _changeable(announcement, button.verb):
         ctx.say(ctx.t("announce_not_active", id=announcement.id))
-    elif button.verb is AnnouncementVerb.EDIT:
-        await announce.start_edit(ctx, announcement.id)
-    elif await store.cancel(ctx.conn, announcement.id, ctx.now):
-        ctx.outcome.schedule_changed = True
-        ctx.say(ctx.t("announce_cancelled", id=announcement.id))
+    elif button.verb is AnnouncementVerb.CANCEL:
+        await announce_edit.ask_cancel(ctx, announcement)
+    elif button.verb is AnnouncementVerb.CANCEL_CONFIRMED:
+        await announce_edit.confirm_cancel(ctx, announcement)
+    else:
+        part = {AnnouncementVerb.EDIT: "text", AnnouncementVerb.EDIT_START: "start"}.get(button.verb, "places")
+        await announce_edit.start_edit(ctx, announcement, part)
+
+
+def _changeable(announcement: Announcement, verb: AnnouncementVerb) -> bool:
+    """A pending announcement can change; one already posted only as an activity still to come
+    (its sign-ups, time and places matter until it starts). Only an activity has a start and places."""
+    if announcement.status == "cancelled":
+        return False
+    if verb in (AnnouncementVerb.EDIT_START, AnnouncementVerb.EDIT_PLACES):
+        return announcement.has_signup
+    return announcement.status == "active" or announcement.has_signup

@@ -19,6 +19,7 @@ from handlers import (
     activities,
     announce,
     announce_admin,
+    announce_edit,
     groups,
     menus,
     my_data,
@@ -122,7 +123,7 @@ FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.ADD_INFO: my_tickets.handle_add_info,
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,
-    Flow.ANNOUNCE_EDIT: announce.handle_edit,
+    Flow.ANNOUNCE_EDIT: announce_edit.handle_edit,
     Flow.SIGNUP: signup.handle,
 }
 

@@ -158,7 +158,9 @@ async def update_plan(conn: aiosqlite.Connection, announcement_id: int, text: st
 async def cancel(conn: aiosqlite.Connection, announcement_id: int, now: datetime) -> bool:
     cursor = await conn.execute(
         "UPDATE announcements SET status = 'cancelled', next_run_at = NULL, updated_at = ?"
-        " WHERE id = ? AND status = 'active'", (stamp(now), announcement_id),
+        # An activity already posted can still be called off until it happens.
+        " WHERE id = ? AND (status = 'active' OR (status = 'finished' AND capacity IS NOT NULL))",
+        (stamp(now), announcement_id),
     )
     return cursor.rowcount > 0
 

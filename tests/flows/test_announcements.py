@@ -159,6 +159,8 @@ async def test_admin_sees_delivery_per_target_and_can_cancel(app: App, admin: Ch
     assert "-1002" in admin.text and "bot was kicked" in admin.text
     second = await schedule(admin, "公告二", "全部群", "明天 09:00")
     await admin.press_data(f"an:c:{second}")
+    assert "确定取消公告" in admin.text  # issue 13: cancelling asks for confirmation first
+    await admin.press("确定取消")
     assert f"公告 #{second} 已取消" in admin.text
     clock.advance(days=1)
     await build_scheduler(app).run_due()
