@@ -75,10 +75,12 @@ async def announcements(config: Config, database: Path, cancel: int | None) -> i
         async with app.db.read() as conn:
             for item in await store.recent(conn, 50):
                 counts = Counter(d.status for d in await store.deliveries(conn, item.id))
+                no_target = sum(1 for _, outcome, n in await store.runs(conn, item.id) if outcome == "sent" and n == 0)
                 when = local_time(item.next_run_at, tz) if item.next_run_at else "-"
                 print(f"#{item.id} [{item.status}] next {when} {item.cron or 'once'} → {item.target_kind}"
                       f" {item.target_id} | sent {counts['sent']} failed {counts['failed'] + counts['uncertain']}"
-                      f" pending {counts['pending'] + counts['claimed'] + counts['sending']} | {clip(item.text, 30)}")
+                      f" pending {counts['pending'] + counts['claimed'] + counts['sending']}"
+                      f"{f' no-target runs {no_target}' if no_target else ''} | {clip(item.text, 30)}")
     finally:
         await app.close()
     return 0

@@ -83,6 +83,11 @@ async def _typed_command(ctx: Context, turn: Turn) -> None:
     await _command(ctx, turn)
 
 
+async def _group_code(ctx: Context, turn: Turn) -> None:
+    typed = groups.TYPED_CODE_REQUEST.fullmatch(ctx.incoming.text.strip())
+    await groups.group_code(ctx, typed[1] if typed else ctx.incoming.command_arg)
+
+
 async def _flow(ctx: Context, turn: Turn) -> None:
     assert turn.flow is not None and turn.dialog is not None
     await FLOWS[turn.flow](ctx, turn.dialog)
@@ -96,7 +101,7 @@ COMMANDS: dict[str, Handler] = {  # /name; any other command shows the help
     "mytickets": plain(my_tickets.show_my_tickets), "tickets": plain(my_tickets.show_staff_open),
     "mydata": plain(my_data.show_my_data), "stats": actions.show_stats, "announce": plain(announce.start),
     "announcements": plain(announce_admin.show_list), "bind": actions.bind_command, "cancel": actions.cancel,
-    "contact": plain(menus.contact_grid), "activities": plain(activities.show_open),
+    "contact": plain(menus.contact_grid), "activities": plain(activities.show_open), "groupcode": _group_code,
 }
 # Typed equivalents of commands and of the menu's action items: people type what they read, on
 # every channel (WeChat and the console have no slash commands), so these words are not reports.
@@ -154,6 +159,7 @@ PRIVATE: tuple[Route, ...] = (
     # A photo or a location with nothing open starts a report with it attached.
     Route("photo or location", media, actions.report_from_media),
     Route("typed bind", Typed(pattern=BIND_TEXT), actions.typed_bind),
+    Route("typed group code", Typed(pattern=groups.TYPED_CODE_REQUEST), _group_code),
     Route("typed sign-up", any_text, actions.typed_signup),
     Route("stale button", any_button, actions.stale_button),
     Route("free text", any_text, actions.free_text),
