@@ -88,16 +88,13 @@ async def reach(conn: aiosqlite.Connection, services: Services, kind: str, targe
 
 
 def reach_text(services: Services, found: Reach, area: str) -> str:
-    """「2 个群（Telegram 1 个、企业微信 1 个）、微信关注者 5 人」, or the zero warning with how to bind."""
+    """「Telegram 群 2 个、企业微信群 1 个、微信关注者 5 人」, or the zero warning with how to bind."""
     t = services.texts.t
     if found.total == 0:
         return t("announce_reach_none", how=t("announce_how_to_bind", area=area or t("announce_area_example")))
-    parts = []
-    if found.telegram_groups or found.wecom_groups:
-        parts.append(t("announce_reach_groups", count=found.telegram_groups + found.wecom_groups,
-                       telegram=found.telegram_groups, wecom=found.wecom_groups))
-    if found.followers:
-        parts.append(t("announce_reach_followers", count=found.followers))
+    counts = (("announce_reach_telegram", found.telegram_groups), ("announce_reach_wecom", found.wecom_groups),
+              ("announce_reach_followers", found.followers))
+    parts = [t(key, count=count) for key, count in counts if count]
     return t("announce_reach", parts="、".join(parts))
 
 

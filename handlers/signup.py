@@ -126,6 +126,11 @@ async def handle(ctx: Context, dialog: OpenDialog) -> None:
         await end_dialog(ctx)
         await (leave(ctx, typed[1]) if typed[0] else join(ctx, typed[1]))
         return
+    label = ctx.incoming.text.strip()
+    if label in (ctx.t("signup_skip_contact"), ctx.t("signup_use_contact")):  # a label typed, not a name
+        verb = SignupVerb.SKIP_CONTACT if label == ctx.t("signup_skip_contact") else SignupVerb.USE_CONTACT
+        await _contact_button(ctx, SignupButton(verb, state.announcement_id))
+        return
     contact = parse_contact(ctx.incoming.text) if ctx.incoming.text.strip() else None
     if contact is None or not (contact.name or contact.phone):
         ctx.say(ctx.t("signup_contact_invalid"),

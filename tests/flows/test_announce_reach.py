@@ -66,9 +66,9 @@ async def test_the_preview_counts_groups_robots_and_followers(config: Config, cl
         await admin.say_in_group("/bindgroup nanqiao", "-1003", title="南桥群")
         await sync_robots(app, Settings(wecom_robot_keys={"longchi-huayuan": "key"}))  # as `run` does at start
         await file_report(ChatUser(app, "oLongchi", channel=Channel.WECHAT))  # a follower who lives in 龙池
-        assert "将送达：3 个群（Telegram 2 个、企业微信 1 个）、微信关注者 1 人。" in await preview(admin)
+        assert "将送达：Telegram 群 2 个、企业微信群 1 个、微信关注者 1 人。" in await preview(admin)
         await admin.press("确认发布")
-        assert "将送达：3 个群" in admin.text
+        assert "将送达：Telegram 群 2 个" in admin.text
         await build_scheduler(app).run_due()
         await admin.say("公告列表")
         assert admin.options[0] == "#1 停水通知 · 已发送", admin.options
@@ -97,7 +97,7 @@ async def test_a_wechat_or_console_admin_binds_a_telegram_group_with_a_one_time_
     clock.advance(hours=24, seconds=1)
     [expired] = await someone.say_in_group(f"/bindgroup {late}", "-1007", title="晚了的群")
     assert "绑群码无效" in expired.text
-    assert "将送达：1 个群（Telegram 1 个、企业微信 0 个）。" in await preview(admin, "龙池社区")
+    assert "将送达：Telegram 群 1 个。" in await preview(admin, "龙池社区")
     resident = ChatUser(app, "r1", channel=channel)
     await resident.say("绑群码 longchi")
     assert "只有街道管理员可以绑定群" in resident.text

@@ -195,3 +195,19 @@ async def test_a_number_that_is_no_mobile_is_asked_again(app: App, admin: ChatUs
     await resident.say("张三")
     assert "报名成功" in resident.text
     assert "1. 张三" in await organiser_list(admin, announcement)
+
+
+@pytest.mark.parametrize("channel", [Channel.CONSOLE, Channel.WECHAT])
+async def test_typed_option_labels_answer_the_contact_step(app: App, admin: ChatUser, channel: Channel) -> None:
+    first, second = await activity(admin, "爱心义剪", 10), await activity(admin, "社区义诊", 10)
+    resident = ChatUser(app, f"r-{channel.value}", channel=channel)
+    await resident.say(f"报名 {first}")
+    await resident.say("赵六 13600003333")
+    await resident.say(f"报名 {second}")
+    await resident.say("就用这个")
+    assert "报名成功：「社区义诊」" in resident.text and "赵六 136****3333" in resident.text
+    await resident.say(f"取消报名 {second}")
+    await resident.say(f"报名 {second}")
+    await resident.say("跳过")  # typed, not taken for a name
+    assert "报名成功" in resident.text and "登记的联系方式" not in resident.text
+    assert "1. r-" in await organiser_list(admin, second)
