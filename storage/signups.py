@@ -105,8 +105,8 @@ async def leave(conn: aiosqlite.Connection, announcement: Announcement, resident
 
 async def fill_places(conn: aiosqlite.Connection, announcement: Announcement, now: datetime) -> list[int]:
     """Move up waiting residents, first come first served, into the free places; who moved up."""
-    if announcement.capacity is None or is_closed(announcement, now):
-        return []
+    if announcement.capacity is None or (announcement.starts_at is not None and now >= announcement.starts_at):
+        return []  # until the activity starts, even after sign-up closed: a place is worth telling
     free = announcement.capacity - await count(conn, announcement.id)
     if free <= 0:
         return []

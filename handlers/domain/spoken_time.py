@@ -26,7 +26,7 @@ _DAY = (rf"(?P<rel>前天|昨天|今天|明天|后天|大后天)|(?P<wpre>本|�
         rf"|(?:(?P<y>\d{{4}})年)?(?P<mo>{_NUM})月(?P<d>{_NUM})[日号]")
 _PERIOD = r"(?P<period>凌晨|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|夜间)"
 _CLOCK = (rf"(?P<h>\d{{1,2}}):(?P<mi>\d{{2}})"
-          rf"|(?P<hz>{_NUM})[点时](?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mz>{_NUM})分?)?")
+          rf"|(?P<hz>{_NUM})[点时](?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mz>{_NUM})分?)?(?:钟|整)?")
 SPOKEN = re.compile(rf"^(?:{_RECUR}|{_DAY})?{_PERIOD}?(?:{_CLOCK})?$")
 AFTERNOON = {"下午", "傍晚", "晚上", "夜里", "夜间"}
 MORNING = {"凌晨", "早上", "早晨", "清晨", "上午"}
@@ -53,9 +53,16 @@ class Spoken:
     cron: str = ""
 
 
+SHORT_FORMS = {"明早": "明天早上", "明晚": "明天晚上", "今早": "今天早上", "今晚": "今天晚上", "礼拜日": "礼拜天"}
+
+
 def normalise(text: str) -> str:
-    """Full-width digits and colons to ASCII; spaces dropped (「下周六 9:00」 = 「下周六9:00」)."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).replace("：", ":")
+    """Full-width digits and colons to ASCII; spaces dropped (「下周六 9:00」 = 「下周六9:00」);
+    the short spoken forms 明早 / 今晚 … written out."""
+    plain = "".join(unicodedata.normalize("NFKC", text).split()).replace("：", ":")
+    for short, full in SHORT_FORMS.items():
+        plain = plain.replace(short, full)
+    return plain
 
 
 def number(text: str) -> int:

@@ -4,10 +4,14 @@ left the sign-up is not told."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.app import App
 from bot.bootstrap import build_scheduler
+from bot.cli_announce import announcements as announcements_cli
+from bot.config import Config
 from handlers.types import Channel
 from storage import announcements
 from storage.clock import stamp
@@ -94,3 +98,14 @@ async def test_editing_text_time_and_places_tells_those_signed_up_once(app: App,
     assert [r.text for r in await left.inbox()] == []  # left the sign-up: told nothing at all
     await admin.press_data(f"su:l:{announcement}")
     assert "报名 2/2 人" in admin.text
+
+
+async def test_cancelling_from_the_command_line_tells_them_too(app: App, config: Config, people,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`fengshan-bot announcements --cancel N` on the bot's database: the same notices as in chat."""
+    announcement, joined, waiting, left = people
+    assert await announcements_cli(config, Path(app.db.path), announcement) == 0
+    assert f"公告 #{announcement} 已取消，已通知 2 位报名的居民" in capsys.readouterr().out
+    for user in (joined, waiting):
+        assert len(await notices(user, "您报名的活动「爱心义剪」（原定 11-28 09:00）已取消")) == 1
+    assert await notices(left, "已取消") == []

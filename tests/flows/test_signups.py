@@ -211,3 +211,19 @@ async def test_typed_option_labels_answer_the_contact_step(app: App, admin: Chat
     await resident.say("跳过")  # typed, not taken for a name
     assert "报名成功" in resident.text and "登记的联系方式" not in resident.text
     assert "1. r-" in await organiser_list(admin, second)
+
+
+async def test_the_waiting_list_moves_up_until_the_activity_starts(app: App, admin: ChatUser,
+                                                                   clock: FakeClock) -> None:
+    announcement = await activity(admin, "爱心义剪", 1)  # Saturday 09:00; sign-up closes at 08:00
+    first, second = ChatUser(app, "r1"), ChatUser(app, "r2")
+    await join(first, announcement)
+    await second.say(f"报名 {announcement}")
+    await second.press("排队候补")
+    await second.press("跳过")
+    clock.advance(days=1, hours=22, minutes=30)  # Saturday 08:30: closed, not started
+    await first.say(f"取消报名 {announcement}")
+    assert await told(second, "候补成功") == 1
+    late = ChatUser(app, "r3")
+    await late.say(f"报名 {announcement}")
+    assert "报名已截止" in late.text
