@@ -50,7 +50,7 @@ from handlers.buttons import (
     decode,
 )
 from handlers.context import Context
-from handlers.dialog_state import OpenDialog, load
+from handlers.dialog_state import OpenDialog, end_dialog, load
 from handlers.flow_states import Flow
 from handlers.route_types import (
     Handler,
@@ -86,6 +86,16 @@ async def _typed_command(ctx: Context, turn: Turn) -> None:
 async def _group_code(ctx: Context, turn: Turn) -> None:
     typed = groups.TYPED_CODE_REQUEST.fullmatch(ctx.incoming.text.strip())
     await groups.group_code(ctx, typed[1] if typed else ctx.incoming.command_arg)
+
+
+async def _signup_step(ctx: Context, dialog: OpenDialog) -> None:
+    """The sign-up's name-and-phone step takes any text, so a command word typed there (「我的工单」,
+    「近期活动」) is that command, not a name: the step is left and the command runs."""
+    if typed_words(ctx.incoming.text) in TYPED_COMMANDS:
+        await end_dialog(ctx)
+        await _typed_command(ctx, Turn(None, None, None, None))
+        return
+    await signup.handle(ctx, dialog)
 
 
 async def _flow(ctx: Context, turn: Turn) -> None:
@@ -129,7 +139,7 @@ FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,
     Flow.ANNOUNCE_EDIT: announce_edit.handle_edit,
-    Flow.SIGNUP: signup.handle,
+    Flow.SIGNUP: _signup_step,
 }
 
 PRIVATE: tuple[Route, ...] = (

@@ -227,3 +227,13 @@ async def test_the_waiting_list_moves_up_until_the_activity_starts(app: App, adm
     late = ChatUser(app, "r3")
     await late.say(f"报名 {announcement}")
     assert "报名已截止" in late.text
+
+
+async def test_a_command_typed_at_the_contact_step_is_that_command_not_a_name(app: App, admin: ChatUser) -> None:
+    announcement = await activity(admin, "爱心义剪", 10)
+    resident = ChatUser(app, "r1", channel=Channel.WECHAT)
+    await resident.say(f"报名 {announcement}")
+    await resident.say("我的工单")
+    assert "您还没有反映过问题" in resident.text
+    assert await resident.dialog() is None
+    assert "（暂无）" in await organiser_list(admin, announcement)
