@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.bootstrap import build_app
 from bot.config import Config
 from handlers.announce import new_announcement, parse_signup, resolve_target
+from handlers.announce_edit import cancel_and_tell
 from handlers.domain.schedule_rules import RuleError, parse_when
 from handlers.formatting import clip, local_time
 from storage import announcements as store
@@ -64,16 +65,22 @@ async def announcements(config: Config, database: Path, cancel: int | None) -> i
     try:
         if cancel is not None:
             async with app.db.transaction() as conn:
-                done = await store.cancel(conn, cancel, clock.now())
-            print(f"公告 #{cancel} 已取消" if done else f"公告 #{cancel} 不存在或已不是待发送状态")
+                found = await store.get(conn, cancel)
+                done, told, notes = (await cancel_and_tell(conn, app.services, found, clock.now()) if found
+                                     else (False, 0, []))
+                await app.engine.write_notifications(conn, notes, clock.now())  # those signed up are told
+            told_line = f"，已通知 {told} 位报名的居民" if told else ""
+            print(f"公告 #{cancel} 已取消{told_line}" if done else f"公告 #{cancel} 不存在或已不是待发送状态")
             return 0 if done else EXIT_USAGE
         async with app.db.read() as conn:
             for item in await store.recent(conn, 50):
                 counts = Counter(d.status for d in await store.deliveries(conn, item.id))
+                no_target = sum(1 for _, outcome, n in await store.runs(conn, item.id) if outcome == "sent" and n == 0)
                 when = local_time(item.next_run_at, tz) if item.next_run_at else "-"
                 print(f"#{item.id} [{item.status}] next {when} {item.cron or 'once'} → {item.target_kind}"
                       f" {item.target_id} | sent {counts['sent']} failed {counts['failed'] + counts['uncertain']}"
-                      f" pending {counts['pending'] + counts['claimed'] + counts['sending']} | {clip(item.text, 30)}")
+                      f" pending {counts['pending'] + counts['claimed'] + counts['sending']}"
+                      f"{f' no-target runs {no_target}' if no_target else ''} | {clip(item.text, 30)}")
     finally:
         await app.close()
     return 0

@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from handlers.broadcast import area_targets
+from handlers.broadcast import reach, reach_text
 from handlers.button_codec import Button
 from handlers.buttons import (
     BACK,
@@ -21,15 +21,15 @@ from handlers.buttons import (
 )
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
-from handlers.domain.model import Config, Role
+from handlers.domain.model import Config, Grid, Role
 from handlers.domain.schedule_rules import NOW_WORDS, RuleError, When, parse_when
-from handlers.flow_states import AnnounceEditState, AnnounceState, Flow
-from handlers.formatting import clip, local_time
+from handlers.domain.spoken_time import Problem
+from handlers.flow_states import AnnounceState, Flow
+from handlers.formatting import day_time, local_time
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
 
 FLOW = Flow.ANNOUNCE
-EDIT_FLOW = Flow.ANNOUNCE_EDIT
 MAX_TEXT = 1500
 STEPS = ("text", "target", "when", "signup", "preview")
 SIGNUP_RULE = re.compile(r"^(\d{1,5})\s*人?\s+(.+)$")
@@ -52,10 +52,10 @@ async def start(ctx: Context) -> None:
         ctx.say(ctx.t("announce_admins_only"))
         return
     await begin_side_flow(ctx, FLOW, "text", AnnounceState())
-    _prompt(ctx, "text", AnnounceState())
+    await _prompt(ctx, "text", AnnounceState())
 
 
-def _prompt(ctx: Context, step: str, state: AnnounceState) -> None:
+async def _prompt(ctx: Context, step: str, state: AnnounceState) -> None:
     if step == "text":
         ctx.say(ctx.t("announce_ask_text"), _cancel(ctx))
     elif step == "target":
@@ -68,7 +68,7 @@ def _prompt(ctx: Context, step: str, state: AnnounceState) -> None:
         ctx.say(ctx.t("announce_ask_signup"), (ctx.t("announce_no_signup"), NoSignup()), _back(ctx),
                 _cancel(ctx))
     else:
-        ctx.say(_preview(ctx, state), (ctx.t("announce_confirm"), ConfirmAnnouncement()), _back(ctx), _cancel(ctx))
+        ctx.say(await _preview(ctx, state), (ctx.t("announce_confirm"), ConfirmAnnouncement()), _back(ctx), _cancel(ctx))
 
 
 def _target_name(ctx: Context, kind: TargetKind | None, target_id: str) -> str:
@@ -82,7 +82,7 @@ def _target_name(ctx: Context, kind: TargetKind | None, target_id: str) -> str:
     return ctx.t("announce_all_groups")
 
 
-def _preview(ctx: Context, state: AnnounceState) -> str:
+async def _preview(ctx: Context, state: AnnounceState) -> str:
     tz = ctx.services.timezone
     assert state.first_run_at is not None
     when = local_time(state.first_run_at, tz)
@@ -90,13 +90,15 @@ def _preview(ctx: Context, state: AnnounceState) -> str:
     signup = ctx.t("announce_no_signup")
     if state.capacity and state.starts_at:
         signup = ctx.t("announce_signup_summary", capacity=state.capacity, starts=local_time(state.starts_at, tz))
+    assert state.kind is not None
+    found = await reach(ctx.conn, ctx.services, state.kind.value, state.target)
     return ctx.t("announce_preview", text=state.text, target=_target_name(ctx, state.kind, state.target),
-                 schedule=schedule, signup=signup)
+                 schedule=schedule, signup=signup, reach=reach_text(ctx.services, found, state.target))
 
 
 async def _go(ctx: Context, dialog: OpenDialog, step: str, state: AnnounceState) -> None:
     await save(ctx, replace(dialog, step=step, state=state))  # a carried report draft stays
-    _prompt(ctx, step, state)
+    await _prompt(ctx, step, state)
 
 
 async def handle(ctx: Context, dialog: OpenDialog) -> None:
@@ -131,11 +133,18 @@ def resolve_target(config: Config, text: str) -> tuple[str, str] | None:
     wanted = text.strip()
     if wanted.lower() in ("all", "全部", "全部群"):
         return TargetKind.ALL.value, ""
-    grid = config.grid(wanted.upper()) or next((g for g in config.grids if g.name == wanted), None)
+    grid = (config.grid(wanted.upper()) or next((g for g in config.grids if g.name == wanted), None)
+            or _grid_by_number(config, wanted))
     if grid is not None:
         return TargetKind.GRID.value, grid.id
     community = next((c for c in config.communities if wanted in (c.id, c.name)), None)
     return (TargetKind.COMMUNITY.value, community.id) if community else None
+
+
+def _grid_by_number(config: Config, wanted: str) -> Grid | None:
+    """「G1」 or 「g01」 for the grid G01: the number is what people read off a list."""
+    found = re.fullmatch(r"[Gg]\s*0*(\d{1,4})", wanted)
+    return next((g for g in config.grids if found and re.fullmatch(rf"G0*{found[1]}", g.id)), None)
 
 
 async def _on_target(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
@@ -148,7 +157,7 @@ async def _on_target(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> 
         target = resolve_target(ctx.services.config, ctx.incoming.text) if ctx.incoming.text else None
     if target is None:
         ctx.say(ctx.t("announce_target_invalid"))
-        _prompt(ctx, "target", state)
+        await _prompt(ctx, "target", state)
         return
     await _go(ctx, dialog, "when", replace(state, kind=TargetKind(target[0]), target=target[1]))
 
@@ -157,8 +166,8 @@ async def _on_when(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> No
     rule = "立即" if ctx.pressed == AnnounceNow() else ctx.incoming.text.strip()
     try:
         when = parse_when(rule, ctx.now, ctx.services.timezone)
-    except RuleError:
-        ctx.say(ctx.t("announce_when_invalid"), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
+    except RuleError as refused:
+        ctx.say(when_refusal(ctx, refused), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
         return
     state = replace(state, first_run_at=when.first_run_at, cron=when.cron, rule=rule)
     if when.repeating:
@@ -167,6 +176,13 @@ async def _on_when(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> No
         await _go(ctx, dialog, "preview", replace(state, capacity=None, starts_at=None))
         return
     await _go(ctx, dialog, "signup", state)
+
+
+def when_refusal(ctx: Context, refused: RuleError) -> str:
+    """Why a typed time was not taken: passed, 上午还是下午, no hour, or not read at all."""
+    key = {Problem.PAST: "announce_when_past", Problem.AMBIGUOUS: "announce_when_ambiguous",
+           Problem.NO_TIME: "announce_when_no_time"}.get(refused.problem, "announce_when_invalid")
+    return ctx.t(key, now=day_time(ctx.now, ctx.services.timezone))
 
 
 async def _on_signup(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
@@ -196,7 +212,7 @@ def parse_signup(text: str, now: datetime, timezone: str, posted_at: datetime) -
 
 async def _on_preview(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
     if ctx.pressed != ConfirmAnnouncement():
-        _prompt(ctx, "preview", state)
+        await _prompt(ctx, "preview", state)
         return
     assert ctx.person is not None and state.first_run_at is not None and state.kind is not None
     # Read the time again: 「立即」 means now, and a time that passed while the admin looked at
@@ -218,8 +234,8 @@ async def _on_preview(ctx: Context, dialog: OpenDialog, state: AnnounceState) ->
     announcement_id = await store.create(ctx.conn, new, ctx.now)
     ctx.outcome.schedule_changed = True
     await end_dialog(ctx)
-    groups = await area_targets(ctx.conn, ctx.services.config, new.target_kind, new.target_id)
-    ctx.say(ctx.t("announce_scheduled", id=announcement_id, groups=len(groups),
+    found = await reach(ctx.conn, ctx.services, new.target_kind.value, new.target_id)
+    ctx.say(ctx.t("announce_scheduled", id=announcement_id, reach=reach_text(ctx.services, found, new.target_id),
                   when=local_time(new.first_run_at, ctx.services.timezone)),
             (ctx.t("announce_list_button"), AnnouncementsButton(AnnouncementsAction.LIST)))
 
@@ -236,24 +252,3 @@ def new_announcement(config: Config, text: str, target: tuple[str, str], when: W
         signup_closes_at=starts - timedelta(minutes=settings.signup_closes_minutes) if starts else None,
         remind_at=starts - timedelta(minutes=settings.reminder_minutes) if starts else None,
     )
-
-
-async def start_edit(ctx: Context, announcement_id: int) -> None:
-    await begin_side_flow(ctx, EDIT_FLOW, "text", AnnounceEditState(announcement_id))
-    ctx.say(ctx.t("announce_ask_new_text", id=announcement_id), _cancel(ctx))
-
-
-async def handle_edit(ctx: Context, dialog: OpenDialog) -> None:
-    assert isinstance(dialog.state, AnnounceEditState)
-    announcement_id = dialog.state.announcement_id
-    text = ctx.incoming.text.strip()
-    if not is_admin(ctx):
-        await end_dialog(ctx)
-        ctx.say(ctx.t("announce_admins_only"))
-        return
-    if not text or len(text) > MAX_TEXT:
-        ctx.say(ctx.t("announce_text_invalid", limit=MAX_TEXT), _cancel(ctx))
-        return
-    await store.update_text(ctx.conn, announcement_id, text, ctx.now)
-    await end_dialog(ctx)
-    ctx.say(ctx.t("announce_edited", id=announcement_id, text=clip(text, 40)))

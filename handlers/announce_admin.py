@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from handlers import announce
+from handlers import announce, announce_edit
 from handlers.button_codec import Button
 from handlers.buttons import (
     AnnouncementButton,
@@ -24,9 +24,15 @@ NEW = AnnouncementsButton(AnnouncementsAction.NEW)
 FAILURES_SHOWN = 10
 
 
-def _status(ctx: Context, announcement: Announcement) -> str:
+async def _status(ctx: Context, announcement: Announcement) -> str:
     if announcement.status == "active" and announcement.next_run_at is not None:
         return ctx.t("announce_next", at=local_time(announcement.next_run_at, ctx.services.timezone))
+    if announcement.status == "finished":
+        # 「已发送」 only if some run reached someone: a run with no target is said as such.
+        runs = await store.runs(ctx.conn, announcement.id)
+        if not any(outcome == "sent" and targets > 0 for _, outcome, targets in runs):
+            sent_to_none = any(outcome == "sent" for _, outcome, _ in runs)
+            return ctx.t("announce_status_no_target" if sent_to_none else "announce_status_missed")
     return ctx.t(f"announce_status_{announcement.status}")
 
 
@@ -39,7 +45,7 @@ async def show_list(ctx: Context) -> None:
         ctx.say(ctx.t("announce_none"), (ctx.t("announce_new_button"), NEW))
         return
     ctx.say(ctx.t("announce_list"), *[
-        (f"#{a.id} {clip(a.text, 16)} · {_status(ctx, a)}", AnnouncementButton(AnnouncementVerb.VIEW, a.id))
+        (f"#{a.id} {clip(a.text, 16)} · {await _status(ctx, a)}", AnnouncementButton(AnnouncementVerb.VIEW, a.id))
         for a in recent
     ], (ctx.t("announce_new_button"), NEW))
 
@@ -49,10 +55,13 @@ async def show_detail(ctx: Context, announcement: Announcement) -> None:
     runs = await store.runs(ctx.conn, announcement.id)
     counts = Counter(d.status for d in deliveries)
     lines = [ctx.t("announce_detail", id=announcement.id, text=clip(announcement.text, 200),
-                   status=_status(ctx, announcement), runs=len(runs),
+                   status=await _status(ctx, announcement), runs=len(runs),
                    missed=sum(1 for _, outcome, _ in runs if outcome == "missed"),
                    sent=counts["sent"], pending=counts["pending"] + counts["claimed"] + counts["sending"],
                    failed=counts["failed"] + counts["uncertain"])]
+    to_none = sum(1 for _, outcome, targets in runs if outcome == "sent" and targets == 0)
+    if to_none:
+        lines[0] += ctx.t("announce_runs_no_target", count=to_none)
     for delivery in [d for d in deliveries if d.status in ("failed", "uncertain")][:FAILURES_SHOWN]:
         lines.append(ctx.t("announce_failed_line", channel=delivery.channel, chat=delivery.chat_id,
                            status=delivery.status, error=clip(delivery.last_error, 60)))
@@ -60,7 +69,10 @@ async def show_detail(ctx: Context, announcement: Announcement) -> None:
         lines.append(ctx.t("announce_signups", count=await store.count_signups(ctx.conn, announcement.id),
                            capacity=announcement.capacity))
     options: list[tuple[str, Button]] = []
-    if announcement.status == "active":
+    if announcement.status != "cancelled" and announcement.has_signup:  # an activity still ahead can change
+        options += [(ctx.t("announce_edit_start_button"), AnnouncementButton(AnnouncementVerb.EDIT_START, announcement.id)),
+                    (ctx.t("announce_edit_places_button"), AnnouncementButton(AnnouncementVerb.EDIT_PLACES, announcement.id))]
+    if announcement.status == "active" or (announcement.status != "cancelled" and announcement.has_signup):
         options += [(ctx.t("announce_edit_button"), AnnouncementButton(AnnouncementVerb.EDIT, announcement.id)),
                     (ctx.t("announce_cancel_button"), AnnouncementButton(AnnouncementVerb.CANCEL, announcement.id))]
     if announcement.has_signup:
@@ -87,10 +99,22 @@ async def handle_button(ctx: Context, button: AnnouncementButton | None) -> None
         return
     if button.verb is AnnouncementVerb.VIEW:
         await show_detail(ctx, announcement)
-    elif announcement.status != "active":
+    elif not _changeable(announcement, button.verb):
         ctx.say(ctx.t("announce_not_active", id=announcement.id))
-    elif button.verb is AnnouncementVerb.EDIT:
-        await announce.start_edit(ctx, announcement.id)
-    elif await store.cancel(ctx.conn, announcement.id, ctx.now):
-        ctx.outcome.schedule_changed = True
-        ctx.say(ctx.t("announce_cancelled", id=announcement.id))
+    elif button.verb is AnnouncementVerb.CANCEL:
+        await announce_edit.ask_cancel(ctx, announcement)
+    elif button.verb is AnnouncementVerb.CANCEL_CONFIRMED:
+        await announce_edit.confirm_cancel(ctx, announcement)
+    else:
+        part = {AnnouncementVerb.EDIT: "text", AnnouncementVerb.EDIT_START: "start"}.get(button.verb, "places")
+        await announce_edit.start_edit(ctx, announcement, part)
+
+
+def _changeable(announcement: Announcement, verb: AnnouncementVerb) -> bool:
+    """A pending announcement can change; one already posted only as an activity still to come
+    (its sign-ups, time and places matter until it starts). Only an activity has a start and places."""
+    if announcement.status == "cancelled":
+        return False
+    if verb in (AnnouncementVerb.EDIT_START, AnnouncementVerb.EDIT_PLACES):
+        return announcement.has_signup
+    return announcement.status == "active" or announcement.has_signup

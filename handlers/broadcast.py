@@ -6,6 +6,7 @@ sender delivers them. A run is recorded once per scheduled time, so a restart ne
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -65,6 +66,38 @@ async def area_targets(conn: aiosqlite.Connection, config: Config, kind: str, ta
     return await active_targets(conn, kind, target_id, grid.community if grid else None)
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Who an announcement to an area would reach now: the preview's counts."""
+
+    telegram_groups: int
+    wecom_groups: int
+    followers: int  # WeChat followers in the area (only with wechat.announce_to_followers)
+
+    @property
+    def total(self) -> int:
+        return self.telegram_groups + self.wecom_groups + self.followers
+
+
+async def reach(conn: aiosqlite.Connection, services: Services, kind: str, target_id: str) -> Reach:
+    targets = await area_targets(conn, services.config, kind, target_id)
+    followers = (len(await wechat_followers(conn, kind, target_id))
+                 if services.links.announce_to_followers else 0)
+    return Reach(sum(t.channel == Channel.TELEGRAM for t in targets),
+                 sum(t.channel == Channel.WECOM for t in targets), followers)
+
+
+def reach_text(services: Services, found: Reach, area: str) -> str:
+    """「Telegram 群 2 个、企业微信群 1 个、微信关注者 5 人」, or the zero warning with how to bind."""
+    t = services.texts.t
+    if found.total == 0:
+        return t("announce_reach_none", how=t("announce_how_to_bind", area=area or t("announce_area_example")))
+    counts = (("announce_reach_telegram", found.telegram_groups), ("announce_reach_wecom", found.wecom_groups),
+              ("announce_reach_followers", found.followers))
+    parts = [t(key, count=count) for key, count in counts if count]
+    return t("announce_reach", parts="、".join(parts))
+
+
 async def run_due_announcements(conn: aiosqlite.Connection, services: Services, now: datetime,
                                 grace: timedelta) -> list[Notification]:
     notes: list[Notification] = []
@@ -101,7 +134,10 @@ async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement:
                   for openid in await wechat_followers(conn, announcement.target_kind, announcement.target_id)]
     await store.set_run_targets(conn, run_id, len(notes))
     if not notes:
-        return await admin_notices(conn, services.texts.t("announcement_no_targets", id=announcement.id))
+        return await admin_notices(conn, services.texts.t(
+            "announcement_no_targets", id=announcement.id, text=clip(announcement.text, 30),
+            how=services.texts.t("announce_how_to_bind",
+                                  area=announcement.target_id or services.texts.t("announce_area_example"))))
     return notes
 
 

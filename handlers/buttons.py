@@ -43,6 +43,9 @@ class MyDataAction(StrEnum):
 class SignupVerb(StrEnum):
     LEAVE = "x"
     LIST = "l"  # the organiser's list
+    WAIT = "w"  # join the waiting list (候补) of a full activity
+    USE_CONTACT = "u"  # sign up with the name and phone given last time
+    SKIP_CONTACT = "k"  # sign up without a name or phone
 
 
 class AnnouncementsAction(StrEnum):
@@ -52,8 +55,11 @@ class AnnouncementsAction(StrEnum):
 
 class AnnouncementVerb(StrEnum):
     VIEW = "v"
-    EDIT = "e"
-    CANCEL = "c"
+    EDIT = "e"  # its text
+    CANCEL = "c"  # asks to confirm
+    CANCEL_CONFIRMED = "cx"
+    EDIT_START = "et"  # the activity's start
+    EDIT_PLACES = "ep"  # the activity's places
 
 
 class PhoneChoice(StrEnum):

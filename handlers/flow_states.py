@@ -28,6 +28,7 @@ class Flow(StrEnum):
     ANNOUNCE_EDIT = "announce_edit"
     OFFER = "offer"  # remembers free text so 「把这段话作为反映提交」 can prefill a report
     COMPLAINT = "complaint"  # 不满意: asks why before the ticket is reopened one level up
+    SIGNUP = "signup"  # 报名: asks for the name and phone to give the organiser
 
 
 def _address(value: Any) -> Address | None:
@@ -243,13 +244,30 @@ class AnnounceState:
 @dataclass(frozen=True)
 class AnnounceEditState:
     announcement_id: int
+    part: str = "text"  # text | start (the activity's time) | places
 
     def to_dict(self) -> dict:
-        return {"id": self.announcement_id}
+        return {"id": self.announcement_id} | ({"part": self.part} if self.part != "text" else {})
 
     @classmethod
     def from_dict(cls, data: dict) -> AnnounceEditState:
-        return cls(int(data["id"]))
+        part = str(data.get("part") or "text")
+        if part not in ("text", "start", "places"):
+            raise ValueError(f"unknown part {part!r}")
+        return cls(int(data["id"]), part)
+
+
+@dataclass(frozen=True)
+class SignupState:
+    announcement_id: int
+    wait: bool = False  # joining the waiting list of a full activity
+
+    def to_dict(self) -> dict:
+        return {"id": self.announcement_id, "wait": self.wait}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SignupState:
+        return cls(int(data["id"]), bool(data.get("wait")))
 
 
 @dataclass(frozen=True)
@@ -265,9 +283,10 @@ class OfferState:
 
 
 FlowState = (ReportState | ResolveState | ReassignState | AddInfoState | ContactState | AnnounceState
-             | AnnounceEditState | OfferState | ComplaintState)
+             | AnnounceEditState | OfferState | ComplaintState | SignupState)
 STATES: dict[Flow, type[FlowState]] = {
     Flow.REPORT: ReportState, Flow.RESOLVE: ResolveState, Flow.REASSIGN: ReassignState,
     Flow.ADD_INFO: AddInfoState, Flow.CONTACT: ContactState, Flow.ANNOUNCE: AnnounceState,
     Flow.ANNOUNCE_EDIT: AnnounceEditState, Flow.OFFER: OfferState, Flow.COMPLAINT: ComplaintState,
+    Flow.SIGNUP: SignupState,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from handlers import activities
 from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, prompt_address
 from handlers.buttons import BACK, ItemButton, MenuButton
 from handlers.context import Context
@@ -16,6 +17,7 @@ from storage import accounts
 from storage.accounts import Resident
 
 CONTACT_FLOW = Flow.CONTACT
+ACTIVITIES_TITLE = "近期活动"  # the 微丰山 menu's item that also lists the open sign-ups
 
 
 def help_text(ctx: Context) -> str:
@@ -95,6 +97,8 @@ async def show_item(ctx: Context, item: MenuItem) -> MenuAction | None:
     config = ctx.services.config
     if item.kind is MenuItemKind.CONTENT:
         ctx.say(f"【{item.title}】\n{item.text}")
+        if item.title == ACTIVITIES_TITLE:  # the standing text, then what can be signed up for now
+            await activities.show_open(ctx)
     elif item.kind is MenuItemKind.LINK:
         ctx.outcome.say(Reply(text=f"【{item.title}】\n{item.text}".strip(), link=item.url, link_label=item.title))
     elif item.action is MenuAction.SERVICE_POINTS:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from handlers import activities
 from handlers.buttons import MainMenu, MyDataAction, MyDataButton
 from handlers.context import Context
 from handlers.dialog_state import end_dialog
 from handlers.formatting import local_time, mask_numbers, mask_phone
 from handlers.my_tickets import cancel_ticket
 from handlers.rendering import announcement_title, display_name
-from storage import tickets
+from storage import announcements, signups, tickets
 from storage.erasure import Masks
 from storage.privacy import erase_resident, resident_data, signups_of
+from storage.signups import SignupStatus
 
 ASK, ERASE, KEEP = MyDataButton(MyDataAction.ASK), MyDataButton(MyDataAction.ERASE), MyDataButton(MyDataAction.KEEP)
 ALL_TICKETS = 1_000_000
@@ -71,5 +73,21 @@ async def _erase(ctx: Context) -> None:
             await cancel_ticket(ctx, ticket)
     await end_dialog(ctx)
     # The masks: cards and notices show her numbers masked; those copies are hers too.
+    held = [s.announcement_id for s in await signups_of(ctx.conn, ctx.account.resident_id)
+            if s.status == SignupStatus.ACTIVE.value and not s.activity_cancelled]
     erased = await erase_resident(ctx.conn, ctx.account.resident_id, ctx.now, Masks(mask_numbers, mask_phone))
+    await _give_places_to_the_waiting(ctx, held)
     ctx.say(ctx.t("my_data_erased", tickets=erased.tickets), main_keyboard=True)
+
+
+async def _give_places_to_the_waiting(ctx: Context, announcement_ids: list[int]) -> None:
+    """Her sign-ups are gone with her data: each place she held goes to the first person waiting,
+    who is told as when anyone else leaves."""
+    for announcement_id in announcement_ids:
+        announcement = await announcements.get(ctx.conn, announcement_id)
+        if announcement is None:
+            continue
+        moved_up = await signups.fill_places(ctx.conn, announcement, ctx.now)
+        text = ctx.t("signup_promoted", title=announcement_title(announcement.text, SIGNUP_TITLE),
+                     starts=activities.starts(ctx, announcement), id=announcement.id)
+        ctx.outcome.notifications.extend(await activities.tell_residents(ctx.conn, moved_up, text, "signup_promoted"))

@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from handlers import (
+    activities,
     announce,
     announce_admin,
+    announce_edit,
     groups,
     menus,
     my_data,
@@ -51,7 +53,7 @@ from handlers.buttons import (
     decode,
 )
 from handlers.context import Context
-from handlers.dialog_state import OpenDialog, load
+from handlers.dialog_state import OpenDialog, end_dialog, load
 from handlers.flow_states import Flow
 from handlers.route_types import (
     Handler,
@@ -95,6 +97,21 @@ async def _typed_stats(ctx: Context, turn: Turn) -> None:
     await stats.handle_stats(ctx, stats.typed_arguments(ctx) or "")
 
 
+async def _group_code(ctx: Context, turn: Turn) -> None:
+    typed = groups.TYPED_CODE_REQUEST.fullmatch(ctx.incoming.text.strip())
+    await groups.group_code(ctx, typed[1] if typed else ctx.incoming.command_arg)
+
+
+async def _signup_step(ctx: Context, dialog: OpenDialog) -> None:
+    """The sign-up's name-and-phone step takes any text, so a command word typed there (「我的工单」,
+    「近期活动」) is that command, not a name: the step is left and the command runs."""
+    if typed_words(ctx.incoming.text) in TYPED_COMMANDS:
+        await end_dialog(ctx)
+        await _typed_command(ctx, Turn(None, None, None, None))
+        return
+    await signup.handle(ctx, dialog)
+
+
 async def _flow(ctx: Context, turn: Turn) -> None:
     assert turn.flow is not None and turn.dialog is not None
     await FLOWS[turn.flow](ctx, turn.dialog)
@@ -108,7 +125,7 @@ COMMANDS: dict[str, Handler] = {  # /name; any other command shows the help
     "mytickets": plain(my_tickets.show_my_tickets), "tickets": plain(my_tickets.show_staff_open),
     "mydata": plain(my_data.show_my_data), "stats": actions.show_stats, "announce": plain(announce.start),
     "announcements": plain(announce_admin.show_list), "bind": actions.bind_command, "cancel": actions.cancel,
-    "contact": plain(menus.contact_grid),
+    "contact": plain(menus.contact_grid), "activities": plain(activities.show_open), "groupcode": _group_code,
 }
 # Typed equivalents of commands and of the menu's action items: people type what they read, on
 # every channel (WeChat and the console have no slash commands), so these words are not reports.
@@ -116,6 +133,7 @@ TYPED_COMMANDS = {
     "我要反映": "report", "反映问题": "report", "我的工单": "mytickets", "联系网格": "contact",
     "菜单": "menu", "帮助": "help", "我的数据": "mydata", "统计": "stats", "三率": "stats", "待办": "tickets",
     "发布公告": "announce", "公告列表": "announcements",
+    "近期活动": "activities", "报名": "activities", "我要报名": "activities",  # 「报名 12」 is a sign-up itself
 }
 # A greeting opens the main menu: 「你好」 is how people start, not a problem to file.
 GREETINGS = frozenset({
@@ -134,8 +152,9 @@ FLOWS: dict[Flow, Callable[[Context, OpenDialog], Awaitable[None]]] = {
     Flow.ADD_INFO: my_tickets.handle_add_info,
     Flow.CONTACT: menus.handle_contact,
     Flow.ANNOUNCE: announce.handle,
-    Flow.ANNOUNCE_EDIT: announce.handle_edit,
+    Flow.ANNOUNCE_EDIT: announce_edit.handle_edit,
     Flow.COMPLAINT: rating.handle_complaint,
+    Flow.SIGNUP: _signup_step,
 }
 
 PRIVATE: tuple[Route, ...] = (
@@ -166,6 +185,7 @@ PRIVATE: tuple[Route, ...] = (
     # A photo or a location with nothing open starts a report with it attached.
     Route("photo or location", media, actions.report_from_media),
     Route("typed bind", Typed(pattern=BIND_TEXT), actions.typed_bind),
+    Route("typed group code", Typed(pattern=groups.TYPED_CODE_REQUEST), _group_code),
     Route("typed sign-up", any_text, actions.typed_signup),
     Route("stale button", any_button, actions.stale_button),
     Route("free text", any_text, actions.free_text),

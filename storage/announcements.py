@@ -158,7 +158,9 @@ async def update_plan(conn: aiosqlite.Connection, announcement_id: int, text: st
 async def cancel(conn: aiosqlite.Connection, announcement_id: int, now: datetime) -> bool:
     cursor = await conn.execute(
         "UPDATE announcements SET status = 'cancelled', next_run_at = NULL, updated_at = ?"
-        " WHERE id = ? AND status = 'active'", (stamp(now), announcement_id),
+        # An activity already posted can still be called off until it happens.
+        " WHERE id = ? AND (status = 'active' OR (status = 'finished' AND capacity IS NOT NULL))",
+        (stamp(now), announcement_id),
     )
     return cursor.rowcount > 0
 
@@ -207,44 +209,6 @@ async def runs(conn: aiosqlite.Connection, announcement_id: int) -> list[tuple[d
     )]
 
 
-class SignupResult(StrEnum):
-    JOINED = "joined"
-    ALREADY = "already"
-    FULL = "full"
-    CLOSED = "closed"
-
-
-async def sign_up(conn: aiosqlite.Connection, announcement: Announcement, resident_id: int,
-                  now: datetime) -> SignupResult:
-    if announcement.signup_closes_at is not None and now >= announcement.signup_closes_at:
-        return SignupResult.CLOSED
-    row = await fetch_one(
-        conn, "SELECT status FROM signups WHERE announcement_id = ? AND resident_id = ?",
-        (announcement.id, resident_id)
-    )
-    if row and row[0] == "active":
-        return SignupResult.ALREADY
-    if announcement.capacity is not None and await count_signups(conn, announcement.id) >= announcement.capacity:
-        return SignupResult.FULL
-    await conn.execute(
-        "INSERT INTO signups (announcement_id, resident_id, status, created_at, updated_at)"
-        " VALUES (?, ?, 'active', ?, ?) ON CONFLICT (announcement_id, resident_id)"
-        " DO UPDATE SET status = 'active', updated_at = excluded.updated_at",
-        (announcement.id, resident_id, stamp(now), stamp(now)),
-    )
-    return SignupResult.JOINED
-
-
-async def cancel_signup(conn: aiosqlite.Connection, announcement_id: int, resident_id: int,
-                        now: datetime) -> bool:
-    cursor = await conn.execute(
-        "UPDATE signups SET status = 'cancelled', updated_at = ?"
-        " WHERE announcement_id = ? AND resident_id = ? AND status = 'active'",
-        (stamp(now), announcement_id, resident_id),
-    )
-    return cursor.rowcount > 0
-
-
 async def count_signups(conn: aiosqlite.Connection, announcement_id: int) -> int:
     row = await fetch_one(
         conn, "SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND status = 'active'",
@@ -259,6 +223,25 @@ async def signed_up(conn: aiosqlite.Connection, announcement_id: int) -> list[in
         conn, "SELECT resident_id FROM signups WHERE announcement_id = ? AND status = 'active' ORDER BY created_at",
         (announcement_id,),
     )]
+
+
+async def open_for_signup(conn: aiosqlite.Connection, now: datetime, limit: int = 20) -> list[Announcement]:
+    """Activities still taking sign-ups (近期活动), the soonest first."""
+    return [_announcement(row) for row in await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM announcements WHERE capacity IS NOT NULL AND status != 'cancelled'"
+        " AND starts_at > ? AND (signup_closes_at IS NULL OR signup_closes_at > ?) ORDER BY starts_at, id LIMIT ?",
+        (stamp(now), stamp(now), limit),
+    )]
+
+
+async def update_start(conn: aiosqlite.Connection, announcement_id: int, starts_at: datetime,
+                       closes_at: datetime, remind_at: datetime, now: datetime) -> None:
+    """An activity moved: it closes and reminds relative to the new start (and reminds again)."""
+    await conn.execute(
+        "UPDATE announcements SET starts_at = ?, signup_closes_at = ?, remind_at = ?, reminded_at = NULL,"
+        " updated_at = ? WHERE id = ?",
+        (stamp(starts_at), stamp(closes_at), stamp(remind_at), stamp(now), announcement_id),
+    )
 
 
 async def due_reminders(conn: aiosqlite.Connection, now: datetime) -> list[Announcement]:

@@ -156,3 +156,32 @@ async def wechat_followers(conn: aiosqlite.Connection, kind: str, target_id: str
     else:
         query, params = _FOLLOWERS_GRID, (target_id,)
     return [str(row[0]) for row in await fetch_all(conn, query, params)]
+
+
+@dataclass(frozen=True)
+class BindCode:
+    community_id: str
+    grid_id: str | None
+    created_by: str
+
+
+async def create_bind_code(conn: aiosqlite.Connection, code: str, community_id: str, grid_id: str | None,
+                           created_by: str, now: datetime, expires_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO group_bind_codes (code, community_id, grid_id, created_by, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)", (code, community_id, grid_id, created_by, stamp(now), stamp(expires_at)),
+    )
+
+
+async def use_bind_code(conn: aiosqlite.Connection, code: str, channel: str, chat_id: str,
+                        now: datetime) -> BindCode | None:
+    """The code's area if it is unused and unexpired, marking it used (once: the UPDATE decides)."""
+    row = await fetch_one(
+        conn, "SELECT community_id, grid_id, created_by FROM group_bind_codes"
+        " WHERE code = ? AND used_at IS NULL AND expires_at > ?", (code, stamp(now)))
+    if row is None:
+        return None
+    cursor = await conn.execute(
+        "UPDATE group_bind_codes SET used_at = ?, used_in = ? WHERE code = ? AND used_at IS NULL",
+        (stamp(now), f"{channel}:{chat_id}", code))
+    return BindCode(row[0], row[1], row[2]) if cursor.rowcount == 1 else None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+
+from handlers.domain.spoken_time import Problem, SpokenError, parse_spoken
 
 WEEKDAYS = {"一": "mon", "二": "tue", "三": "wed", "四": "thu", "五": "fri", "六": "sat", "日": "sun", "天": "sun"}
 _TIME = r"(\d{1,2})[:：](\d{2})"
@@ -21,7 +24,11 @@ MAX_AHEAD = timedelta(days=366)
 
 
 class RuleError(ValueError):
-    """The text is not a time we understand, or it is in the past."""
+    """The text is not a time we understand, or it is in the past: `problem` says which."""
+
+    def __init__(self, message: str, problem: Problem = Problem.UNKNOWN) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ def _clock(hour: str, minute: str) -> tuple[int, int]:
 
 def parse_when(text: str, now: datetime, timezone: str) -> When:
     """A one-off time (future, within a year) or a repeating rule, read in local time."""
-    rule = " ".join(text.strip().split())
+    rule = " ".join(unicodedata.normalize("NFKC", text).strip().split())
     tz = ZoneInfo(timezone)
     local = now.astimezone(tz)
     if rule.lower() in NOW_WORDS:
@@ -96,12 +103,24 @@ def parse_when(text: str, now: datetime, timezone: str) -> When:
         return _once(moment, now)
     if len(rule.split()) == 5:
         return _repeating(rule, now, timezone)
-    raise RuleError(f"not a time: {rule!r}")
+    return _spoken(rule, now, timezone)
+
+
+def _spoken(rule: str, now: datetime, timezone: str) -> When:
+    """「周六上午九点」「下周六 9:00」「12月6日下午3点」「每周六早上8点」: as people type them."""
+    try:
+        spoken = parse_spoken(rule, now.astimezone(ZoneInfo(timezone)))
+    except SpokenError as exc:
+        raise RuleError(f"{exc} ({rule!r})", exc.problem) from None
+    if spoken.cron:
+        return _repeating(spoken.cron, now, timezone)
+    assert spoken.moment is not None
+    return _once(spoken.moment, now)
 
 
 def _once(moment: datetime, now: datetime) -> When:
     if moment <= now:
-        raise RuleError("that time has passed")
+        raise RuleError("that time has passed", Problem.PAST)
     if moment - now > MAX_AHEAD:
         raise RuleError("more than a year ahead")
     return When(moment.astimezone(now.tzinfo))

@@ -231,6 +231,25 @@ async def schedule_signup(run: TelegramRun) -> int:
     return int(found[1])
 
 
+async def test_a_name_typed_at_sign_up_stays_one_plain_line(run: TelegramRun) -> None:
+    """Attack (issue 13): at the sign-up's name-and-phone step a resident types a name with line
+    breaks, a bidi override and HTML. Expected: the organiser's list has one row for them, the
+    markup shown as typed, sent without a parse mode; the phone given is there in full for the
+    organiser and masked in the resident's own answer."""
+    announcement = await schedule_signup(run)
+    mark = len(run.fake.sent)
+    run.fake.push_text(1103, f"报名 {announcement}", first_name="赵六")
+    await run.reply_to(1103, "请留下姓名和电话", after=mark)
+    run.fake.push_text(1103, "赵六\n2. 假名单\u202e <b>管理员</b> 13812345678")
+    done = await run.reply_to(1103, "报名成功", after=mark)
+    assert "138****5678" in (done.text or "") and "13812345678" not in (done.text or "")
+    mark = len(run.fake.sent)
+    run.fake.push_callback(ADMIN, f"su:l:{announcement}")
+    listing = await run.reply_to(ADMIN, "报名 1/5 人", after=mark)
+    assert (listing.text or "").splitlines()[1:] == ["1. 赵六 2. 假名单 <b>管理员</b> 13812345678"], listing.text
+    assert listing.parse_mode is None
+
+
 async def test_a_name_cannot_add_rows_to_the_sign_up_list(run: TelegramRun) -> None:
     """Attack: a Telegram first name 「张三⏎2. 李四⏎3. 王五」 (with a bidi override and a
     zero-width space) signs up, and so does an 82-character name. Expected: the organiser's
@@ -240,6 +259,8 @@ async def test_a_name_cannot_add_rows_to_the_sign_up_list(run: TelegramRun) -> N
     for user, name in ((1101, FORGED_NAME), (1102, LONG_NAME)):
         mark = len(run.fake.sent)
         run.fake.push_text(user, f"报名 {announcement}", first_name=name)
+        await run.reply_to(user, "请留下姓名和电话", after=mark)  # issue 13: asked, and skippable
+        await run.press(user, "跳过")
         await run.reply_to(user, "报名成功", after=mark)
     mark = len(run.fake.sent)
     run.fake.push_callback(ADMIN, f"su:l:{announcement}")

@@ -159,6 +159,8 @@ async def test_admin_sees_delivery_per_target_and_can_cancel(app: App, admin: Ch
     assert "-1002" in admin.text and "bot was kicked" in admin.text
     second = await schedule(admin, "公告二", "全部群", "明天 09:00")
     await admin.press_data(f"an:c:{second}")
+    assert "确定取消公告" in admin.text  # issue 13: cancelling asks for confirmation first
+    await admin.press("确定取消")
     assert f"公告 #{second} 已取消" in admin.text
     clock.advance(days=1)
     await build_scheduler(app).run_due()
@@ -172,8 +174,10 @@ async def test_bad_inputs_change_nothing(app: App, admin: ChatUser) -> None:
     assert "没有找到这个社区或网格" in admin.text
     await admin.press("全部群")
     await admin.say("昨天 09:00")
-    assert "没看懂这个时间" in admin.text
+    assert "这个时间已经过去了" in admin.text  # issue 13: a past time is said so, not 「没看懂」
     await admin.say("2020-01-01 09:00")
+    assert "这个时间已经过去了" in admin.text
+    await admin.say("九点钟吧")
     assert "没看懂这个时间" in admin.text
     await admin.press("取消")
     assert await read(app, announcements.recent) == []
@@ -190,14 +194,18 @@ async def test_sign_up_capacity_cancel_reminder_and_list(app: App, admin: ChatUs
     [(_, post)] = [p for p in await group_posts(app) if p[0] == "-1001"]
     assert f"报名 {announcement}" in post and "名额 2 人" in post
     residents = [ChatUser(app, f"70{n}") for n in range(3)]
+    # Issue 13: a sign-up asks for a name and phone first (optional: 跳过).
     await residents[0].say(f"报名 {announcement}")
+    await residents[0].press("跳过")
     assert "报名成功" in residents[0].text
     await residents[1].say(f"/start signup-{announcement}")
+    await residents[1].press("跳过")
     assert "报名成功" in residents[1].text
     await residents[2].say(f"报名 {announcement}")
     assert "名额已满" in residents[2].text
     await residents[1].say(f"取消报名 {announcement}")
     await residents[2].say(f"报名 {announcement}")
+    await residents[2].press("跳过")
     assert "报名成功" in residents[2].text
     await admin.press_data(f"su:l:{announcement}")
     assert "报名 2/2 人" in admin.text and "700" in admin.text and "702" in admin.text

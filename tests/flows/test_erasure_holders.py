@@ -76,9 +76,14 @@ async def test_withdrawing_a_reopened_ticket_tells_the_guide_too(
     assert [await cancelled_notices(user) for user in levels] == [1, 1, 0]
 
 
-async def sign_up(user: ChatUser, announcement: int) -> None:
+async def sign_up(user: ChatUser, announcement: int, contact: str = "") -> None:
+    """报名, then the contact step: a name and phone typed, or 跳过."""
     await user.say(f"报名 {announcement}")
-    assert "报名成功" in user.text, user.text
+    if contact:
+        await user.say(contact)
+    else:
+        await user.press("跳过")
+    assert "报名成功" in user.text or "候补" in user.text, user.text
 
 
 async def test_erasure_removes_her_sign_ups_and_frees_her_place(
@@ -88,18 +93,27 @@ async def test_erasure_removes_her_sign_ups_and_frees_her_place(
     second = await schedule(admin, "社区义诊", "全部群", "立即", signup="30 明天 09:00")
     await build_scheduler(app).run_due()
     neighbour, late = ChatUser(app, "neighbour-1"), ChatUser(app, "late-1")
-    await sign_up(resident, first)
+    await sign_up(resident, first, "王芳 13812345678")
     await sign_up(neighbour, first)
     await sign_up(resident, second)
     await resident.say(f"取消报名 {second}")
+    await late.say(f"报名 {first}")  # full: she joins the waiting list
+    await late.press("排队候补")
+    if "跳过" in " ".join(late.options):
+        await late.press("跳过")
+    assert "候补" in late.text, late.text
     her = (await resident.account()).resident_id
-    assert {(a, r) for a, r, _ in await read(app, reads.signups)} == {(first, her), (first, (await neighbour.account()).resident_id), (second, her)}
+    assert {(a, r) for a, r, _ in await read(app, reads.signups)} == {
+        (first, her), (first, (await neighbour.account()).resident_id), (second, her),
+        (first, (await late.account()).resident_id)}
 
     await erase(resident)
     assert [r for _, r, _ in await read(app, reads.signups) if r == her] == []  # her rows, active or not
+    # Her place went to the one waiting, who is told once.
+    assert sum("候补成功" in (m.text or "") for m in await late.inbox()) == 1
     await admin.press_data(f"su:l:{first}")
-    assert "报名 1/2 人" in admin.text and "neighbour-1" in admin.text
-    await sign_up(late, first)  # her place is free again
+    assert "报名 2/2 人" in admin.text and "neighbour-1" in admin.text, admin.text
+    assert "王芳" not in admin.text and "13812345678" not in admin.text
     await resident.say("我的数据")
     assert "· 活动报名：（无）" in resident.text
 
