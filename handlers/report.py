@@ -29,6 +29,7 @@ from handlers.context import Context
 from handlers.dialog_state import OpenDialog, end_dialog, save
 from handlers.flow_states import Flow, ReportState
 from handlers.formatting import mask_phone, normalise_phone
+from handlers.paging import page_options, page_turn, refuse_page, typed_option
 from handlers.rendering import clean_detail, full_address, resident_text
 from handlers.report_submit import submit
 from handlers.types import Address
@@ -105,9 +106,22 @@ async def _go(ctx: Context, step: str, state: ReportState) -> None:
     _prompt(ctx, step, state)
 
 
+def _categories(ctx: Context) -> list[tuple[str, CategoryButton]]:
+    return [(c.name, CategoryButton(c.id)) for c in ctx.services.config.categories]
+
+
+def _address_start(ctx: Context, state: ReportState) -> tuple[str, ReportState]:
+    """The first address step: the public place near a location the resident sent, if any is
+    configured within reach (asked, not assumed: a home can be near a park); else as usual."""
+    near = ctx.services.addresses.nearest_place(*state.location) if state.location else None
+    if near is not None and state.address is None:
+        return "place_near", replace(state, pick=replace(state.pick, near=near.index, page=0))
+    return first_address_step(state.bound), state
+
+
 def _prompt(ctx: Context, step: str, state: ReportState) -> None:
     if step == "category":
-        options = [(c.name, CategoryButton(c.id)) for c in ctx.services.config.categories]
+        options = page_options(ctx, _categories(ctx), state.pick.page)  # the pick's page: no address yet
         key = "report_description_prefilled" if state.description else "report_category"
         ctx.say(ctx.t(key, text=resident_text(state.description)), *options, (ctx.t("cancel"), CANCEL))
     elif step == "description":
@@ -130,7 +144,7 @@ def _step_before(step: str, state: ReportState) -> str | None:
         return None
     if step == "description":
         return "category"
-    if step in ("address_confirm", "community"):
+    if step in ("address_confirm", "community", "place_near"):
         return "description"
     if step in ADDRESS_STEPS:
         return address_back(step)
@@ -188,6 +202,12 @@ async def _add_attachments(ctx: Context, step: str, state: ReportState) -> None:
     if incoming.location:
         state = replace(state, location=(incoming.location.latitude, incoming.location.longitude))
         ctx.say(ctx.t("report_location_added"))
+        if step in ("address_confirm", "community", "compound", "place") and not incoming.text:
+            # Sent while choosing the address: a configured public place nearby is offered.
+            near_step, near_state = _address_start(ctx, state)
+            if near_step == "place_near":
+                await _go(ctx, near_step, near_state)
+                return
     if incoming.photos:
         room = MAX_PHOTOS - len(state.photos)
         state = replace(state, photos=state.photos + incoming.photos[: max(room, 0)])
@@ -200,7 +220,14 @@ async def _add_attachments(ctx: Context, step: str, state: ReportState) -> None:
 
 
 async def _on_category(ctx: Context, state: ReportState) -> None:
-    button, text = ctx.pressed, ctx.incoming.text.strip()
+    text = ctx.incoming.text.strip()
+    items = _categories(ctx)
+    turn = page_turn(ctx, state.pick.page, len(items))
+    if turn is not None:
+        refuse_page(ctx, turn)
+        await _go(ctx, "category", replace(state, pick=replace(state.pick, page=turn.page)))
+        return
+    button = ctx.pressed or typed_option(text, items)
     categories = ctx.services.config.categories
     chosen = None
     if isinstance(button, CategoryButton):
@@ -211,8 +238,11 @@ async def _on_category(ctx: Context, state: ReportState) -> None:
         ctx.say(ctx.t("report_use_buttons"))
         await _go(ctx, "category", state)
         return
-    state = replace(state, category=chosen.id)
-    await _go(ctx, first_address_step(state.bound) if state.description else "description", state)
+    state = replace(state, category=chosen.id, pick=replace(state.pick, page=0))
+    if state.description:
+        await _go(ctx, *_address_start(ctx, state))
+    else:
+        await _go(ctx, "description", state)
 
 
 async def _on_description(ctx: Context, state: ReportState) -> None:
@@ -223,14 +253,17 @@ async def _on_description(ctx: Context, state: ReportState) -> None:
     if len(text) > MAX_DESCRIPTION:
         ctx.say(ctx.t("report_description_long", max=MAX_DESCRIPTION))
         return
-    await _go(ctx, first_address_step(state.bound), replace(state, description=text))
+    await _go(ctx, *_address_start(ctx, replace(state, description=text)))
 
 
 async def _on_address(ctx: Context, state: ReportState) -> None:
     """A flat typed with the address (「5栋2单元302」) is kept; a building alone asks once: the
     bound address (from an earlier report) reuses the flat given then, or none, unasked."""
     address = state.address
-    if state.address_step == "address_confirm" and address is not None and address == state.bound:
+    if address is not None and ctx.services.addresses.is_place(address):
+        # A road or a park has no unit or room to ask for.
+        await _go(ctx, "phone", replace(state, flat="", flat_asked=False))
+    elif state.address_step == "address_confirm" and address is not None and address == state.bound:
         flat = await tickets.last_detail(ctx.conn, ctx.account.resident_id, address.compound, address.building)
         await _go(ctx, "phone", replace(state, flat=flat, flat_asked=False))
     elif state.pick.detail:

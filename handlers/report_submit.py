@@ -40,8 +40,9 @@ async def submit(ctx: Context, state: ReportState) -> bool:
     ticket_id = await file_ticket(ctx.conn, filed.ticket, filed.event, ctx.now)
     for ref in state.photos:
         await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor.id, ctx.now)
-    await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
-                                address.compound, address.building, address.grid_id)
+    if not ctx.services.addresses.is_place(address):  # a home address is a building, never a park
+        await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
+                                    address.compound, address.building, address.grid_id)
     if state.phone:
         await accounts.save_phone(ctx.conn, ctx.account.resident_id, state.phone, shared=False)
     await dispatch_ticket(ctx, ticket_id)

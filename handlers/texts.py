@@ -99,6 +99,18 @@ ZH: Mapping[str, str] = {
     "working_hours_span": "工作时间 {span}",
     "report_submitted": "✅ 已提交！工单号 #{id}\n已转交：{grid}\n预计 {ack}内响应，处理进展会第一时间告诉您。",
     "report_use_buttons": "请从选项中选择，或发送「返回」「取消」。",
+    # long lists (适老化) and public places
+    "page_more": "更多",
+    "page_previous": "上一页",
+    "page_missing": "没有这一页了，请从下面的选项中选择。",
+    "address_public": "公共区域",
+    "address_place": "问题在哪个公共区域？请选择（道路、路口、公园、菜场等）：",
+    "address_near": "您发送的位置在「{place}」附近，问题在这里吗？",
+    "address_list_empty": "这些选项已经过期了，请重新选择社区：",
+    # change the stored address (联系网格, 我的数据)
+    "change_address": "修改地址",
+    "change_address_prompt": "请选择新的地址所在社区，也可以直接输入小区和楼栋，如「龙池花园3栋」：",
+    "change_address_done": "已保存新地址：{address}。下次反映问题会直接用这个地址。",
     # my tickets
     "my_tickets_none": "您还没有反映过问题。需要反映请发送 /report。",
     "my_tickets_list": "您最近的工单（点击查看详情）：",
