@@ -7,15 +7,10 @@ from dataclasses import replace
 from handlers import me_too
 from handlers.address_steps import (
     ADDRESS_STEPS,
-    address_back,
-    first_address_step,
     handle_address,
-    nav,
-    prompt_address,
 )
 from handlers.buttons import (
     BACK,
-    CANCEL,
     CategoryButton,
     DraftButton,
     DraftChoice,
@@ -27,15 +22,21 @@ from handlers.buttons import (
 from handlers.cards import category_name
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, end_dialog, save
-from handlers.flow_states import Flow, ReportState
-from handlers.formatting import mask_phone, normalise_phone
-from handlers.paging import page_options, page_turn, refuse_page, typed_option
-from handlers.rendering import clean_detail, full_address, resident_text
+from handlers.flow_states import ReportState
+from handlers.formatting import normalise_phone
+from handlers.paging import page_turn, refuse_page, typed_option
+from handlers.rendering import clean_detail, resident_text
+from handlers.report_steps import FLOW
+from handlers.report_steps import address_start as _address_start
+from handlers.report_steps import categories as _categories
+from handlers.report_steps import go as _go
+from handlers.report_steps import prompt as _prompt
+from handlers.report_steps import show_summary as _show_summary
+from handlers.report_steps import step_before as _step_before
 from handlers.report_submit import submit
 from handlers.types import Address
 from storage import accounts, tickets
 
-FLOW = Flow.REPORT
 MIN_DESCRIPTION = 2  # 「漏水」 says it all in Chinese
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
@@ -99,63 +100,6 @@ async def resume_report(ctx: Context, dialog: OpenDialog) -> None:
         await _show_summary(ctx, dialog.state)
     else:
         _prompt(ctx, dialog.step, dialog.state)
-
-
-async def _go(ctx: Context, step: str, state: ReportState) -> None:
-    await save(ctx, OpenDialog(FLOW, step, state))
-    _prompt(ctx, step, state)
-
-
-def _categories(ctx: Context) -> list[tuple[str, CategoryButton]]:
-    return [(c.name, CategoryButton(c.id)) for c in ctx.services.config.categories]
-
-
-def _address_start(ctx: Context, state: ReportState) -> tuple[str, ReportState]:
-    """The first address step: the public place near a location the resident sent, if any is
-    configured within reach (asked, not assumed: a home can be near a park); else as usual."""
-    near = ctx.services.addresses.nearest_place(*state.location) if state.location else None
-    if near is not None and state.address is None:
-        return "place_near", replace(state, pick=replace(state.pick, near=near.index, page=0))
-    return first_address_step(state.bound), state
-
-
-def _prompt(ctx: Context, step: str, state: ReportState) -> None:
-    if step == "category":
-        options = page_options(ctx, _categories(ctx), state.pick.page)  # the pick's page: no address yet
-        key = "report_description_prefilled" if state.description else "report_category"
-        ctx.say(ctx.t(key, text=resident_text(state.description)), *options, (ctx.t("cancel"), CANCEL))
-    elif step == "description":
-        ctx.say(ctx.t("report_description"), *nav(ctx))
-    elif step in ADDRESS_STEPS:
-        prompt_address(ctx, step, state.pick, state.bound)
-    elif step == "flat":
-        ctx.say(ctx.t("report_flat"), (ctx.t("report_flat_skip"), SkipFlat()), *nav(ctx))
-    elif step == "phone":
-        options = []
-        if state.known_phone:
-            options.append((ctx.t("report_phone_reuse", phone=mask_phone(state.known_phone)),
-                            PhoneButton(PhoneChoice.REUSE)))
-        options.append((ctx.t("report_phone_skip"), PhoneButton(PhoneChoice.SKIP)))
-        ctx.say(ctx.t("report_phone"), *options, *nav(ctx))
-
-
-def _step_before(step: str, state: ReportState) -> str | None:
-    if step == "category":
-        return None
-    if step == "description":
-        return "category"
-    if step in ("address_confirm", "community", "place_near"):
-        return "description"
-    if step in ADDRESS_STEPS:
-        return address_back(step)
-    if step == "flat" or (step == "phone" and not state.flat_asked):
-        # The address prompt the resident answered last (building, a typed-address pick, ...).
-        return state.address_step or first_address_step(state.bound)
-    if step == "phone":
-        return "flat"
-    if step == "summary":
-        return "phone"
-    return None
 
 
 async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
@@ -308,30 +252,6 @@ async def _go_or_summary(ctx: Context, step: str, state: ReportState) -> None:
         await _go(ctx, step, state)
         return
     await _show_summary(ctx, state)
-
-
-async def _show_summary(ctx: Context, state: ReportState) -> None:
-    """The summary, and any open ticket of the same kind in the building to follow instead
-    (the ids offered are kept in the dialog, the only ones 我也遇到 accepts from it)."""
-    address = state.address
-    assert address is not None
-    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, state.category)
-    state = replace(state, offered=tuple(t.id for t in similar))
-    await save(ctx, OpenDialog(FLOW, "summary", state))
-    text = ctx.t(
-        "report_summary",
-        category=category_name(ctx, state.category),
-        description=resident_text(state.description),
-        address=full_address(address.label, state.flat or ""),
-        photos=len(state.photos),
-        location=ctx.t("summary_location") if state.location else "",
-        phone=mask_phone(state.phone) if state.phone else ctx.t("no_phone"),
-    )
-    if not similar:
-        ctx.say(text, (ctx.t("submit"), SubmitReport()), *nav(ctx))
-        return
-    ctx.say(f"{text}\n\n{me_too.hint(ctx, similar)}", *me_too.options(ctx, similar),
-            (ctx.t("submit_anyway"), SubmitReport()), *nav(ctx))
 
 
 async def _on_summary(ctx: Context, state: ReportState) -> None:

@@ -109,7 +109,7 @@ ZH: Mapping[str, str] = {
     "address_list_empty": "这些选项已经过期了，请重新选择社区：",
     # change the stored address (联系网格, 我的数据)
     "change_address": "修改地址",
-    "change_address_prompt": "请选择新的地址所在社区，也可以直接输入小区和楼栋，如「龙池花园3栋」：",
+    "change_address_prompt": "好的，请告诉我您的新地址（小区和楼栋）：",
     "change_address_done": "已保存新地址：{address}。下次反映问题会直接用这个地址。",
     # my tickets
     "my_tickets_none": "您还没有反映过问题。需要反映请发送 /report。",
