@@ -112,6 +112,7 @@ async def test_back_from_the_nearby_place_goes_to_the_description(app: App, resi
     await resident.location(*NEAR_LONGCHI_PARK)
     await resident.press("水电维修")
     await resident.say("路灯不亮")
+    assert "附近" in resident.text
     await resident.press("返回")
     assert "请简单描述问题" in resident.text
 
