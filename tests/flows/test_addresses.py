@@ -173,3 +173,29 @@ async def test_a_long_compound_list_is_paged(config: Config, clock: FakeClock, t
         assert FLAT_PROMPT in user.text
     finally:
         await app.close()
+
+
+async def test_a_long_category_list_is_paged(config: Config, clock: FakeClock, tmp_path: Path) -> None:
+    """Twelve categories: nine, then 「更多」; a category on the second page typed by its label."""
+    extra = [config.categories[-1].model_copy(update={"id": f"extra{n}", "name": f"其他事项{n}"})
+             for n in range(1, 5)]
+    app = await build_app(config.model_copy(update={"categories": [*config.categories, *extra]}), clock,
+                          tmp_path / "categories.db")
+    try:
+        user = ChatUser(app, "resident-1", Channel.TELEGRAM)
+        await user.say("/report")
+        assert len(_real_options(user)) == 9 and "更多" in user.options
+        await user.press("更多")
+        assert _real_options(user) == ["其他事项2", "其他事项3", "其他事项4"] and "上一页" in user.options
+        await user.press_data("pg:5")
+        assert "没有这一页了" in user.text and "其他事项4" in user.options
+        await user.say("其他事项3")
+        assert "请简单描述问题" in user.text
+        await user.say("楼下有人占道")
+        await user.say("龙池花园5栋")
+        await user.press("跳过")
+        await user.press("不留电话")
+        await user.press("提交")
+        assert (await ticket_row(app, 1)).category_id == "extra3"
+    finally:
+        await app.close()
