@@ -40,6 +40,7 @@ from storage import accounts, tickets
 MIN_DESCRIPTION = 2  # 「漏水」 says it all in Chinese
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
+RECENT_TICKETS = 50  # looked through for an earlier report from the bound address
 
 
 async def start_report(ctx: Context, description: str = "") -> None:
@@ -202,18 +203,25 @@ async def _on_description(ctx: Context, state: ReportState) -> None:
 
 async def _on_address(ctx: Context, state: ReportState) -> None:
     """A flat typed with the address (「5栋2单元302」) is kept; a building alone asks once: the
-    bound address (from an earlier report) reuses the flat given then, or none, unasked."""
+    bound address reuses the flat given on an earlier report there, or none, unasked; a bound
+    address with no report from it yet (saved by 修改地址 or 联系网格) asks."""
     address = state.address
     if address is not None and ctx.services.addresses.is_place(address):
         # A road or a park has no unit or room to ask for.
         await _go(ctx, "phone", replace(state, flat="", flat_asked=False))
-    elif state.address_step == "address_confirm" and address is not None and address == state.bound:
+    elif (state.address_step == "address_confirm" and address is not None and address == state.bound
+          and await _reported_from(ctx, address)):
         flat = await tickets.last_detail(ctx.conn, ctx.account.resident_id, address.compound, address.building)
         await _go(ctx, "phone", replace(state, flat=flat, flat_asked=False))
     elif state.pick.detail:
         await _go(ctx, "phone", replace(state, flat=state.pick.detail, flat_asked=False))
     else:
         await _go(ctx, "flat", replace(state, flat=None, flat_asked=True))
+
+
+async def _reported_from(ctx: Context, address: Address) -> bool:
+    recent = await tickets.tickets_of_resident(ctx.conn, ctx.account.resident_id, limit=RECENT_TICKETS)
+    return any((t.compound, t.building) == (address.compound, address.building) for t in recent)
 
 
 async def _on_flat(ctx: Context, state: ReportState) -> None:

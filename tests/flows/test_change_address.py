@@ -73,3 +73,24 @@ async def test_a_report_draft_survives_changing_the_address(app: App, resident: 
     assert "已保存新地址：龙池花园5栋" in resident.text
     dialog = await resident.dialog()
     assert dialog is not None and dialog.flow == "report"
+
+
+async def test_the_flat_is_asked_at_a_changed_address_and_not_again(app: App, resident: ChatUser) -> None:
+    """No report was filed from the new address yet, so no flat is known: it is asked (once)."""
+    await file_report(resident, address="龙池花园3栋")
+    pause(app)
+    await resident.say("我的数据")
+    await resident.press("修改地址")
+    await resident.say("清流苑12栋")
+    await _next_report_offers(resident, "清流苑12栋")
+    await resident.press("是")
+    assert "请补充单元和门牌号" in resident.text
+    await resident.say("3单元501")
+    await resident.press("不留电话")
+    await resident.press("提交")
+    pause(app)
+    await _next_report_offers(resident, "清流苑12栋")
+    await resident.press("是")
+    assert "只有处理您问题的网格员能看到" in resident.text  # the flat given last time is reused, unasked
+    await resident.press("不留电话")
+    assert "地址：清流苑12栋3单元501" in resident.text
