@@ -9,6 +9,7 @@ from handlers.address_steps import (
     ADDRESS_STEPS,
     handle_address,
 )
+from handlers.button_codec import Button
 from handlers.buttons import (
     BACK,
     CategoryButton,
@@ -224,8 +225,13 @@ async def _reported_from(ctx: Context, address: Address) -> bool:
     return any((t.compound, t.building) == (address.compound, address.building) for t in recent)
 
 
+def _typed(ctx: Context, *labels: tuple[str, Button]) -> Button | None:
+    """The button pressed, or the one whose label was typed in full (Telegram numbers nothing)."""
+    return ctx.pressed or typed_option(ctx.incoming.text, labels)
+
+
 async def _on_flat(ctx: Context, state: ReportState) -> None:
-    if ctx.pressed == SkipFlat():
+    if _typed(ctx, (ctx.t("report_flat_skip"), SkipFlat())) == SkipFlat():
         flat = ""
     elif normalise_phone(ctx.incoming.text) is not None:
         # A phone number answered ahead (the flat is optional): taken as the phone, no flat.
@@ -241,7 +247,7 @@ async def _on_flat(ctx: Context, state: ReportState) -> None:
 
 
 async def _on_phone(ctx: Context, state: ReportState) -> None:
-    button = ctx.pressed
+    button = _typed(ctx, (ctx.t("report_phone_skip"), PhoneButton(PhoneChoice.SKIP)))
     if button == PhoneButton(PhoneChoice.SKIP):
         phone = ""
     elif button == PhoneButton(PhoneChoice.REUSE) and state.known_phone:
@@ -263,7 +269,7 @@ async def _go_or_summary(ctx: Context, step: str, state: ReportState) -> None:
 
 
 async def _on_summary(ctx: Context, state: ReportState) -> None:
-    button = ctx.pressed
+    button = _typed(ctx, (ctx.t("submit"), SubmitReport()), (ctx.t("submit_anyway"), SubmitReport()))
     if button == SubmitReport():
         if not await submit(ctx, state):
             # Config changed under a half-finished report: ask again rather than file garbage.

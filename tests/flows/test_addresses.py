@@ -199,3 +199,24 @@ async def test_a_long_category_list_is_paged(config: Config, clock: FakeClock, t
         assert (await ticket_row(app, 1)).category_id == "extra3"
     finally:
         await app.close()
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_typed_labels_work_at_every_report_step(app: App, channel: Channel) -> None:
+    """People type what they read, also on Telegram (whose buttons carry no numbers): 「跳过」 is
+    not a flat, 「不留电话」 not a wrong phone number, 「提交」 files the report."""
+    user = ChatUser(app, "resident-1", channel)
+    await user.say("/report")
+    await user.say("水电维修")
+    await user.say("楼道灯坏了")
+    await user.say("龙池社区")
+    await user.say("龙池花园")
+    await user.say("3栋")
+    await user.say("跳过")
+    assert "只有处理您问题的网格员能看到" in user.text, user.text
+    await user.say("不留电话")
+    assert "请确认" in user.text and "地址：龙池花园3栋\n" in user.text, user.text
+    await user.say("提交")
+    assert "工单号 #1" in user.text, user.text
+    ticket = await ticket_row(app, 1)
+    assert (ticket.detail, ticket.phone) == ("", "")
