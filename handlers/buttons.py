@@ -38,6 +38,7 @@ class MyDataAction(StrEnum):
     ASK = "ask"
     ERASE = "erase"
     KEEP = "keep"
+    CHANGE_ADDRESS = "addr"  # 修改地址 (also offered by 联系网格)
 
 
 class SignupVerb(StrEnum):
@@ -80,6 +81,8 @@ class PageTurn(StrEnum):
 class AddressChoice(StrEnum):
     BOUND = "bound"  # the address the resident reported from before
     OTHER = "other"
+    PUBLIC = "public"  # 公共区域: a road, a crossing, a park, a market
+    NEAR = "near"  # the public place near the location the resident sent
 
 
 @dataclass(frozen=True)
@@ -318,13 +321,29 @@ class BuildingButton(Button):
     index: int
 
 
+@dataclass(frozen=True)
+class PlaceButton(Button):
+    """A public place by its index in the address book."""
+
+    FORMAT = "a:pl:{index}"
+    index: int
+
+
+@dataclass(frozen=True)
+class PageButton(Button):
+    """「更多」/「上一页」 of a long list: only the page, checked against the list shown."""
+
+    FORMAT = "pg:{page}"
+    page: int
+
+
 KINDS: tuple[type[Button], ...] = (
     Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, ReassignGrid, ReassignPage,
     RateButton, SkipReason, ShowMyTicket, MyTicketButton, MyDataButton, JoinSignup, SignupButton,
     AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,
     PhoneButton, DraftButton, SubmitReport, SkipFlat, MeTooButton, AddressButton, CommunityButton, CompoundButton,
-    BuildingButton,
+    BuildingButton, PlaceButton, PageButton,
 )
 _CODEC = Codec(KINDS)
 claimed_kind = _CODEC.claimed_kind

@@ -45,6 +45,7 @@ class Guess:
 
     compound: str
     building: int | None
+    place: int | None = None  # a public place (its index) instead of a compound
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,15 @@ class AddressPick:
     compound: str = ""
     guesses: tuple[Guess, ...] = ()
     detail: str = ""  # the flat typed after the building, kept with the guesses
+    page: int = 0  # the page of the list shown at the current step (「更多」)
+    near: int | None = None  # the public place near the location sent, offered at place_near
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {}
+        if self.page:
+            data["page"] = self.page
+        if self.near is not None:
+            data["near"] = self.near
         if self.detail:
             data["detail"] = self.detail
         if self.community:
@@ -65,15 +72,19 @@ class AddressPick:
         if self.compound:
             data["compound"] = self.compound
         if self.guesses:
-            data["guesses"] = [asdict(g) for g in self.guesses]
+            # A place is written only for a place guess: older rows keep their shape.
+            data["guesses"] = [{k: v for k, v in asdict(g).items() if k != "place" or v is not None}
+                               for g in self.guesses]
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> AddressPick:
-        guesses = tuple(Guess(str(g["compound"]), None if g["building"] is None else int(g["building"]))
+        guesses = tuple(Guess(str(g["compound"]), None if g["building"] is None else int(g["building"]),
+                              None if g.get("place") is None else int(g["place"]))
                         for g in data.get("guesses") or ())
+        near = data.get("near")
         return cls(data.get("community") or "", data.get("compound") or "", guesses,
-                   str(data.get("detail") or ""))
+                   str(data.get("detail") or ""), int(data.get("page") or 0), None if near is None else int(near))
 
 
 @dataclass(frozen=True)
@@ -199,13 +210,17 @@ class ComplaintState:
 @dataclass(frozen=True)
 class ContactState:
     pick: AddressPick = field(default_factory=AddressPick)
+    change: bool = False  # 修改地址: the resident is replacing the address they gave before
 
     def to_dict(self) -> dict:
-        return self.pick.to_dict()
+        data = self.pick.to_dict()
+        if self.change:
+            data["change"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ContactState:
-        return cls(AddressPick.from_dict(data))
+        return cls(AddressPick.from_dict(data), bool(data.get("change")))
 
 
 @dataclass(frozen=True)

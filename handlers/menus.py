@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from handlers import activities
 from handlers.address_steps import ADDRESS_STEPS, address_back, handle_address, prompt_address
-from handlers.buttons import BACK, ItemButton, MenuButton
+from handlers.buttons import BACK, ItemButton, MenuButton, MyDataAction, MyDataButton
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, save
 from handlers.domain.model import Menu, MenuAction, MenuItem, MenuItemKind, Place, Role
@@ -17,6 +17,7 @@ from storage import accounts
 from storage.accounts import Resident
 
 CONTACT_FLOW = Flow.CONTACT
+CHANGE_ADDRESS = MyDataButton(MyDataAction.CHANGE_ADDRESS)  # 修改地址, here and in 我的数据
 ACTIVITIES_TITLE = "近期活动"  # the 微丰山 menu's item that also lists the open sign-ups
 
 
@@ -137,16 +138,24 @@ def _grid_contact_text(ctx: Context, resident: Resident) -> str:
 async def contact_grid(ctx: Context) -> None:
     resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
     if resident.grid_id and ctx.services.config.grid(resident.grid_id):
-        ctx.say(_grid_contact_text(ctx, resident))
+        ctx.say(_grid_contact_text(ctx, resident), (ctx.t("change_address"), CHANGE_ADDRESS))
         return
     ctx.say(ctx.t("contact_need_address"))
     await begin_side_flow(ctx, CONTACT_FLOW, "community", ContactState())
-    prompt_address(ctx, "community", AddressPick())
+    prompt_address(ctx, "community", AddressPick(), public=False)
+
+
+async def change_address(ctx: Context) -> None:
+    """修改地址: the address steps of a report (a home is a building: no public places), then
+    the new address is the one the next report offers."""
+    ctx.say(ctx.t("change_address_prompt"))
+    await begin_side_flow(ctx, CONTACT_FLOW, "community", ContactState(change=True))
+    prompt_address(ctx, "community", AddressPick(), public=False)
 
 
 async def handle_contact(ctx: Context, dialog: OpenDialog) -> None:
     assert isinstance(dialog.state, ContactState)
-    pick, step = dialog.state.pick, dialog.step
+    pick, step, change = dialog.state.pick, dialog.step, dialog.state.change
     if ctx.pressed == BACK:
         previous = address_back(step)
         if previous is None:
@@ -156,15 +165,17 @@ async def handle_contact(ctx: Context, dialog: OpenDialog) -> None:
         step = previous
         address = None
     elif step in ADDRESS_STEPS:
-        step, address, pick = handle_address(ctx, step, pick)
+        step, address, pick = handle_address(ctx, step, pick, public=False)
     else:
         address = None
     if address is None:
-        await save(ctx, replace(dialog, step=step, state=ContactState(pick)))  # a carried draft stays
-        prompt_address(ctx, step, pick)
+        await save(ctx, replace(dialog, step=step, state=ContactState(pick, change)))  # a carried draft stays
+        prompt_address(ctx, step, pick, public=False)
         return
     await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
                                 address.compound, address.building, address.grid_id)
+    if change:
+        ctx.say(ctx.t("change_address_done", address=address.label))
     await end_dialog(ctx)
     resident = await accounts.get_resident(ctx.conn, ctx.account.resident_id)
     ctx.say(_grid_contact_text(ctx, resident))

@@ -7,6 +7,7 @@ from handlers.buttons import MainMenu, MyDataAction, MyDataButton
 from handlers.context import Context
 from handlers.dialog_state import end_dialog
 from handlers.formatting import local_time, mask_numbers, mask_phone
+from handlers.menus import CHANGE_ADDRESS, change_address
 from handlers.my_tickets import cancel_ticket
 from handlers.rendering import announcement_title, display_name
 from storage import announcements, signups, tickets
@@ -35,7 +36,8 @@ async def show_my_data(ctx: Context) -> None:
         lines.append(ctx.t("my_data_tags", value="、".join(data.tags)))
     lines += await _signup_lines(ctx)
     lines.append(ctx.t("my_data_footer"))
-    ctx.say("\n".join(lines), (ctx.t("my_data_erase"), ASK), (ctx.t("show_menu"), MainMenu()))
+    ctx.say("\n".join(lines), (ctx.t("change_address"), CHANGE_ADDRESS), (ctx.t("my_data_erase"), ASK),
+            (ctx.t("show_menu"), MainMenu()))
 
 
 async def _signup_lines(ctx: Context) -> list[str]:
@@ -55,7 +57,9 @@ async def _signup_lines(ctx: Context) -> list[str]:
 
 async def handle_button(ctx: Context, button: MyDataButton | None) -> None:
     """删除我的数据 → confirm → erase; anything else, 保留 or pd: data that is none of these, keeps."""
-    if button == ASK:
+    if button == CHANGE_ADDRESS:
+        await change_address(ctx)
+    elif button == ASK:
         data = await resident_data(ctx.conn, ctx.account.resident_id)
         warning = ctx.t("my_data_confirm_open", open=data.open_tickets) if data.open_tickets else ""
         ctx.say(ctx.t("my_data_confirm", open_warning=warning),

@@ -7,15 +7,11 @@ from dataclasses import replace
 from handlers import me_too
 from handlers.address_steps import (
     ADDRESS_STEPS,
-    address_back,
-    first_address_step,
     handle_address,
-    nav,
-    prompt_address,
 )
+from handlers.button_codec import Button
 from handlers.buttons import (
     BACK,
-    CANCEL,
     CategoryButton,
     DraftButton,
     DraftChoice,
@@ -27,18 +23,26 @@ from handlers.buttons import (
 from handlers.cards import category_name
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, end_dialog, save
-from handlers.flow_states import Flow, ReportState
-from handlers.formatting import mask_phone, normalise_phone
-from handlers.rendering import clean_detail, full_address, resident_text
+from handlers.flow_states import ReportState
+from handlers.formatting import normalise_phone
+from handlers.paging import page_turn, refuse_page, typed_option
+from handlers.rendering import clean_detail, resident_text
+from handlers.report_steps import FLOW
+from handlers.report_steps import address_start as _address_start
+from handlers.report_steps import categories as _categories
+from handlers.report_steps import go as _go
+from handlers.report_steps import prompt as _prompt
+from handlers.report_steps import show_summary as _show_summary
+from handlers.report_steps import step_before as _step_before
 from handlers.report_submit import submit
 from handlers.types import Address
 from storage import accounts, tickets
 
-FLOW = Flow.REPORT
 MIN_DESCRIPTION = 2  # 「漏水」 says it all in Chinese
 MAX_DESCRIPTION = 1000
 MAX_PHOTOS = 5
 MAX_VOICES = 5
+RECENT_TICKETS = 50  # looked through for an earlier report from the bound address
 
 
 async def start_report(ctx: Context, description: str = "") -> None:
@@ -104,50 +108,6 @@ async def resume_report(ctx: Context, dialog: OpenDialog) -> None:
         _prompt(ctx, dialog.step, dialog.state)
 
 
-async def _go(ctx: Context, step: str, state: ReportState) -> None:
-    await save(ctx, OpenDialog(FLOW, step, state))
-    _prompt(ctx, step, state)
-
-
-def _prompt(ctx: Context, step: str, state: ReportState) -> None:
-    if step == "category":
-        options = [(c.name, CategoryButton(c.id)) for c in ctx.services.config.categories]
-        key = "report_description_prefilled" if state.description else "report_category"
-        ctx.say(ctx.t(key, text=resident_text(state.description)), *options, (ctx.t("cancel"), CANCEL))
-    elif step == "description":
-        ctx.say(ctx.t("report_description"), *nav(ctx))
-    elif step in ADDRESS_STEPS:
-        prompt_address(ctx, step, state.pick, state.bound)
-    elif step == "flat":
-        ctx.say(ctx.t("report_flat"), (ctx.t("report_flat_skip"), SkipFlat()), *nav(ctx))
-    elif step == "phone":
-        options = []
-        if state.known_phone:
-            options.append((ctx.t("report_phone_reuse", phone=mask_phone(state.known_phone)),
-                            PhoneButton(PhoneChoice.REUSE)))
-        options.append((ctx.t("report_phone_skip"), PhoneButton(PhoneChoice.SKIP)))
-        ctx.say(ctx.t("report_phone"), *options, *nav(ctx))
-
-
-def _step_before(step: str, state: ReportState) -> str | None:
-    if step == "category":
-        return None
-    if step == "description":
-        return "category"
-    if step in ("address_confirm", "community"):
-        return "description"
-    if step in ADDRESS_STEPS:
-        return address_back(step)
-    if step == "flat" or (step == "phone" and not state.flat_asked):
-        # The address prompt the resident answered last (building, a typed-address pick, ...).
-        return state.address_step or first_address_step(state.bound)
-    if step == "phone":
-        return "flat"
-    if step == "summary":
-        return "phone"
-    return None
-
-
 async def handle_report(ctx: Context, dialog: OpenDialog) -> None:
     step, state = dialog.step, dialog.state
     assert isinstance(state, ReportState)
@@ -192,6 +152,12 @@ async def _add_attachments(ctx: Context, step: str, state: ReportState) -> None:
     if incoming.location:
         state = replace(state, location=(incoming.location.latitude, incoming.location.longitude))
         ctx.say(ctx.t("report_location_added"))
+        if step in ("address_confirm", "community", "compound", "place") and not incoming.text:
+            # Sent while choosing the address: a configured public place nearby is offered.
+            near_step, near_state = _address_start(ctx, state)
+            if near_step == "place_near":
+                await _go(ctx, near_step, near_state)
+                return
     if incoming.photos:
         room = MAX_PHOTOS - len(state.photos)
         state = replace(state, photos=state.photos + incoming.photos[: max(room, 0)])
@@ -209,7 +175,14 @@ async def _add_attachments(ctx: Context, step: str, state: ReportState) -> None:
 
 
 async def _on_category(ctx: Context, state: ReportState) -> None:
-    button, text = ctx.pressed, ctx.incoming.text.strip()
+    text = ctx.incoming.text.strip()
+    items = _categories(ctx)
+    turn = page_turn(ctx, state.pick.page, len(items))
+    if turn is not None:
+        refuse_page(ctx, turn)
+        await _go(ctx, "category", replace(state, pick=replace(state.pick, page=turn.page)))
+        return
+    button = ctx.pressed or typed_option(text, items)
     categories = ctx.services.config.categories
     chosen = None
     if isinstance(button, CategoryButton):
@@ -220,8 +193,11 @@ async def _on_category(ctx: Context, state: ReportState) -> None:
         ctx.say(ctx.t("report_use_buttons"))
         await _go(ctx, "category", state)
         return
-    state = replace(state, category=chosen.id)
-    await _go(ctx, first_address_step(state.bound) if state.description else "description", state)
+    state = replace(state, category=chosen.id, pick=replace(state.pick, page=0))
+    if state.description:
+        await _go(ctx, *_address_start(ctx, state))
+    else:
+        await _go(ctx, "description", state)
 
 
 async def _on_description(ctx: Context, state: ReportState) -> None:
@@ -232,14 +208,19 @@ async def _on_description(ctx: Context, state: ReportState) -> None:
     if len(text) > MAX_DESCRIPTION:
         ctx.say(ctx.t("report_description_long", max=MAX_DESCRIPTION))
         return
-    await _go(ctx, first_address_step(state.bound), replace(state, description=text))
+    await _go(ctx, *_address_start(ctx, replace(state, description=text)))
 
 
 async def _on_address(ctx: Context, state: ReportState) -> None:
     """A flat typed with the address (「5栋2单元302」) is kept; a building alone asks once: the
-    bound address (from an earlier report) reuses the flat given then, or none, unasked."""
+    bound address reuses the flat given on an earlier report there, or none, unasked; a bound
+    address with no report from it yet (saved by 修改地址 or 联系网格) asks."""
     address = state.address
-    if state.address_step == "address_confirm" and address is not None and address == state.bound:
+    if address is not None and ctx.services.addresses.is_place(address):
+        # A road or a park has no unit or room to ask for.
+        await _go(ctx, "phone", replace(state, flat="", flat_asked=False))
+    elif (state.address_step == "address_confirm" and address is not None and address == state.bound
+          and await _reported_from(ctx, address)):
         flat = await tickets.last_detail(ctx.conn, ctx.account.resident_id, address.compound, address.building)
         await _go(ctx, "phone", replace(state, flat=flat, flat_asked=False))
     elif state.pick.detail:
@@ -248,8 +229,18 @@ async def _on_address(ctx: Context, state: ReportState) -> None:
         await _go(ctx, "flat", replace(state, flat=None, flat_asked=True))
 
 
+async def _reported_from(ctx: Context, address: Address) -> bool:
+    recent = await tickets.tickets_of_resident(ctx.conn, ctx.account.resident_id, limit=RECENT_TICKETS)
+    return any((t.compound, t.building) == (address.compound, address.building) for t in recent)
+
+
+def _typed(ctx: Context, *labels: tuple[str, Button]) -> Button | None:
+    """The button pressed, or the one whose label was typed in full (Telegram numbers nothing)."""
+    return ctx.pressed or typed_option(ctx.incoming.text, labels)
+
+
 async def _on_flat(ctx: Context, state: ReportState) -> None:
-    if ctx.pressed == SkipFlat():
+    if _typed(ctx, (ctx.t("report_flat_skip"), SkipFlat())) == SkipFlat():
         flat = ""
     elif normalise_phone(ctx.incoming.text) is not None:
         # A phone number answered ahead (the flat is optional): taken as the phone, no flat.
@@ -265,7 +256,7 @@ async def _on_flat(ctx: Context, state: ReportState) -> None:
 
 
 async def _on_phone(ctx: Context, state: ReportState) -> None:
-    button = ctx.pressed
+    button = _typed(ctx, (ctx.t("report_phone_skip"), PhoneButton(PhoneChoice.SKIP)))
     if button == PhoneButton(PhoneChoice.SKIP):
         phone = ""
     elif button == PhoneButton(PhoneChoice.REUSE) and state.known_phone:
@@ -286,33 +277,8 @@ async def _go_or_summary(ctx: Context, step: str, state: ReportState) -> None:
     await _show_summary(ctx, state)
 
 
-async def _show_summary(ctx: Context, state: ReportState) -> None:
-    """The summary, and any open ticket of the same kind in the building to follow instead
-    (the ids offered are kept in the dialog, the only ones 我也遇到 accepts from it)."""
-    address = state.address
-    assert address is not None
-    similar = await tickets.open_tickets_like(ctx.conn, address.compound, address.building, state.category)
-    state = replace(state, offered=tuple(t.id for t in similar))
-    await save(ctx, OpenDialog(FLOW, "summary", state))
-    text = ctx.t(
-        "report_summary",
-        category=category_name(ctx, state.category),
-        description=resident_text(state.description),
-        address=full_address(address.label, state.flat or ""),
-        photos=len(state.photos),
-        voices=ctx.t("summary_voices", count=len(state.voices)) if state.voices else "",
-        location=ctx.t("summary_location") if state.location else "",
-        phone=mask_phone(state.phone) if state.phone else ctx.t("no_phone"),
-    )
-    if not similar:
-        ctx.say(text, (ctx.t("submit"), SubmitReport()), *nav(ctx))
-        return
-    ctx.say(f"{text}\n\n{me_too.hint(ctx, similar)}", *me_too.options(ctx, similar),
-            (ctx.t("submit_anyway"), SubmitReport()), *nav(ctx))
-
-
 async def _on_summary(ctx: Context, state: ReportState) -> None:
-    button = ctx.pressed
+    button = _typed(ctx, (ctx.t("submit"), SubmitReport()), (ctx.t("submit_anyway"), SubmitReport()))
     if button == SubmitReport():
         if not await submit(ctx, state):
             # Config changed under a half-finished report: ask again rather than file garbage.

@@ -43,8 +43,9 @@ async def submit(ctx: Context, state: ReportState) -> bool:
     for ref in state.voices:
         await tickets.add_photo(ctx.conn, ticket_id, ctx.incoming.channel, ref, actor.id, ctx.now,
                                 tickets.AttachmentKind.VOICE)
-    await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
-                                address.compound, address.building, address.grid_id)
+    if not ctx.services.addresses.is_place(address):  # a home address is a building, never a park
+        await accounts.bind_address(ctx.conn, ctx.account.resident_id, address.community_id,
+                                    address.compound, address.building, address.grid_id)
     if state.phone:
         await accounts.save_phone(ctx.conn, ctx.account.resident_id, state.phone, shared=False)
     await dispatch_ticket(ctx, ticket_id)

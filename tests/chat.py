@@ -235,7 +235,8 @@ async def file_report(
     if "登记的地址" in user.text:
         await user.press("换一个地址")
     await user.say(address)
-    await user.press(address)
+    if "哪一个" in user.text:  # an address typed exactly is taken without this question
+        await user.press(address)
     if "跳过" in user.options:  # the optional unit/room question (an address of a building only)
         await user.press("跳过")
     if phone:

@@ -70,8 +70,6 @@ class TelegramRun(BotRun):
         fake.push_text(user_id, description)
         await self.reply_to(user_id, "哪个社区", after=mark)
         fake.push_text(user_id, "龙池花园3号楼")
-        await self.reply_to(user_id, "哪一个", after=mark)
-        await self.press(user_id, "龙池花园3栋")
         await self.reply_to(user_id, "单元和门牌号", after=mark)  # issue 13: the flat, optional
         await self.press(user_id, "跳过")
         await self.reply_to(user_id, "留个电话", after=mark)

@@ -42,11 +42,32 @@ class Compound(Strict):
     aliases: list[str] = []
 
 
+class PublicPlace(Strict):
+    """A road, a crossing, a park or a market: not a building, but in a grid all the same.
+    Written as a name, or {name, lat, lon} so a location the resident sends can find it."""
+
+    name: str = Field(min_length=1, max_length=40)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: object) -> object:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> PublicPlace:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
 class Grid(Strict):
     id: str
     name: str
     community: str
     compounds: list[Compound] = Field(min_length=1)
+    public_places: list[PublicPlace] = []
     leaders: list[Person] = Field(min_length=1)
     guide: Person
     workers: list[Person] = []

@@ -59,7 +59,7 @@ def test_bot_config_env_picks_the_file_and_duplicate_keys_are_refused(tmp_path: 
 def test_run_without_token_opens_the_console_and_a_report_reaches_the_leader(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     script = "\n".join([
-        "/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "1", "1", "1",  # pick, 跳过 the flat, no phone, submit
+        "/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "1", "1",  # 跳过 the flat, no phone, submit
         "/as leader:G01", "1", "/quit",
     ]) + "\n"
     result = run_cli("--config", str(path), "run", stdin=script)

@@ -12,7 +12,8 @@ from tests.e2e.test_crash_recovery import BotProcess
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ", re.M)
-REPORT = ["/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "1", "1", "1"]  # pick, 跳过 the flat (issue 13), no phone, submit
+# The address is exact, so no pick (issue 13); then 跳过 the flat, no phone, submit.
+REPORT = ["/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "1", "1"]
 
 
 def console(path: Path, *lines: str, args: tuple[str, ...] = ()) -> tuple[str, str]:

@@ -58,7 +58,7 @@ def test_a_typed_option_label_works_where_its_number_does(tmp_path: Path) -> Non
     """Issue 13: people type what they read. 「不留电话」 and 「提交」 typed in full are the options,
     not a wrong phone number and a 「请从选项中选择」."""
     path = write_config(tmp_path)
-    out = console(path, "/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "1", "跳过", "不留电话", "提交")
+    out = console(path, "/report", "1", "楼道灯坏了好几天了", "龙池花园3号楼", "跳过", "不留电话", "提交")
     assert "已提交" in out
     assert rows(tmp_path / "bot-console.db", "SELECT description FROM tickets") == [("楼道灯坏了好几天了",)]
 

@@ -189,8 +189,6 @@ async def report_up_to_submit(fake: FakeTelegramAPI) -> None:
     fake.push_text(RESIDENT, "楼道灯坏了很久了")
     await reply(fake, RESIDENT, "哪个社区")
     fake.push_text(RESIDENT, "龙池花园3栋")
-    await reply(fake, RESIDENT, "哪一个")
-    press(fake, RESIDENT, "龙池花园3栋")
     await reply(fake, RESIDENT, "单元和门牌号")  # issue 13: the flat, optional
     press(fake, RESIDENT, "跳过")
     await reply(fake, RESIDENT, "留个电话")

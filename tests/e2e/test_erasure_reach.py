@@ -90,8 +90,6 @@ async def neighbour_up_to_phone(run: TelegramRun, mark: int) -> None:
     fake.push_text(NEIGHBOUR, "我们这层的灯也不亮")
     await run.reply_to(NEIGHBOUR, "哪个社区", after=mark)
     fake.push_text(NEIGHBOUR, "龙池花园3号楼")
-    await run.reply_to(NEIGHBOUR, "哪一个", after=mark)
-    await run.press(NEIGHBOUR, "龙池花园3栋")
     await run.reply_to(NEIGHBOUR, "单元和门牌号", after=mark)  # issue 13: the flat, optional
     await run.press(NEIGHBOUR, "跳过")
     await run.reply_to(NEIGHBOUR, "留个电话", after=mark)

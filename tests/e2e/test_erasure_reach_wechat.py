@@ -37,7 +37,6 @@ async def up_to_the_phone(run: WeChatRun, openid: str, description: str) -> Answ
     answer = await wx.text(openid, option_number(answer.text, "水电维修"))
     answer = await wx.text(openid, description)
     answer = await wx.text(openid, "龙池花园3号楼")
-    answer = await wx.text(openid, option_number(answer.text, "龙池花园3栋"))
     answer = await wx.text(openid, option_number(answer.text, "跳过"))  # issue 13: the flat
     assert "留个电话" in answer.text, answer
     return answer

@@ -47,7 +47,7 @@ class Reporter:
                 1: lambda: option_number(self.last, "水电维修"),
                 2: lambda: "楼道灯坏了",
                 3: lambda: "龙池花园3号楼",
-                4: lambda: option_number(self.last, "龙池花园3栋"),
+                4: lambda: option_number(self.last, "跳过"),  # the flat: the address was exact
                 5: lambda: "13812345678",
                 6: lambda: option_number(self.last, "仍然提交新反映" if "仍然提交" in self.last else "提交"),
             }[index]

@@ -67,8 +67,7 @@ async def report_with_photo(wx: WeChatPlatform, media_id: str, pic_url: str) -> 
     await wx.text(RESIDENT, option_number(answer.text, "水电维修"))
     await wx.image(RESIDENT, media_id, pic_url)
     await wx.text(RESIDENT, "楼道灯坏了")
-    answer = await wx.text(RESIDENT, "龙池花园3号楼")
-    answer = await wx.text(RESIDENT, option_number(answer.text, "龙池花园3栋"))
+    answer = await wx.text(RESIDENT, "龙池花园3号楼")  # exact: straight to the flat step
     answer = await wx.text(RESIDENT, option_number(answer.text, "跳过"))
     answer = await wx.text(RESIDENT, option_number(answer.text, "不留电话"))
     answer = await wx.text(RESIDENT, option_number(answer.text, "提交"))
@@ -128,9 +127,7 @@ async def test_a_telegram_voice_note_reaches_the_leader_on_telegram_and_words_on
     await tg.reply_to(resident, "已收到语音（共 1 条）", after=mark)
     fake.push_text(resident, "楼道灯坏了")
     await tg.reply_to(resident, "哪个社区", after=mark)
-    fake.push_text(resident, "龙池花园3号楼")
-    await tg.reply_to(resident, "哪一个", after=mark)
-    await tg.press(resident, "龙池花园3栋")
+    fake.push_text(resident, "龙池花园3号楼")  # exact: straight to the flat step
     await tg.reply_to(resident, "单元和门牌号", after=mark)
     await tg.press(resident, "跳过")
     await tg.reply_to(resident, "留个电话", after=mark)

@@ -34,8 +34,6 @@ async def reach_summary(run: TelegramRun, user: int, building: str = "3", *,
     fake.push_text(user, description)
     await run.reply_to(user, "哪个社区", after=mark)
     fake.push_text(user, f"龙池花园{building}号楼")
-    await run.reply_to(user, "哪一个", after=mark)
-    await run.press(user, f"龙池花园{building}栋")
     await run.reply_to(user, "单元和门牌号", after=mark)  # issue 13: the flat, optional
     await run.press(user, "跳过")
     await run.reply_to(user, "留个电话", after=mark)

@@ -152,7 +152,7 @@ async def test_a_description_cannot_pose_as_card_lines(run: TelegramRun) -> None
 
     mark = len(run.fake.sent)
     run.fake.push_text(LEADER, "/tickets")
-    listed = await run.reply_to(LEADER, "【新工单 #1】", after=mark)
+    listed = await run.reply_to(LEADER, "【待受理 #1】", after=mark)  # /tickets titles by state (issue 13)
     assert_no_forged_lines(listed)
     run.fake.push_text(REPORTER, "/mytickets")
     await run.reply_to(REPORTER, "最近的工单", after=mark)
@@ -186,7 +186,6 @@ async def test_a_description_cannot_pose_as_card_lines_on_wechat(
         answer = await wx.text(resident, FORGED)
         assert "哪个社区" in answer.text, answer
         answer = await wx.text(resident, "龙池花园3号楼")
-        answer = await wx.text(resident, option_number(answer.text, "龙池花园3栋"))
         answer = await wx.text(resident, option_number(answer.text, "跳过"))  # issue 13: the flat
         answer = await wx.text(resident, "13812345678")
         answer = await wx.text(resident, option_number(answer.text, "提交"))

@@ -90,8 +90,7 @@ async def neighbour_follows(neighbour: ChatUser, ticket_id: int) -> None:
     await neighbour.say("/report")
     await neighbour.press("水电维修")
     await neighbour.say("楼道灯不亮")
-    await neighbour.say("龙池花园3栋")
-    await neighbour.press("龙池花园3栋")
+    await neighbour.say("龙池花园3栋")  # exact: no 「哪一个」
     if "跳过" in neighbour.options:
         await neighbour.press("跳过")
     await neighbour.press("不留电话")

@@ -18,8 +18,7 @@ async def reach_summary(user: ChatUser, category: str = "水电维修", address:
     await user.say("/report")
     await user.press(category)
     await user.say("楼道的灯又不亮了")
-    await user.say(address)
-    await user.press(address)
+    await user.say(address)  # typed exactly: taken without 「您说的是哪一个」
     await user.press("跳过")  # issue 13: the optional unit/room question
     await user.press("不留电话")
 

@@ -35,7 +35,7 @@ async def test_my_data_shows_what_is_kept_only_in_private(app: App, resident: Ch
     assert "138****5678" in text and "13812345678" not in text
     assert "龙池花园3栋" in text and "共 1 件，办理中 1 件" in text
     assert "空巢老人" in text and "仅您本人可见" in text
-    assert resident.options == ["删除我的数据", "打开菜单"]
+    assert resident.options == ["修改地址", "删除我的数据", "打开菜单"]  # issue 13: 修改地址 added
 
     await resident.say("/mydata", group=True)
     assert "空巢老人" not in resident.text and "138" not in resident.text

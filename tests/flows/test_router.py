@@ -62,7 +62,7 @@ def test_buttons_that_work_in_any_dialog_and_those_only_a_flow_reads() -> None:
         buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.DraftButton, buttons.SubmitReport,
         buttons.SkipFlat, buttons.SkipReason, buttons.ReassignGrid, buttons.ReassignPage,
         buttons.MeTooButton, buttons.AddressButton, buttons.CommunityButton, buttons.CompoundButton,
-        buttons.BuildingButton,
+        buttons.BuildingButton, buttons.PlaceButton, buttons.PageButton,
     }
 
 

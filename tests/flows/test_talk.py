@@ -17,7 +17,6 @@ CATEGORY_PROMPT = "请选择要反映的问题类别"
 async def address_to_summary(resident: ChatUser) -> None:
     """The address steps of a report in 龙池花园3栋, flat skipped and no phone: the summary is next."""
     await resident.say("龙池花园3栋")
-    await resident.press("龙池花园3栋")
     await resident.press("跳过")  # the flat (单元和门牌号), optional
     await resident.press("不留电话")
 

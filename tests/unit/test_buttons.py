@@ -43,9 +43,11 @@ from handlers.buttons import (
     Nav,
     NavAction,
     NoSignup,
+    PageButton,
     PageTurn,
     PhoneButton,
     PhoneChoice,
+    PlaceButton,
     RateButton,
     ReassignGrid,
     ReassignPage,
@@ -95,6 +97,8 @@ ENCODED: list[tuple[Button, str]] = [
     (AddressButton(AddressChoice.BOUND), "a:bound"), (AddressButton(AddressChoice.OTHER), "a:other"),
     (CommunityButton("longchi"), "a:com:longchi"), (CompoundButton(0), "a:cpd:0"), (BuildingButton(17), "a:b:17"),
     (CommunityButton("x" * 58), "a:com:" + "x" * 58),  # 64 bytes: Telegram's limit, still ours
+    (AddressButton(AddressChoice.PUBLIC), "a:public"), (AddressButton(AddressChoice.NEAR), "a:near"),
+    (PlaceButton(2), "a:pl:2"), (PageButton(1), "pg:1"), (MyDataButton(MyDataAction.CHANGE_ADDRESS), "pd:addr"),
 ]
 
 
@@ -124,6 +128,8 @@ REFUSED: list[tuple[str, type[Button] | None]] = [
     ("su:²", JoinSignup), ("su::1", JoinSignup), ("su:y:1", JoinSignup), ("su:x:٣", SignupButton),
     ("an:v:²", AnnouncementButton), ("an:c:", AnnouncementButton), ("an:t:c:", AnnounceToCommunity),
     ("r:cat:", CategoryButton), ("r:ph:maybe", PhoneButton), ("r:draft:", DraftButton), ("r:metoo:²", MeTooButton),
+    ("a:pl:x", PlaceButton), ("a:pl:-1", PlaceButton), ("pg:x", PageButton), ("pg:-1", PageButton),
+    ("pg:", PageButton), ("pg:1:2", PageButton), ("pg:01", PageButton),
     ("a:cpd:-1", CompoundButton), ("a:b:x", BuildingButton), ("a:com:", CommunityButton),
     ("a:elsewhere", None),
     ("m:x:²", MenuButton), ("m:ABC", MenuButton), ("m:", MenuButton), ("i:" + "a" * 41, ItemButton),
