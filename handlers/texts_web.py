@@ -88,6 +88,8 @@ WEB_ZH: Mapping[str, str] = {
     "web_note_button": "添加备注",
     "web_note_added": "已为工单 #{id} 添加备注。",
     "web_note_empty": "请填写备注内容。",
+    "web_action_done_title": "已处理",
+    "web_action_done_body": "这张工单已不在您的工作范围内，可返回工单看板。",
     "web_timeline": "处理记录",
     "web_from_web": "工作台",
     "web_event_staff_note": "内部备注",

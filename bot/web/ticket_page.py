@@ -89,6 +89,10 @@ async def _timeline(request: web.Request, ticket: Ticket) -> tuple[list[dict], l
 
 async def ticket_page(request: web.Request, messages: tuple[str, ...] = (), status: int = 200) -> web.Response:
     ticket = await _visible(request)
+    if ticket is None and messages:
+        # The action moved it out of the person's scope (转派): say what was done, not 404.
+        return render(request, "message.html", {"title_key": "web_action_done_title",
+                                                "body_key": "web_action_done_body", "messages": messages})
     if ticket is None:
         return not_found(request)
     services = request.app[WORKPLACE].app.services

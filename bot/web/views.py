@@ -22,7 +22,8 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
 
 
 def message_page(request: web.Request, title_key: str, body_key: str, status: int = 200) -> web.Response:
-    return render(request, "message.html", {"title_key": title_key, "body_key": body_key}, status=status)
+    return render(request, "message.html", {"title_key": title_key, "body_key": body_key, "messages": ()},
+                  status=status)
 
 
 def when(request: web.Request, moment: datetime | None) -> str:
