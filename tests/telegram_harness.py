@@ -25,8 +25,9 @@ def config_for(config: Config, fake: FakeTelegramAPI, read_timeout: float = 10.0
     settings = TelegramSettings(base_url=f"{fake.url}/bot", base_file_url=fake.file_url,
                                 bot_username=fake.bot_username, poll_timeout=1,
                                 read_timeout=read_timeout)
-    # The workplace's HTTP server listens on a port of the OS's choosing: tests never collide.
-    http = config.http if config.http.port == 0 else HttpSettings(host="127.0.0.1", port=0)
+    # The workplace's HTTP server listens on a port of the OS's choosing, so tests never collide,
+    # unless the test chose the server's settings itself (the browser tests).
+    http = HttpSettings(host="127.0.0.1", port=0) if config.http == HttpSettings() else config.http
     return config.model_copy(update={"telegram": settings, "http": http})
 
 
