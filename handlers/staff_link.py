@@ -7,11 +7,14 @@ Residents get a polite refusal.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from handlers.context import Context
 from handlers.types import Reply
 from storage import web_sessions
+
+log = logging.getLogger(__name__)
 
 LINK_VALID_FOR = timedelta(minutes=10)
 SIGN_IN_PATH = "/staff/login"
@@ -27,5 +30,6 @@ async def send_link(ctx: Context) -> None:
         return
     token = await web_sessions.create_link(ctx.conn, ctx.person.id, ctx.now, LINK_VALID_FOR)
     url = sign_in_url(ctx.services.links.workplace_url, token)
+    log.info("workplace sign-in link for %s via %s", ctx.person.id, ctx.incoming.channel)
     ctx.outcome.say(Reply(text=ctx.t("web_link", minutes=int(LINK_VALID_FOR.total_seconds() // 60)),
                           link=url, link_label=ctx.t("web_link_label")))

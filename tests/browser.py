@@ -24,11 +24,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@asynccontextmanager
-async def chromium(profile: Path) -> AsyncIterator[BrowserContext]:
+def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium and "
                     "fonts-wqy-microhei (`apt-get install -y chromium fonts-wqy-microhei`; .ci/run does it)")
+
+
+@asynccontextmanager
+async def chromium(profile: Path) -> AsyncIterator[BrowserContext]:
+    require_chromium()
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
             str(profile), executable_path=str(CHROMIUM), args=ARGS, headless=True, locale="zh-CN",
