@@ -52,6 +52,6 @@ async def test_the_console_prints_a_link_that_signs_in(tmp_path: Path) -> None:
             async with client.get(f"{base}/staff/overdue") as overdue:
                 assert overdue.status == 200 and "许文博" in await overdue.text()
     finally:
-        process.stdin.write("/quit\n".encode())
+        process.stdin.write(b"/quit\n")
         await process.stdin.drain()
         assert await asyncio.wait_for(process.wait(), timeout=20) == 0
