@@ -42,13 +42,20 @@ async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
         yield context
 
 
-async def report(run: TelegramRun, user_id: int, description: str, typed: str, building: str) -> None:
-    """A resident's report typed and tapped as in chat, up to its confirmation."""
+async def report(run: TelegramRun, user_id: int, description: str, typed: str, building: str, *,
+                 attach: bool = False) -> None:
+    """A resident's report typed and tapped as in chat, up to its confirmation; with `attach`,
+    a photo and the location sent with the description."""
     fake, mark = run.fake, len(run.fake.sent)
     fake.push_text(user_id, "/report")
     await run.reply_to(user_id, "问题类别", after=mark)
     await run.press(user_id, "水电维修")
     await run.reply_to(user_id, "描述问题", after=mark)
+    if attach:
+        fake.push_photo(user_id, "corridor-light-photo")
+        await run.reply_to(user_id, "已添加照片", after=mark)
+        fake.push_location(user_id, 32.30542, 118.31624)
+        await run.reply_to(user_id, "已添加位置", after=mark)
     fake.push_text(user_id, description)
     await run.reply_to(user_id, "哪个社区", after=mark)
     fake.push_text(user_id, typed)
@@ -66,7 +73,7 @@ async def report(run: TelegramRun, user_id: int, description: str, typed: str, b
 async def two_grids(run: TelegramRun) -> None:
     """The leader of G01 bound; #1 in their grid (龙池花园3栋), #2 in G02 (龙池花园10栋)."""
     await run.bind(LEADER, "g01-leader")
-    await report(run, RESIDENT, "3栋楼道灯坏了，晚上很黑", "龙池花园3号楼", "龙池花园3栋")
+    await report(run, RESIDENT, "3栋楼道灯坏了，晚上很黑", "龙池花园3号楼", "龙池花园3栋", attach=True)
     await report(run, NEIGHBOUR, "10栋水管漏水", "龙池花园10号楼", "龙池花园10栋")
 
 
@@ -109,6 +116,8 @@ async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run
     await page.click('a[href="/staff/tickets/1"]')
     await page.wait_for_selector("#timeline")
     assert await page.inner_text("#phone") == "13812345678"
+    assert "共 1 张" in await page.inner_text("dl.fields")  # the resident's photo, listed
+    await page.wait_for_selector("#map.ready .leaflet-interactive")  # Leaflet drew the point (no tiles)
     await page.screenshot(path=str(DOCS / "workplace-ticket.png"), full_page=True)
     mark = len(web_run.fake.sent)
     await page.click("#ack")
