@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.web.keys import STAFF, WORKPLACE, Staff
-from bot.web.views import render, when
+from bot.web.views import level_name, render, when
 from handlers.staff_scope import scope_of
 from storage.staff_board import DUE_STATES, BoardFilter, TicketScope, board_tickets, state_counts
 from storage.tickets import Ticket, TicketStatus
@@ -60,7 +60,7 @@ def row(request: web.Request, ticket: Ticket, now: datetime) -> dict[str, Any]:
             "category": category.name if category else ticket.category_id,
             "grid": grid.name if grid else ticket.grid_id, "address": ticket.address,
             "created": when(request, ticket.created_at), "due": when(request, due),
-            "overdue": due is not None and due < now, "level": ticket.escalation_level}
+            "overdue": due is not None and due < now, "level": level_name(request, ticket.escalation_level)}
 
 
 async def _board(request: web.Request) -> dict[str, Any]:

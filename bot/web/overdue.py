@@ -10,12 +10,11 @@ from aiohttp import web
 
 from bot.web.board import row
 from bot.web.keys import STAFF, WORKPLACE, Staff
-from bot.web.views import render, when
+from bot.web.views import level_name, render, when
 from handlers.staff_scope import scope_of
 from storage.staff_board import escalations, open_due
 
 SOON = timedelta(hours=4)  # "about to miss": due within this time
-LEVEL_KEYS = ("web_level_grid", "level_guide", "level_community", "level_subdistrict")
 
 
 async def overdue_page(request: web.Request) -> web.Response:
@@ -38,7 +37,7 @@ async def overdue_page(request: web.Request) -> web.Response:
     shown_whistles = [{"id": w.ticket_id, "at": when(request, w.at), "grid": names.get(w.grid_id, w.grid_id),
                        "kind": t(f"web_whistle_{w.action}"), "deadline": t(f"web_deadline_{w.deadline}")
                        if w.deadline in ("ack", "resolve") else "",
-                       "level": t(LEVEL_KEYS[w.level]) if 0 <= w.level < len(LEVEL_KEYS) else str(w.level)}
+                       "level": level_name(request, w.level)}
                       for w in whistles]
     return render(request, "overdue.html", {"missed": missed, "soon": soon, "grids": grids,
                                             "whistles": shown_whistles, "soon_hours": int(SOON.total_seconds() // 3600),

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.keys import STAFF, WORKPLACE, Staff
-from bot.web.views import message_page, quoted, render, when
+from bot.web.views import level_name, message_page, quoted, render, when
 from handlers.domain.tickets import NOTE_LIMIT, REASON_LIMIT
 from handlers.rendering import full_address
 from handlers.staff_actions import StaffAction, act
@@ -23,7 +23,6 @@ from storage import staff_board, web_sessions
 from storage.tickets import Ticket, events_of, get_ticket
 
 log = logging.getLogger(__name__)
-LEVEL_KEYS = ("web_level_grid", "level_guide", "level_community", "level_subdistrict")
 RATING_KEYS = {"satisfied": "rate_satisfied", "mostly_satisfied": "rate_mostly", "unsatisfied": "rate_unsatisfied"}
 
 
@@ -52,7 +51,6 @@ def _fields(request: web.Request, ticket: Ticket) -> dict[str, Any]:
     config, t = services.config, services.texts.t
     grid, category = config.grid(ticket.grid_id), config.category(ticket.category_id)
     community = next((c.name for c in config.communities if c.id == ticket.community_id), ticket.community_id)
-    level = ticket.escalation_level if 0 <= ticket.escalation_level < len(LEVEL_KEYS) else 0
     return {
         "id": ticket.id, "status": ticket.status.value, "status_name": t(f"status_{ticket.status.value}"),
         "category": category.name if category else ticket.category_id, "community": community,
@@ -60,7 +58,7 @@ def _fields(request: web.Request, ticket: Ticket) -> dict[str, Any]:
         "description": quoted(ticket.description), "phone": ticket.phone,
         "latitude": ticket.latitude, "longitude": ticket.longitude,
         "created": when(request, ticket.created_at), "ack_due": when(request, ticket.ack_due_at),
-        "resolve_due": when(request, ticket.resolve_due_at), "level": t(LEVEL_KEYS[level]),
+        "resolve_due": when(request, ticket.resolve_due_at), "level": level_name(request, ticket.escalation_level),
         "rating": t(RATING_KEYS[ticket.rating]) if ticket.rating in RATING_KEYS else "", "result": quoted(ticket.result_note),
         "is_open": ticket.is_open,
     }

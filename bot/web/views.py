@@ -13,6 +13,14 @@ from bot.web.keys import STAFF, WORKPLACE, Staff
 from handlers.formatting import local_time, mask_numbers
 from handlers.rendering import strip_hidden
 
+# ticket.escalation_level → its name (0 is the grid itself).
+LEVEL_KEYS = ("web_level_grid", "level_guide", "level_community", "level_subdistrict")
+
+
+def level_name(request: web.Request, level: int) -> str:
+    t = request.app[WORKPLACE].app.services.texts.t
+    return t(LEVEL_KEYS[level]) if 0 <= level < len(LEVEL_KEYS) else str(level)
+
 
 def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
     workplace = request.app[WORKPLACE]
