@@ -31,5 +31,10 @@ async def send_link(ctx: Context) -> None:
     token = await web_sessions.create_link(ctx.conn, ctx.person.id, ctx.now, LINK_VALID_FOR)
     url = sign_in_url(ctx.services.links.workplace_url, token)
     log.info("workplace sign-in link for %s via %s", ctx.person.id, ctx.incoming.channel)
-    ctx.outcome.say(Reply(text=ctx.t("web_link", minutes=int(LINK_VALID_FOR.total_seconds() // 60)),
-                          link=url, link_label=ctx.t("web_link_label")))
+    text = ctx.t("web_link", minutes=int(LINK_VALID_FOR.total_seconds() // 60))
+    if url.startswith("https://"):
+        ctx.outcome.say(Reply(text=text, link=url, link_label=ctx.t("web_link_label")))
+    else:
+        # A local trial (http://host:port): Telegram does not take a button to such an address,
+        # and the message would be refused, so the link goes in the text.
+        ctx.outcome.say(Reply(text=f"{text}\n{url}"))
