@@ -1,5 +1,5 @@
-"""The command line: run, console, invite, check-config, wechat-menu, stats, announce, announcements,
-backup, restore."""
+"""The command line: run, console, invite, web-login, check-config, wechat-menu, stats, announce,
+announcements, backup, restore."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 _SECRET_PARAMS = re.compile(r"(access_token|secret)=[^&\s'\"]+")
 # Commands that open (and may create) the database; its configured folder is made for them.
-OPENS_DATABASE = frozenset({"run", "console", "invite", "stats", "announce", "announcements", "restore"})
+OPENS_DATABASE = frozenset({"run", "console", "invite", "web-login", "stats", "announce", "announcements",
+                            "restore"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,6 +136,8 @@ def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path
         if command == "backup":
             return backup_command(database, args.path)
         return restore_command(args.path, database)
+    if command == "web-login":
+        return asyncio.run(web_login(config, database, args.person))
     if command == "stats":
         return stats_command(config, database, args.scope, args.period)
     if command in ("announce", "announcements"):
@@ -254,4 +257,29 @@ def stats_command(config: Config, database: Path, scope_text: str | None, period
             await app.close()
 
     print(asyncio.run(report()))
+    return 0
+
+
+async def web_login(config: Config, database: Path, person_id: str) -> int:
+    """A one-time sign-in link to the workplace for `person_id` (the first admin on a new
+    install): what 「工作台」 sends in chat, printed here."""
+    from bot.bootstrap import build_app
+    from handlers.staff_link import LINK_VALID_FOR, sign_in_url
+    from storage import web_sessions
+    from storage.clock import SystemClock
+
+    known = {p.id: p.name for p, _, _, _ in config.all_people()}
+    if person_id not in known:
+        print(f"unknown person {person_id!r}; admins: {', '.join(a.id for a in config.admins)}", file=sys.stderr)
+        return EXIT_CONFIG
+    app = await build_app(config, SystemClock(), database)
+    try:
+        async with app.db.transaction() as conn:
+            token = await web_sessions.create_link(conn, person_id, app.clock.now(), LINK_VALID_FOR)
+    finally:
+        await app.close()
+    minutes = int(LINK_VALID_FOR.total_seconds() // 60)
+    print(f"工作台登录链接 workplace sign-in link for {known[person_id]} ({person_id}):")
+    print(sign_in_url(config.http.base_url(), token))
+    print(f"{minutes} 分钟内有效，仅可使用一次 valid for {minutes} minutes, single use")
     return 0

@@ -56,6 +56,10 @@ def build_parsers() -> Parsers:
     invite.add_argument("--role", default="leader", choices=["leader", "guide", "worker"])
     invite.add_argument("--person", help="a person id from the config (instead of --grid/--role)")
     invite.add_argument("--console", action="store_true", help=CONSOLE_HELP + " (bind with /bind there)")
+    web_login = add("web-login", "Print a one-time sign-in link to the staff workplace (/staff/) for a person",
+                    "Valid for 10 minutes, used once; built on http.public_url (default http://host:port).")
+    web_login.add_argument("--person", required=True, help="a person id from the config, e.g. the first admin")
+    web_login.add_argument("--console", action="store_true", help=CONSOLE_HELP)
     add("check-config", "Validate the config and the environment's secrets, then exit",
         "Lists every problem found, one a line; exit code 2 when there is any.")
     menu = add("wechat-menu", "Print the WeChat custom menu JSON built from the config's menus",

@@ -47,7 +47,8 @@ class Config(SubdistrictModel):
     def links(self) -> Links:
         """The little the flows need of the platform settings, channel-neutral."""
         return Links(bot_username=self.telegram.bot_username,
-                     announce_to_followers=bool(self.wechat.app_id and self.wechat.announce_to_followers))
+                     announce_to_followers=bool(self.wechat.app_id and self.wechat.announce_to_followers),
+                     workplace_url=self.http.base_url())
 
 
 def parse_config(data: object, source: str = DEFAULT_CONFIG) -> Config:

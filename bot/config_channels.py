@@ -21,6 +21,18 @@ class HttpSettings(Strict):
     port: int = Field(default=8080, ge=0, le=65535)
     # Serve /healthz even when no webhook or WeChat callback needs the server (polling only).
     health: bool = False
+    # Where staff browsers reach this server (the workplace's sign-in links are built on it), e.g.
+    # https://fengshan.example.cn behind a reverse proxy; empty: http://host:port. With https the
+    # session cookie is Secure.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
+    # The workplace's map tiles (Leaflet), e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
+    # empty: the map shows the point without tiles (nothing is fetched from elsewhere).
+    map_tiles: str = Field(default="", pattern=r"^(https://[^\s]+)?$")
+    map_attribution: str = ""
+
+    def base_url(self) -> str:
+        """The public URL, or this server's own address (a local trial)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class TelegramSettings(Strict):

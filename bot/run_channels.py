@@ -31,6 +31,8 @@ from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
 from bot.settings import Settings, wechat_enabled
 from bot.supervisor import ConfigurationError, Loop, Supervisor
+from bot.web import mount_workplace
+from bot.web.app import end_stale_sessions
 from storage import groups
 
 log = logging.getLogger(__name__)
@@ -166,9 +168,10 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
         if settings.wecom_robot_keys:
             plan_wecom(app, settings, plan, session)
         plan_scheduler(app, settings, plan)
-        if plan.needs_http or server.settings.health:
-            await server.start()
-            log.info("HTTP server listening on %s:%d", app.config.http.host, server.port)
+        # The staff workplace (/staff/) is always served; the server is started for it too.
+        mount_workplace(server, app)
+        await end_stale_sessions(app)
+        await start_http(server, required=plan.needs_http or server.settings.health)
         for step in plan.after_start:
             await step()
         for name, loop in {**plan.senders, **plan.receivers}.items():
@@ -182,6 +185,21 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
             with contextlib.suppress(Exception):
                 await close()
         await session.close()
+
+
+async def start_http(server: HttpServer, *, required: bool) -> bool:
+    """Start the bot's HTTP server. When only the workplace needs it, a port already taken is
+    logged and the channels run on without it (their loops must not wait on a browser page)."""
+    try:
+        await server.start()
+    except OSError as exc:
+        if required:
+            raise
+        log.error("workplace not served: cannot listen on %s:%d (%s); set http.port",
+                  server.settings.host, server.settings.port, exc.strerror or type(exc).__name__)
+        return False
+    log.info("HTTP server listening on %s:%d (staff workplace at /staff/)", server.settings.host, server.port)
+    return True
 
 
 async def _wind_down(plan: Plan, tasks: dict[str, asyncio.Task]) -> None:

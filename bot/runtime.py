@@ -12,16 +12,27 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import logging_setup
+from bot.app import App
 from bot.bootstrap import build_app, build_console, database_path
 from bot.channels.console import resolve_identity, stdin_lines
 from bot.config import Config
 from bot.faults import CrashPoints
-from bot.run_channels import run_channels
+from bot.http_server import HttpServer
+from bot.run_channels import run_channels, start_http
 from bot.settings import Settings, wechat_enabled
+from bot.web import mount_workplace
+from bot.web.app import end_stale_sessions
 from handlers.dispatcher import INVITE_VALID_FOR, create_invite
+from handlers.staff_link import LINK_VALID_FOR, sign_in_url
+from storage import web_sessions
 from storage.clock import SystemClock
 
 log = logging.getLogger(__name__)
+
+# Operator-facing, as the console's own notes (bot/channels/console.py).
+WORKPLACE_NOTE = ("工作台（网页）：{url}\n"
+                  "以上是{name}的一次性登录链接（{minutes} 分钟内有效）；工作人员在对话中发送「工作台」也能获取。")
+WORKPLACE_DOWN = "工作台未启动：{host}:{port} 已被占用（可在配置 http.port 中更换端口）。"
 
 
 def console_database(config: Config, config_file: Path, database: Path | None) -> Path:
@@ -47,10 +58,30 @@ async def run_console(config: Config, config_file: Path, database: Path | None, 
                   file=sys.stderr)
             return 2
         channel = build_console(app, who, lambda text: print(text, flush=True), log_file)
-        await channel.run(stdin_lines())
+        server = HttpServer(config.http)
+        mount_workplace(server, app)
+        await end_stale_sessions(app)
+        try:
+            channel.notes.append(await _workplace_note(app, server))
+            await channel.run(stdin_lines())
+        finally:
+            await server.stop()
         return 0
     finally:
         await app.close()
+
+
+async def _workplace_note(app: App, server: HttpServer) -> str:
+    """Start the workplace on the console's database; a one-time sign-in link for the first
+    admin, so a newcomer sees the web side at once (or why it is not there)."""
+    if not await start_http(server, required=False):
+        return WORKPLACE_DOWN.format(host=server.settings.host, port=server.settings.port)
+    admin = app.config.admins[0]
+    async with app.db.transaction() as conn:
+        token = await web_sessions.create_link(conn, admin.id, app.clock.now(), LINK_VALID_FOR)
+    base = server.settings.public_url or f"http://{server.settings.host}:{server.port}"
+    minutes = int(LINK_VALID_FOR.total_seconds() // 60)
+    return WORKPLACE_NOTE.format(name=admin.name, url=sign_in_url(base, token), minutes=minutes)
 
 
 async def run_invite(config: Config, database: Path, grid_id: str | None, role: str, person_id: str | None,

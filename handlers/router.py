@@ -28,6 +28,7 @@ from handlers import (
     reassign,
     report,
     signup,
+    staff_link,
     stats,
     ticket_actions,
 )
@@ -125,14 +126,14 @@ COMMANDS: dict[str, Handler] = {  # /name; any other command shows the help
     "mytickets": plain(my_tickets.show_my_tickets), "tickets": plain(my_tickets.show_staff_open),
     "mydata": plain(my_data.show_my_data), "stats": actions.show_stats, "announce": plain(announce.start),
     "announcements": plain(announce_admin.show_list), "bind": actions.bind_command, "cancel": actions.cancel,
-    "contact": plain(menus.contact_grid), "activities": plain(activities.show_open), "groupcode": _group_code,
+    "contact": plain(menus.contact_grid), "activities": plain(activities.show_open), "groupcode": _group_code, "web": plain(staff_link.send_link),
 }
 # Typed equivalents of commands and of the menu's action items: people type what they read, on
 # every channel (WeChat and the console have no slash commands), so these words are not reports.
 TYPED_COMMANDS = {
     "我要反映": "report", "反映问题": "report", "我的工单": "mytickets", "联系网格": "contact",
     "菜单": "menu", "帮助": "help", "我的数据": "mydata", "统计": "stats", "三率": "stats", "待办": "tickets",
-    "发布公告": "announce", "公告列表": "announcements",
+    "发布公告": "announce", "公告列表": "announcements", "工作台": "web",
     "近期活动": "activities", "报名": "activities", "我要报名": "activities",  # 「报名 12」 is a sign-up itself
 }
 # A greeting opens the main menu: 「你好」 is how people start, not a problem to file.

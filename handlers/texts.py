@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.texts_web import WEB_ZH
+
 ZH: Mapping[str, str] = {
     # general
     "welcome": "您好，欢迎使用{name}「微丰山」！\n在这里可以了解社区动态、参与党建活动，也可以随时反映身边的问题。请从下方菜单选择：",
@@ -452,6 +454,7 @@ ZH: Mapping[str, str] = {
     "notice_escalated_ack": "您反映的问题 #{id}（{category}）未在时限内受理，已上报{level}督办。",
     "notice_escalated_resolve": "您反映的问题 #{id}（{category}）未在时限内办结，已上报{level}督办。",
     "event_escalated": "超时上报",
+    **WEB_ZH,  # the staff workplace (handlers/texts_web.py)
 }
 
 

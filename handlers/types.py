@@ -11,6 +11,7 @@ class Channel(StrEnum):
     WECHAT = "wechat"
     CONSOLE = "console"
     WECOM = "wecom"  # 企业微信群机器人: outbound group notices only
+    WEB = "web"  # the staff workplace (bot/web): acts on tickets, is never sent messages
 
 
 class MembershipChange(StrEnum):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.bootstrap import build_app
 from bot.config import Config
-from bot.config_channels import TelegramSettings
+from bot.config_channels import HttpSettings, TelegramSettings
 from bot.ratelimit import ChatRateLimits
 from bot.run_channels import run_channels
 from bot.settings import Settings
@@ -25,7 +25,10 @@ def config_for(config: Config, fake: FakeTelegramAPI, read_timeout: float = 10.0
     settings = TelegramSettings(base_url=f"{fake.url}/bot", base_file_url=fake.file_url,
                                 bot_username=fake.bot_username, poll_timeout=1,
                                 read_timeout=read_timeout)
-    return config.model_copy(update={"telegram": settings})
+    # The workplace's HTTP server listens on a port of the OS's choosing, so tests never collide,
+    # unless the test chose the server's settings itself (the browser tests).
+    http = HttpSettings(host="127.0.0.1", port=0) if config.http == HttpSettings() else config.http
+    return config.model_copy(update={"telegram": settings, "http": http})
 
 
 @dataclass

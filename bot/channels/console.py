@@ -165,6 +165,8 @@ class ConsoleChannel:
         self.scheduler = scheduler
         self._session = ""
         self._lines = 0
+        # Shown at start after the session notes: the workplace's sign-in link (bot/runtime.py).
+        self.notes: list[str] = []
 
     async def start(self) -> None:
         self.transport.names.update(await bind_console_staff(self.app))
@@ -177,6 +179,8 @@ class ConsoleChannel:
         self.view.write(SESSION_NOTE.format(database=self.app.db.path))
         if self.log_file is not None:
             self.view.write(LOG_NOTE.format(log_file=self.log_file))
+        for note in self.notes:
+            self.view.write(note)
         self.view.write(f"当前身份：{names.get(self.user_id, self.user_id)}（{self.user_id}）")
 
     async def handle_line(self, line: str) -> bool:

@@ -180,6 +180,7 @@ class Links(Strict):
 
     bot_username: str = ""
     announce_to_followers: bool = False
+    workplace_url: str = ""  # the staff workplace's base URL (http.public_url), for sign-in links
 
 
 class Config(Strict):

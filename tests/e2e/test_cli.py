@@ -27,6 +27,7 @@ def stderr_lines(result: subprocess.CompletedProcess) -> list[str]:
 def write_config(folder: Path, mutate=None) -> Path:  # noqa: ANN001 - a small test helper
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["storage"] = {"database": str(folder / "bot.db")}
+    data["http"] = {"host": "127.0.0.1", "port": 0}  # the workplace's server: a port of the OS's choosing
     if mutate:
         mutate(data)
     path = folder / "config.yaml"

@@ -36,6 +36,7 @@ class BotProcess:
         data["telegram"] = {"base_url": f"{fake.url}/bot", "base_file_url": fake.file_url,
                             "bot_username": fake.bot_username, "poll_timeout": 1}
         data["storage"] = {"database": str(folder / "bot.db")}
+        data["http"] = {"host": "127.0.0.1", "port": 0}  # the workplace's server: a port of the OS's choosing
         self.config_path = folder / "config.yaml"
         self.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         self.process: asyncio.subprocess.Process | None = None

@@ -35,11 +35,12 @@ def test_group_precedence_is_pinned() -> None:
 
 def test_commands_typed_words_and_flows() -> None:
     assert set(router.COMMANDS) == {"start", "menu", "help", "report", "mytickets", "tickets", "mydata", "stats",
-                                    "announce", "announcements", "bind", "cancel", "contact", "activities", "groupcode"}
+                                    "announce", "announcements", "bind", "cancel", "contact", "activities", "groupcode",
+                                    "web"}
     assert router.TYPED_COMMANDS == {
         "我要反映": "report", "反映问题": "report", "我的工单": "mytickets", "联系网格": "contact",
         "菜单": "menu", "帮助": "help", "我的数据": "mydata", "统计": "stats", "三率": "stats", "待办": "tickets",
-        "发布公告": "announce", "公告列表": "announcements",
+        "发布公告": "announce", "公告列表": "announcements", "工作台": "web",
         "近期活动": "activities", "报名": "activities", "我要报名": "activities"}
     assert {"你好", "您好", "在吗", "hi", "hello", "早上好"} <= router.GREETINGS
     assert set(router.TYPED_COMMANDS.values()) <= set(router.COMMANDS)

@@ -1,0 +1,68 @@
+"""The workplace's aiohttp application, mounted on the bot's own server under /staff/.
+
+Middlewares, outermost first: security headers (every answer, errors included), the session
+(everything but the sign-in endpoint needs one, the vendored static files too), CSRF (every
+POST but the sign-in form). Templates are Jinja2 with autoescaping on; static files are vendored
+in bot/web/static (see the README's list)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.app import App
+from bot.http_server import HttpServer
+from bot.ratelimit import LOOP_TIMER, Timer
+from bot.web import auth, board, overdue, ticket_page
+from bot.web.csrf import csrf_guard
+from bot.web.keys import WORKPLACE, Workplace
+from bot.web.security import security_headers
+from bot.web.signin_limit import SignInLimiter
+from storage import web_sessions
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/staff"
+STATIC = Path(__file__).parent / "static"
+
+
+def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER) -> web.Application:
+    http = server.settings
+    public = frozenset({auth.LOGIN_PATH})
+    sub = web.Application(middlewares=[
+        security_headers(http.map_tiles, f"{PREFIX}/static/"),
+        auth.session_guard(public),
+        csrf_guard(public),
+    ])
+    sub[WORKPLACE] = Workplace(app, http, SignInLimiter(timer=timer))
+    aiohttp_jinja2.setup(sub, loader=jinja2.PackageLoader("bot.web", "templates"),
+                         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+                         undefined=jinja2.StrictUndefined)
+    sub.router.add_get("/login", auth.login_page)
+    sub.router.add_post("/login", auth.login)
+    sub.router.add_post("/logout", auth.logout)
+    sub.router.add_get("/", board.board_page)
+    sub.router.add_get("/board/rows", board.board_rows)
+    sub.router.add_get("/overdue", overdue.overdue_page)
+    sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
+    sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
+    sub.router.add_static("/static/", STATIC, follow_symlinks=False)
+    return sub
+
+
+async def end_stale_sessions(app: App) -> None:
+    """At start (the config's people were just synced): sessions of people who left or were
+    rebound end now, not only at their next request."""
+    async with app.db.transaction() as conn:
+        ended = await web_sessions.end_stale_sessions(conn)
+    if ended:
+        log.info("workplace: %d sessions ended (binding changed or person left the config)", ended)
+
+
+def mount_workplace(server: HttpServer, app: App, timer: Timer = LOOP_TIMER) -> None:
+    """Add the workplace under /staff/ (before the server starts: a running app is frozen)."""
+    server.app.add_subapp(f"{PREFIX}/", build_workplace(app, server, timer))
