@@ -42,7 +42,7 @@ async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
         yield context
 
 
-async def report(run: TelegramRun, user_id: int, description: str, typed: str, building: str, *,
+async def report(run: TelegramRun, user_id: int, description: str, typed: str, *,
                  attach: bool = False) -> None:
     """A resident's report typed and tapped as in chat, up to its confirmation; with `attach`,
     a photo and the location sent with the description."""
@@ -58,9 +58,7 @@ async def report(run: TelegramRun, user_id: int, description: str, typed: str, b
         await run.reply_to(user_id, "已添加位置", after=mark)
     fake.push_text(user_id, description)
     await run.reply_to(user_id, "哪个社区", after=mark)
-    fake.push_text(user_id, typed)
-    await run.reply_to(user_id, "哪一个", after=mark)
-    await run.press(user_id, building)
+    fake.push_text(user_id, typed)  # an exact address: no 「哪一个」, the flat is asked next
     await run.reply_to(user_id, "单元和门牌号", after=mark)
     await run.press(user_id, "跳过")
     await run.reply_to(user_id, "留个电话", after=mark)
@@ -73,8 +71,8 @@ async def report(run: TelegramRun, user_id: int, description: str, typed: str, b
 async def two_grids(run: TelegramRun) -> None:
     """The leader of G01 bound; #1 in their grid (龙池花园3栋), #2 in G02 (龙池花园10栋)."""
     await run.bind(LEADER, "g01-leader")
-    await report(run, RESIDENT, "3栋楼道灯坏了，晚上很黑", "龙池花园3号楼", "龙池花园3栋", attach=True)
-    await report(run, NEIGHBOUR, "10栋水管漏水", "龙池花园10号楼", "龙池花园10栋")
+    await report(run, RESIDENT, "3栋楼道灯坏了，晚上很黑", "龙池花园3号楼", attach=True)
+    await report(run, NEIGHBOUR, "10栋水管漏水", "龙池花园10号楼")
 
 
 async def link_from_chat(run: TelegramRun) -> str:
@@ -103,7 +101,7 @@ async def test_leader_signs_in_from_chat_and_sees_only_their_grid(web_run: Teleg
     DOCS.mkdir(exist_ok=True)
     await page.screenshot(path=str(DOCS / "workplace-board.png"), full_page=True)
     # Live: a new report in the grid appears without a reload at the next poll.
-    await report(web_run, UPSTAIRS, "3栋电梯不动了", "龙池花园3号楼", "龙池花园3栋")
+    await report(web_run, UPSTAIRS, "3栋电梯不动了", "龙池花园3号楼")
     await page.clock.fast_forward(11_000)
     await page.wait_for_selector('tr[data-ticket="3"]', timeout=10_000)
     assert "10栋水管漏水" not in await page.content()
