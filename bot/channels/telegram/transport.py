@@ -6,6 +6,7 @@ import logging
 import warnings
 from contextlib import AbstractAsyncContextManager
 
+import aiohttp
 import httpx
 from telegram import Bot, InputFile
 from telegram.error import (
@@ -19,9 +20,9 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.media import AUDIO_PREFIX, file_id_of, upload
 from bot.channels.telegram.render import CAPTION_LIMIT, NO_PREVIEW, reply_markup
 from bot.media import MediaError, MediaKind, MediaStore
@@ -40,10 +41,12 @@ RAW_SENDS = {"photo": "sendPhoto", "voice": "sendVoice", "audio": "sendAudio", "
 
 
 def build_bot(token: str, base_url: str, base_file_url: str, read_timeout: float = 10.0) -> Bot:
-    """A PTB Bot whose every call has a timeout; base URLs may point at a self-hosted server."""
-    request = HTTPXRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=10,
-                           connect_timeout=5, pool_timeout=5)
-    polling = HTTPXRequest(connection_pool_size=1, read_timeout=POLL_READ_TIMEOUT, connect_timeout=5)
+    """A PTB Bot whose every call has a timeout; base URLs may point at a self-hosted server.
+    Its requests go over aiohttp (bot/channels/telegram/http.py), not PTB's httpx default."""
+    request = AiohttpRequest(connection_pool_size=16, read_timeout=read_timeout, write_timeout=10,
+                             connect_timeout=5, pool_timeout=5)
+    polling = AiohttpRequest(connection_pool_size=1, read_timeout=POLL_READ_TIMEOUT, connect_timeout=5,
+                             pool_timeout=5)
     return Bot(token, base_url=base_url, base_file_url=base_file_url, request=request,
                get_updates_request=polling)
 
@@ -58,7 +61,8 @@ def retry_after_seconds(error: RetryAfter) -> float:
 def _timed_out_before_sending(error: TimedOut) -> bool:
     """Connect and pool timeouts mean the request never reached Telegram; read timeouts may have."""
     cause = error.__cause__
-    return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout) or "Pool timeout" in str(error)
+    return isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | aiohttp.ConnectionTimeoutError) \
+        or "Pool timeout" in str(error)
 
 
 def _network_failure(error: NetworkError) -> Delivery:
@@ -66,9 +70,12 @@ def _network_failure(error: NetworkError) -> Delivery:
     (no answer read): it may have been delivered — an unknown outcome, sent again as a resend."""
     reason = f"network: {error.message}"[:200]
     cause = error.__cause__
-    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | aiohttp.ClientConnectorError):
         return Delivery(DeliveryStatus.RETRY, error=reason, unreached=True)
-    if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError):
+    # aiohttp (bot/channels/telegram/http.py): any other connection failure came after the
+    # connection was made, so the request may have been written.
+    if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError | aiohttp.ClientConnectionError
+                  | aiohttp.ClientPayloadError):
         return Delivery(DeliveryStatus.UNCERTAIN, error=f"{reason}: may have been delivered")
     return Delivery(DeliveryStatus.RETRY, error=reason)
 
