@@ -154,7 +154,7 @@ def bot_for(args: argparse.Namespace, env: dict[str, str], work: Path) -> Proces
 
 def offered(plan: Plan, seconds: float) -> str:
     """The Telegram send rate the plan asks for (module docstring), against the 30/s window."""
-    replies = len(plan.on("telegram")) * 7
+    replies = len(plan.on("telegram")) * 8  # one reply per update of the report (bench/telegram_residents.py)
     cards = sum(1 for r in plan.residents if plan.leaders[r.grid].channel == "telegram")
     rate = (replies + cards) / seconds
     return (f"offered Telegram sends ≈ ({replies} replies + {cards} cards) / {seconds:.0f} s ="

@@ -1,6 +1,6 @@
 """The Telegram side of bench/load.py: residents on a schedule with think time, and every card seen.
 
-Each resident starts at its planned second, sends `/report` and walks the same 7 steps as
+Each resident starts at its planned second, sends `/report` and walks the same 8 steps as
 bench/telegram_residents.py (reusing its Chatter: the next step is only sent once the answer to
 the last has reached the fake Bot API, pressing that answer's real button), but waits a human
 think time before each next step instead of answering at once. One reader long-polls the fake

@@ -19,7 +19,7 @@ from bench.wechat_flow import DEADLINE_TEXT, SUBMITTED, number_of
 from bot.channels.wechat.messages import platform_id
 from tests.wechat_harness import Answer, WeChatPlatform
 
-MAX_STEPS = 10  # a report takes 7 answers after the tap; more means the flow went wrong
+MAX_STEPS = 10  # a report takes 8 answers after the tap; more means the flow went wrong
 
 
 def next_message(resident: Resident, text: str) -> str | None:
@@ -32,6 +32,8 @@ def next_message(resident: Resident, text: str) -> str | None:
         return resident.address
     if text.startswith("您说的是下面哪一个"):
         return number_of(text, resident.address)
+    if text.startswith("请补充单元和门牌号"):  # issue 13's optional flat question
+        return number_of(text, "跳过")
     if text.startswith("留个电话"):
         return number_of(text, "不留电话")
     if text.startswith("请确认"):

@@ -11,18 +11,19 @@ for a year (≤ 1 s), with EXPLAIN QUERY PLAN of the SQL each one ran; the datab
 per ticket; the VmRSS of `python -m bot run` on this database against a fake Bot API in
 another process, next to the same bot on an empty database. Baseline of each row: its target
 (ratio = measured / target, ✅ when ≤ 1). Indented detail entries (not table rows) time the
-sweep's two candidate queries on their own (each category read up to its own horizon, settled
-tickets left out by the partial watch indexes of 0009).
+sweep's reads on their own: the tickets due for a look (migration 0022's watch_at) and, for
+comparison, the older read of every watched ticket up to its category's horizon. The fixture's
+"now" is pinned (bench/storage_fixture.PINNED_NOW), so a fixture built at any hour measures the
+same; the sweep is timed at the tick one minute after it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import UTC, datetime
 
 from bench.common import ROOT, table_row
-from bench.storage_fixture import Fixture, build, load_cached, save_meta
+from bench.storage_fixture import PINNED_NOW, Fixture, build, load_cached, save_meta
 from bench.storage_queries import Measured, catch_up, explain, run_all
 from bench.storage_rss import bot_rss_kib
 from bot.bootstrap import open_storage
@@ -47,7 +48,9 @@ async def _fixture(config_path: str, tickets: int, residents: int, rebuild: bool
     if cached is not None:
         return cached, True
     config = load_config(config_path)
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    # Pinned: which tickets are near a deadline (and, in working time, how far a category's
+    # horizon reaches) depends on the hour and weekday the fixture ends at.
+    now = PINNED_NOW
     print(f"building the fixture: {tickets:,} tickets, {residents:,} residents …", flush=True)
     fixture = await build(config, tickets, residents, now)
     caught = await catch_up(str(fixture.path), config, now)

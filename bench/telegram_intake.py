@@ -2,8 +2,8 @@
 
     PYTHONPATH=. .venv/bin/python -m bench.telegram_intake [--quick] [--residents 200] [--limits widened]
 
-Each resident files one report through the whole flow (7 updates: /report, category, text,
-address, building, no phone, 提交) against the real bot process polling a fake Bot API that runs
+Each resident files one report through the whole flow (8 updates: /report, category, text,
+address, building, flat skipped, no phone, 提交) against the real bot process polling a fake Bot API that runs
 in its own process; the bot stores every getUpdates batch in one transaction before asking for
 the next offset, handles each update from the inbox (dialog state, ticket, outbox rows), and
 sends replies and the grid leader's card. Residents answer in closed loop: the next step is
@@ -177,7 +177,7 @@ async def main() -> None:
         bot, stats = await run_bot(work, scripts, args.limits, extra)
         bots.append(bot)
         problems += [f"round {number}: {p}" for p in verify(work / "bot.db", residents, bot.updates, stats)]
-    print(f"residents {residents} x 7 updates, closed loop; bot limits: {args.limits}; {rounds} round(s),"
+    print(f"residents {residents} x {len(scripts[0])} updates, closed loop; bot limits: {args.limits}; {rounds} round(s),"
           f" best of each side counts; work dir {root}")
     for number, (echo, bot) in enumerate(zip(echoes, bots, strict=True), start=1):
         print(f"round {number} " + describe("echo bot (PTB Application, no storage)", echo))

@@ -97,6 +97,8 @@ class Follower:
             return f"{COMPOUND}{building}号楼"
         if text.startswith("您说的是下面哪一个"):
             return number_of(text, f"{COMPOUND}{building}栋")
+        if text.startswith("请补充单元和门牌号"):  # issue 13's optional flat question
+            return number_of(text, "跳过") or "跳过"
         if text.startswith("留个电话"):
             return f"139{self.index:04d}{n:04d}"
         if "类似反映" in text:

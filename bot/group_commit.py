@@ -3,7 +3,9 @@
 With one connection and `synchronous=FULL`, every commit waits its turn and pays a flush of its
 own; work that arrives while a transaction holds the connection joins the next one instead.
 Each unit runs in its own savepoint, so one that fails is rolled back alone and its submitter
-gets its exception; the others commit. A submitter returns only after the commit that holds its
+gets its exception; the others commit. A unit submitted as `atomic` (one statement: SQLite
+backs out a failed statement by itself) needs no savepoint: two trips to the database thread
+fewer, which is most of the cost of a small unit (an inbox store, a send's mark). A submitter returns only after the commit that holds its
 work, exactly as with a transaction of its own.
 """
 
@@ -27,6 +29,7 @@ class _Unit:
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     result: Any = None
     error: Exception | None = None
+    atomic: bool = False
 
 
 class GroupCommit:
@@ -36,9 +39,11 @@ class GroupCommit:
         self._pending: list[_Unit] = []
         self._leader = asyncio.Lock()
 
-    async def run(self, work: Work) -> Any:
-        """Run `work` in a transaction (shared with concurrent submitters); its result once committed."""
-        unit: _Unit = _Unit(work)
+    async def run(self, work: Work, *, atomic: bool = False) -> Any:
+        """Run `work` in a transaction (shared with concurrent submitters); its result once
+        committed. `atomic`: the work writes with a single statement (or not at all), so a
+        failure leaves nothing of it behind without a savepoint."""
+        unit: _Unit = _Unit(work, atomic=atomic)
         self._pending.append(unit)
         try:
             async with self._leader:
@@ -83,6 +88,12 @@ async def _run_unit(conn: aiosqlite.Connection, unit: _Unit, *, savepoint: bool)
     if not savepoint:
         # Alone in its transaction: a failure rolls the whole transaction back, as before.
         unit.result = await unit.work(conn)
+        return
+    if unit.atomic:
+        try:
+            unit.result = await unit.work(conn)
+        except Exception as exc:  # its one statement was backed out by SQLite itself
+            unit.error = exc
         return
     await conn.execute("SAVEPOINT unit")
     try:

@@ -185,7 +185,7 @@ class OutboxSender:
         async with self._slots:
             async with self.transport.slot(row.chat_id):
                 # Only now is the row on its way: a crash while it waited for a slot loses nothing.
-                await self._commits.run(lambda conn: outbox.mark_sending(conn, row.id))
+                await self._commits.run(lambda conn: outbox.mark_sending(conn, row.id), atomic=True)
                 try:
                     result = await self.transport.deliver(row.chat_id, reply, kind=row.kind,
                                                           ticket_id=row.ticket_id)
@@ -195,7 +195,9 @@ class OutboxSender:
             if result.status is DeliveryStatus.SENT:
                 self.crash_points.reached("sender.after_send")
                 self.crash_points.reached(f"sender.after_send.{row.kind}")
-            queued = await self._commits.run(lambda conn: self._record(conn, row, result))
+            # A sent row's record is one UPDATE (mark_sent): no savepoint needed for it.
+            queued = await self._commits.run(lambda conn: self._record(conn, row, result),
+                                             atomic=result.status is DeliveryStatus.SENT)
         if queued:
             self.wake.set()  # the words in place of a photo: due now
 

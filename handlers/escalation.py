@@ -82,24 +82,49 @@ def horizons(services: Services, deadline: Deadline, now: datetime) -> dict[str,
 async def sweep_deadlines(
     conn: aiosqlite.Connection, services: Services, now: datetime
 ) -> list[Notification]:
-    """Warn, escalate or note overdue tickets; the notifications to write to the outbox."""
+    """Warn, escalate or note overdue tickets; the notifications to write to the outbox.
+
+    Only tickets whose watch_at has come are read (migration 0022); each one needing nothing
+    yet is told when to be looked at next, so a tick reads what is due, not what is watched.
+    """
     ctx = system_context(services, conn, now)
     for deadline in Deadline:
-        own = horizons(services, deadline, now)
-        found = await deadlines.candidates(conn, deadline, now, max([now, *own.values()]), own)
-        for candidate in found:
+        for candidate in await deadlines.due_for_look(conn, deadline, now):
             ticket = await get_ticket(conn, candidate.ticket_id)
             if ticket is None:
                 continue
             level = _holder_level(ticket, candidate)
-            if now >= candidate.due_at:
+            if candidate.overdue:
+                await deadlines.settle(conn, ticket.id, deadline)  # noted before: nothing more
+            elif now >= candidate.due_at:
                 if level >= Level.SUBDISTRICT:
                     await _note_overdue(ctx, ticket, candidate)
                 else:
                     await _escalate(ctx, ticket, candidate, level)
             elif now >= warn_at(candidate, services, ticket) and not candidate.warned:
                 await _warn(ctx, ticket, candidate, level)
+                await deadlines.watch_from(conn, ticket.id, candidate.due_at)
+            else:
+                await deadlines.watch_from(conn, ticket.id, _next_look(candidate, services, ticket))
+    # Escalated tickets start a new window (watch_at ''): schedule its first look now, so a
+    # second tick at this moment reads nothing. Acting on it is left to the next tick, as before.
+    for deadline in Deadline:
+        for candidate in await deadlines.due_for_look(conn, deadline, now, fresh_only=True):
+            ticket = await get_ticket(conn, candidate.ticket_id)
+            if ticket is None:
+                continue
+            if candidate.overdue:
+                await deadlines.settle(conn, ticket.id, deadline)
+            else:
+                await deadlines.watch_from(conn, ticket.id, _next_look(candidate, services, ticket))
     return ctx.outcome.notifications
+
+
+def _next_look(candidate: Candidate, services: Services, ticket: Ticket) -> datetime:
+    """When the sweep must next act on the ticket: its warning, or once warned its due time."""
+    if candidate.warned:
+        return candidate.due_at
+    return min(warn_at(candidate, services, ticket), candidate.due_at)
 
 
 def _holder_level(ticket: Ticket, candidate: Candidate) -> Level:

@@ -6,10 +6,13 @@ due times, so within one window the holder and the due times do not change. The 
 once per window and deadline, escalates at the miss (which starts a new window), and at the
 top level records a single `overdue` per window and deadline.
 
-Candidates are found through (status, due time) indexes (0004, 0006): only tickets whose
-due time is at most `horizon` away (or their own category's, see `candidates`) are read. The
-window start and whether a warning or a miss was noted since come from the small partial
-indexes of 0008 (one seek each); holder level and 受理 from the ticket's (ticket_id, id) index.
+The sweep reads a ticket only when it is due for a look (`due_for_look`, migration 0022):
+`watch_at` is '' after any write of its state or due times and is then set by the sweep to the
+next moment it must act (the warning, then the due time; NULL once settled). `candidates`
+(through the due-time watch indexes of 0009, up to a horizon) is the older, wider read, kept for
+tools and tests that look ahead. The window start and whether a warning or a miss was noted
+since come from the small partial indexes of 0008 (one seek each); holder level and 受理 from
+the ticket's (ticket_id, id) index.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ class Candidate:
     warned: bool  # a warning for this deadline was already sent in this window
     acknowledged_by: str | None  # person id of the latest 受理, if any
     acknowledged_in_window: bool  # that 受理 happened in this window
-
+    overdue: bool = False  # the miss at the top level was already noted in this window
+    fresh: bool = False  # watch_at was '': nobody has looked since the state was written
 
 
 def _literals(values: tuple[str, ...]) -> str:
@@ -66,9 +70,10 @@ def _literals(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def candidate_sql(deadline: Deadline, categories: int = 0) -> str:
+def candidate_sql(deadline: Deadline, categories: int = 0, watch: bool = False) -> str:
     """The candidate query; parameters: (*(category_id, horizon) × categories, horizon,
-    [horizon if categories], deadline, deadline, now)."""
+    [horizon if categories], deadline, deadline, now). With `watch`: the tickets due for a
+    look (parameters: now, deadline, deadline), every one returned, overdue or not."""
     statuses, column = WATCHED[deadline]
     own = ""
     if categories:
@@ -85,9 +90,16 @@ def candidate_sql(deadline: Deadline, categories: int = 0) -> str:
         f"   AND e.action IN ({_literals(WINDOW_STARTS)}) ORDER BY e.id DESC LIMIT 1), 0)"
         "   AS start_id"
         # Literal statuses and the settled test, so the partial watch indexes of 0009 apply.
-        f" FROM tickets AS t INDEXED BY {WATCH_INDEX[deadline]} WHERE t.status IN ({_literals(statuses)})"
-        f" AND t.settled_due IS NOT t.{column} AND t.{column} <= ?{own}"
-        "),"
+        + ("  , t.watch_at = '' AS fresh"
+           f" FROM tickets AS t INDEXED BY tickets_watch WHERE t.watch_at <= ?"
+           # Literal statuses: the partial index of 0022 applies. A settled ticket has no
+           # watch_at unless its state was written since; it comes back overdue and is settled
+           # again, so it is read once, not every tick.
+           f" AND t.status IN ({_literals(statuses)})"
+           if watch else
+           f" FROM tickets AS t INDEXED BY {WATCH_INDEX[deadline]} WHERE t.status IN ({_literals(statuses)})"
+           f" AND t.settled_due IS NOT t.{column} AND t.{column} <= ?{own}")
+        + "),"
         " d AS ("
         " SELECT c.*,"
         "  EXISTS (SELECT 1 FROM ticket_events AS w WHERE w.ticket_id = c.ticket_id"
@@ -106,13 +118,14 @@ def candidate_sql(deadline: Deadline, categories: int = 0) -> str:
         f"   AND h.actor_id = '{ROUTER_ACTOR}' ORDER BY h.id DESC LIMIT 1),"
         "  d.warned,"
         "  d.start_id, a.id, a.actor_id"
-        " FROM d LEFT JOIN ticket_events AS a ON a.id = ("
+        + (", d.overdue, d.fresh" if watch else "")
+        + " FROM d LEFT JOIN ticket_events AS a ON a.id = ("
         "  SELECT l.id FROM ticket_events AS l WHERE l.ticket_id = d.ticket_id"
         f"   AND l.action = '{EventAction.ACKNOWLEDGED}' AND l.actor_kind = 'person'"
         "   ORDER BY l.id DESC LIMIT 1)"
         # Missed at the top already noted: nothing more this window. Warned: only the miss is left.
-        " WHERE NOT d.overdue AND (d.due_at <= ? OR NOT d.warned)"
-        " ORDER BY d.ticket_id"
+        + ("" if watch else " WHERE NOT d.overdue AND (d.due_at <= ? OR NOT d.warned)")
+        + " ORDER BY d.ticket_id"
     )
 
 
@@ -135,21 +148,39 @@ async def candidates(
            for value in (category_id, stamp(max(min(until, horizon), now)))]
     params = (*own, limit, *([limit] if own else []), deadline, deadline, stamp(now))
     rows = await fetch_all(conn, candidate_sql(deadline, len(own) // 2), params)
-    return [
-        Candidate(
-            ticket_id=int(row[0]), deadline=deadline, due_at=parse_stamp(row[1]),
-            window_start=parse_stamp(row[2]),
-            level=int(row[3]) if isinstance(row[3], int | float) else None,
-            warned=bool(row[4]), acknowledged_by=row[7],
-            acknowledged_in_window=row[6] is not None and row[6] > row[5],
-        )
-        for row in rows
-    ]
+    return [_candidate(row, deadline) for row in rows]
+
+
+async def due_for_look(conn: aiosqlite.Connection, deadline: Deadline, now: datetime,
+                       fresh_only: bool = False) -> list[Candidate]:
+    """Tickets watched for `deadline` whose watch_at has come (or, with `fresh_only`, is '');
+    each with its overdue mark, as the sweep must also reschedule those needing nothing now."""
+    rows = await fetch_all(conn, candidate_sql(deadline, watch=True),
+                           ("" if fresh_only else stamp(now), deadline, deadline))
+    return [_candidate(row, deadline) for row in rows]
+
+
+def _candidate(row: tuple, deadline: Deadline) -> Candidate:
+    return Candidate(
+        ticket_id=int(row[0]), deadline=deadline, due_at=parse_stamp(row[1]),
+        window_start=parse_stamp(row[2]),
+        level=int(row[3]) if isinstance(row[3], int | float) else None,
+        warned=bool(row[4]), acknowledged_by=row[7],
+        acknowledged_in_window=row[6] is not None and row[6] > row[5],
+        overdue=bool(row[8]) if len(row) > 8 else False,
+        fresh=bool(row[9]) if len(row) > 9 else False,
+    )
+
+
+async def watch_from(conn: aiosqlite.Connection, ticket_id: int, moment: datetime) -> None:
+    """The sweep need not look at the ticket before `moment` (unless its state is written)."""
+    await conn.execute("UPDATE tickets SET watch_at = ? WHERE id = ?", (stamp(moment), ticket_id))
 
 
 async def settle(conn: aiosqlite.Connection, ticket_id: int, deadline: Deadline) -> None:
     """The miss of the ticket's current due time is noted: the sweep passes it by until a new
     window sets a new due time."""
-    sql = {Deadline.ACK: "UPDATE tickets SET settled_due = ack_due_at WHERE id = ?",
-           Deadline.RESOLVE: "UPDATE tickets SET settled_due = resolve_due_at WHERE id = ?"}[deadline]
+    sql = {Deadline.ACK: "UPDATE tickets SET settled_due = ack_due_at, watch_at = NULL WHERE id = ?",
+           Deadline.RESOLVE: "UPDATE tickets SET settled_due = resolve_due_at, watch_at = NULL"
+                             " WHERE id = ?"}[deadline]
     await conn.execute(sql, (ticket_id,))

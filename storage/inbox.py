@@ -61,6 +61,23 @@ async def by_platform_id(conn: aiosqlite.Connection, channel: str, platform_id: 
     return StoredItem(*row) if row else None
 
 
+async def store_or_find(
+    conn: aiosqlite.Connection, channel: str, platform_id: str, payload: str, now: datetime
+) -> StoredItem:
+    """Store one update, or find it if already stored (a platform retry): the new row in one
+    statement (RETURNING), a read only for a retry; either way it writes at most once."""
+    rows = await fetch_all(
+        conn, "INSERT OR IGNORE INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
+        " RETURNING id, status, response",
+        (channel, platform_id, payload, stamp(now)),
+    )
+    if rows:
+        return StoredItem(*rows[0])
+    found = await by_platform_id(conn, channel, platform_id)
+    assert found is not None, "ignored as a duplicate, so it is there"
+    return found
+
+
 async def save_response(conn: aiosqlite.Connection, item_id: int, response: str) -> None:
     """The passive reply, so a platform retry of the same message gets the same answer."""
     await conn.execute("UPDATE inbox SET response = ? WHERE id = ?", (response, item_id))

@@ -523,3 +523,25 @@ async def test_wechat_failed_attempts_do_not_use_up_the_window(pusher: Pusher) -
 async def writes_then_drain(pusher: Pusher) -> int:
     await pusher.follower_wrote()
     return await pusher.sender.drain_once()
+
+
+# ---------------------------------------------------------------- the token (sends are raw API calls)
+
+
+async def test_a_token_rejected_mid_run_is_retried_not_dead_lettered(courier: Courier, clock: FakeClock) -> None:
+    """Fault: sendMessage answers 401 (the token was revoked and is being replaced).
+    Expected: the row waits (retried in 5 minutes), it is not failed; once the API takes the
+    token again it is delivered once, with Telegram's message id recorded."""
+    courier.fake.fail_next("sendMessage", status=401, description="Unauthorized")
+    row_id = await courier.queue(RESIDENTS[0], "工单 #7 已受理")
+    failed_at = clock.now()
+    assert await courier.drain() == 1
+    state, attempts, error, due = await courier.row(row_id)
+    assert (state, attempts, error, due) == ("pending", 1, "token rejected", failed_at + timedelta(seconds=300))
+    clock.advance(seconds=300)
+    assert await courier.drain() == 1
+    assert (await courier.row(row_id))[0] == "sent"
+    [message] = courier.fake.messages_to(RESIDENTS[0])
+    async with courier.db.read() as conn, conn.execute(
+            "SELECT platform_message_id FROM outbox WHERE id = ?", (row_id,)) as cursor:
+        assert tuple(await cursor.fetchone()) == (str(message.message_id),)

@@ -89,3 +89,26 @@ async def test_a_cancelled_submitter_is_withdrawn(db: Database) -> None:
     await asyncio.gather(leader, waiting, return_exceptions=True)
     assert await group.run(insert(3)) == 30
     assert await marks(db) == [3]  # neither cancelled unit was stored later by someone else
+
+
+async def test_single_statement_units_share_a_commit_without_savepoints(db: Database) -> None:
+    """A unit of one statement is atomic by itself (SQLite backs out a failed statement alone):
+    it runs without a savepoint of its own — two fewer trips to the database thread — and its
+    failure (here a NOT NULL constraint) still leaves the others committed."""
+    group = GroupCommit(db)
+    statements: list[str] = []
+    await db._conn.set_trace_callback(statements.append)
+
+    def one(value: int | None) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+        async def work(conn: aiosqlite.Connection) -> None:
+            await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
+        return work
+
+    async with db.transaction():
+        tasks = [asyncio.create_task(group.run(one(None if v == 2 else v), atomic=True)) for v in range(4)]
+        await asyncio.sleep(0.02)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    await db._conn.set_trace_callback(None)
+    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "IntegrityError", "NoneType"]
+    assert await marks(db) == [0, 1, 3]
+    assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))]

@@ -30,7 +30,9 @@ async def test_migrations_set_the_latest_version(db: Database) -> None:
         "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     ) as cursor:
         assert [r[0] for r in await cursor.fetchall()] == [
-            "ticket_events_no_delete", "ticket_events_redact_only"]
+            "ticket_events_no_delete", "ticket_events_redact_only",
+            # 0022: a ticket's state or due times written → the sweep looks at it again.
+            "tickets_watch_again", "tickets_watch_new"]
 
 
 async def test_reopening_does_not_reapply_migrations(tmp_path: Path, clock: FakeClock) -> None:

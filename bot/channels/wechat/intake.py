@@ -62,9 +62,11 @@ class WeChatIntake:
         started = asyncio.get_running_loop().time()
         job = self._jobs.get(platform_id)
         if job is None:
-            # Stored in the engine's group commit: with the handlings of earlier callbacks, one flush.
+            # Stored in the engine's group commit: with the handlings of earlier callbacks, one
+            # flush. One statement, so no savepoint of its own (bot/group_commit.py).
             stored = await self.engine.commits.run(
-                lambda conn: _store(conn, platform_id, xml, self.engine.clock.now()))
+                lambda conn: inbox.store_or_find(conn, Channel.WECHAT, platform_id, xml, self.engine.clock.now()),
+                atomic=True)
             job = self._jobs.get(platform_id)  # a concurrent duplicate may have started it meanwhile
             if job is None:
                 if stored.status != "pending":
@@ -212,13 +214,6 @@ async def resolve_choice(conn: aiosqlite.Connection, incoming: Incoming, menu_it
 
 
 FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-
-
-async def _store(conn: aiosqlite.Connection, platform_id: str, xml: str, now: datetime) -> inbox.StoredItem:
-    await inbox.store(conn, Channel.WECHAT, platform_id, xml, now)
-    stored = await inbox.by_platform_id(conn, Channel.WECHAT, platform_id)
-    assert stored is not None
-    return stored
 
 
 def _short(openid: str) -> str:
