@@ -24,6 +24,7 @@ from handlers.addresses import AddressBook
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from handlers.texts import ZH, Texts
+from storage import deadlines
 from storage.accounts import StaffSeed, sync_people
 from storage.clock import Clock
 from storage.db import Database
@@ -63,6 +64,7 @@ async def build_app(config: Config, clock: Clock, db_path: Path,
     try:
         async with db.transaction() as conn:
             await sync_people(conn, staff_seeds(config), clock.now())
+            await deadlines.look_again_at_watched(conn)  # the config may have moved a warning earlier
     except BaseException:
         await db.close()
         raise

@@ -177,6 +177,13 @@ async def watch_from(conn: aiosqlite.Connection, ticket_id: int, moment: datetim
     await conn.execute("UPDATE tickets SET watch_at = ? WHERE id = ?", (stamp(moment), ticket_id))
 
 
+async def look_again_at_watched(conn: aiosqlite.Connection) -> None:
+    """At start: every watched ticket is looked at by the first tick. Its watch_at was computed
+    from the config it was written under (working hours, holidays, windows); a changed config may
+    need it earlier, and watch_at may only ever make the sweep look earlier, never later."""
+    await conn.execute("UPDATE tickets SET watch_at = '' WHERE watch_at IS NOT NULL AND watch_at <> ''")
+
+
 async def settle(conn: aiosqlite.Connection, ticket_id: int, deadline: Deadline) -> None:
     """The miss of the ticket's current due time is noted: the sweep passes it by until a new
     window sets a new due time."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 from bot.app import App
+from bot.bootstrap import build_app
+from bot.config import Config
 from handlers.escalation import sweep_deadlines
 from storage import deadlines
 from storage.clock import FakeClock, stamp
@@ -57,6 +60,22 @@ async def test_a_tick_reads_a_ticket_only_when_it_needs_the_sweep(
     # 办结 is due 48 h after the report, the window still the one that began then.
     assert await query(app, "SELECT watch_at FROM tickets") == [
         (stamp(start + timedelta(hours=48 * 0.8)),)]
+
+
+async def test_a_restart_looks_again_at_every_watched_ticket(
+    app: App, config: Config, clock: FakeClock, resident: ChatUser, tmp_path: Path
+) -> None:
+    """watch_at was computed under the config of its time; after a restart (perhaps with other
+    working hours or windows) the first tick looks at every watched ticket again."""
+    await file_report(resident)
+    assert await _tick(app) == []
+    assert await query(app, "SELECT watch_at FROM tickets") == [(stamp(clock.now() + timedelta(minutes=96)),)]
+    restarted = await build_app(config, clock, tmp_path / "bot.db")
+    try:
+        assert await _read_by_a_tick(restarted) == [1]
+        assert await query(restarted, "SELECT watch_at FROM tickets") == [("",)]
+    finally:
+        await restarted.close()
 
 
 async def test_an_escalated_ticket_gets_its_new_window_scheduled_in_the_same_tick(
