@@ -73,11 +73,6 @@ class DraftChoice(StrEnum):
     RESTART = "new"  # 重新开始: drop it
 
 
-class PageTurn(StrEnum):
-    NEXT = "next"  # 更多
-    PREV = "prev"  # 上一页
-
-
 class AddressChoice(StrEnum):
     BOUND = "bound"  # the address the resident reported from before
     OTHER = "other"
@@ -145,14 +140,6 @@ class ReassignGrid(Button):
     FORMAT = "rg:{ticket_id}:{grid_id}"
     ticket_id: int
     grid_id: str
-
-
-@dataclass(frozen=True)
-class ReassignPage(Button):
-    """更多 / 上一页 in the 转派 list (the page is kept in the dialog)."""
-
-    FORMAT = "rgp:{turn}"
-    turn: PageTurn
 
 
 @dataclass(frozen=True)
@@ -338,7 +325,7 @@ class PageButton(Button):
 
 
 KINDS: tuple[type[Button], ...] = (
-    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, ReassignGrid, ReassignPage,
+    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, ReassignGrid,
     RateButton, SkipReason, ShowMyTicket, MyTicketButton, MyDataButton, JoinSignup, SignupButton,
     AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,

@@ -60,8 +60,6 @@ ZH: Mapping[str, str] = {
     "not_a_photo_step": "已收到照片，但现在不需要照片。",
     "unsupported": "抱歉，这类消息我还看不懂 🙂 请打字、发照片或位置，也可以点「打开菜单」选择。",
     "option_stale": "这个选项已经失效了，请从下面重新选择：",
-    "page_next": "更多",
-    "page_prev": "上一页",
     "page_of": "（第 {page}/{pages} 页）",
     "option_expired": "这个选项已经失效了，请从菜单重新开始：",
     # menus and content

@@ -61,7 +61,7 @@ def test_buttons_that_work_in_any_dialog_and_those_only_a_flow_reads() -> None:
     assert set(buttons.KINDS) - routed == {
         buttons.Nav, buttons.AnnounceToAll, buttons.AnnounceToCommunity, buttons.AnnounceNow, buttons.NoSignup,
         buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.DraftButton, buttons.SubmitReport,
-        buttons.SkipFlat, buttons.SkipReason, buttons.ReassignGrid, buttons.ReassignPage,
+        buttons.SkipFlat, buttons.SkipReason, buttons.ReassignGrid,
         buttons.MeTooButton, buttons.AddressButton, buttons.CommunityButton, buttons.CompoundButton,
         buttons.BuildingButton, buttons.PlaceButton, buttons.PageButton,
     }
