@@ -33,6 +33,8 @@ from handlers.buttons import (
     DraftChoice,
     ItemButton,
     JoinSignup,
+    ListKind,
+    ListPage,
     MainMenu,
     MenuButton,
     MeTooButton,
@@ -95,7 +97,7 @@ ENCODED: list[tuple[Button, str]] = [
     (CommunityButton("longchi"), "a:com:longchi"), (CompoundButton(0), "a:cpd:0"), (BuildingButton(17), "a:b:17"),
     (CommunityButton("x" * 58), "a:com:" + "x" * 58),  # 64 bytes: Telegram's limit, still ours
     (AddressButton(AddressChoice.PUBLIC), "a:public"), (AddressButton(AddressChoice.NEAR), "a:near"),
-    (PlaceButton(2), "a:pl:2"), (PageButton(1), "pg:1"), (MyDataButton(MyDataAction.CHANGE_ADDRESS), "pd:addr"),
+    (PlaceButton(2), "a:pl:2"), (PageButton(1), "pg:1"), (ListPage(ListKind.MY_TICKETS, 2), "lp:my:2"), (MyDataButton(MyDataAction.CHANGE_ADDRESS), "pd:addr"),
 ]
 
 
