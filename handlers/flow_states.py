@@ -234,9 +234,12 @@ class AnnounceState:
     rule: str = ""  # 「立即」「每周六 08:00」… as typed, read again at 确认发布
     capacity: int | None = None  # with a sign-up
     starts_at: datetime | None = None  # the activity's start, with a sign-up
+    page: int = 0  # the page of the target list shown (9 a page, handlers/paging.py)
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"text": self.text} if self.text else {}
+        if self.page:
+            data["page"] = self.page
         if self.kind is not None:
             data.update(kind=self.kind.value, target=self.target)
         if self.first_run_at is not None:
@@ -254,6 +257,7 @@ class AnnounceState:
             cron=data.get("cron") or "", rule=data.get("rule") or "",
             capacity=int(data["capacity"]) if data.get("capacity") and starts else None,
             starts_at=parse_stamp(starts) if starts and data.get("capacity") else None,
+            page=int(data.get("page") or 0),
         )
 
 
