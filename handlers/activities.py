@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import aiosqlite
 
-from handlers.buttons import JoinSignup
+from handlers.buttons import JoinSignup, ListKind
 from handlers.context import Context
 from handlers.domain.model import Role
 from handlers.formatting import local_time
+from handlers.paging import PAGE_SIZE, list_page_options, page_note, shown_page
 from handlers.rendering import announcement_title, display_name
 from handlers.types import Channel, Notification, Recipient, Reply
 from storage import announcements as store
@@ -17,7 +18,7 @@ from storage.accounts import accounts_of_resident, get_resident
 from storage.announcements import Announcement
 from storage.signups import SignupStatus
 
-LISTED = 9  # big, clear options: no more than nine at once
+LISTED = 90  # the soonest; big, clear options: nine a page (handlers/paging.py), then 更多
 
 
 def starts(ctx: Context, announcement: Announcement) -> str:
@@ -41,8 +42,9 @@ async def _left(ctx: Context, announcement: Announcement) -> str:
     return ctx.t("activities_left", left=left) if left > 0 else ctx.t("activities_full")
 
 
-async def show_open(ctx: Context) -> None:
-    """近期活动 / 「报名」 alone: the activities still taking sign-ups, each one a 报名 button."""
+async def show_open(ctx: Context, page: int = 0) -> None:
+    """近期活动 / 「报名」 alone: the activities still taking sign-ups, each one a 报名 button,
+    nine a page with 更多 / 上一页 (a page button names the list and the page)."""
     found = await store.open_for_signup(ctx.conn, ctx.now, LISTED)
     if not found:
         ctx.say(ctx.t("activities_none"))
@@ -51,9 +53,12 @@ async def show_open(ctx: Context) -> None:
         ctx.say(ctx.t("activities_one", title=announcement_title(one.text, 60), starts=starts(ctx, one),
                       left=await _left(ctx, one)), (ctx.t("activities_join_button"), JoinSignup(one.id)))
     else:
-        ctx.say(ctx.t("activities_list"), *[
-            (f"#{a.id} {announcement_title(a.text, 14)}｜{starts(ctx, a)}｜{await _left(ctx, a)}", JoinSignup(a.id))
-            for a in found])
+        page = shown_page(ctx, page, len(found))
+        shown = found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]  # only this page's places are counted
+        items = [(f"#{a.id} {announcement_title(a.text, 14)}｜{starts(ctx, a)}｜{await _left(ctx, a)}"
+                  if a in shown else "", JoinSignup(a.id)) for a in found]
+        ctx.say(ctx.t("activities_list") + page_note(ctx, page, len(found)),
+                *await list_page_options(ctx, ListKind.ACTIVITIES, items, page))
 
 
 def _line(ctx: Context, n: int, signup: signups.Signup, fallback: str) -> str:

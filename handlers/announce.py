@@ -26,6 +26,7 @@ from handlers.domain.schedule_rules import NOW_WORDS, RuleError, When, parse_whe
 from handlers.domain.spoken_time import Problem
 from handlers.flow_states import AnnounceState, Flow
 from handlers.formatting import day_time, local_time
+from handlers.paging import Item, page_note, page_options, page_turn, refuse_page
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
 
@@ -59,9 +60,9 @@ async def _prompt(ctx: Context, step: str, state: AnnounceState) -> None:
     if step == "text":
         ctx.say(ctx.t("announce_ask_text"), _cancel(ctx))
     elif step == "target":
-        communities = [(c.name, AnnounceToCommunity(c.id)) for c in ctx.services.config.communities]
-        ctx.say(ctx.t("announce_ask_target"), (ctx.t("announce_all_groups"), AnnounceToAll()), *communities,
-                _back(ctx), _cancel(ctx))
+        targets = _targets(ctx)
+        ctx.say(ctx.t("announce_ask_target") + page_note(ctx, state.page, len(targets)),
+                *page_options(ctx, targets, state.page), _back(ctx), _cancel(ctx))
     elif step == "when":
         ctx.say(ctx.t("announce_ask_when"), (ctx.t("announce_now"), AnnounceNow()), _back(ctx), _cancel(ctx))
     elif step == "signup":
@@ -69,6 +70,12 @@ async def _prompt(ctx: Context, step: str, state: AnnounceState) -> None:
                 _cancel(ctx))
     else:
         ctx.say(await _preview(ctx, state), (ctx.t("announce_confirm"), ConfirmAnnouncement()), _back(ctx), _cancel(ctx))
+
+
+def _targets(ctx: Context) -> list[Item]:
+    """全部群, then each community: nine a page with 更多 / 上一页 when a subdistrict has many."""
+    return [(ctx.t("announce_all_groups"), AnnounceToAll()),
+            *[(c.name, AnnounceToCommunity(c.id)) for c in ctx.services.config.communities]]
 
 
 def _target_name(ctx: Context, kind: TargetKind | None, target_id: str) -> str:
@@ -148,6 +155,11 @@ def _grid_by_number(config: Config, wanted: str) -> Grid | None:
 
 
 async def _on_target(ctx: Context, dialog: OpenDialog, state: AnnounceState) -> None:
+    turn = page_turn(ctx, state.page, len(_targets(ctx)))
+    if turn is not None:  # 更多 / 上一页; a page that does not exist is refused politely
+        refuse_page(ctx, turn)
+        await _go(ctx, dialog, "target", replace(state, page=turn.page))
+        return
     button = ctx.pressed
     if button == AnnounceToAll():
         target: tuple[str, str] | None = (TargetKind.ALL.value, "")

@@ -11,15 +11,17 @@ from handlers.buttons import (
     AnnouncementsAction,
     AnnouncementsButton,
     AnnouncementVerb,
+    ListKind,
     SignupButton,
     SignupVerb,
 )
 from handlers.context import Context
 from handlers.formatting import clip, local_time
+from handlers.paging import PAGE_SIZE, list_page_options, page_note, shown_page
 from storage import announcements as store
 from storage.announcements import Announcement
 
-LISTED = 10
+LISTED = 90  # the newest; nine a page (handlers/paging.py), then 更多
 NEW = AnnouncementsButton(AnnouncementsAction.NEW)
 FAILURES_SHOWN = 10
 
@@ -36,7 +38,8 @@ async def _status(ctx: Context, announcement: Announcement) -> str:
     return ctx.t(f"announce_status_{announcement.status}")
 
 
-async def show_list(ctx: Context) -> None:
+async def show_list(ctx: Context, page: int = 0) -> None:
+    """公告列表, newest first, nine a page with 更多 / 上一页, and 发布新公告 on every page."""
     if not announce.is_admin(ctx):
         ctx.say(ctx.t("announce_admins_only"))
         return
@@ -44,10 +47,13 @@ async def show_list(ctx: Context) -> None:
     if not recent:
         ctx.say(ctx.t("announce_none"), (ctx.t("announce_new_button"), NEW))
         return
-    ctx.say(ctx.t("announce_list"), *[
-        (f"#{a.id} {clip(a.text, 16)} · {await _status(ctx, a)}", AnnouncementButton(AnnouncementVerb.VIEW, a.id))
-        for a in recent
-    ], (ctx.t("announce_new_button"), NEW))
+    page = shown_page(ctx, page, len(recent))
+    shown = recent[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]  # only this page's statuses are read
+    items = [(f"#{a.id} {clip(a.text, 16)} · {await _status(ctx, a)}" if a in shown else "",
+              AnnouncementButton(AnnouncementVerb.VIEW, a.id)) for a in recent]
+    ctx.say(ctx.t("announce_list") + page_note(ctx, page, len(recent)),
+            *await list_page_options(ctx, ListKind.ANNOUNCEMENTS, items, page),
+            (ctx.t("announce_new_button"), NEW))
 
 
 async def show_detail(ctx: Context, announcement: Announcement) -> None:

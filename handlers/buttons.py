@@ -73,9 +73,12 @@ class DraftChoice(StrEnum):
     RESTART = "new"  # 重新开始: drop it
 
 
-class PageTurn(StrEnum):
-    NEXT = "next"  # 更多
-    PREV = "prev"  # 上一页
+class ListKind(StrEnum):
+    """The lists shown outside any dialog that page (their page is in the button, not a dialog)."""
+
+    ACTIVITIES = "act"  # 近期活动
+    MY_TICKETS = "my"  # 我的工单
+    ANNOUNCEMENTS = "ann"  # 公告列表
 
 
 class AddressChoice(StrEnum):
@@ -145,14 +148,6 @@ class ReassignGrid(Button):
     FORMAT = "rg:{ticket_id}:{grid_id}"
     ticket_id: int
     grid_id: str
-
-
-@dataclass(frozen=True)
-class ReassignPage(Button):
-    """更多 / 上一页 in the 转派 list (the page is kept in the dialog)."""
-
-    FORMAT = "rgp:{turn}"
-    turn: PageTurn
 
 
 @dataclass(frozen=True)
@@ -337,13 +332,23 @@ class PageButton(Button):
     page: int
 
 
+@dataclass(frozen=True)
+class ListPage(Button):
+    """「更多」/「上一页」 of a list shown outside a dialog: which list and its page, checked against
+    the list as it is when pressed (a dialog's list uses PageButton: the dialog knows the list)."""
+
+    FORMAT = "lp:{kind}:{page}"
+    kind: ListKind
+    page: int
+
+
 KINDS: tuple[type[Button], ...] = (
-    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, ReassignGrid, ReassignPage,
+    Nav, MainMenu, ReportFromText, MenuButton, ItemButton, TicketButton, ReassignGrid,
     RateButton, SkipReason, ShowMyTicket, MyTicketButton, MyDataButton, JoinSignup, SignupButton,
     AnnouncementsButton, AnnouncementButton,
     AnnounceToAll, AnnounceToCommunity, AnnounceNow, NoSignup, ConfirmAnnouncement, CategoryButton,
     PhoneButton, DraftButton, SubmitReport, SkipFlat, MeTooButton, AddressButton, CommunityButton, CompoundButton,
-    BuildingButton, PlaceButton, PageButton,
+    BuildingButton, PlaceButton, PageButton, ListPage,
 )
 _CODEC = Codec(KINDS)
 claimed_kind = _CODEC.claimed_kind

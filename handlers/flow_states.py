@@ -29,6 +29,7 @@ class Flow(StrEnum):
     OFFER = "offer"  # remembers free text so 「把这段话作为反映提交」 can prefill a report
     COMPLAINT = "complaint"  # 不满意: asks why before the ticket is reopened one level up
     SIGNUP = "signup"  # 报名: asks for the name and phone to give the organiser
+    LIST = "list"  # remembers the list shown outside a dialog, so typed 更多 / 上一页 turn its page
 
 
 def _address(value: Any) -> Address | None:
@@ -233,9 +234,12 @@ class AnnounceState:
     rule: str = ""  # 「立即」「每周六 08:00」… as typed, read again at 确认发布
     capacity: int | None = None  # with a sign-up
     starts_at: datetime | None = None  # the activity's start, with a sign-up
+    page: int = 0  # the page of the target list shown (9 a page, handlers/paging.py)
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"text": self.text} if self.text else {}
+        if self.page:
+            data["page"] = self.page
         if self.kind is not None:
             data.update(kind=self.kind.value, target=self.target)
         if self.first_run_at is not None:
@@ -253,6 +257,7 @@ class AnnounceState:
             cron=data.get("cron") or "", rule=data.get("rule") or "",
             capacity=int(data["capacity"]) if data.get("capacity") and starts else None,
             starts_at=parse_stamp(starts) if starts and data.get("capacity") else None,
+            page=int(data.get("page") or 0),
         )
 
 
@@ -297,11 +302,27 @@ class OfferState:
         return cls(str(data.get("text") or ""))
 
 
+@dataclass(frozen=True)
+class ListState:
+    """A list shown outside any dialog (近期活动, 我的工单, 公告列表): which, and its page."""
+
+    kind: str
+    page: int = 0
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "page": self.page}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ListState:
+        return cls(str(data["kind"]), int(data.get("page") or 0))
+
+
 FlowState = (ReportState | ResolveState | ReassignState | AddInfoState | ContactState | AnnounceState
-             | AnnounceEditState | OfferState | ComplaintState | SignupState)
+             | AnnounceEditState | OfferState | ComplaintState | SignupState
+             | ListState)
 STATES: dict[Flow, type[FlowState]] = {
     Flow.REPORT: ReportState, Flow.RESOLVE: ResolveState, Flow.REASSIGN: ReassignState,
     Flow.ADD_INFO: AddInfoState, Flow.CONTACT: ContactState, Flow.ANNOUNCE: AnnounceState,
     Flow.ANNOUNCE_EDIT: AnnounceEditState, Flow.OFFER: OfferState, Flow.COMPLAINT: ComplaintState,
-    Flow.SIGNUP: SignupState,
+    Flow.SIGNUP: SignupState, Flow.LIST: ListState,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.buttons import CANCEL, MyTicketButton, MyTicketVerb, ShowMyTicket
+from handlers.buttons import CANCEL, ListKind, MyTicketButton, MyTicketVerb, ShowMyTicket
 from handlers.cards import (
     card_replies,
     category_name,
@@ -18,6 +18,7 @@ from handlers.domain import tickets as moves
 from handlers.domain.actors import may_act
 from handlers.domain.model import Role
 from handlers.flow_states import AddInfoState, Flow
+from handlers.paging import list_page_options, page_note, shown_page
 from handlers.rendering import full_address, one_line, resident_text
 from handlers.ticket_actions import rating_options
 from handlers.ticket_moves import carry_out, resident_actor
@@ -35,15 +36,20 @@ UNDELIVERED_CLIP = 60
 
 async def show_my_tickets(ctx: Context) -> None:
     await show_undelivered(ctx)
+    await show_my_tickets_page(ctx, 0)
+
+
+async def show_my_tickets_page(ctx: Context, page: int) -> None:
+    """我的工单, nine a page with 更多 / 上一页 (a page button names the list and the page)."""
     mine = await tickets.tickets_of_resident(ctx.conn, ctx.account.resident_id)
     if not mine:
         ctx.say(ctx.t("my_tickets_none"))
         return
-    ctx.say(ctx.t("my_tickets_list"), *[
-        (ctx.t("my_ticket_line", id=t.id, category=category_name(ctx, t.category_id),
-               status=status_name(ctx, t.status)), ShowMyTicket(t.id))
-        for t in mine
-    ])
+    page = shown_page(ctx, page, len(mine))
+    items = [(ctx.t("my_ticket_line", id=t.id, category=category_name(ctx, t.category_id),
+                    status=status_name(ctx, t.status)), ShowMyTicket(t.id)) for t in mine]
+    ctx.say(ctx.t("my_tickets_list") + page_note(ctx, page, len(mine)),
+            *await list_page_options(ctx, ListKind.MY_TICKETS, items, page))
 
 
 async def show_undelivered(ctx: Context) -> None:

@@ -10,12 +10,14 @@ politely, and the list is shown again at the page the person was on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from handlers.button_codec import Button
-from handlers.buttons import PageButton, claimed_kind
+from handlers.buttons import ListKind, ListPage, PageButton, claimed_kind
 from handlers.context import Context
+from handlers.dialog_state import OpenDialog, load, save
+from handlers.flow_states import Flow, ListState
 
 PAGE_SIZE = 9
 MORE_WORDS = frozenset({"更多", "下一页", "more", "next"})
@@ -28,15 +30,42 @@ def page_count(total: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // size))
 
 
-def page_options(ctx: Context, items: Sequence[Item], page: int, size: int = PAGE_SIZE) -> list[Item]:
-    """The options of one page (clamped into the list), then 「更多」 and 「上一页」 as they apply."""
+def page_options(ctx: Context, items: Sequence[Item], page: int, size: int = PAGE_SIZE,
+                 button: Callable[[int], Button] = PageButton) -> list[Item]:
+    """The options of one page (clamped into the list), then 「更多」 and 「上一页」 as they apply;
+    `button` makes a page's button (a list outside a dialog names itself in it)."""
     page = min(max(page, 0), page_count(len(items), size) - 1)
     shown = list(items[page * size:(page + 1) * size])
     if (page + 1) * size < len(items):
-        shown.append((ctx.t("page_more"), PageButton(page + 1)))
+        shown.append((ctx.t("page_more"), button(page + 1)))
     if page > 0:
-        shown.append((ctx.t("page_previous"), PageButton(page - 1)))
+        shown.append((ctx.t("page_previous"), button(page - 1)))
     return shown
+
+
+def page_note(ctx: Context, page: int, total: int, size: int = PAGE_SIZE) -> str:
+    """「（第 2/5 页）」 on its own line for a list of several pages, else nothing."""
+    pages = page_count(total, size)
+    return f"\n{ctx.t('page_of', page=min(max(page, 0), pages - 1) + 1, pages=pages)}" if pages > 1 else ""
+
+
+async def list_page_options(ctx: Context, kind: ListKind, items: Sequence[Item], page: int) -> list[Item]:
+    """A page of a list shown outside a dialog: its page buttons name the list, and the list is
+    remembered (a dialog that only remembers, like the offer) so 更多 / 上一页 typed next turn it.
+    An open flow is never replaced: there typed words are the flow's, and its buttons still work."""
+    current = await load(ctx)
+    if current is None or current.flow in (Flow.OFFER, Flow.LIST):
+        await save(ctx, OpenDialog(Flow.LIST, "page", ListState(kind.value, page)))
+    return page_options(ctx, items, page, button=lambda p: ListPage(kind, p))
+
+
+def shown_page(ctx: Context, page: int, total: int, size: int = PAGE_SIZE) -> int:
+    """The page to show of a list outside a dialog, from its page button: one that does not exist
+    (forged, or the list shrank meanwhile) is refused politely and the nearest page shown."""
+    pages = page_count(total, size)
+    if not 0 <= page < pages:
+        ctx.say(ctx.t("page_missing"))
+    return min(max(page, 0), pages - 1)
 
 
 @dataclass(frozen=True)

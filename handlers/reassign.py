@@ -1,7 +1,8 @@
 """转派 (reassign): which grid, why, and the move.
 
 The grid is picked from a list (the other grids of the ticket's community first, then the other
-communities' in config order, a page at a time: at most 9 options with 上一页 / 更多 / 取消), or
+communities' in config order, a page at a time through handlers/paging.py: at most 9 grids, then
+更多 / 上一页 / 取消), or
 typed: an id as people write it (G1, g01, Ｇ０１ for G01), a name or part of one. A name that
 fits several grids asks which; a reason typed in the same message (「G02 楼栋不归我们管」) is kept
 and the ticket moves as soon as the grid is certain. A grid only guessed from a loose name is
@@ -19,7 +20,7 @@ import unicodedata
 from dataclasses import replace
 
 from handlers.button_codec import Button
-from handlers.buttons import CANCEL, PageTurn, ReassignGrid, ReassignPage
+from handlers.buttons import CANCEL, PageButton, ReassignGrid, claimed_kind
 from handlers.cards import grid_name, notify_resident, send_card, status_name
 from handlers.context import Context
 from handlers.dialog_state import OpenDialog, begin_side_flow, end_dialog, load, save
@@ -27,6 +28,8 @@ from handlers.domain import tickets as moves
 from handlers.domain.grid_names import list_order, matching_grids, split_grid_and_reason
 from handlers.domain.tickets import fresh_deadlines
 from handlers.flow_states import Flow, ReassignState
+from handlers.paging import page_count, page_turn, refuse_page
+from handlers.paging import page_options as paged
 from handlers.rendering import resident_text
 from handlers.routing import route
 from handlers.ticket_moves import authorized_ticket, carry_out, staff_actor
@@ -36,8 +39,6 @@ from storage.tickets import Ticket
 log = logging.getLogger(__name__)
 
 REASSIGN_FLOW = Flow.REASSIGN
-# Grids on one page: with 上一页, 更多 and 取消 a page never shows more than 9 options.
-GRIDS_PER_PAGE = 6
 
 
 # -- the list ----------------------------------------------------------------------------------
@@ -55,28 +56,20 @@ def _label(ctx: Context, ticket: Ticket, grid_id: str) -> str:
                  community=community.name if community else grid.community)
 
 
-def _pages(count: int) -> int:
-    return max((count + GRIDS_PER_PAGE - 1) // GRIDS_PER_PAGE, 1)
+def _grids(ctx: Context, ticket: Ticket, state: ReassignState) -> list[str]:
+    """The grids the state lists: the matches of a typed name, or every other grid."""
+    return list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
 
 
 def page_options(ctx: Context, ticket: Ticket, state: ReassignState) -> tuple[tuple[str, Button], ...]:
-    """The grids of the state's page (of its choices, or of the whole list), 上一页, 更多, 取消."""
-    grids = list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
-    page = min(max(state.page, 0), _pages(len(grids)) - 1)
-    shown = grids[page * GRIDS_PER_PAGE:(page + 1) * GRIDS_PER_PAGE]
-    options: list[tuple[str, Button]] = [(_label(ctx, ticket, g), ReassignGrid(ticket.id, g)) for g in shown]
-    if page > 0:
-        options.append((ctx.t("page_prev"), ReassignPage(PageTurn.PREV)))
-    if (page + 1) * GRIDS_PER_PAGE < len(grids):
-        options.append((ctx.t("page_next"), ReassignPage(PageTurn.NEXT)))
-    options.append((ctx.t("cancel"), CANCEL))
-    return tuple(options)
+    """The grids of the state's page (of its choices, or of the whole list), 更多, 上一页, 取消."""
+    items = [(_label(ctx, ticket, g), ReassignGrid(ticket.id, g)) for g in _grids(ctx, ticket, state)]
+    return (*paged(ctx, items, state.page), (ctx.t("cancel"), CANCEL))
 
 
 def _say_with_page(ctx: Context, ticket: Ticket, state: ReassignState, text: str, *, prompt: bool = True) -> None:
     """`text` with the page's options; a prompt also says which page of how many this is."""
-    grids = list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
-    pages = _pages(len(grids))
+    pages = page_count(len(_grids(ctx, ticket, state)))
     if prompt and pages > 1:
         text = f"{text}\n{ctx.t('page_of', page=min(state.page, pages - 1) + 1, pages=pages)}"
     ctx.say(text, *page_options(ctx, ticket, state))
@@ -161,10 +154,7 @@ async def handle_reassign(ctx: Context, dialog: OpenDialog) -> None:
     if isinstance(pressed, ReassignGrid):
         await _pressed_grid(ctx, ticket, state, pressed)
         return
-    # Typed 更多 / 上一页 only while a list is up: at the reason step the words are the reason.
-    turn = pressed.turn if isinstance(pressed, ReassignPage) else (_typed_turn(ctx) if dialog.step != "reason" else None)
-    if turn is not None:
-        await _turn_page(ctx, ticket, dialog, turn is PageTurn.NEXT)
+    if await _turned_page(ctx, ticket, dialog):
         return
     text = ctx.incoming.text.strip()
     if dialog.step in ("grid", "which"):
@@ -180,24 +170,25 @@ async def handle_reassign(ctx: Context, dialog: OpenDialog) -> None:
     await reassign(ctx, ticket, state.grid, text)
 
 
-def _typed_turn(ctx: Context) -> PageTurn | None:
-    """「更多」/「上一页」 typed as read (Telegram shows them as buttons, people type them anyway)."""
-    text = ctx.incoming.text.strip()
-    return {ctx.t("page_next"): PageTurn.NEXT, ctx.t("page_prev"): PageTurn.PREV}.get(text) if text else None
-
-
-async def _turn_page(ctx: Context, ticket: Ticket, dialog: OpenDialog, forward: bool) -> None:
+async def _turned_page(ctx: Context, ticket: Ticket, dialog: OpenDialog) -> bool:
+    """更多 / 上一页 (pressed, typed, or numbered on WeChat): show that page; a page that does not
+    exist (forged or stale data) is refused and the page shown again. At the reason step typed
+    words are the reason, but a page button of the list still brings the list back."""
     state = dialog.state
     assert isinstance(state, ReassignState)
-    if dialog.step == "reason":  # a list button pressed after the grid was picked: back to the list
+    step = dialog.step
+    if step == "reason":
+        if claimed_kind(ctx.incoming.button) is not PageButton:
+            return False
         state, step = ReassignState(ticket.id), "grid"
-    else:
-        step = dialog.step
-    grids = list(state.choices) or list_order(ctx.services.config, ticket.grid_id, ticket.community_id)
-    page = min(max(state.page + (1 if forward else -1), 0), _pages(len(grids)) - 1)
-    state = replace(state, page=page)
+    turn = page_turn(ctx, state.page, len(_grids(ctx, ticket, state)))
+    if turn is None:
+        return False
+    refuse_page(ctx, turn)
+    state = replace(state, page=turn.page)
     await save(ctx, replace(dialog, step=step, state=state))
     _say_with_page(ctx, ticket, state, _prompt(ctx, state))
+    return True
 
 
 async def _pressed_grid(ctx: Context, ticket: Ticket, state: ReassignState, button: ReassignGrid) -> None:

@@ -21,8 +21,10 @@ from tests.wechat_harness import WeChatRun, start_wechat
 RESIDENT = 1001
 LEADER = 2001
 ADMIN = 4001
+# The shared paging (handlers/paging.py): 9 grids a page, then 更多 (上一页) and 取消.
 FIRST_PAGE = ["G02 龙池花园第二网格", "G03 龙池花园第三网格", "G04 清流苑第一网格", "G05 清流苑第二网格",
-              "G06 琅琊新村第一网格", "G07 琅琊新村第二网格", "更多", "取消"]
+              "G06 琅琊新村第一网格", "G07 琅琊新村第二网格", "G08 醉翁小区网格", "G09 丰山苑网格",
+              "G10 紫薇小区网格", "更多", "取消"]
 
 
 async def grid_and_reason(run: TelegramRun | WeChatRun) -> list[tuple]:
@@ -40,14 +42,15 @@ async def test_telegram_reassign_list_is_buttons_paged(run: TelegramRun) -> None
     await run.press(LEADER, "转派")
     first = await run.reply_to(LEADER, "转派到哪个网格", after=mark)
     assert [b["text"] for b in first.buttons] == FIRST_PAGE
-    assert "（第 1/7 页）" in (first.text or "")
+    assert "（第 1/5 页）" in (first.text or "")
 
     mark = len(fake.sent)
     await run.press(LEADER, "更多")
-    second = await run.reply_to(LEADER, "（第 2/7 页）", after=mark)
+    second = await run.reply_to(LEADER, "（第 2/5 页）", after=mark)
     labels = [b["text"] for b in second.buttons]
-    assert labels[:3] == ["G08 醉翁小区网格", "G09 丰山苑网格", "G10 紫薇小区网格"]
-    assert labels[-3:] == ["上一页", "更多", "取消"] and len(labels) == 9
+    assert labels[:3] == ["G11 南桥新村第一网格（南桥社区）", "G12 南桥新村第二网格（南桥社区）",
+                          "G13 西涧二村第一网格（南桥社区）"]
+    assert labels[-3:] == ["更多", "上一页", "取消"] and len(labels) == 12
 
     mark = len(fake.sent)
     await run.press(LEADER, "G08")
@@ -106,11 +109,11 @@ async def test_wechat_reassign_list_by_number_and_by_label(wx_run: WeChatRun, we
     await card_pushed(wx_run, wechat_fake)
     answer = await wx.text(WX_LEADER, "转派 1")
     assert "转派到哪个网格" in answer.text
-    assert [option_number(answer.text, label) for label in FIRST_PAGE] == [str(n) for n in range(1, 9)]
-    answer = await wx.text(WX_LEADER, option_number(answer.text, "更多"))
-    assert "（第 2/7 页）" in answer.text and option_number(answer.text, "上一页") == "7"
+    assert [option_number(answer.text, label) for label in FIRST_PAGE] == [str(n) for n in range(1, 12)]
+    answer = await wx.text(WX_LEADER, "10")  # after 9 grids, 10 is 更多 (not a tenth grid)
+    assert "（第 2/5 页）" in answer.text and option_number(answer.text, "上一页") == "11"
     answer = await wx.text(WX_LEADER, "上一页")  # the label typed works like its number
-    assert "（第 1/7 页）" in answer.text
+    assert "（第 1/5 页）" in answer.text
     answer = await wx.text(WX_LEADER, option_number(answer.text, "G03 龙池花园第三网格"))
     assert "转派到「龙池花园第三网格」的原因是？" in answer.text
     answer = await wx.text(WX_LEADER, "楼栋不归我们管")

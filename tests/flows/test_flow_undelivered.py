@@ -153,7 +153,7 @@ async def test_a_follower_without_own_tickets_sees_them_too(
     await failed_row(app, "resident-2", "resident_notice", "您反映的问题 #1 已转交 醉翁小区网格 处理。", ticket_id=1)
     await neighbour.say("/mytickets")
     assert neighbour.text == (f"{HEADER}\n#1 您反映的问题 #1 已转交 醉翁小区网格 处理。\n"
-                              "您还没有反映过问题。需要反映请发送 /report。")
+                              "您还没有反映过问题。需要反映请发送「我要反映」。")
 
 
 async def test_a_notice_given_up_on_with_its_outcome_unknown_is_shown_too(

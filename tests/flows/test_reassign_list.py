@@ -35,13 +35,14 @@ async def test_the_list_offers_the_own_community_first_then_the_others_paged(
 ) -> None:
     await leader.press_notice("转派")
     assert leader.text.startswith("转派到哪个网格？请点选")
-    assert "（第 1/7 页）" in leader.text
-    assert leader.options == SAME_COMMUNITY[:6] + ["更多", "取消"]
+    assert "（第 1/5 页）" in leader.text
+    # The shared paging (handlers/paging.py): 9 grids a page, then 更多 (上一页) and 取消.
+    assert leader.options == SAME_COMMUNITY + ["更多", "取消"]
 
     seen = grids_shown(leader)
     while "更多" in leader.options:
         await leader.press("更多")
-        assert len(leader.options) <= 9, leader.options
+        assert len(grids_shown(leader)) <= 9, leader.options
         assert "上一页" in leader.options and "取消" in leader.options
         seen += grids_shown(leader)
     config = app.config
@@ -51,16 +52,17 @@ async def test_the_list_offers_the_own_community_first_then_the_others_paged(
     assert seen[9] == "G11 南桥新村第一网格（南桥社区）"
 
     await leader.press("上一页")
-    assert "（第 6/7 页）" in leader.text
+    assert "（第 4/5 页）" in leader.text
     await leader.press("上一页")
     await leader.press("上一页")
     await leader.press("上一页")
-    await leader.press("上一页")
-    await leader.press("上一页")
-    assert leader.options == SAME_COMMUNITY[:6] + ["更多", "取消"]
+    assert leader.options == SAME_COMMUNITY + ["更多", "取消"]
     await leader.say("更多")  # typed like the label (Telegram shows it as a button)
-    assert grids_shown(leader) == SAME_COMMUNITY[6:] + ["G11 南桥新村第一网格（南桥社区）",
-                                                        "G12 南桥新村第二网格（南桥社区）", "G13 西涧二村第一网格（南桥社区）"]
+    assert "（第 2/5 页）" in leader.text
+    assert grids_shown(leader)[:3] == ["G11 南桥新村第一网格（南桥社区）", "G12 南桥新村第二网格（南桥社区）",
+                                       "G13 西涧二村第一网格（南桥社区）"]
+    await leader.say("上一页")
+    assert leader.options == SAME_COMMUNITY + ["更多", "取消"]
 
     await leader.press("G08 醉翁小区网格")
     assert leader.text == "转派到「醉翁小区网格」的原因是？"
@@ -194,3 +196,30 @@ async def test_a_list_kept_across_a_config_change_refuses_a_grid_that_is_gone(
     await leader.press("G02")
     assert (await ticket_row(app, 1)).grid_id == "G02"
     assert [e.note for e in await audit(app, "reassigned")] == ["不归我们"]
+
+
+@pytest.mark.parametrize("data", ["pg:5", "pg:-1", "pg:99999999999", "pg:x", "pg:"])
+async def test_forged_page_data_is_refused_politely_and_changes_nothing(
+    app: App, leader: ChatUser, filed: int, data: str,
+) -> None:
+    await leader.press_notice("转派")
+    await leader.press("更多")
+    await leader.press_data(data)  # the list has pages 0..4: nothing else is a page
+    assert "没有这一页了" in leader.text
+    assert "（第 2/5 页）" in leader.text  # the page the leader was on, shown again
+    assert grids_shown(leader)[0] == "G11 南桥新村第一网格（南桥社区）"
+    await nothing_moved(app)
+    await leader.press("G12")  # the list still works
+    assert leader.text == "转派到「南桥新村第二网格」的原因是？"
+
+
+async def test_a_page_button_at_the_reason_step_brings_the_list_back(app: App, leader: ChatUser, filed: int) -> None:
+    await leader.press_notice("转派")
+    await leader.press("G02")
+    assert leader.text == "转派到「龙池花园第二网格」的原因是？"
+    await leader.press_data("pg:1")  # 更多 of the list still on screen
+    assert "（第 2/5 页）" in leader.text
+    await leader.press("G11")
+    await leader.say("更多")  # at the reason step typed words are the reason
+    assert leader.text == "工单 #1 已转派到 南桥新村第一网格。"
+    assert [e.note for e in await audit(app, "reassigned")] == ["更多"]

@@ -20,8 +20,8 @@ EXPIRED = "这个选项已经失效了"
 def test_private_precedence_is_pinned() -> None:
     assert [route.name for route in router.PRIVATE] == [
         "membership", "unsupported content", "command", "typed command", "typed stats", "greeting", "cancel",
-        "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
-        "announcements", "announcement", "report from text",
+        "typed page", "main menu", "menu", "menu item", "ticket action", "rating", "my ticket", "my data", "sign-up",
+        "announcements", "announcement", "report from text", "list page",
         "menu title", "ticket command", "flow", "photo or location", "typed bind", "typed group code", "typed sign-up",
         "stale button", "free text", "anything else",
     ]
@@ -47,7 +47,7 @@ def test_commands_typed_words_and_flows() -> None:
     assert {word: nav.encode() for word, nav in router.TYPED_BUTTONS.items()} == {
         "取消": "nav:cancel", "退出": "nav:cancel", "cancel": "nav:cancel",
         "返回": "nav:back", "上一步": "nav:back", "back": "nav:back"}
-    assert set(router.FLOWS) == set(Flow) - {Flow.OFFER}  # the offer only remembers text
+    assert set(router.FLOWS) == set(Flow) - {Flow.OFFER, Flow.LIST}  # these only remember (text, a list)
     assert set(STATES) == set(Flow)
 
 
@@ -57,11 +57,12 @@ def test_buttons_that_work_in_any_dialog_and_those_only_a_flow_reads() -> None:
         buttons.MainMenu, buttons.MenuButton, buttons.ItemButton, buttons.TicketButton, buttons.RateButton,
         buttons.ShowMyTicket, buttons.MyTicketButton, buttons.MyDataButton, buttons.JoinSignup,
         buttons.SignupButton, buttons.AnnouncementsButton, buttons.AnnouncementButton, buttons.ReportFromText,
+        buttons.ListPage,
     }
     assert set(buttons.KINDS) - routed == {
         buttons.Nav, buttons.AnnounceToAll, buttons.AnnounceToCommunity, buttons.AnnounceNow, buttons.NoSignup,
         buttons.ConfirmAnnouncement, buttons.CategoryButton, buttons.PhoneButton, buttons.DraftButton, buttons.SubmitReport,
-        buttons.SkipFlat, buttons.SkipReason, buttons.ReassignGrid, buttons.ReassignPage,
+        buttons.SkipFlat, buttons.SkipReason, buttons.ReassignGrid,
         buttons.MeTooButton, buttons.AddressButton, buttons.CommunityButton, buttons.CompoundButton,
         buttons.BuildingButton, buttons.PlaceButton, buttons.PageButton,
     }

@@ -33,6 +33,8 @@ from handlers.buttons import (
     DraftChoice,
     ItemButton,
     JoinSignup,
+    ListKind,
+    ListPage,
     MainMenu,
     MenuButton,
     MeTooButton,
@@ -44,13 +46,11 @@ from handlers.buttons import (
     NavAction,
     NoSignup,
     PageButton,
-    PageTurn,
     PhoneButton,
     PhoneChoice,
     PlaceButton,
     RateButton,
     ReassignGrid,
-    ReassignPage,
     ReportFromText,
     ShowMyTicket,
     SignupButton,
@@ -74,8 +74,7 @@ ENCODED: list[tuple[Button, str]] = [
     (MenuButton("weifengshan"), "m:weifengshan"), (ItemButton("contact_grid"), "i:contact_grid"),
     (TicketButton(TicketVerb.ACK, 1), "t:ack:1"), (TicketButton(TicketVerb.RESOLVE, 12), "t:res:12"),
     (TicketButton(TicketVerb.REASSIGN, 999_999_999), "t:re:999999999"),
-    (ReassignGrid(5, "G08"), "rg:5:G08"), (ReassignPage(PageTurn.NEXT), "rgp:next"),
-    (ReassignPage(PageTurn.PREV), "rgp:prev"),
+    (ReassignGrid(5, "G08"), "rg:5:G08"),
     (RateButton(7, Rating.SATISFIED), "rate:7:satisfied"), (RateButton(7, Rating.MOSTLY), "rate:7:mostly_satisfied"),
     (RateButton(7, Rating.UNSATISFIED), "rate:7:unsatisfied"), (SkipReason(), "why:skip"),
     (ShowMyTicket(3), "my:3"), (MyTicketButton(MyTicketVerb.ADD_INFO, 3), "my:add:3"),
@@ -98,7 +97,7 @@ ENCODED: list[tuple[Button, str]] = [
     (CommunityButton("longchi"), "a:com:longchi"), (CompoundButton(0), "a:cpd:0"), (BuildingButton(17), "a:b:17"),
     (CommunityButton("x" * 58), "a:com:" + "x" * 58),  # 64 bytes: Telegram's limit, still ours
     (AddressButton(AddressChoice.PUBLIC), "a:public"), (AddressButton(AddressChoice.NEAR), "a:near"),
-    (PlaceButton(2), "a:pl:2"), (PageButton(1), "pg:1"), (MyDataButton(MyDataAction.CHANGE_ADDRESS), "pd:addr"),
+    (PlaceButton(2), "a:pl:2"), (PageButton(1), "pg:1"), (ListPage(ListKind.MY_TICKETS, 2), "lp:my:2"), (MyDataButton(MyDataAction.CHANGE_ADDRESS), "pd:addr"),
 ]
 
 
