@@ -158,7 +158,7 @@ async def test_resolve_with_a_photo_sends_it_to_the_resident_as_a_photo(app: App
     ("ok", b"<svg xmlns='http://www.w3.org/2000/svg'/>", 400, "只能上传 JPG 或 PNG"),  # named .jpg
     ("ok", b"\xff\xd8\xff" + b"0" * UPLOAD_LIMIT, 413, "照片太大"),  # just over the limit
     ("ok", b"\xff\xd8\xff" + b"0" * (UPLOAD_LIMIT + 512 * 1024), 413, "照片太大"),  # over the request cap
-])
+], ids=["no-csrf", "wrong-csrf", "gif", "svg-named-jpg", "over-10mb", "over-request-cap"])
 async def test_a_refused_upload_changes_nothing(app: App, resident: ChatUser, csrf: str | None, data: bytes,
                                                 status: int, shown: str) -> None:
     from tests.chat import file_report
