@@ -1,8 +1,8 @@
 """The workplace's aiohttp application, mounted on the bot's own server under /staff/.
 
 Middlewares, outermost first: security headers (every answer, errors included), the session
-(everything but the sign-in endpoint needs one, the vendored static files too), CSRF (every
-POST but the sign-in form). Templates are Jinja2 with autoescaping on; static files are vendored
+(everything but the sign-in endpoint needs one, the vendored static files too), the 办结 form's
+larger body cap (a photo; bot/web/uploads.py), CSRF (every POST but the sign-in form). Templates are Jinja2 with autoescaping on; static files are vendored
 in bot/web/static (see the README's list)."""
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     public = frozenset({auth.LOGIN_PATH})
     sub = web.Application(middlewares=[
         security_headers(http.map_tiles, f"{PREFIX}/static/"),
-        upload_size(),
         auth.session_guard(public),
+        upload_size(),  # after the session: only signed-in staff may send a large body
         csrf_guard(public),
     ])
     # Without channels (console, tests) the store still serves the workplace's own uploads.

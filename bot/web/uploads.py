@@ -43,12 +43,13 @@ def check_upload(data: bytes) -> Checked | UploadProblem:
 
 
 def upload_size() -> Middleware:
-    """The bot's server takes 1 MB bodies; a multipart POST of the workplace may carry a photo,
-    so it is read with a cap of its own (a larger body is 413 before anything runs)."""
+    """The bot's server takes 1 MB bodies; the 办结 form of a signed-in person may carry a photo,
+    so it is read with a cap of its own (a larger body is 413 before anything changes)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "POST" and request.content_type == "multipart/form-data":
+        if (request.method == "POST" and request.path.endswith("/resolve")
+                and request.content_type == "multipart/form-data"):
             request = request.clone(client_max_size=REQUEST_LIMIT)
         return await handler(request)
 

@@ -80,6 +80,9 @@ async def test_photos_outside_the_scope_or_under_another_ticket_are_404(
     async with workplace(app, media=media) as anonymous:  # no session
         status, body = await page(anonymous, "/staff/tickets/1/files/1")
         assert status == 401 and "请先登录" in body and "resident photo" not in body
+        upload = await anonymous.post("/staff/tickets/1/resolve", data=resolve_form("forged", JPEG))
+        assert upload.status == 401
+    assert (await ticket_row(app, 1)).status == "routed"
 
 
 async def test_a_photo_the_platform_cannot_give_is_a_placeholder_and_logged(
