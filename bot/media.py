@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from storage.attachments import WEB_SOURCE, web_photo
+from storage.db import Database
+
 MB = 1024 * 1024
 
 
@@ -87,3 +90,25 @@ def check_size(media: Media, limit: int, platform: str) -> None:
     if len(media.data) > limit:
         raise MediaError(f"{len(media.data)} bytes is over {platform}'s limit of {limit // MB} MB",
                          permanent=True)
+
+
+class WebPhotos:
+    """The fetcher of photos uploaded in the workplace (source "web"): their bytes are in the
+    database, so the outbox uploads them to a resident's platform like any other platform's."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def fetch(self, ref: str) -> Media:
+        async with self.db.read() as conn:
+            photo = await web_photo(conn, ref)
+        if photo is None:  # erased since the notice was queued
+            raise MediaError("web photo no longer stored", permanent=True)
+        return Media(photo.data, photo.content_type, f"photo{extension_of(photo.content_type)}")
+
+
+def with_web_photos(store: MediaStore, db: Database) -> MediaStore:
+    """`store` with the workplace's uploads registered (the channels' transports and the
+    workplace share one store)."""
+    store.register(WEB_SOURCE, WebPhotos(db))
+    return store

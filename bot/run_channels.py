@@ -26,7 +26,7 @@ from bot.channels.wechat.transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
 from bot.http_server import HttpServer
-from bot.media import MediaStore
+from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
 from bot.settings import Settings, wechat_enabled
@@ -159,6 +159,7 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
     server.health = supervisor.report
     session = aiohttp.ClientSession()
     plan = Plan()
+    with_web_photos(plan.media, app.db)  # 办结 photos uploaded in the workplace, for every transport
     tasks: dict[str, asyncio.Task] = {}
     try:
         if settings.telegram_token:
@@ -169,7 +170,7 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
             plan_wecom(app, settings, plan, session)
         plan_scheduler(app, settings, plan)
         # The staff workplace (/staff/) is always served; the server is started for it too.
-        mount_workplace(server, app)
+        mount_workplace(server, app, media=plan.media)
         await end_stale_sessions(app)
         await start_http(server, required=plan.needs_http or server.settings.health)
         for step in plan.after_start:

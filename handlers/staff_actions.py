@@ -21,7 +21,7 @@ from handlers.context import Context, Services
 from handlers.domain.tickets import NOTE_LIMIT, REASON_LIMIT
 from handlers.staff_scope import may_see
 from handlers.types import Channel, Incoming, Notification, Outcome
-from storage import web_sessions
+from storage import attachments, web_sessions
 from storage.accounts import Account, PersonRow, get_person
 from storage.tickets import Ticket, get_ticket
 
@@ -33,6 +33,14 @@ class StaffAction(StrEnum):
     RESOLVE = "resolve"  # 办结 (with a note)
     REASSIGN = "reassign"  # 转派 (a grid from the list, and a reason)
     NOTE = "note"  # 添加备注 (internal: staff only)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo uploaded with a 办结, its type already checked by its bytes (bot/web/uploads.py)."""
+
+    data: bytes
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ def _context(services: Services, conn: aiosqlite.Connection, now: datetime, pers
 
 
 async def act(conn: aiosqlite.Connection, services: Services, now: datetime, person_id: str, ticket_id: int,
-              action: StaffAction, text: str = "", grid_id: str = "") -> ActionResult | None:
+              action: StaffAction, text: str = "", grid_id: str = "", photo: Upload | None = None,
+              ) -> ActionResult | None:
     """Carry out `action` inside the caller's transaction; None when the ticket does not exist
     or is not the person's to see (the page answers 404 either way)."""
     person = await get_person(conn, person_id)
@@ -62,10 +71,7 @@ async def act(conn: aiosqlite.Connection, services: Services, now: datetime, per
     if action is StaffAction.ACKNOWLEDGE:
         await ticket_actions.acknowledge(ctx, ticket)
     elif action is StaffAction.RESOLVE:
-        if text:
-            await ticket_actions.resolve(ctx, ticket, text[:NOTE_LIMIT])
-        else:
-            ctx.say(ctx.t("resolve_prompt"))
+        await _resolve(ctx, ticket, text, photo)
     elif action is StaffAction.REASSIGN:
         await _reassign(ctx, ticket, grid_id, text)
     else:
@@ -92,3 +98,18 @@ async def _reassign(ctx: Context, ticket: Ticket, grid_id: str, reason: str) -> 
         ctx.say(ctx.t("reassign_reason", grid=grid.name))
     else:
         await reassign.reassign(ctx, ticket, grid.id, reason[:REASON_LIMIT])
+
+
+async def _resolve(ctx: Context, ticket: Ticket, note: str, photo: Upload | None) -> None:
+    """办结 as in chat, a note and/or a photo. The photo's bytes are kept as source "web"; the chat's
+    resolve sends it to the resident as a photo (the outbox uploads it to their platform). A 办结
+    that does not happen keeps no bytes."""
+    if not note and photo is None:
+        ctx.say(ctx.t("resolve_prompt"))
+        return
+    refs: tuple[str, ...] = ()
+    if photo is not None:
+        refs = (await attachments.store_web_photo(ctx.conn, ticket.id, photo.data, photo.content_type, ctx.now),)
+    if not await ticket_actions.resolve(ctx, ticket, note[:NOTE_LIMIT], refs):
+        for ref in refs:
+            await attachments.drop_web_photo(ctx.conn, ref)

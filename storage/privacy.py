@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from storage import erasure, inbox
+from storage import attachments, erasure, inbox
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one
 
@@ -94,6 +94,7 @@ async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now:
             "UPDATE tickets SET description = '', phone = '', detail = '', latitude = NULL, longitude = NULL,"
             " result_note = '', purged_at = ? WHERE id = ?", (stamp(now), ticket_id))
         await conn.execute("DELETE FROM ticket_photos WHERE ticket_id = ?", (ticket_id,))
+        await attachments.delete_web_photos(conn, ticket_id)
         await conn.execute("UPDATE ticket_events SET note = '' WHERE ticket_id = ? AND note != ''",
                            (ticket_id,))
         # Cards and notices about the ticket quote it.

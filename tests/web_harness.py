@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import App
 from bot.config_channels import HttpSettings
 from bot.http_server import HttpServer
+from bot.media import MediaStore
 from bot.web import mount_workplace
 from handlers.staff_link import LINK_VALID_FOR
 from storage import web_sessions
@@ -22,9 +23,9 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 @asynccontextmanager
 async def workplace(app: App, timer: FakeTimer | None = None,
-                    http: HttpSettings | None = None) -> AsyncIterator[TestClient]:
+                    http: HttpSettings | None = None, media: MediaStore | None = None) -> AsyncIterator[TestClient]:
     server = HttpServer(http or HttpSettings(host="127.0.0.1", port=0))
-    mount_workplace(server, app, timer or FakeTimer())
+    mount_workplace(server, app, timer or FakeTimer(), media)
     async with TestClient(TestServer(server.app)) as client:
         yield client
 

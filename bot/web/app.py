@@ -1,8 +1,8 @@
 """The workplace's aiohttp application, mounted on the bot's own server under /staff/.
 
 Middlewares, outermost first: security headers (every answer, errors included), the session
-(everything but the sign-in endpoint needs one, the vendored static files too), CSRF (every
-POST but the sign-in form). Templates are Jinja2 with autoescaping on; static files are vendored
+(everything but the sign-in endpoint needs one, the vendored static files too), the 办结 form's
+larger body cap (a photo; bot/web/uploads.py), CSRF (every POST but the sign-in form). Templates are Jinja2 with autoescaping on; static files are vendored
 in bot/web/static (see the README's list)."""
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from aiohttp import web
 
 from bot.app import App
 from bot.http_server import HttpServer
+from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import auth, board, overdue, ticket_page
+from bot.web import auth, board, files, overdue, ticket_page
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
 from bot.web.signin_limit import SignInLimiter
+from bot.web.uploads import upload_size
 from storage import web_sessions
 
 log = logging.getLogger(__name__)
@@ -30,15 +32,19 @@ PREFIX = "/staff"
 STATIC = Path(__file__).parent / "static"
 
 
-def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER) -> web.Application:
+def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
+                    media: MediaStore | None = None) -> web.Application:
     http = server.settings
     public = frozenset({auth.LOGIN_PATH})
     sub = web.Application(middlewares=[
         security_headers(http.map_tiles, f"{PREFIX}/static/"),
         auth.session_guard(public),
+        upload_size(),  # after the session: only signed-in staff may send a large body
         csrf_guard(public),
     ])
-    sub[WORKPLACE] = Workplace(app, http, SignInLimiter(timer=timer))
+    # Without channels (console, tests) the store still serves the workplace's own uploads.
+    store = with_web_photos(media if media is not None else MediaStore(), app.db)
+    sub[WORKPLACE] = Workplace(app, http, SignInLimiter(timer=timer), store)
     aiohttp_jinja2.setup(sub, loader=jinja2.PackageLoader("bot.web", "templates"),
                          autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                          undefined=jinja2.StrictUndefined)
@@ -50,6 +56,7 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER) -> 
     sub.router.add_get("/overdue", overdue.overdue_page)
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
+    sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)
     sub.router.add_static("/static/", STATIC, follow_symlinks=False)
     return sub
 
@@ -63,6 +70,7 @@ async def end_stale_sessions(app: App) -> None:
         log.info("workplace: %d sessions ended (binding changed or person left the config)", ended)
 
 
-def mount_workplace(server: HttpServer, app: App, timer: Timer = LOOP_TIMER) -> None:
-    """Add the workplace under /staff/ (before the server starts: a running app is frozen)."""
-    server.app.add_subapp(f"{PREFIX}/", build_workplace(app, server, timer))
+def mount_workplace(server: HttpServer, app: App, timer: Timer = LOOP_TIMER, media: MediaStore | None = None) -> None:
+    """Add the workplace under /staff/ (before the server starts: a running app is frozen).
+    `media`: the running channels' store, so the ticket page shows their photos."""
+    server.app.add_subapp(f"{PREFIX}/", build_workplace(app, server, timer, media))

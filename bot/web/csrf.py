@@ -20,7 +20,10 @@ def csrf_guard(exempt: frozenset[str]) -> Middleware:
         if request.method != "POST" or request.path in exempt:
             return await handler(request)
         staff: Staff | None = request.get(STAFF)
-        form = await request.post()
+        try:
+            form = await request.post()
+        except web.HTTPRequestEntityTooLarge:  # over bot/web/uploads.REQUEST_LIMIT: read no further
+            return message_page(request, "web_csrf_title", "web_upload_too_big", status=413)
         sent = form.get(FIELD)
         if staff is None or not isinstance(sent, str) or not hmac.compare_digest(sent, staff.csrf):
             return message_page(request, "web_csrf_title", "web_csrf_body", status=403)

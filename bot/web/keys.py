@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.config_channels import HttpSettings
+from bot.media import MediaStore
 from bot.web.signin_limit import SignInLimiter
 from storage.accounts import PersonRow
 
@@ -17,6 +18,7 @@ class Workplace:
     app: App
     http: HttpSettings
     limiter: SignInLimiter
+    media: MediaStore  # the channels' fetchers: the ticket page's photos come through the bot
 
     @property
     def secure_cookie(self) -> bool:

@@ -41,7 +41,10 @@ def security_headers(tiles: str, static_prefix: str) -> Middleware:
         response.headers["Referrer-Policy"] = "no-referrer"
         # Vendored files carry nothing personal; every page and fragment may.
         static = request.path.startswith(static_prefix) and response.status == 200
-        response.headers["Cache-Control"] = "private, max-age=3600" if static else "no-store"
+        if static:
+            response.headers["Cache-Control"] = "private, max-age=3600"
+        else:  # a ticket's photo says "private, no-store" itself
+            response.headers.setdefault("Cache-Control", "no-store")
         if isinstance(response, web.HTTPException):
             raise response
         return response

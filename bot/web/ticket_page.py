@@ -1,5 +1,5 @@
 """The ticket page: every field (the phone in full: whoever may see the page handles the ticket),
-the photos it has (count, who, when), the location on a map, the timeline with what came from
+the photos it has (shown in the page through bot/web/files.py, the bot fetching them), the location on a map, the timeline with what came from
 the web, and the actions as plain POST forms. A ticket outside the person's scope is 404, the
 same answer as a ticket that does not exist.
 
@@ -14,12 +14,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.web.keys import STAFF, WORKPLACE, Staff
+from bot.web.uploads import Checked, UploadProblem, check_upload
 from bot.web.views import level_name, message_page, quoted, render, when
 from handlers.domain.tickets import NOTE_LIMIT, REASON_LIMIT
 from handlers.rendering import full_address
-from handlers.staff_actions import StaffAction, act
+from handlers.staff_actions import StaffAction, Upload, act
 from handlers.staff_scope import may_see
-from storage import staff_board, web_sessions
+from handlers.types import Channel
+from storage import web_sessions
+from storage.attachments import AttachmentKind, stored_attachments_of
 from storage.tickets import Ticket, events_of, get_ticket
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,7 @@ def not_found(request: web.Request) -> web.Response:
     return message_page(request, "web_not_found_title", "web_not_found_body", status=404)
 
 
-async def _visible(request: web.Request) -> Ticket | None:
+async def visible_ticket(request: web.Request) -> Ticket | None:
     app = request.app[WORKPLACE].app
     staff: Staff = request[STAFF]
     ticket_id = _ticket_id(request)
@@ -70,7 +73,7 @@ async def _timeline(request: web.Request, ticket: Ticket) -> tuple[list[dict], l
     async with app.db.read() as conn:
         events = await events_of(conn, ticket.id)
         origins = await web_sessions.origins_of(conn, ticket.id)
-        photos = await staff_board.photos_of(conn, ticket.id)
+        attachments = await stored_attachments_of(conn, ticket.id)
     names = {p.id: p.name for p, _, _, _ in app.config.all_people()}
     timeline = []
     for event in events:
@@ -80,13 +83,21 @@ async def _timeline(request: web.Request, ticket: Ticket) -> tuple[list[dict], l
             f"web_actor_{event.actor_kind}")
         timeline.append({"at": when(request, event.at), "action": texts.t(key), "who": who,
                          "note": quoted(event.note), "web": origins.get(event.id) == web_sessions.WEB_ORIGIN})
-    shown = [{"who": names.get(photo.added_by, texts.t("web_actor_resident")), "at": when(request, photo.added_at),
-              "channel": photo.channel} for photo in photos]
+    shown = []
+    for stored in attachments:
+        who, at = names.get(stored.added_by, texts.t("web_actor_resident")), when(request, stored.added_at)
+        channel = stored.attachment.channel
+        shown.append({"who": who, "at": at, "url": f"/staff/tickets/{ticket.id}/files/{stored.id}",
+                      "voice": stored.attachment.kind is AttachmentKind.VOICE,
+                      "console": channel == Channel.CONSOLE.value,
+                      # Telegram voice notes are OGG/Opus, which browsers play; WeChat's AMR is a download.
+                      "playable": channel == Channel.TELEGRAM.value,
+                      "alt": texts.t("web_photo_alt", who=who, at=at)})
     return timeline, shown
 
 
 async def ticket_page(request: web.Request, messages: tuple[str, ...] = (), status: int = 200) -> web.Response:
-    ticket = await _visible(request)
+    ticket = await visible_ticket(request)
     if ticket is None and messages:
         # The action moved it out of the person's scope (转派): say what was done, not 404.
         return render(request, "message.html", {"title_key": "web_action_done_title",
@@ -116,9 +127,16 @@ async def ticket_action(request: web.Request) -> web.Response:
     app, staff = workplace.app, request[STAFF]
     form = await request.post()
     text, grid = str(form.get("text", "")), str(form.get("grid", ""))
+    upload = _upload(form.get("photo")) if action is StaffAction.RESOLVE else None
+    if isinstance(upload, UploadProblem):  # nothing changes; the page says why
+        if await visible_ticket(request) is None:
+            return not_found(request)
+        t = app.services.texts.t
+        return await ticket_page(request, (t(upload.value),), status=413 if upload is UploadProblem.TOO_BIG else 400)
+    photo = Upload(upload.data, upload.content_type) if upload is not None else None
     async with app.db.transaction() as conn:
         now = app.clock.now()
-        result = await act(conn, app.services, now, staff.person.id, ticket_id, action, text, grid)
+        result = await act(conn, app.services, now, staff.person.id, ticket_id, action, text, grid, photo)
         if result is not None:
             await app.engine.write_notifications(conn, list(result.notifications), now)
     if result is None:
@@ -127,3 +145,11 @@ async def ticket_action(request: web.Request) -> web.Response:
     if channels:
         app.notifier.outbox_queued(channels)
     return await ticket_page(request, result.messages)
+
+
+def _upload(field: object) -> Checked | UploadProblem | None:
+    """The 办结 form's photo: None when no file was chosen (the browser sends an empty part)."""
+    if not isinstance(field, web.FileField):
+        return None
+    data = field.file.read()
+    return check_upload(data) if data else None

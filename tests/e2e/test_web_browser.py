@@ -1,12 +1,15 @@
 """The staff workplace in a real browser: headless Chromium (Playwright) against the real bot
 (the Telegram channel against the fake Bot API, the workplace on the bot's own server, both on
 127.0.0.1). A leader signs in through the link the bot sent to their chat, sees only their grid,
-受理 and 办结 a ticket (the resident's notices arrive at the fake), is refused another grid's
+受理 and 办结 a ticket with a note and a photo (the resident's notices and the photo arrive at the
+fake; the resident's report photo is shown in the page, fetched by the bot), is refused another grid's
 ticket (404), a form without its CSRF token (403), a used and an expired link, and signs out.
 The board and a ticket page are photographed into docs/ for the README."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +27,20 @@ from tests.telegram_harness import TelegramRun, start_run
 RESIDENT, NEIGHBOUR, UPSTAIRS, LEADER = 1001, 1002, 1003, 2001
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 pytestmark = pytest.mark.timeout(90)
+
+
+def png(width: int, height: int, tint: tuple[int, int, int]) -> bytes:
+    """A real PNG (a shaded picture, so the screenshot shows a photo), built without Pillow."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes(min(255, c * (width + x) // (2 * width) + y // 4)
+                                     for x in range(width) for c in tint) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+REPORT_PHOTO = png(320, 200, (250, 200, 90))  # the resident's, on the fake Telegram's file server
+RESULT_PHOTO = png(160, 100, (90, 180, 250))  # the leader's upload with the 办结
 
 
 @pytest.fixture
@@ -109,6 +126,7 @@ async def test_leader_signs_in_from_chat_and_sees_only_their_grid(web_run: Teleg
 
 async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run: TelegramRun,
                                                                        browser: BrowserContext) -> None:
+    web_run.fake.files["corridor-light-photo"] = REPORT_PHOTO
     await two_grids(web_run)
     page = await browser.new_page()
     await sign_in(page, await link_from_chat(web_run))
@@ -116,6 +134,10 @@ async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run
     await page.wait_for_selector("#timeline")
     assert await page.inner_text("#phone") == "13812345678"
     assert "共 1 张" in await page.inner_text("dl.fields")  # the resident's photo, listed
+    # ... and shown: the bot fetched it from the fake Telegram (getFile, download) and served it.
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('#photos img'); return i && i.complete && i.naturalWidth === 320 }")
+    assert web_run.fake.token not in await page.content() and web_run.fake.url not in await page.content()
     await page.wait_for_selector("#map.ready .leaflet-interactive")  # Leaflet drew the point (no tiles)
     await page.screenshot(path=str(DOCS / "workplace-ticket.png"), full_page=True)
     mark = len(web_run.fake.sent)
@@ -125,8 +147,12 @@ async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run
     notice = await web_run.reply_to(RESIDENT, "已由支部网格长", after=mark)
     assert "万秀英" in (notice.text or "")
     await page.fill("#resolve-note", "已更换灯泡")
+    await page.set_input_files("#resolve-photo", files=[
+        {"name": "灯泡.png", "mimeType": "image/png", "buffer": RESULT_PHOTO}])
     await page.click("#resolve")
     await page.wait_for_selector("text=工单 #1 已办结")
+    photo = await web_run.fake.wait_for(lambda m: m.chat_id == RESIDENT and m.method == "sendPhoto", after=mark)
+    assert web_run.fake.files[photo.photo or ""] == RESULT_PHOTO and photo.text == "工单 #1 办结照片"
     rating = await web_run.reply_to(RESIDENT, "已办结：已更换灯泡", after=mark)
     assert [b["text"] for b in rating.buttons] == ["满意", "基本满意", "不满意"]
     assert await page.locator(".badge.web").count() == 2  # 受理 and 办结, marked as from the web
