@@ -162,17 +162,3 @@ async def escalations(conn: aiosqlite.Connection, scope: TicketScope, limit: int
         found.append(Escalation(int(ticket_id), parse_stamp(at), str(action), str(detail.get("deadline", "")),
                                 int(level or 0), str(grid_id)))
     return found
-
-
-@dataclass(frozen=True)
-class Photo:
-    channel: str
-    added_by: str  # a person id, or a resident id
-    added_at: datetime
-
-
-async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[Photo]:
-    """The photos a ticket has: where they came from, who added them, when (not the file refs)."""
-    rows = await fetch_all(conn, "SELECT channel, added_by, added_at FROM ticket_photos WHERE ticket_id = ?"
-                           " ORDER BY id", (ticket_id,))
-    return [Photo(str(r[0]), str(r[1]), parse_stamp(r[2])) for r in rows]
