@@ -4,10 +4,13 @@
 受理 and 办结 a ticket with a note and a photo (the resident's notices and the photo arrive at the
 fake; the resident's report photo is shown in the page, fetched by the bot), is refused another grid's
 ticket (404), a form without its CSRF token (403), a used and an expired link, and signs out.
-The board and a ticket page are photographed into docs/ for the README."""
+The board and a ticket page are photographed: into the test's temporary folder, or into the folder
+named by WORKPLACE_SCREENSHOTS (`WORKPLACE_SCREENSHOTS=docs .venv/bin/python -m pytest
+tests/e2e/test_web_browser.py` re-takes the README's pictures), so a test run never changes the repository."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -25,7 +28,6 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.telegram_harness import TelegramRun, start_run
 
 RESIDENT, NEIGHBOUR, UPSTAIRS, LEADER = 1001, 1002, 1003, 2001
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 pytestmark = pytest.mark.timeout(90)
 
 
@@ -107,16 +109,21 @@ async def sign_in(page: Page, url: str) -> None:
     await page.wait_for_selector("#board")
 
 
-async def test_leader_signs_in_from_chat_and_sees_only_their_grid(web_run: TelegramRun,
-                                                                  browser: BrowserContext) -> None:
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("WORKPLACE_SCREENSHOTS") or tmp_path)
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+async def test_leader_signs_in_from_chat_and_sees_only_their_grid(web_run: TelegramRun, browser: BrowserContext,
+                                                                  tmp_path: Path) -> None:
     await two_grids(web_run)
     page = await browser.new_page()
     await page.clock.install()  # htmx's polling runs on the page's clock, moved by hand below
     await sign_in(page, await link_from_chat(web_run))
     assert await page.locator("tr[data-ticket]").evaluate_all("rows => rows.map(r => r.dataset.ticket)") == ["1"]
     assert "万秀英" in await page.inner_text("header")
-    DOCS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(DOCS / "workplace-board.png"), full_page=True)
+    await page.screenshot(path=str(screenshots(tmp_path) / "workplace-board.png"), full_page=True)
     # Live: a new report in the grid appears without a reload at the next poll.
     await report(web_run, UPSTAIRS, "3栋电梯不动了", "龙池花园3号楼")
     await page.clock.fast_forward(11_000)
@@ -124,8 +131,8 @@ async def test_leader_signs_in_from_chat_and_sees_only_their_grid(web_run: Teleg
     assert "10栋水管漏水" not in await page.content()
 
 
-async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run: TelegramRun,
-                                                                       browser: BrowserContext) -> None:
+async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run: TelegramRun, browser: BrowserContext,
+                                                                       tmp_path: Path) -> None:
     web_run.fake.files["corridor-light-photo"] = REPORT_PHOTO
     await two_grids(web_run)
     page = await browser.new_page()
@@ -139,7 +146,7 @@ async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run
         "() => { const i = document.querySelector('#photos img'); return i && i.complete && i.naturalWidth === 320 }")
     assert web_run.fake.token not in await page.content() and web_run.fake.url not in await page.content()
     await page.wait_for_selector("#map.ready .leaflet-interactive")  # Leaflet drew the point (no tiles)
-    await page.screenshot(path=str(DOCS / "workplace-ticket.png"), full_page=True)
+    await page.screenshot(path=str(screenshots(tmp_path) / "workplace-ticket.png"), full_page=True)
     mark = len(web_run.fake.sent)
     await page.click("#ack")
     await page.wait_for_selector("text=已受理工单 #1")
