@@ -17,7 +17,6 @@ from handlers.buttons import (
     BACK,
     CANCEL,
     AddressButton,
-    AddressChoice,
     BuildingButton,
     CommunityButton,
     CompoundButton,
@@ -28,6 +27,7 @@ from handlers.context import Context
 from handlers.flow_states import AddressPick, Guess
 from handlers.paging import Item, page_options, page_turn, refuse_page, typed_option
 from handlers.rendering import clean_detail
+from handlers.report_buttons import AddressChoice
 from handlers.types import Address
 
 ADDRESS_STEPS = ("address_confirm", "community", "compound", "building", "address_pick", "place", "place_near")

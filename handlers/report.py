@@ -14,9 +14,7 @@ from handlers.buttons import (
     BACK,
     CategoryButton,
     DraftButton,
-    DraftChoice,
     PhoneButton,
-    PhoneChoice,
     SkipFlat,
     SubmitReport,
 )
@@ -27,6 +25,7 @@ from handlers.flow_states import ReportState
 from handlers.formatting import normalise_phone
 from handlers.paging import page_turn, refuse_page, typed_option
 from handlers.rendering import clean_detail, resident_text
+from handlers.report_buttons import DraftChoice, PhoneChoice
 from handlers.report_steps import FLOW
 from handlers.report_steps import address_start as _address_start
 from handlers.report_steps import categories as _categories

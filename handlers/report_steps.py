@@ -19,7 +19,6 @@ from handlers.buttons import (
     CANCEL,
     CategoryButton,
     PhoneButton,
-    PhoneChoice,
     SkipFlat,
     SubmitReport,
 )
@@ -30,6 +29,7 @@ from handlers.flow_states import Flow, ReportState
 from handlers.formatting import mask_phone
 from handlers.paging import page_options
 from handlers.rendering import full_address, resident_text
+from handlers.report_buttons import PhoneChoice
 from storage import tickets
 
 FLOW = Flow.REPORT
