@@ -103,13 +103,7 @@ class WeChatAPI:
             if response.status >= 400:
                 raise WeChatHttpError(f"HTTP {response.status}")
             text = await response.text()
-        try:
-            result = json.loads(text)
-        except ValueError as exc:
-            raise WeChatHttpError("answer is not JSON") from exc
-        if not isinstance(result, dict):
-            raise WeChatHttpError("answer is not a JSON object")
-        return result
+        return _json_object(text)
 
     async def get_file(self, path: str, params: dict[str, str]) -> tuple[bytes, str, str]:
         """GET a file with the access token (media/get): (bytes, content type, file name). WeChat
@@ -169,12 +163,18 @@ class WeChatAPI:
         return result
 
 
-def _error_of(body: bytes) -> tuple[int, str]:
-    """(errcode, errmsg) of a JSON answer; 0 for one without an error."""
+def _json_object(body: str | bytes) -> dict[str, Any]:
+    """A JSON object answer; anything else is the platform failing (retried by the caller)."""
     try:
         result = json.loads(body)
     except ValueError as exc:
         raise WeChatHttpError("answer is not JSON") from exc
     if not isinstance(result, dict):
         raise WeChatHttpError("answer is not a JSON object")
+    return result
+
+
+def _error_of(body: bytes) -> tuple[int, str]:
+    """(errcode, errmsg) of a JSON answer; 0 for one without an error."""
+    result = _json_object(body)
     return int(result.get("errcode", 0) or 0), str(result.get("errmsg", ""))
