@@ -197,7 +197,7 @@ async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, m
     clock = SystemClock()
     # The bot's own database: the access token is shared with the running bot, not replaced.
     try:
-        db = await open_storage(db_file, clock)
+        db = await open_storage(config.storage.url or db_file, clock)
     except (OSError, sqlite3.Error) as exc:
         print(f"推送失败 cannot open the database {db_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED

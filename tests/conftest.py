@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +15,7 @@ from storage.db import Database
 from tests.chat import ChatUser
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.wechat_api import FakeWeChatAPI
+from tests.pg_cluster import TEMPLATE, Cluster
 from tests.telegram_harness import TelegramRun, start_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,19 @@ pytest_plugins = ["tests.guard.plugin", "pytester"]
 
 # Markers by folder (registered in pyproject.toml): `-m "not e2e"` is the quick run.
 LAYER_MARKERS = {"e2e": ("e2e", "slow")}
+
+
+# Layers whose `db` / `app` tests run on both engines (e2e on PostgreSQL is the next step).
+BOTH_ENGINES = {"flows", "integration"}
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = Path(str(metafunc.definition.path))
+    if "engine" not in metafunc.fixturenames or not path.is_relative_to(TESTS):
+        return
+    if path.relative_to(TESTS).parts[0] in BOTH_ENGINES:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,16 +58,55 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the session, with a migrated template database.
+
+    It is started only when a test asks for PostgreSQL; if it cannot start, those tests fail
+    with the reason (never skip: CI must run them)."""
+    cluster = Cluster.start()
+    try:
+        async def prepare() -> None:
+            url = await cluster.create(TEMPLATE)
+            template = await Database.open(url, FakeClock())
+            await template.close()
+
+        asyncio.run(prepare())
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-async def db(clock: FakeClock, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database on a real SQLite file, without the rest of the app."""
-    opened = await Database.open(tmp_path / "store.db", clock)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine under test: both in tests/flows and tests/integration, else SQLite."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+async def pg_url(engine: str, request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """A fresh migrated PostgreSQL database for this test (a clone of the template), or None."""
+    if engine != "postgresql":
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name, url = await cluster.clone()
+    yield url
+    await cluster.drop(name)
+
+
+@pytest.fixture
+async def db(clock: FakeClock, tmp_path: Path, pg_url: str | None) -> AsyncIterator[Database]:
+    """A migrated database without the rest of the app: a real SQLite file, or PostgreSQL."""
+    opened = await Database.open(pg_url or tmp_path / "store.db", clock)
     yield opened
     await opened.close()
 
 
 @pytest.fixture
-async def app(config: Config, clock: FakeClock, tmp_path: Path) -> AsyncIterator[App]:
+async def app(config: Config, clock: FakeClock, tmp_path: Path, pg_url: str | None) -> AsyncIterator[App]:
+    if pg_url is not None:
+        config = config.model_copy(update={"storage": config.storage.model_copy(update={"url": pg_url})})
     built = await build_app(config, clock, tmp_path / "bot.db")
     yield built
     await built.close()
