@@ -185,20 +185,19 @@ def wechat_menu(config: Config, database: Path, settings: Settings, push: bool) 
 
 
 async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, menu: dict) -> int:
-    import sqlite3
-
     import aiohttp
 
     from bot.bootstrap import open_storage
     from bot.channels.wechat.api import WeChatAPI, WeChatError, WeChatHttpError
     from bot.channels.wechat.menu import push_menu, summarize_menu
     from storage.clock import SystemClock
+    from storage.engine import DatabaseError
 
     clock = SystemClock()
     # The bot's own database: the access token is shared with the running bot, not replaced.
     try:
         db = await open_storage(config.storage.url or db_file, clock)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, *DatabaseError) as exc:
         print(f"推送失败 cannot open the database {db_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     try:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.clock import stamp
-from storage.db import fetch_all, fetch_one, optional_equals
+from storage.db import fetch_all, fetch_one, insert_id, optional_equals
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
@@ -103,11 +103,10 @@ async def ensure_account(
             (stamp(now), channel, external_id),
         )
         return found
-    cursor = await conn.execute(
-        "INSERT INTO residents (display_name, created_at) VALUES (?, ?)",
+    resident_id = await insert_id(
+        conn, "INSERT INTO residents (display_name, created_at) VALUES (?, ?) RETURNING id",
         (display_name[:64], stamp(now)),
     )
-    resident_id = cursor.lastrowid
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, chat_id, resident_id, last_seen_at)"
         " VALUES (?, ?, ?, ?, ?)",

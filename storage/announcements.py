@@ -9,7 +9,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_all, fetch_one
+from storage.db import fetch_all, fetch_one, insert_id
 
 
 class AnnouncementStatus(StrEnum):
@@ -88,16 +88,17 @@ def _stamp_or_none(moment: datetime | None) -> str | None:
 
 
 async def create(conn: aiosqlite.Connection, new: NewAnnouncement, now: datetime) -> int:
-    cursor = await conn.execute(
+    made = await insert_id(
+        conn,
         "INSERT INTO announcements (text, target_kind, target_id, cron, next_run_at, created_by, source,"
         " config_key, capacity, starts_at, signup_closes_at, remind_at, organiser, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (new.text, new.target_kind.value, new.target_id, new.cron, stamp(new.first_run_at), new.created_by,
          new.source, new.config_key, new.capacity, _stamp_or_none(new.starts_at),
          _stamp_or_none(new.signup_closes_at), _stamp_or_none(new.remind_at), new.organiser,
          stamp(now), stamp(now)),
     )
-    return int(cursor.lastrowid or 0)
+    return int(made or 0)
 
 
 async def get(conn: aiosqlite.Connection, announcement_id: int) -> Announcement | None:
@@ -168,12 +169,12 @@ async def cancel(conn: aiosqlite.Connection, announcement_id: int, now: datetime
 async def record_run(conn: aiosqlite.Connection, announcement_id: int, scheduled_for: datetime,
                      outcome: RunOutcome, targets: int, now: datetime) -> int | None:
     """The run's id, or None if this scheduled time already ran (so nothing is sent twice)."""
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO announcement_runs (announcement_id, scheduled_for, ran_at, outcome, targets)"
-        " VALUES (?, ?, ?, ?, ?)",
+    return await insert_id(
+        conn,
+        "INSERT INTO announcement_runs (announcement_id, scheduled_for, ran_at, outcome, targets)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (announcement_id, stamp(scheduled_for), stamp(now), outcome.value, targets),
     )
-    return int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
 
 
 async def set_run_targets(conn: aiosqlite.Connection, run_id: int, targets: int) -> None:

@@ -53,6 +53,14 @@ async def fetch_all(conn: Connection, sql: str, params: Iterable[object] = ()) -
     return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
+async def insert_id(conn: Connection, sql: str, params: Iterable[object] = ()) -> int | None:
+    """The id an `INSERT … RETURNING id` made, or None when it inserted nothing (ON CONFLICT DO
+    NOTHING). One trip, like execute; portable where lastrowid is SQLite's alone."""
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    first = next(iter(rows), None)
+    return None if first is None else int(first[0])
+
+
 def bundled_migrations(engine: Engine = Engine.SQLITE) -> list[tuple[int, str]]:
     """(number, sql) of every migrations/NNNN_name.sql (PostgreSQL: migrations/pg/), in order."""
     folder = resources.files("storage") / "migrations"

@@ -8,9 +8,16 @@ against this protocol, in the SQL both engines accept (see README, "PostgreSQL")
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from enum import Enum
 from typing import Any, Protocol
+
+import asyncpg
+
+# What either engine raises, for the few places that catch a database error by kind.
+DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresError)
+IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 
 class Engine(Enum):

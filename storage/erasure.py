@@ -230,16 +230,17 @@ async def _blank_outbox_row(conn: aiosqlite.Connection, row_id: int, now: dateti
 
 
 async def follow_up(conn: aiosqlite.Connection, source: str, row_id: int, now: datetime) -> None:
-    await conn.execute("INSERT OR IGNORE INTO erasure_followups (source, row_id, added_at) VALUES (?, ?, ?)",
-                       (source, row_id, stamp(now)))
+    await conn.execute("INSERT INTO erasure_followups (source, row_id, added_at) VALUES (?, ?, ?)"
+                       " ON CONFLICT DO NOTHING", (source, row_id, stamp(now)))
 
 
 async def follow_up_busy_outbox(conn: aiosqlite.Connection, where: str, params: Sequence[object],
                                 now: datetime) -> None:
     """Rows a sender holds right now (claimed, sending) are blanked once they have left."""
     await conn.execute(
-        "INSERT OR IGNORE INTO erasure_followups (source, row_id, added_at) SELECT 'outbox', id, ?"
-        f" FROM outbox WHERE status IN ('claimed', 'sending') AND payload != '{{}}' AND {where}",
+        "INSERT INTO erasure_followups (source, row_id, added_at) SELECT 'outbox', id, ?"
+        f" FROM outbox WHERE status IN ('claimed', 'sending') AND payload != '{{}}' AND {where}"
+        " ON CONFLICT DO NOTHING",
         (stamp(now), *params))
 
 

@@ -40,7 +40,8 @@ async def store(
 ) -> bool:
     """Store one update; False if it was already stored (a platform retry)."""
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (channel, platform_id, payload, stamp(now)),
     )
     return cursor.rowcount == 1

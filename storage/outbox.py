@@ -10,7 +10,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_all, fetch_one
+from storage.db import fetch_all, fetch_one, insert_id
 
 
 class OutboxStatus(StrEnum):
@@ -63,13 +63,14 @@ async def enqueue(
     ticket_id: int | None = None,
     run_id: int | None = None,
 ) -> int:
-    cursor = await conn.execute(
+    made = await insert_id(
+        conn,
         "INSERT INTO outbox (channel, chat_id, kind, ticket_id, run_id, payload, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (channel, chat_id, kind, ticket_id, run_id, json.dumps(payload, ensure_ascii=False), stamp(now),
          stamp(now)),
     )
-    return int(cursor.lastrowid or 0)
+    return int(made or 0)
 
 
 async def claim_due(

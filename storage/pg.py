@@ -121,7 +121,7 @@ def _coerce(value: Any, type_name: str) -> Any:
 
 
 # Transaction control goes to the server as it is (nothing to translate or prepare).
-_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK"})
+_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b")
 _STATUS_COUNT = re.compile(r"^(INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$")
 
 
@@ -196,7 +196,7 @@ class PgConnection:
         self._statements.clear()
 
     async def _run(self, sql: str, parameters: tuple[Any, ...]) -> PgCursor:
-        if sql in _CONTROL:
+        if _CONTROL.match(sql):
             await self.raw.execute(sql)
             return PgCursor([], -1, [])
         statement = await self._prepared(sql)

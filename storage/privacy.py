@@ -82,8 +82,8 @@ async def signups_of(conn: aiosqlite.Connection, resident_id: int) -> list[Signu
 
 
 async def add_tag(conn: aiosqlite.Connection, resident_id: int, tag: str, now: datetime) -> None:
-    await conn.execute("INSERT OR IGNORE INTO resident_tags (resident_id, tag, added_at) VALUES (?, ?, ?)",
-                       (resident_id, tag, stamp(now)))
+    await conn.execute("INSERT INTO resident_tags (resident_id, tag, added_at) VALUES (?, ?, ?)"
+                       " ON CONFLICT DO NOTHING", (resident_id, tag, stamp(now)))
 
 
 async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now: datetime) -> None:

@@ -16,7 +16,7 @@ from storage.attachments import add_photo as add_photo
 from storage.attachments import attachments_of as attachments_of
 from storage.attachments import photos_of as photos_of
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_all, fetch_one, optional_equals
+from storage.db import fetch_all, fetch_one, insert_id, optional_equals
 
 
 class TicketStatus(StrEnum):
@@ -145,11 +145,12 @@ def _ticket(row: aiosqlite.Row) -> Ticket:
 
 
 async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetime) -> int:
-    cursor = await conn.execute(
+    made = await insert_id(
+        conn,
         "INSERT INTO tickets (resident_id, category_id, description, community_id, compound,"
         " building, grid_id, phone, latitude, longitude, status, source_channel, created_at,"
         " updated_at, ack_due_at, resolve_due_at, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             new.resident_id, new.category_id, new.description, new.community_id, new.compound,
             new.building, new.grid_id, new.phone, new.latitude, new.longitude, TicketStatus.NEW,
@@ -157,7 +158,7 @@ async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetim
             stamp(new.resolve_due_at), new.detail,
         ),
     )
-    return int(cursor.lastrowid or 0)
+    return int(made or 0)
 
 
 async def get_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Ticket | None:
@@ -271,7 +272,8 @@ async def open_tickets(
 
 async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO ticket_followers (ticket_id, resident_id, added_at) VALUES (?, ?, ?)",
+        "INSERT INTO ticket_followers (ticket_id, resident_id, added_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (ticket_id, resident_id, stamp(now)),
     )
     return cursor.rowcount == 1

@@ -10,7 +10,7 @@ from enum import StrEnum
 import aiosqlite
 
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_one
+from storage.db import fetch_one, insert_id
 
 # WeChat's customer-service rules: after a message, 5 pushes within 48 h; after a menu tap,
 # 3 pushes within a minute.
@@ -106,11 +106,11 @@ async def add_menu_items(conn: aiosqlite.Connection, openid: str, data: list[str
     """Ids for msgmenu items: a tap comes back as text with bizmsgmenuid = one of these."""
     ids = []
     for value in data:
-        cursor = await conn.execute(
-            "INSERT INTO wechat_menu_items (openid, data, created_at) VALUES (?, ?, ?)",
+        made = await insert_id(
+            conn, "INSERT INTO wechat_menu_items (openid, data, created_at) VALUES (?, ?, ?) RETURNING id",
             (openid, value, stamp(now)),
         )
-        ids.append(int(cursor.lastrowid or 0))
+        ids.append(int(made or 0))
     await conn.execute(
         "DELETE FROM wechat_menu_items WHERE openid = ? AND id <= ("
         " SELECT id FROM wechat_menu_items WHERE openid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",

@@ -109,7 +109,8 @@ CREATE INDEX ticket_events_action_at ON ticket_events (action, at);
 
 CREATE FUNCTION ticket_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'ticket_events is append-only';
+    RAISE EXCEPTION 'ticket_events is append-only'
+        USING ERRCODE = 'restrict_violation';  -- an integrity error, as SQLite's ABORT
 END;
 $$;
 

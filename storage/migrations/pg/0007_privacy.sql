@@ -26,7 +26,8 @@ CREATE INDEX outbox_retention ON outbox (created_at) WHERE payload != '{}';
 DROP TRIGGER ticket_events_no_update ON ticket_events;
 CREATE FUNCTION ticket_events_redact_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'ticket_events is append-only: only a note may be redacted';
+    RAISE EXCEPTION 'ticket_events is append-only: only a note may be redacted'
+        USING ERRCODE = 'restrict_violation';  -- an integrity error, as SQLite's ABORT
 END;
 $$;
 CREATE TRIGGER ticket_events_redact_only BEFORE UPDATE ON ticket_events
