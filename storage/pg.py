@@ -62,21 +62,54 @@ class _Dialect(Postgres):
 
 
 def _numbered(sql: str) -> str:
-    """`?` → `$1, $2, …` in the order they are written (outside strings and comments)."""
+    """`?` → `$1, $2, …` in the order they are written (outside strings and comments); `?NNN`
+    → `$NNN`, and a bare `?` after it is the highest number so far plus one, as in SQLite."""
     parts: list[str] = []
     last = 0
-    number = 0
-    for token in sqlglot.tokenize(sql, read="sqlite"):
-        if token.token_type == TokenType.PLACEHOLDER:
-            number += 1
-            parts.append(sql[last:token.start])
-            parts.append(f"${number}")
+    highest = 0
+    tokens = sqlglot.tokenize(sql, read="sqlite")
+    for index, token in enumerate(tokens):
+        if token.token_type != TokenType.PLACEHOLDER:
+            continue
+        after = tokens[index + 1] if index + 1 < len(tokens) else None
+        parts.append(sql[last:token.start])
+        if after is not None and after.token_type == TokenType.NUMBER and after.start == token.end + 1:
+            number = int(after.text)
+            last = after.end + 1
+        else:
+            number = highest + 1
             last = token.end + 1
+        highest = max(highest, number)
+        parts.append(f"${number}")
     parts.append(sql[last:])
     return "".join(parts)
 
 
+def _is_boolean(node: exp.Expression) -> bool:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, exp.Predicate | exp.Connector | exp.Not)
+
+
+def _is_parameter(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Column) and not node.table and node.name.startswith("$")
+
+
+def _qualify_conflict(node: exp.OnConflict) -> None:
+    """In DO UPDATE SET, a bare column is the existing row (SQLite); PostgreSQL wants it named."""
+    insert = node.parent
+    target = insert.this if isinstance(insert, exp.Insert) else None
+    table = target.this if isinstance(target, exp.Schema) else target
+    if not isinstance(table, exp.Table):
+        return
+    for assignment in node.expressions:
+        for column in assignment.expression.find_all(exp.Column):
+            if not column.table:
+                column.set("table", exp.to_identifier(table.name))
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    """SQLite idioms the repositories use, in PostgreSQL's terms (sqlglot leaves these as they are)."""
     if isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
         # Our JSON lives in TEXT columns (as in SQLite): read it as json.
         node.set("this", exp.cast(node.this, "json"))
@@ -88,6 +121,25 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     elif isinstance(node, exp.Where) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         # WHERE 0 / WHERE 1: PostgreSQL wants a boolean.
         return exp.Where(this=exp.Boolean(this=node.this.name != "0"))
+    elif isinstance(node, exp.Table) and node.args.get("indexed"):
+        node.set("indexed", None)  # INDEXED BY is SQLite's planner hint; PostgreSQL plans for itself
+    elif isinstance(node, exp.Subquery) and isinstance(node.parent, exp.From | exp.Join) and not node.alias:
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(f"derived_{node.depth}")))
+    elif isinstance(node, exp.Sum | exp.Avg | exp.Max | exp.Min | exp.Add | exp.Sub | exp.Mul):
+        # A comparison is 0 or 1 in SQLite, a boolean here: SUM(a = b) counts, as it does there.
+        for key in ("this", "expression"):
+            part = node.args.get(key)
+            if isinstance(part, exp.Expression) and _is_boolean(part):
+                node.set(key, exp.cast(exp.paren(part, copy=False), "int"))
+    elif isinstance(node, exp.If) and isinstance(node.parent, exp.Case) and _is_boolean(node.args["true"]):
+        node.set("true", exp.cast(exp.paren(node.args["true"], copy=False), "int"))  # THEN a <= b
+    elif isinstance(node, exp.Is) and _is_parameter(node.this):
+        node.set("this", exp.cast(node.this, "text"))  # `? IS NULL`: nothing else types it
+    elif isinstance(node, exp.OnConflict):
+        _qualify_conflict(node)
+    elif (isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT
+          and not (isinstance(node.parent, exp.Cast) and _is_boolean(node.parent.this))):
+        return exp.DataType.build("bigint")  # SQLite's INTEGER is 64-bit (a boolean casts to int only)
     return node
 
 

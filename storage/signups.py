@@ -112,7 +112,7 @@ async def fill_places(conn: aiosqlite.Connection, announcement: Announcement, no
         return []
     waiting = await fetch_all(
         conn, "SELECT resident_id FROM signups WHERE announcement_id = ? AND status = 'waiting'"
-        " ORDER BY joined_at, rowid LIMIT ?", (announcement.id, free))
+        " ORDER BY joined_at, created_at, resident_id LIMIT ?", (announcement.id, free))
     moved: list[int] = []
     for (resident_id,) in waiting:
         cursor = await conn.execute(
@@ -128,7 +128,8 @@ async def listed(conn: aiosqlite.Connection, announcement_id: int) -> list[Signu
     """Signed up, then waiting, each in the order they joined."""
     rows = await fetch_all(
         conn, "SELECT resident_id, status, name, phone FROM signups WHERE announcement_id = ?"
-        " AND status IN ('active', 'waiting') ORDER BY status = 'waiting', joined_at, rowid", (announcement_id,))
+        " AND status IN ('active', 'waiting') ORDER BY status = 'waiting', joined_at,"
+        " created_at, resident_id", (announcement_id,))
     return [Signup(int(r[0]), SignupStatus(r[1]), r[2], r[3]) for r in rows]
 
 

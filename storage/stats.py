@@ -137,11 +137,12 @@ _GROUP_COLUMNS = {None: "NULL", "grid": "t.grid_id", "community": "t.community_i
 def _spans(hours: CategoryHours) -> tuple[str, list[object]]:
     """A CTE body listing (category_id, ack_us, resolve_us), all values as parameters."""
     if not hours:
-        return "SELECT NULL, NULL, NULL WHERE 0", []
+        return "SELECT NULL, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER) WHERE 0", []
     values: list[object] = []
     for category_id, (ack_hours, resolve_hours) in hours.items():
         values += [category_id, round(ack_hours * MICROS_PER_HOUR), round(resolve_hours * MICROS_PER_HOUR)]
-    return "VALUES " + ", ".join("(?, ?, ?)" for _ in hours), values
+    # The spans are typed where they are written: PostgreSQL would read bare ? in VALUES as text.
+    return "VALUES " + ", ".join("(?, CAST(? AS INTEGER), CAST(? AS INTEGER))" for _ in hours), values
 
 
 def _area(scope: Scope) -> tuple[str, list[object]]:
@@ -193,7 +194,7 @@ judged AS (
     FROM ticket_rate_facts AS f {join}
     WHERE f.created_at >= ? AND f.created_at < ?{area}
 )
-SELECT key,
+SELECT {"key" if group != "NULL" else "NULL"},
     SUM(1 - withdrawn),
     SUM(withdrawn),
     SUM(acked * (1 - withdrawn)),

@@ -51,8 +51,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def config() -> Config:
+def sample_config() -> Config:
     return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture
+def config(sample_config: Config, pg_url: str | None) -> Config:
+    """The sample config; on PostgreSQL with storage.url set, so whatever the test builds from it
+    (the app, a CLI command) opens this test's database."""
+    if pg_url is None:
+        return sample_config
+    return sample_config.model_copy(update={"storage": sample_config.storage.model_copy(update={"url": pg_url})})
 
 
 @pytest.fixture
@@ -108,9 +117,7 @@ async def db(clock: FakeClock, tmp_path: Path, pg_url: str | None) -> AsyncItera
 
 
 @pytest.fixture
-async def app(config: Config, clock: FakeClock, tmp_path: Path, pg_url: str | None) -> AsyncIterator[App]:
-    if pg_url is not None:
-        config = config.model_copy(update={"storage": config.storage.model_copy(update={"url": pg_url})})
+async def app(config: Config, clock: FakeClock, tmp_path: Path) -> AsyncIterator[App]:
     built = await build_app(config, clock, tmp_path / "bot.db")
     yield built
     await built.close()
