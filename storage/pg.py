@@ -9,6 +9,7 @@ the repositories were written against the former.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import OrderedDict
@@ -108,11 +109,35 @@ def _qualify_conflict(node: exp.OnConflict) -> None:
                 column.set("table", exp.to_identifier(table.name))
 
 
+def _is_result_column(node: exp.Expression) -> bool:
+    """A value the statement returns as it is: a SELECT's column, or a scalar subquery's column
+    that is itself one (not one compared, aggregated or written anywhere)."""
+    parent = node.parent
+    if isinstance(parent, exp.Alias):
+        node, parent = parent, parent.parent
+    if not isinstance(parent, exp.Select) or node not in parent.expressions:
+        return False
+    holder = parent.parent
+    if holder is None:
+        return True
+    return isinstance(holder, exp.Subquery) and _is_result_column(holder)
+
+
+def _json_value(node: exp.JSONExtract | exp.JSONExtractScalar) -> exp.Expression:
+    """json_extract: SQLite gives the value typed (a number as a number). Returned as a column,
+    the json value itself (`->`), which the connection's json codec decodes the same way; inside
+    an expression, its text (`->>`), which compares as SQLite's text does."""
+    document = exp.cast(node.this, "json")  # our JSON lives in TEXT columns, as in SQLite
+    if _is_result_column(node):
+        return exp.JSONExtract(this=document, expression=node.expression)
+    node.set("this", document)
+    return node
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     """SQLite idioms the repositories use, in PostgreSQL's terms (sqlglot leaves these as they are)."""
-    if isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
-        # Our JSON lives in TEXT columns (as in SQLite): read it as json.
-        node.set("this", exp.cast(node.this, "json"))
+    if isinstance(node, exp.JSONExtract | exp.JSONExtractScalar) and not isinstance(node.this, exp.Cast):
+        return _json_value(node)
     elif isinstance(node, exp.TimeToStr) and node.args.get("format") and node.args["format"].name == "%s":
         # strftime('%s', stamp): whole seconds since the epoch.
         stamp = node.this.this if isinstance(node.this, exp.TsOrDsToTimestamp) else node.this
@@ -276,10 +301,17 @@ class PgConnection:
         await self.raw.close()
 
 
+def _json_result(text: str) -> Any:
+    """A json column as SQLite's json_extract gives it: scalars typed, objects and arrays as text."""
+    value = json.loads(text)
+    return text if isinstance(value, dict | list) else value
+
+
 async def connect(url: str) -> PgConnection:
     """Connect; the password comes from FENGSHAN_DB_PASSWORD (or libpq's PGPASSWORD), never the URL."""
     password = os.environ.get(PASSWORD_VARIABLE) or None
     raw = await asyncpg.connect(url, password=password)
+    await raw.set_type_codec("json", schema="pg_catalog", encoder=str, decoder=_json_result, format="text")
     return PgConnection(raw)
 
 
