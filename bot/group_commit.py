@@ -14,11 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from storage.db import Database
+from storage.engine import Connection
 
-Work = Callable[[aiosqlite.Connection], Awaitable[Any]]
+Work = Callable[[Connection], Awaitable[Any]]
 
 
 @dataclass
@@ -79,7 +78,7 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_unit(conn: aiosqlite.Connection, unit: _Unit, *, savepoint: bool) -> None:
+async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool) -> None:
     if not savepoint:
         # Alone in its transaction: a failure rolls the whole transaction back, as before.
         unit.result = await unit.work(conn)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import stamp
 from storage.db import fetch_all
+from storage.engine import Connection
 
 
 class AttachmentKind(StrEnum):
@@ -28,7 +27,7 @@ class Attachment:
 
 
 async def add_photo(
-    conn: aiosqlite.Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime,
+    conn: Connection, ticket_id: int, channel: str, ref: str, added_by: str, now: datetime,
     kind: AttachmentKind = AttachmentKind.PHOTO,
 ) -> None:
     """Keep an attachment (a photo unless `kind` says otherwise) by its platform id."""
@@ -38,12 +37,12 @@ async def add_photo(
     )
 
 
-async def photos_of(conn: aiosqlite.Connection, ticket_id: int) -> list[tuple[str, str]]:
+async def photos_of(conn: Connection, ticket_id: int) -> list[tuple[str, str]]:
     """(channel, ref) of each photo of a ticket."""
     return [(a.channel, a.ref) for a in await attachments_of(conn, ticket_id) if a.kind is AttachmentKind.PHOTO]
 
 
-async def attachments_of(conn: aiosqlite.Connection, ticket_id: int) -> list[Attachment]:
+async def attachments_of(conn: Connection, ticket_id: int) -> list[Attachment]:
     """Every photo and recording of a ticket, oldest first."""
     rows = await fetch_all(conn, "SELECT channel, ref, kind FROM ticket_photos WHERE ticket_id = ? ORDER BY id",
                            (ticket_id,))

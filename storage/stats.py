@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all
+from storage.engine import Connection
 from storage.periods import Period
 from storage.tickets import OPEN_STATUSES, Rating, TicketStatus
 
@@ -242,14 +241,14 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
 )
 
 
-async def refresh_facts(conn: aiosqlite.Connection) -> None:
+async def refresh_facts(conn: Connection) -> None:
     """Fold the events appended since the last call into ticket_rate_facts (cheap when few)."""
     for statement in FOLD_FACTS:
         await conn.execute(statement)
 
 
 async def _grouped(
-    conn: aiosqlite.Connection, period: Period, scope: Scope, hours: CategoryHours,
+    conn: Connection, period: Period, scope: Scope, hours: CategoryHours,
     by: Literal["grid", "community"] | None,
 ) -> list[GroupRates]:
     spans, span_values = _spans(hours)
@@ -264,7 +263,7 @@ async def _grouped(
 
 
 async def rates(
-    conn: aiosqlite.Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
+    conn: Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
 ) -> Rates:
     """The 三率 counts of one scope over one period."""
     rows = await _grouped(conn, period, scope, hours or {}, None)
@@ -272,21 +271,21 @@ async def rates(
 
 
 async def grid_breakdown(
-    conn: aiosqlite.Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
+    conn: Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
 ) -> list[GroupRates]:
     """One row per grid (by current grid) that has tickets created in the period, by grid id."""
     return await _grouped(conn, period, scope, hours or {}, "grid")
 
 
 async def community_breakdown(
-    conn: aiosqlite.Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
+    conn: Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
 ) -> list[GroupRates]:
     """One row per community that has tickets created in the period, by community id."""
     return await _grouped(conn, period, scope, hours or {}, "community")
 
 
 async def overdue_tickets(
-    conn: aiosqlite.Connection, now: datetime, scope: Scope = SUBDISTRICT
+    conn: Connection, now: datetime, scope: Scope = SUBDISTRICT
 ) -> list[OverdueTicket]:
     """Open tickets past a deadline they still have to meet, most overdue first.
 

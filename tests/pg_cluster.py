@@ -90,7 +90,8 @@ class Cluster:
     async def create(self, name: str, template: str = "template0") -> str:
         admin = await self._admin()
         try:
-            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            # FILE_COPY: a small template is copied faster than it is WAL-logged (PostgreSQL 15's default).
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
         finally:
             await admin.close()
         return self.url(name)
