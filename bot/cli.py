@@ -129,6 +129,10 @@ def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path
         database = console_database(config, path, database)
     if command == "wechat-menu":
         return wechat_menu(config, database, settings, args.push)
+    if command in ("backup", "restore") and config.storage.url:
+        print(f"{command} copies the SQLite file; with storage.url (PostgreSQL) use pg_dump / pg_restore"
+              " 请用 pg_dump / pg_restore 备份和恢复 PostgreSQL", file=sys.stderr)
+        return 2
     if command in ("backup", "restore"):
         from bot.cli_backup import backup_command, restore_command
 

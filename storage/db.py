@@ -83,8 +83,8 @@ class Database:
         self.clock = clock
         self.path = path  # for people: a file path, or the PostgreSQL URL without a password
         self.engine = engine
-        # PostgreSQL has no IMMEDIATE: its row locks and MVCC do what SQLite's write lock does.
-        self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else "BEGIN"
+        # PostgreSQL has no IMMEDIATE: a transaction-level advisory lock stands in for it.
+        self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else pg.BEGIN_WRITE
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock) -> Database:

@@ -197,6 +197,10 @@ def _coerce(value: Any, type_name: str) -> Any:
     return value
 
 
+# A write transaction, as SQLite's BEGIN IMMEDIATE: one writer at a time on the whole database,
+# across every connection and instance (the repositories were written for that: check, then
+# write). In one trip: the simple query protocol takes both statements.
+BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({0x0F3A_5A18})"
 # Transaction control goes to the server as it is (nothing to translate or prepare).
 _CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b")
 _STATUS_COUNT = re.compile(r"^(INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$")
