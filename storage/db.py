@@ -85,6 +85,8 @@ class Database:
         self.engine = engine
         # PostgreSQL has no IMMEDIATE: a transaction-level advisory lock stands in for it.
         self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else pg.BEGIN_WRITE
+        # A read sees one snapshot throughout, as a SQLite read transaction does.
+        self._begin_read = "BEGIN" if engine is Engine.SQLITE else pg.BEGIN_READ
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock) -> Database:
@@ -169,7 +171,7 @@ class Database:
     async def read(self) -> AsyncIterator[Connection]:
         """A consistent read; also serialised so it never sees another task's open write."""
         async with self._lock:
-            await self._conn.execute("BEGIN")
+            await self._conn.execute(self._begin_read)
             try:
                 yield self._conn
             finally:

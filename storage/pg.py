@@ -201,6 +201,7 @@ def _coerce(value: Any, type_name: str) -> Any:
 # across every connection and instance (the repositories were written for that: check, then
 # write). In one trip: the simple query protocol takes both statements.
 BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({0x0F3A_5A18})"
+BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 # Transaction control goes to the server as it is (nothing to translate or prepare).
 _CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b")
 _STATUS_COUNT = re.compile(r"^(INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$")
