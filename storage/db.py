@@ -92,8 +92,9 @@ class Database:
     async def open(cls, path: str | Path, clock: Clock) -> Database:
         """A file path (or ":memory:") opens SQLite; a postgresql:// URL opens PostgreSQL."""
         target = str(path)
-        if pg.is_url(target):
-            return await cls._open_postgresql(target, clock)
+        url = pg.as_url(target)
+        if url is not None:
+            return await cls._open_postgresql(url, clock)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(target, isolation_level=None)

@@ -32,8 +32,14 @@ _TEXTS = frozenset({"text", "varchar", "bpchar", "name", "json", "jsonb"})
 _FLOATS = frozenset({"float4", "float8"})
 
 
-def is_url(target: object) -> bool:
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+_URL = re.compile(r"^(postgres(?:ql)?):/+")
+
+
+def as_url(target: str) -> str | None:
+    """The PostgreSQL URL a target names, or None (a SQLite path). A URL that went through
+    pathlib (`Path(db.path)`: one slash) is still one, never a folder named `postgresql:`."""
+    found = _URL.match(target)
+    return None if found is None else f"{found.group(1)}://{target[found.end():]}"
 
 
 def shown_url(url: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_config
-from storage.pg import shown_url
+from storage.pg import as_url, shown_url
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config.yaml"
 
@@ -39,3 +39,13 @@ def test_a_password_or_another_scheme_is_refused(tmp_path: Path, url: str) -> No
 
 def test_the_url_is_shown_without_a_password() -> None:
     assert shown_url("postgresql://fengshan:hunter2@db:5432/fengshan") == "postgresql://fengshan@db:5432/fengshan"
+
+
+def test_a_url_that_went_through_pathlib_is_still_postgresql() -> None:
+    """`Path(app.db.path)` turns // into /: that must not become a SQLite file in a folder
+    named `postgresql:` (an early run of a CLI test left one behind)."""
+    url = "postgresql://postgres@127.0.0.1:5432/fengshan"
+    assert as_url(str(Path(url))) == url
+    assert as_url(url) == url
+    assert as_url("data/fengshan.db") is None
+    assert as_url("postgresql-backups/fengshan.db") is None
