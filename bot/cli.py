@@ -195,13 +195,13 @@ async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, m
     from bot.channels.wechat.api import WeChatAPI, WeChatError, WeChatHttpError
     from bot.channels.wechat.menu import push_menu, summarize_menu
     from storage.clock import SystemClock
-    from storage.engine import DatabaseError
+    from storage.engine import database_errors
 
     clock = SystemClock()
     # The bot's own database: the access token is shared with the running bot, not replaced.
     try:
         db = await open_storage(config.storage.url or db_file, clock)
-    except (OSError, *DatabaseError) as exc:
+    except (OSError, *database_errors()) as exc:
         print(f"推送失败 cannot open the database {db_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     try:

@@ -4,6 +4,7 @@ PostgreSQL (storage/pg.py); numbered migrations, one file per engine for each.""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage import pg
 from storage.clock import Clock
 from storage.engine import Connection, Engine, Row
 
@@ -33,6 +33,21 @@ def _split_statements(script: str) -> list[str]:
     if pending.strip():
         raise ValueError(f"incomplete SQL statement in migration: {pending[:60]!r}")
     return statements
+
+
+# A write transaction on PostgreSQL, as SQLite's BEGIN IMMEDIATE: one writer at a time on the
+# whole database, across every connection and instance (the repositories were written for that:
+# check, then write). In one trip: the simple query protocol takes both statements.
+PG_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({0x0F3A_5A18})"
+PG_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+_PG_URL = re.compile(r"^(postgres(?:ql)?):/+")
+
+
+def postgresql_url(target: str) -> str | None:
+    """The PostgreSQL URL a target names, or None (a SQLite path). A URL that went through
+    pathlib (`Path(db.path)`: one slash) is still one, never a folder named `postgresql:`."""
+    found = _PG_URL.match(target)
+    return None if found is None else f"{found.group(1)}://{target[found.end():]}"
 
 
 def optional_equals(**columns: object) -> tuple[str, list[object]]:
@@ -84,15 +99,15 @@ class Database:
         self.path = path  # for people: a file path, or the PostgreSQL URL without a password
         self.engine = engine
         # PostgreSQL has no IMMEDIATE: a transaction-level advisory lock stands in for it.
-        self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else pg.BEGIN_WRITE
+        self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else PG_BEGIN_WRITE
         # A read sees one snapshot throughout, as a SQLite read transaction does.
-        self._begin_read = "BEGIN" if engine is Engine.SQLITE else pg.BEGIN_READ
+        self._begin_read = "BEGIN" if engine is Engine.SQLITE else PG_BEGIN_READ
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock) -> Database:
         """A file path (or ":memory:") opens SQLite; a postgresql:// URL opens PostgreSQL."""
         target = str(path)
-        url = pg.as_url(target)
+        url = postgresql_url(target)
         if url is not None:
             return await cls._open_postgresql(url, clock)
         if target != ":memory:":
@@ -114,6 +129,8 @@ class Database:
 
     @classmethod
     async def _open_postgresql(cls, url: str, clock: Clock) -> Database:
+        from storage import pg  # only here: the SQLite path never loads asyncpg or sqlglot
+
         conn = await pg.connect(url)
         db = cls(conn, clock, pg.shown_url(url), Engine.POSTGRESQL)
         try:
@@ -125,7 +142,9 @@ class Database:
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns the schema version."""
-        if isinstance(self._conn, pg.PgConnection):
+        if self.engine is Engine.POSTGRESQL:
+            from storage import pg
+
             async with self._lock:
                 return await pg.migrate(self._conn, bundled_migrations(Engine.POSTGRESQL))
         async with self._lock:
@@ -146,7 +165,9 @@ class Database:
             return version
 
     async def _user_version(self) -> int:
-        if isinstance(self._conn, pg.PgConnection):
+        if self.engine is Engine.POSTGRESQL:
+            from storage import pg
+
             return await pg.schema_version(self._conn)
         async with self._conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()

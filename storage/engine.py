@@ -9,15 +9,25 @@ against this protocol, in the SQL both engines accept (see README, "PostgreSQL")
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from enum import Enum
 from typing import Any, Protocol
 
-import asyncpg
 
-# What either engine raises, for the few places that catch a database error by kind.
-DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresError)
-IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+# What either engine raises, for the few places that catch a database error by kind. asyncpg's
+# errors count once it is loaded (by storage.pg, only for a PostgreSQL URL): the SQLite path
+# never imports it, nor sqlglot (a third of a second at every start of a command).
+def database_errors() -> tuple[type[Exception], ...]:
+    driver = sys.modules.get("asyncpg")
+    return (sqlite3.Error,) if driver is None else (sqlite3.Error, driver.PostgresError)
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    driver = sys.modules.get("asyncpg")
+    if driver is None:
+        return (sqlite3.IntegrityError,)
+    return (sqlite3.IntegrityError, driver.IntegrityConstraintViolationError)
 
 
 class Engine(Enum):

@@ -32,16 +32,6 @@ _TEXTS = frozenset({"text", "varchar", "bpchar", "name", "json", "jsonb"})
 _FLOATS = frozenset({"float4", "float8"})
 
 
-_URL = re.compile(r"^(postgres(?:ql)?):/+")
-
-
-def as_url(target: str) -> str | None:
-    """The PostgreSQL URL a target names, or None (a SQLite path). A URL that went through
-    pathlib (`Path(db.path)`: one slash) is still one, never a folder named `postgresql:`."""
-    found = _URL.match(target)
-    return None if found is None else f"{found.group(1)}://{target[found.end():]}"
-
-
 def shown_url(url: str) -> str:
     """The URL for people and logs: never a password, even if one was typed into it."""
     parts = urlsplit(url)
@@ -203,11 +193,6 @@ def _coerce(value: Any, type_name: str) -> Any:
     return value
 
 
-# A write transaction, as SQLite's BEGIN IMMEDIATE: one writer at a time on the whole database,
-# across every connection and instance (the repositories were written for that: check, then
-# write). In one trip: the simple query protocol takes both statements.
-BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({0x0F3A_5A18})"
-BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 # Transaction control goes to the server as it is (nothing to translate or prepare).
 _CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b")
 _STATUS_COUNT = re.compile(r"^(INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$")

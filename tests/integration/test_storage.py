@@ -11,7 +11,7 @@ from bot.app import App
 from storage import accounts, inbox, outbox, reads, state, tickets
 from storage.clock import FakeClock, stamp
 from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
-from storage.engine import Engine, IntegrityError
+from storage.engine import Engine, integrity_errors
 from storage.outbox import OutboxStatus
 from tests.chat import ChatUser, account, all_tickets, audit, file_report, query, read, steps
 
@@ -67,7 +67,7 @@ async def test_durable_pragmas(app: App) -> None:
 
 
 async def test_foreign_keys_are_enforced(db: Database, clock: FakeClock) -> None:
-    with pytest.raises(IntegrityError):
+    with pytest.raises(integrity_errors()):
         async with db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action)"
@@ -81,7 +81,7 @@ async def test_ticket_events_are_append_only(app: App, resident: ChatUser) -> No
     for sql in ("UPDATE ticket_events SET note = 'rewritten'", "DELETE FROM ticket_events",
                 "UPDATE ticket_events SET note = '', action = 'resolved'",
                 "UPDATE ticket_events SET note = '', at = '2020-01-01'"):
-        with pytest.raises(IntegrityError, match="append-only"):
+        with pytest.raises(integrity_errors(), match="append-only"):
             async with app.db.transaction() as conn:
                 await conn.execute(sql)
     assert await query(app, "SELECT * FROM ticket_events") == before
@@ -223,7 +223,7 @@ async def test_a_failing_handler_writes_nothing(app: App, resident: ChatUser) ->
                 " IF (SELECT COUNT(*) FROM tickets) > 0 THEN RAISE EXCEPTION 'refused by the test'"
                 " USING ERRCODE = 'restrict_violation'; END IF; RETURN NEW; END $$;"
                 " CREATE TRIGGER refuse_cards BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_cards()")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(integrity_errors()):
         await file_report(resident)
     assert await all_tickets(app) == []
     assert await audit(app) == []

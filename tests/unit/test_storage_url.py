@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_config
-from storage.pg import as_url, shown_url
+from storage.db import postgresql_url as as_url
+from storage.pg import shown_url
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config.yaml"
 
