@@ -1,10 +1,10 @@
-"""Repository SQL (SQLite's dialect, `?` parameters) as PostgreSQL reads it (storage/pg.py)."""
+"""Repository SQL (SQLite's dialect, `?` parameters) as PostgreSQL reads it (storage/pg_sql.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from storage.pg import translate
+from storage.pg_sql import translate
 
 
 @pytest.mark.parametrize(("sqlite", "postgresql"), [
