@@ -39,7 +39,7 @@ def database_path(config: Config, config_path: Path | None) -> Path:
 
 
 # Stage 1: storage.
-async def open_storage(db_path: Path, clock: Clock) -> Database:
+async def open_storage(db_path: Path | str, clock: Clock) -> Database:
     """The database alone, migrated (a command that needs no flows: the WeChat menu push)."""
     return await Database.open(db_path, clock)
 
@@ -60,7 +60,8 @@ def build_services(config: Config) -> Services:
 # Stages 1-3: storage (with the config's staff), services, engine; what every entry point shares.
 async def build_app(config: Config, clock: Clock, db_path: Path,
                     crash_points: CrashPoints | None = None) -> App:
-    db = await open_storage(db_path, clock)
+    # storage.url (PostgreSQL) takes the place of the SQLite file for every entry point.
+    db = await open_storage(config.storage.url or db_path, clock)
     try:
         async with db.transaction() as conn:
             await sync_people(conn, staff_seeds(config), clock.now())

@@ -130,6 +130,10 @@ def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path
         database = console_database(config, path, database)
     if command == "wechat-menu":
         return wechat_menu(config, database, settings, args.push)
+    if command in ("backup", "restore") and config.storage.url:
+        print(f"{command} copies the SQLite file; with storage.url (PostgreSQL) use pg_dump / pg_restore"
+              " 请用 pg_dump / pg_restore 备份和恢复 PostgreSQL", file=sys.stderr)
+        return 2
     if command in ("backup", "restore"):
         from bot.cli_backup import backup_command, restore_command
 
@@ -188,20 +192,19 @@ def wechat_menu(config: Config, database: Path, settings: Settings, push: bool) 
 
 
 async def _push_wechat_menu(config: Config, db_file: Path, settings: Settings, menu: dict) -> int:
-    import sqlite3
-
     import aiohttp
 
     from bot.bootstrap import open_storage
     from bot.channels.wechat.api import WeChatAPI, WeChatError, WeChatHttpError
     from bot.channels.wechat.menu import push_menu, summarize_menu
     from storage.clock import SystemClock
+    from storage.engine import database_errors
 
     clock = SystemClock()
     # The bot's own database: the access token is shared with the running bot, not replaced.
     try:
-        db = await open_storage(db_file, clock)
-    except (OSError, sqlite3.Error) as exc:
+        db = await open_storage(config.storage.url or db_file, clock)
+    except (OSError, *database_errors()) as exc:
         print(f"推送失败 cannot open the database {db_file}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     try:

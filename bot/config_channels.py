@@ -98,3 +98,6 @@ class WeComSettings(Strict):
 
 class StorageSettings(Strict):
     database: str = "data/fengshan.db"
+    # postgresql://user@host:port/db selects PostgreSQL instead of the SQLite file above; the
+    # password comes from FENGSHAN_DB_PASSWORD (or PGPASSWORD), never from this file.
+    url: str | None = Field(default=None, pattern=r"^postgres(ql)?://[^:@/]+@[^@/]+/[A-Za-z0-9_-]+$")

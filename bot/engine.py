@@ -8,8 +8,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-import aiosqlite
-
 from bot.faults import CrashPoints
 from bot.flood_guard import Admission, FloodGuard
 from bot.group_commit import GroupCommit
@@ -19,13 +17,14 @@ from handlers.types import Incoming, Notification, Outcome, Reply
 from storage import inbox, outbox
 from storage.clock import Clock
 from storage.db import Database
+from storage.engine import Connection
 
 log = logging.getLogger(__name__)
 
 # Channel hooks that run inside the handling transaction.
-Prepare = Callable[[aiosqlite.Connection, Incoming, datetime], Awaitable[Incoming]]
+Prepare = Callable[[Connection, Incoming, datetime], Awaitable[Incoming]]
 # Returns whether it queued outbox rows (pushes) for the sender to deliver.
-ReplySink = Callable[[aiosqlite.Connection, list[Reply], datetime], Awaitable[bool]]
+ReplySink = Callable[[Connection, list[Reply], datetime], Awaitable[bool]]
 # A channel's cut of a long text into pieces that each fit one message; each channel's renderer
 # has its own, and the wiring hands them to the engine (bot/channels/splitters.py).
 TextSplitter = Callable[[str], list[str]]
@@ -66,16 +65,16 @@ class Engine:
         if outcome.schedule_changed:
             self.notifier.schedule_changed()
 
-    async def _enqueue(self, conn: aiosqlite.Connection, channel: str, chat_id: str, reply: Reply,
+    async def _enqueue(self, conn: Connection, channel: str, chat_id: str, reply: Reply,
                        now: datetime, kind: str, ticket_id: int | None, run_id: int | None = None) -> None:
         for piece in split_reply(reply, self.splitters.get(channel)):
             await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id,
                                  run_id=run_id)
 
-    async def _write_notifications(self, conn: aiosqlite.Connection, outcome: Outcome, now: datetime) -> None:
+    async def _write_notifications(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         await self.write_notifications(conn, outcome.notifications, now)
 
-    async def write_notifications(self, conn: aiosqlite.Connection, notifications: list[Notification],
+    async def write_notifications(self, conn: Connection, notifications: list[Notification],
                                   now: datetime) -> None:
         """Queue notifications inside the caller's transaction (handlers and timed jobs alike)."""
         for note in notifications:
@@ -95,7 +94,7 @@ class Engine:
         now = self.clock.now()
         admission = self.flood_guard.admit(incoming.channel, incoming.user_id, now)
 
-        async def work(conn: aiosqlite.Connection) -> tuple[Outcome, set[str]]:
+        async def work(conn: Connection) -> tuple[Outcome, set[str]]:
             if admission is not Admission.ALLOW:
                 return Outcome(), await self._hold_back(conn, incoming, inbox_id, admission, now, prepare,
                                                         replies_to, stored_payload)
@@ -104,7 +103,7 @@ class Engine:
         outcome, queued = await self.commits.run(work)
         self._after_commit(outcome, queued)
 
-    async def _handle(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int, now: datetime,
+    async def _handle(self, conn: Connection, incoming: Incoming, inbox_id: int, now: datetime,
                       prepare: Prepare | None, replies_to: ReplySink | None,
                       stored_payload: str | None) -> tuple[Outcome, set[str]]:
         if prepare is not None:
@@ -123,7 +122,7 @@ class Engine:
         await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id, payload=stored_payload)
         return outcome, queued
 
-    async def _hold_back(self, conn: aiosqlite.Connection, incoming: Incoming, inbox_id: int,
+    async def _hold_back(self, conn: Connection, incoming: Incoming, inbox_id: int,
                          admission: Admission, now: datetime, prepare: Prepare | None,
                          replies_to: ReplySink | None, stored_payload: str | None) -> set[str]:
         """A message over the flood limit: marked done unhandled; the first one gets a notice."""
@@ -144,7 +143,7 @@ class Engine:
                               payload=stored_payload)
         return {incoming.channel} if pushed else set()
 
-    async def enqueue_in(self, conn: aiosqlite.Connection, channel: str, chat_id: str, replies: list[Reply],
+    async def enqueue_in(self, conn: Connection, channel: str, chat_id: str, replies: list[Reply],
                          now: datetime) -> None:
         """Queue replies as pushes inside the caller's transaction."""
         for reply in replies:
@@ -187,7 +186,7 @@ class Engine:
         if apologise_to is not None:
             self.notifier.outbox_queued({apologise_to[0]})
 
-    async def _apology(self, conn: aiosqlite.Connection, channel: str, chat_id: str) -> None:
+    async def _apology(self, conn: Connection, channel: str, chat_id: str) -> None:
         text = self.dispatcher.services.texts.t("error")
         await self.enqueue_in(conn, channel, chat_id, [Reply(text=text)], self.clock.now())
 

@@ -16,11 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from storage.db import Database
+from storage.engine import Connection, Engine
 
-Work = Callable[[aiosqlite.Connection], Awaitable[Any]]
+Work = Callable[[Connection], Awaitable[Any]]
 
 
 @dataclass
@@ -35,6 +34,9 @@ class _Unit:
 class GroupCommit:
     def __init__(self, db: Database, before_commit: Callable[[], None] | None = None) -> None:
         self._db = db
+        # SQLite backs out a failed statement alone; PostgreSQL aborts the whole transaction on
+        # any error, so there every unit sharing one needs its savepoint.
+        self._alone_is_atomic = db.engine is Engine.SQLITE
         self._before_commit = before_commit
         self._pending: list[_Unit] = []
         self._leader = asyncio.Lock()
@@ -62,7 +64,7 @@ class GroupCommit:
             async with self._db.transaction() as conn:
                 batch, self._pending = self._pending, []
                 for unit in batch:
-                    await _run_unit(conn, unit, savepoint=len(batch) > 1)
+                    await _run_unit(conn, unit, savepoint=len(batch) > 1, alone_is_atomic=self._alone_is_atomic)
                 if self._before_commit is not None:
                     self._before_commit()
         except asyncio.CancelledError:
@@ -84,12 +86,12 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_unit(conn: aiosqlite.Connection, unit: _Unit, *, savepoint: bool) -> None:
+async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool, alone_is_atomic: bool) -> None:
     if not savepoint:
         # Alone in its transaction: a failure rolls the whole transaction back, as before.
         unit.result = await unit.work(conn)
         return
-    if unit.atomic:
+    if unit.atomic and alone_is_atomic:
         try:
             unit.result = await unit.work(conn)
         except Exception as exc:  # its one statement was backed out by SQLite itself

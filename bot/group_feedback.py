@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-import aiosqlite
-
 from bot.engine import Engine
 from handlers.broadcast import admin_notices
 from handlers.context import Services
 from handlers.rendering import display_name
 from handlers.types import Channel
 from storage import groups
+from storage.engine import Connection
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ class GroupFeedback:
         self.services = services
         self.engine = engine
 
-    async def moved(self, conn: aiosqlite.Connection, row: OutboxRow, new_chat_id: str) -> None:
+    async def moved(self, conn: Connection, row: OutboxRow, new_chat_id: str) -> None:
         now = self.engine.clock.now()
         target = await groups.get_target(conn, row.channel, row.chat_id)
         await groups.move_group(conn, row.channel, row.chat_id, new_chat_id, now)
@@ -36,7 +35,7 @@ class GroupFeedback:
             notes = await admin_notices(conn, self.services.texts.t("group_moved", title=display_name(target.title) or new_chat_id))
             await self.engine.write_notifications(conn, notes, now)
 
-    async def gone(self, conn: aiosqlite.Connection, row: OutboxRow, reason: str) -> None:
+    async def gone(self, conn: Connection, row: OutboxRow, reason: str) -> None:
         if not is_group_chat(row):
             return  # a resident who blocked the bot: the row's error says so
         now = self.engine.clock.now()

@@ -12,7 +12,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # 30-second tick and its job-store lines, aiohttp's access log, PTB's start-up lines. Their
 # warnings and errors still come through; with DEBUG the operator sees everything.
 CHATTY = ("apscheduler", "aiohttp.access", "aiohttp.server", "aiohttp.web", "aiohttp.client",
-          "telegram", "aiosqlite", "asyncio", "wechatpy", "urllib3")
+          "telegram", "aiosqlite", "asyncpg", "asyncio", "wechatpy", "urllib3")
 # Their request lines carry the bot token in the URL: never below WARNING, whatever the level.
 SECRET_BEARING = ("httpx", "httpcore")
 

@@ -10,8 +10,6 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
 
-import aiosqlite
-
 from bot.faults import CrashPoints
 from bot.group_commit import GroupCommit
 from bot.media import MediaError
@@ -20,6 +18,7 @@ from handlers.types import Reply
 from storage import outbox
 from storage.clock import Clock
 from storage.db import Database
+from storage.engine import Connection
 from storage.outbox import OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -73,9 +72,9 @@ def media_failure(error: MediaError) -> Delivery:
 class DeliveryFeedback(Protocol):
     """What a delivery teaches about a chat, recorded in the sender's transaction."""
 
-    async def moved(self, conn: aiosqlite.Connection, row: OutboxRow, new_chat_id: str) -> None: ...
+    async def moved(self, conn: Connection, row: OutboxRow, new_chat_id: str) -> None: ...
 
-    async def gone(self, conn: aiosqlite.Connection, row: OutboxRow, reason: str) -> None: ...
+    async def gone(self, conn: Connection, row: OutboxRow, reason: str) -> None: ...
 
 
 class Transport(Protocol):
@@ -201,7 +200,7 @@ class OutboxSender:
         if queued:
             self.wake.set()  # the words in place of a photo: due now
 
-    async def _record(self, conn: aiosqlite.Connection, row: OutboxRow, result: Delivery) -> bool:
+    async def _record(self, conn: Connection, row: OutboxRow, result: Delivery) -> bool:
         """Record the outcome; True when a row was queued in its place (a photo's fallback)."""
         now = self.clock.now()
         if result.status is DeliveryStatus.SENT:
@@ -242,7 +241,7 @@ class OutboxSender:
                     status.value, error)
         return False
 
-    async def _words_instead(self, conn: aiosqlite.Connection, row: OutboxRow, error: str) -> None:
+    async def _words_instead(self, conn: Connection, row: OutboxRow, error: str) -> None:
         """The photo or recording could not be passed on: the row is recorded failed with why,
         and the recipient gets its caption with a note, so the message is never lost."""
         reply = Reply.from_payload(row.payload)

@@ -3,8 +3,6 @@ the notices to the people signed up (moved up from the waiting list, changed, ca
 
 from __future__ import annotations
 
-import aiosqlite
-
 from handlers.buttons import JoinSignup, ListKind
 from handlers.context import Context
 from handlers.domain.model import Role
@@ -16,6 +14,7 @@ from storage import announcements as store
 from storage import signups
 from storage.accounts import accounts_of_resident, get_resident
 from storage.announcements import Announcement
+from storage.engine import Connection
 from storage.signups import SignupStatus
 
 LISTED = 90  # the soonest; big, clear options: nine a page (handlers/paging.py), then 更多
@@ -25,14 +24,14 @@ def starts(ctx: Context, announcement: Announcement) -> str:
     return local_time(announcement.starts_at, ctx.services.timezone) if announcement.starts_at else ""
 
 
-async def tell_residents(conn: aiosqlite.Connection, resident_ids: list[int], text: str,
+async def tell_residents(conn: Connection, resident_ids: list[int], text: str,
                          kind: str) -> list[Notification]:
     """One notice to each of these residents, in every chat they are reachable in."""
     return [Notification(Recipient(Channel(account.channel), account.chat_id), Reply(text), kind)
             for resident_id in resident_ids for account in await accounts_of_resident(conn, resident_id)]
 
 
-async def everyone_signed(conn: aiosqlite.Connection, announcement_id: int) -> list[int]:
+async def everyone_signed(conn: Connection, announcement_id: int) -> list[int]:
     """Signed up and waiting: the people an activity's change or cancellation concerns (not those who left)."""
     return [s.resident_id for s in await signups.listed(conn, announcement_id)]
 

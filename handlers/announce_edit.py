@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from handlers import activities, announce
 from handlers.buttons import CANCEL, AnnouncementButton, AnnouncementVerb
 from handlers.context import Context, Services
@@ -20,12 +18,13 @@ from handlers.types import Notification
 from storage import announcements as store
 from storage import signups
 from storage.announcements import Announcement
+from storage.engine import Connection
 
 FLOW = Flow.ANNOUNCE_EDIT
 ASK = {"text": "announce_ask_new_text", "start": "announce_ask_new_start", "places": "announce_ask_new_places"}
 
 
-async def tell_signed(conn: aiosqlite.Connection, services: Services, announcement: Announcement,
+async def tell_signed(conn: Connection, services: Services, announcement: Announcement,
                       text: str, kind: str, *, besides: frozenset[int] = frozenset()) -> tuple[int, list[Notification]]:
     """(how many residents, their notices): everyone signed up or waiting, but not `besides`."""
     if not announcement.has_signup:
@@ -34,7 +33,7 @@ async def tell_signed(conn: aiosqlite.Connection, services: Services, announceme
     return len(residents), await activities.tell_residents(conn, residents, text, kind)
 
 
-async def cancel_and_tell(conn: aiosqlite.Connection, services: Services, announcement: Announcement,
+async def cancel_and_tell(conn: Connection, services: Services, announcement: Announcement,
                           now: datetime) -> tuple[bool, int, list[Notification]]:
     """Cancel it (if still active); (cancelled?, residents told, their notices). The chat and the CLI."""
     if not await store.cancel(conn, announcement.id, now):

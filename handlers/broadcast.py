@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from handlers.context import Services
 from handlers.deep_links import SignupLink
 from handlers.domain.model import Config, Role
@@ -22,12 +20,13 @@ from handlers.types import Channel, Notification, Recipient, Reply
 from storage import announcements as store
 from storage.accounts import accounts_of_resident, people_with_role
 from storage.announcements import Announcement, RunOutcome
+from storage.engine import Connection
 from storage.groups import GroupTarget, active_targets, wechat_followers
 
 MAX_CATCH_UP = 500  # fire times examined after a long downtime of a frequent rule
 
 
-async def admin_notices(conn: aiosqlite.Connection, text: str, kind: str = "admin_notice") -> list[Notification]:
+async def admin_notices(conn: Connection, text: str, kind: str = "admin_notice") -> list[Notification]:
     admins = await people_with_role(conn, Role.ADMIN)
     return [Notification(r, Reply(text), kind) for r in await recipients_of(conn, admins)]
 
@@ -60,7 +59,7 @@ def fire_times(announcement: Announcement, now: datetime, timezone: str) -> tupl
     return due, upcoming
 
 
-async def area_targets(conn: aiosqlite.Connection, config: Config, kind: str, target_id: str) -> list[GroupTarget]:
+async def area_targets(conn: Connection, config: Config, kind: str, target_id: str) -> list[GroupTarget]:
     """The active groups an announcement to this area reaches (a grid's include its community's)."""
     grid = config.grid(target_id) if kind == "grid" else None
     return await active_targets(conn, kind, target_id, grid.community if grid else None)
@@ -79,7 +78,7 @@ class Reach:
         return self.telegram_groups + self.wecom_groups + self.followers
 
 
-async def reach(conn: aiosqlite.Connection, services: Services, kind: str, target_id: str) -> Reach:
+async def reach(conn: Connection, services: Services, kind: str, target_id: str) -> Reach:
     targets = await area_targets(conn, services.config, kind, target_id)
     followers = (len(await wechat_followers(conn, kind, target_id))
                  if services.links.announce_to_followers else 0)
@@ -98,7 +97,7 @@ def reach_text(services: Services, found: Reach, area: str) -> str:
     return t("announce_reach", parts="、".join(parts))
 
 
-async def run_due_announcements(conn: aiosqlite.Connection, services: Services, now: datetime,
+async def run_due_announcements(conn: Connection, services: Services, now: datetime,
                                 grace: timedelta) -> list[Notification]:
     notes: list[Notification] = []
     for announcement in await store.due(conn, now):
@@ -119,7 +118,7 @@ async def run_due_announcements(conn: aiosqlite.Connection, services: Services, 
     return notes
 
 
-async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement: Announcement,
+async def _fan_out(conn: Connection, services: Services, announcement: Announcement,
                    scheduled_for: datetime, now: datetime) -> list[Notification]:
     run_id = await store.record_run(conn, announcement.id, scheduled_for, RunOutcome.SENT, 0, now)
     if run_id is None:
@@ -141,7 +140,7 @@ async def _fan_out(conn: aiosqlite.Connection, services: Services, announcement:
     return notes
 
 
-async def run_due_reminders(conn: aiosqlite.Connection, services: Services, now: datetime) -> list[Notification]:
+async def run_due_reminders(conn: Connection, services: Services, now: datetime) -> list[Notification]:
     """A reminder to everyone signed up, once, a configured time before the activity starts."""
     notes: list[Notification] = []
     for announcement in await store.due_reminders(conn, now):

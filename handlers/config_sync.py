@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from handlers.announce import resolve_target
 from handlers.domain.model import Config
 from handlers.domain.schedule_rules import parse_when
 from storage import announcements as store
 from storage.announcements import NewAnnouncement, TargetKind
+from storage.engine import Connection
 
 
-async def sync_config_announcements(conn: aiosqlite.Connection, config: Config, now: datetime) -> None:
+async def sync_config_announcements(conn: Connection, config: Config, now: datetime) -> None:
     timezone = config.subdistrict.timezone
     declared = {item.key for item in config.announcements}
     for item in config.announcements:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from handlers.addresses import AddressBook
 from handlers.button_codec import Button
 from handlers.buttons import decode
@@ -14,6 +12,7 @@ from handlers.domain.model import Config, Links
 from handlers.texts import Texts
 from handlers.types import Incoming, Notification, Option, Outcome, Recipient, Reply
 from storage.accounts import Account, PersonRow
+from storage.engine import Connection
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Services:
 @dataclass
 class Context:
     services: Services
-    conn: aiosqlite.Connection
+    conn: Connection
     now: datetime
     incoming: Incoming
     account: Account

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from handlers.broadcast import admin_notices
 from handlers.context import Services
 from handlers.domain.model import Role
@@ -25,6 +23,7 @@ from handlers.types import Notification, Reply
 from storage import outbox, periods, state, stats
 from storage.accounts import people_with_role
 from storage.clock import parse_stamp, stamp
+from storage.engine import Connection
 from storage.stats import SUBDISTRICT, GroupRates, OverdueTicket, Rates
 
 DIGEST_KIND = "digest"
@@ -86,7 +85,7 @@ def _attention_lines(services: Services, grids: list[GroupRates], overdue: list[
     return lines
 
 
-async def digest_text(conn: aiosqlite.Connection, services: Services, now: datetime) -> str:
+async def digest_text(conn: Connection, services: Services, now: datetime) -> str:
     """Last week's (Monday–Sunday local) rates, the overdue tickets now, the grids to watch."""
     t, hours = services.texts.t, category_hours(services.config)
     week = periods.previous_week(now, services.timezone)
@@ -109,7 +108,7 @@ async def digest_text(conn: aiosqlite.Connection, services: Services, now: datet
     return "\n".join(lines)
 
 
-async def weekly_digest(conn: aiosqlite.Connection, services: Services, now: datetime) -> list[Notification]:
+async def weekly_digest(conn: Connection, services: Services, now: datetime) -> list[Notification]:
     """One digest notification per chat account of each subdistrict admin (kind "digest").
 
     Returns nothing when no admin has bound an account. The caller writes the notifications
@@ -126,7 +125,7 @@ async def weekly_digest(conn: aiosqlite.Connection, services: Services, now: dat
 DIGEST_STATE_KEY = "scheduler:digest_next_at"  # in the state table: when the next digest is due
 
 
-async def digest_if_due(conn: aiosqlite.Connection, services: Services, now: datetime,
+async def digest_if_due(conn: Connection, services: Services, now: datetime,
                         grace: timedelta) -> list[Notification]:
     """The weekly digest when its time has come (the scheduler decides when to ask). One missed
     by more than `grace` (the bot was down) is not sent late: the admins are told it was missed."""
@@ -144,7 +143,7 @@ async def digest_if_due(conn: aiosqlite.Connection, services: Services, now: dat
     return await weekly_digest(conn, services, now)
 
 
-async def _set_digest_next(conn: aiosqlite.Connection, services: Services, now: datetime, cron: str) -> None:
+async def _set_digest_next(conn: Connection, services: Services, now: datetime, cron: str) -> None:
     upcoming = next_fire(cron, now, services.config.subdistrict.timezone)
     if upcoming is not None:
         await state.set_state(conn, DIGEST_STATE_KEY, stamp(upcoming))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from handlers import router
 from handlers.context import Context, Services
 from handlers.rendering import display_name
 from handlers.types import Incoming, Outcome
 from storage import accounts
+from storage.engine import Connection
 
 INVITE_VALID_FOR = timedelta(days=7)
 
@@ -19,7 +18,7 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    async def handle(self, conn: aiosqlite.Connection, incoming: Incoming, now: datetime) -> Outcome:
+    async def handle(self, conn: Connection, incoming: Incoming, now: datetime) -> Outcome:
         """Handle one Incoming inside the caller's transaction; what it means is handlers.router's."""
         # A platform name is whatever its owner typed (newlines, bidi overrides): kept as one line.
         account = await accounts.ensure_account(
@@ -33,5 +32,5 @@ class Dispatcher:
         return ctx.outcome
 
 
-async def create_invite(conn: aiosqlite.Connection, person_id: str, now: datetime) -> str:
+async def create_invite(conn: Connection, person_id: str, now: datetime) -> str:
     return await accounts.create_invite(conn, person_id, now, INVITE_VALID_FOR)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from handlers.cards import action_options, category_name, notify_resident, send_card
 from handlers.context import Context, Services
 from handlers.domain import tickets as moves
@@ -34,6 +32,7 @@ from storage import deadlines
 from storage.accounts import Account, get_person
 from storage.clock import stamp
 from storage.deadlines import Candidate, Deadline
+from storage.engine import Connection
 from storage.ticket_changes import apply_transition
 from storage.tickets import EventAction, Rating, Ticket, add_event, get_ticket
 
@@ -44,7 +43,7 @@ SWEEP_ACTOR = "deadline"  # actor_id of the sweep's ticket_events (actor_kind "s
 SWEEP = Actor.system(SWEEP_ACTOR)
 
 
-def system_context(services: Services, conn: aiosqlite.Connection, now: datetime) -> Context:
+def system_context(services: Services, conn: Connection, now: datetime) -> Context:
     """A Context for work nobody typed: no sender, it only collects notifications."""
     incoming = Incoming(channel=Channel.CONSOLE, chat_id="", user_id=SWEEP_ACTOR)
     account = Account(Channel.CONSOLE, SWEEP_ACTOR, "", 0, None)
@@ -80,7 +79,7 @@ def horizons(services: Services, deadline: Deadline, now: datetime) -> dict[str,
 
 
 async def sweep_deadlines(
-    conn: aiosqlite.Connection, services: Services, now: datetime
+    conn: Connection, services: Services, now: datetime
 ) -> list[Notification]:
     """Warn, escalate or note overdue tickets; the notifications to write to the outbox.
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from handlers.domain.model import Config, Role
 from handlers.domain.tickets import Handover, Level
 from handlers.types import Channel, Recipient
 from storage.accounts import PersonRow, accounts_of_person, get_person, people_with_role
+from storage.engine import Connection
 from storage.tickets import Ticket
 
 LEVEL_TEXT_KEYS = {
@@ -33,7 +32,7 @@ class Routing:
 
 
 async def people_at_level(
-    conn: aiosqlite.Connection, config: Config, ticket: Ticket, level: Level
+    conn: Connection, config: Config, ticket: Ticket, level: Level
 ) -> list[PersonRow]:
     if level is Level.GRID:
         people = await people_with_role(conn, Role.LEADER, grid_id=ticket.grid_id)
@@ -51,7 +50,7 @@ async def people_at_level(
     return await people_with_role(conn, Role.ADMIN)
 
 
-async def recipients_of(conn: aiosqlite.Connection, people: list[PersonRow]) -> list[Recipient]:
+async def recipients_of(conn: Connection, people: list[PersonRow]) -> list[Recipient]:
     recipients: list[Recipient] = []
     for person in people:
         for account in await accounts_of_person(conn, person.id):
@@ -62,7 +61,7 @@ async def recipients_of(conn: aiosqlite.Connection, people: list[PersonRow]) -> 
 
 
 async def route(
-    conn: aiosqlite.Connection, config: Config, ticket: Ticket, start: Level = Level.GRID
+    conn: Connection, config: Config, ticket: Ticket, start: Level = Level.GRID
 ) -> Routing:
     """The first level, from `start` up, with someone reachable on a chat channel.
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from handlers import reassign, ticket_actions
 from handlers.context import Context, Services
 from handlers.domain.tickets import NOTE_LIMIT, REASON_LIMIT
@@ -23,6 +21,7 @@ from handlers.staff_scope import may_see
 from handlers.types import Channel, Incoming, Notification, Outcome
 from storage import attachments, web_sessions
 from storage.accounts import Account, PersonRow, get_person
+from storage.engine import Connection
 from storage.tickets import Ticket, get_ticket
 
 log = logging.getLogger(__name__)
@@ -49,14 +48,14 @@ class ActionResult:
     notifications: tuple[Notification, ...]  # to queue in the caller's transaction
 
 
-def _context(services: Services, conn: aiosqlite.Connection, now: datetime, person: PersonRow) -> Context:
+def _context(services: Services, conn: Connection, now: datetime, person: PersonRow) -> Context:
     # The workplace is no chat: an account of its own kind, never stored, never written to.
     incoming = Incoming(channel=Channel.WEB, chat_id=person.id, user_id=person.id)
     account = Account(Channel.WEB.value, person.id, person.id, 0, person.id)
     return Context(services, conn, now, incoming, account, person, Outcome())
 
 
-async def act(conn: aiosqlite.Connection, services: Services, now: datetime, person_id: str, ticket_id: int,
+async def act(conn: Connection, services: Services, now: datetime, person_id: str, ticket_id: int,
               action: StaffAction, text: str = "", grid_id: str = "", photo: Upload | None = None,
               ) -> ActionResult | None:
     """Carry out `action` inside the caller's transaction; None when the ticket does not exist

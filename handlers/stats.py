@@ -23,13 +23,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from handlers.context import Context, Services
 from handlers.domain.model import Config, Role
 from handlers.formatting import local_time
 from storage import periods, stats
 from storage.accounts import PersonRow
+from storage.engine import Connection
 from storage.stats import (
     SUBDISTRICT,
     CategoryHours,
@@ -246,7 +245,7 @@ def _grid_rows(services: Services, community_id: str, rows: list[GroupRates]) ->
 
 
 async def stats_text(
-    conn: aiosqlite.Connection, services: Services, now: datetime, scope: Scope, period: Period
+    conn: Connection, services: Services, now: datetime, scope: Scope, period: Period
 ) -> str:
     """The /stats answer: the scope's three rates, current overdue count, and a breakdown."""
     t, hours = services.texts.t, category_hours(services.config)

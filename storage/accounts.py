@@ -6,10 +6,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from storage.clock import stamp
-from storage.db import fetch_all, fetch_one, optional_equals
+from storage.db import fetch_all, fetch_one, insert_id, optional_equals
+from storage.engine import Connection
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
@@ -59,7 +58,7 @@ class StaffSeed:
     wechat_openid: str | None
 
 
-async def sync_people(conn: aiosqlite.Connection, people: list[StaffSeed], now: datetime) -> None:
+async def sync_people(conn: Connection, people: list[StaffSeed], now: datetime) -> None:
     """Make the people table match config; accounts named in config are pre-bound.
 
     A binding that came from config is dropped first, so an account removed or changed in
@@ -88,7 +87,7 @@ async def sync_people(conn: aiosqlite.Connection, people: list[StaffSeed], now: 
 
 
 async def ensure_account(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     channel: str,
     external_id: str,
     chat_id: str,
@@ -103,11 +102,10 @@ async def ensure_account(
             (stamp(now), channel, external_id),
         )
         return found
-    cursor = await conn.execute(
-        "INSERT INTO residents (display_name, created_at) VALUES (?, ?)",
+    resident_id = await insert_id(
+        conn, "INSERT INTO residents (display_name, created_at) VALUES (?, ?) RETURNING id",
         (display_name[:64], stamp(now)),
     )
-    resident_id = cursor.lastrowid
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, chat_id, resident_id, last_seen_at)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -116,7 +114,7 @@ async def ensure_account(
     return Account(channel, external_id, chat_id, int(resident_id or 0), None)
 
 
-async def get_account(conn: aiosqlite.Connection, channel: str, external_id: str) -> Account | None:
+async def get_account(conn: Connection, channel: str, external_id: str) -> Account | None:
     row = await fetch_one(
         conn, "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
         " WHERE channel = ? AND external_id = ?",
@@ -125,7 +123,7 @@ async def get_account(conn: aiosqlite.Connection, channel: str, external_id: str
     return Account(*row) if row else None
 
 
-async def get_resident(conn: aiosqlite.Connection, resident_id: int) -> Resident:
+async def get_resident(conn: Connection, resident_id: int) -> Resident:
     row = await fetch_one(
         conn, "SELECT id, display_name, phone, phone_shared, community_id, compound, building, grid_id"
         " FROM residents WHERE id = ?",
@@ -137,7 +135,7 @@ async def get_resident(conn: aiosqlite.Connection, resident_id: int) -> Resident
 
 
 async def bind_address(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     resident_id: int,
     community_id: str,
     compound: str,
@@ -150,14 +148,14 @@ async def bind_address(
     )
 
 
-async def save_phone(conn: aiosqlite.Connection, resident_id: int, phone: str, shared: bool) -> None:
+async def save_phone(conn: Connection, resident_id: int, phone: str, shared: bool) -> None:
     await conn.execute(
         "UPDATE residents SET phone = ?, phone_shared = ? WHERE id = ?",
         (phone, int(shared), resident_id),
     )
 
 
-async def accounts_of_resident(conn: aiosqlite.Connection, resident_id: int) -> list[Account]:
+async def accounts_of_resident(conn: Connection, resident_id: int) -> list[Account]:
     return [Account(*row) for row in await fetch_all(
         conn, "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
         " WHERE resident_id = ? ORDER BY channel, external_id",
@@ -165,7 +163,7 @@ async def accounts_of_resident(conn: aiosqlite.Connection, resident_id: int) -> 
     )]
 
 
-async def accounts_of_person(conn: aiosqlite.Connection, person_id: str) -> list[Account]:
+async def accounts_of_person(conn: Connection, person_id: str) -> list[Account]:
     return [Account(*row) for row in await fetch_all(
         conn, "SELECT channel, external_id, chat_id, resident_id, person_id FROM accounts"
         " WHERE person_id = ? ORDER BY channel, external_id",
@@ -173,7 +171,7 @@ async def accounts_of_person(conn: aiosqlite.Connection, person_id: str) -> list
     )]
 
 
-async def get_person(conn: aiosqlite.Connection, person_id: str) -> PersonRow | None:
+async def get_person(conn: Connection, person_id: str) -> PersonRow | None:
     row = await fetch_one(
         conn, "SELECT id, name, phone, role, grid_id, community_id FROM people"
         " WHERE id = ? AND active = 1",
@@ -183,7 +181,7 @@ async def get_person(conn: aiosqlite.Connection, person_id: str) -> PersonRow | 
 
 
 async def people_with_role(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     role: str,
     *,
     grid_id: str | None = None,
@@ -196,7 +194,7 @@ async def people_with_role(
 
 
 async def create_invite(
-    conn: aiosqlite.Connection, person_id: str, now: datetime, valid_for: timedelta
+    conn: Connection, person_id: str, now: datetime, valid_for: timedelta
 ) -> str:
     code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(8))
     await conn.execute(
@@ -207,7 +205,7 @@ async def create_invite(
 
 
 async def redeem_invite(
-    conn: aiosqlite.Connection, code: str, channel: str, external_id: str, now: datetime
+    conn: Connection, code: str, channel: str, external_id: str, now: datetime
 ) -> str | None:
     """Bind the account to the invite's person; the person id, or None if the code is not usable.
 
@@ -235,7 +233,7 @@ async def redeem_invite(
 
 
 async def bind_account(
-    conn: aiosqlite.Connection, channel: str, external_id: str, person_id: str, name: str, now: datetime
+    conn: Connection, channel: str, external_id: str, person_id: str, name: str, now: datetime
 ) -> None:
     """Bind a chat account to a staff person directly (trusted local channels only)."""
     await ensure_account(conn, channel, external_id, external_id, name, now)

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_all, fetch_one
+from storage.db import fetch_all, fetch_one, insert_id
+from storage.engine import Connection, Row
 
 
 class AnnouncementStatus(StrEnum):
@@ -77,7 +76,7 @@ def _moment(value: str | None) -> datetime | None:
     return parse_stamp(value) if value else None
 
 
-def _announcement(row: aiosqlite.Row) -> Announcement:
+def _announcement(row: Row) -> Announcement:
     return Announcement(row[0], row[1], TargetKind(row[2]), row[3], row[4], _moment(row[5]),
                         AnnouncementStatus(row[6]), row[7], row[8], row[9], row[10], _moment(row[11]),
                         _moment(row[12]), _moment(row[13]), row[14])
@@ -87,50 +86,51 @@ def _stamp_or_none(moment: datetime | None) -> str | None:
     return stamp(moment) if moment else None
 
 
-async def create(conn: aiosqlite.Connection, new: NewAnnouncement, now: datetime) -> int:
-    cursor = await conn.execute(
+async def create(conn: Connection, new: NewAnnouncement, now: datetime) -> int:
+    made = await insert_id(
+        conn,
         "INSERT INTO announcements (text, target_kind, target_id, cron, next_run_at, created_by, source,"
         " config_key, capacity, starts_at, signup_closes_at, remind_at, organiser, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (new.text, new.target_kind.value, new.target_id, new.cron, stamp(new.first_run_at), new.created_by,
          new.source, new.config_key, new.capacity, _stamp_or_none(new.starts_at),
          _stamp_or_none(new.signup_closes_at), _stamp_or_none(new.remind_at), new.organiser,
          stamp(now), stamp(now)),
     )
-    return int(cursor.lastrowid or 0)
+    return int(made or 0)
 
 
-async def get(conn: aiosqlite.Connection, announcement_id: int) -> Announcement | None:
+async def get(conn: Connection, announcement_id: int) -> Announcement | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM announcements WHERE id = ?", (announcement_id,))
     return _announcement(row) if row else None
 
 
-async def by_config_key(conn: aiosqlite.Connection, key: str) -> Announcement | None:
+async def by_config_key(conn: Connection, key: str) -> Announcement | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM announcements WHERE config_key = ?", (key,))
     return _announcement(row) if row else None
 
 
-async def active(conn: aiosqlite.Connection) -> list[Announcement]:
+async def active(conn: Connection) -> list[Announcement]:
     return [_announcement(row) for row in await fetch_all(conn, f"SELECT {_COLUMNS} FROM announcements WHERE status = 'active' ORDER BY next_run_at, id")]
 
 
-async def recent(conn: aiosqlite.Connection, limit: int = 20) -> list[Announcement]:
+async def recent(conn: Connection, limit: int = 20) -> list[Announcement]:
     return [_announcement(row) for row in await fetch_all(conn, f"SELECT {_COLUMNS} FROM announcements ORDER BY id DESC LIMIT ?", (limit,))]
 
 
-async def due(conn: aiosqlite.Connection, now: datetime) -> list[Announcement]:
+async def due(conn: Connection, now: datetime) -> list[Announcement]:
     return [_announcement(row) for row in await fetch_all(
         conn, f"SELECT {_COLUMNS} FROM announcements WHERE status = 'active' AND next_run_at <= ?"
         " ORDER BY next_run_at, id", (stamp(now),),
     )]
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+async def next_due_at(conn: Connection) -> datetime | None:
     row = await fetch_one(conn, "SELECT MIN(next_run_at) FROM announcements WHERE status = 'active'")
     return _moment(row[0]) if row else None
 
 
-async def set_next_run(conn: aiosqlite.Connection, announcement_id: int, next_run_at: datetime | None,
+async def set_next_run(conn: Connection, announcement_id: int, next_run_at: datetime | None,
                        now: datetime) -> None:
     """The next time to run; None finishes a one-off."""
     await conn.execute(
@@ -140,12 +140,12 @@ async def set_next_run(conn: aiosqlite.Connection, announcement_id: int, next_ru
     )
 
 
-async def update_text(conn: aiosqlite.Connection, announcement_id: int, text: str, now: datetime) -> None:
+async def update_text(conn: Connection, announcement_id: int, text: str, now: datetime) -> None:
     await conn.execute("UPDATE announcements SET text = ?, updated_at = ? WHERE id = ?",
                        (text, stamp(now), announcement_id))
 
 
-async def update_plan(conn: aiosqlite.Connection, announcement_id: int, text: str, target_kind: TargetKind,
+async def update_plan(conn: Connection, announcement_id: int, text: str, target_kind: TargetKind,
                       target_id: str, cron: str, next_run_at: datetime, now: datetime) -> None:
     """A config-declared announcement whose text, groups or rule changed in config.yaml."""
     await conn.execute(
@@ -155,7 +155,7 @@ async def update_plan(conn: aiosqlite.Connection, announcement_id: int, text: st
     )
 
 
-async def cancel(conn: aiosqlite.Connection, announcement_id: int, now: datetime) -> bool:
+async def cancel(conn: Connection, announcement_id: int, now: datetime) -> bool:
     cursor = await conn.execute(
         "UPDATE announcements SET status = 'cancelled', next_run_at = NULL, updated_at = ?"
         # An activity already posted can still be called off until it happens.
@@ -165,18 +165,18 @@ async def cancel(conn: aiosqlite.Connection, announcement_id: int, now: datetime
     return cursor.rowcount > 0
 
 
-async def record_run(conn: aiosqlite.Connection, announcement_id: int, scheduled_for: datetime,
+async def record_run(conn: Connection, announcement_id: int, scheduled_for: datetime,
                      outcome: RunOutcome, targets: int, now: datetime) -> int | None:
     """The run's id, or None if this scheduled time already ran (so nothing is sent twice)."""
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO announcement_runs (announcement_id, scheduled_for, ran_at, outcome, targets)"
-        " VALUES (?, ?, ?, ?, ?)",
+    return await insert_id(
+        conn,
+        "INSERT INTO announcement_runs (announcement_id, scheduled_for, ran_at, outcome, targets)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (announcement_id, stamp(scheduled_for), stamp(now), outcome.value, targets),
     )
-    return int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
 
 
-async def set_run_targets(conn: aiosqlite.Connection, run_id: int, targets: int) -> None:
+async def set_run_targets(conn: Connection, run_id: int, targets: int) -> None:
     await conn.execute("UPDATE announcement_runs SET targets = ? WHERE id = ?", (targets, run_id))
 
 
@@ -193,7 +193,7 @@ class RunDelivery:
     last_error: str
 
 
-async def deliveries(conn: aiosqlite.Connection, announcement_id: int, limit: int = 200) -> list[RunDelivery]:
+async def deliveries(conn: Connection, announcement_id: int, limit: int = 200) -> list[RunDelivery]:
     rows = await fetch_all(
         conn, "SELECT r.id, r.scheduled_for, o.channel, o.chat_id, o.status, o.attempts, o.last_error"
         " FROM announcement_runs r JOIN outbox o ON o.run_id = r.id"
@@ -202,14 +202,14 @@ async def deliveries(conn: aiosqlite.Connection, announcement_id: int, limit: in
     return [RunDelivery(r[0], parse_stamp(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
 
-async def runs(conn: aiosqlite.Connection, announcement_id: int) -> list[tuple[datetime, str, int]]:
+async def runs(conn: Connection, announcement_id: int) -> list[tuple[datetime, str, int]]:
     return [(parse_stamp(r[0]), r[1], r[2]) for r in await fetch_all(
         conn, "SELECT scheduled_for, outcome, targets FROM announcement_runs WHERE announcement_id = ? ORDER BY id",
         (announcement_id,),
     )]
 
 
-async def count_signups(conn: aiosqlite.Connection, announcement_id: int) -> int:
+async def count_signups(conn: Connection, announcement_id: int) -> int:
     row = await fetch_one(
         conn, "SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND status = 'active'",
         (announcement_id,)
@@ -217,7 +217,7 @@ async def count_signups(conn: aiosqlite.Connection, announcement_id: int) -> int
     return int(row[0]) if row else 0
 
 
-async def signed_up(conn: aiosqlite.Connection, announcement_id: int) -> list[int]:
+async def signed_up(conn: Connection, announcement_id: int) -> list[int]:
     """Resident ids, in the order they signed up."""
     return [int(r[0]) for r in await fetch_all(
         conn, "SELECT resident_id FROM signups WHERE announcement_id = ? AND status = 'active' ORDER BY created_at",
@@ -225,7 +225,7 @@ async def signed_up(conn: aiosqlite.Connection, announcement_id: int) -> list[in
     )]
 
 
-async def open_for_signup(conn: aiosqlite.Connection, now: datetime, limit: int = 20) -> list[Announcement]:
+async def open_for_signup(conn: Connection, now: datetime, limit: int = 20) -> list[Announcement]:
     """Activities still taking sign-ups (近期活动), the soonest first."""
     return [_announcement(row) for row in await fetch_all(
         conn, f"SELECT {_COLUMNS} FROM announcements WHERE capacity IS NOT NULL AND status != 'cancelled'"
@@ -234,7 +234,7 @@ async def open_for_signup(conn: aiosqlite.Connection, now: datetime, limit: int 
     )]
 
 
-async def update_start(conn: aiosqlite.Connection, announcement_id: int, starts_at: datetime,
+async def update_start(conn: Connection, announcement_id: int, starts_at: datetime,
                        closes_at: datetime, remind_at: datetime, now: datetime) -> None:
     """An activity moved: it closes and reminds relative to the new start (and reminds again)."""
     await conn.execute(
@@ -244,12 +244,12 @@ async def update_start(conn: aiosqlite.Connection, announcement_id: int, starts_
     )
 
 
-async def due_reminders(conn: aiosqlite.Connection, now: datetime) -> list[Announcement]:
+async def due_reminders(conn: Connection, now: datetime) -> list[Announcement]:
     return [_announcement(row) for row in await fetch_all(
         conn, f"SELECT {_COLUMNS} FROM announcements WHERE reminded_at IS NULL AND remind_at <= ?"
         " AND status != 'cancelled' ORDER BY remind_at", (stamp(now),),
     )]
 
 
-async def mark_reminded(conn: aiosqlite.Connection, announcement_id: int, now: datetime) -> None:
+async def mark_reminded(conn: Connection, announcement_id: int, now: datetime) -> None:
     await conn.execute("UPDATE announcements SET reminded_at = ? WHERE id = ?", (stamp(now), announcement_id))

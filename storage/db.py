@@ -1,8 +1,10 @@
-"""The SQLite database: one writer connection, durable pragmas, numbered migrations."""
+"""The database: SQLite (one writer connection, durable pragmas) or, with `storage.url`,
+PostgreSQL (storage/pg.py); numbered migrations, one file per engine for each."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -12,6 +14,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.clock import Clock
+from storage.engine import Connection, Engine, Row
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -32,27 +35,52 @@ def _split_statements(script: str) -> list[str]:
     return statements
 
 
+# A write transaction on PostgreSQL, as SQLite's BEGIN IMMEDIATE: one writer at a time on the
+# whole database, across every connection and instance (the repositories were written for that:
+# check, then write). In one trip: the simple query protocol takes both statements.
+PG_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({0x0F3A_5A18})"
+PG_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+_PG_URL = re.compile(r"^(postgres(?:ql)?):/+")
+
+
+def postgresql_url(target: str) -> str | None:
+    """The PostgreSQL URL a target names, or None (a SQLite path). A URL that went through
+    pathlib (`Path(db.path)`: one slash) is still one, never a folder named `postgresql:`."""
+    found = _PG_URL.match(target)
+    return None if found is None else f"{found.group(1)}://{target[found.end():]}"
+
+
 def optional_equals(**columns: object) -> tuple[str, list[object]]:
     """The clause ' AND col = ?' for each column given a value; names come from our code only."""
     present = [(name, value) for name, value in columns.items() if value is not None]
     return "".join(f" AND {name} = ?" for name, _ in present), [value for _, value in present]
 
 
-async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Iterable[object] = ()) -> aiosqlite.Row | None:
+async def fetch_one(conn: Connection, sql: str, params: Iterable[object] = ()) -> Row | None:
     """The first row of a query in one trip to the database thread (execute, fetch and close
     with a cursor are three; each trip is a thread hand-off costing more than the query)."""
     rows = await conn.execute_fetchall(sql, tuple(params))
     return next(iter(rows), None)
 
 
-async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[object] = ()) -> list[aiosqlite.Row]:
+async def fetch_all(conn: Connection, sql: str, params: Iterable[object] = ()) -> list[Row]:
     """All rows of a query in one trip to the database thread."""
     return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
-def bundled_migrations() -> list[tuple[int, str]]:
-    """(number, sql) of every migrations/NNNN_name.sql, in order."""
+async def insert_id(conn: Connection, sql: str, params: Iterable[object] = ()) -> int | None:
+    """The id an `INSERT … RETURNING id` made, or None when it inserted nothing (ON CONFLICT DO
+    NOTHING). One trip, like execute; portable where lastrowid is SQLite's alone."""
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    first = next(iter(rows), None)
+    return None if first is None else int(first[0])
+
+
+def bundled_migrations(engine: Engine = Engine.SQLITE) -> list[tuple[int, str]]:
+    """(number, sql) of every migrations/NNNN_name.sql (PostgreSQL: migrations/pg/), in order."""
     folder = resources.files("storage") / "migrations"
+    if engine is Engine.POSTGRESQL:
+        folder = folder / "pg"
     found = []
     for entry in folder.iterdir():
         name = entry.name
@@ -62,17 +90,26 @@ def bundled_migrations() -> list[tuple[int, str]]:
 
 
 class Database:
-    """Serialises all access through one connection; writes run in BEGIN IMMEDIATE."""
+    """Serialises all access through one connection; writes run in BEGIN IMMEDIATE (SQLite)."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock, path: str) -> None:
+    def __init__(self, conn: Connection, clock: Clock, path: str, engine: Engine = Engine.SQLITE) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.clock = clock
-        self.path = path
+        self.path = path  # for people: a file path, or the PostgreSQL URL without a password
+        self.engine = engine
+        # PostgreSQL has no IMMEDIATE: a transaction-level advisory lock stands in for it.
+        self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else PG_BEGIN_WRITE
+        # A read sees one snapshot throughout, as a SQLite read transaction does.
+        self._begin_read = "BEGIN" if engine is Engine.SQLITE else PG_BEGIN_READ
 
     @classmethod
     async def open(cls, path: str | Path, clock: Clock) -> Database:
+        """A file path (or ":memory:") opens SQLite; a postgresql:// URL opens PostgreSQL."""
         target = str(path)
+        url = postgresql_url(target)
+        if url is not None:
+            return await cls._open_postgresql(url, clock)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(target, isolation_level=None)
@@ -90,8 +127,26 @@ class Database:
             raise
         return db
 
+    @classmethod
+    async def _open_postgresql(cls, url: str, clock: Clock) -> Database:
+        from storage import pg  # only here: the SQLite path never loads asyncpg or sqlglot
+
+        conn = await pg.connect(url)
+        db = cls(conn, clock, pg.shown_url(url), Engine.POSTGRESQL)
+        try:
+            await db.migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns the schema version."""
+        if self.engine is Engine.POSTGRESQL:
+            from storage import pg
+
+            async with self._lock:
+                return await pg.migrate(self._conn, bundled_migrations(Engine.POSTGRESQL))
         async with self._lock:
             version = await self._user_version()
             for number, sql in bundled_migrations():
@@ -110,6 +165,10 @@ class Database:
             return version
 
     async def _user_version(self) -> int:
+        if self.engine is Engine.POSTGRESQL:
+            from storage import pg
+
+            return await pg.schema_version(self._conn)
         async with self._conn.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -119,10 +178,10 @@ class Database:
             return await self._user_version()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: committed on success, rolled back on any exception."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._conn.execute(self._begin)
             try:
                 yield self._conn
             except BaseException:
@@ -131,10 +190,10 @@ class Database:
             await self._conn.execute("COMMIT")
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[Connection]:
         """A consistent read; also serialised so it never sees another task's open write."""
         async with self._lock:
-            await self._conn.execute("BEGIN")
+            await self._conn.execute(self._begin_read)
             try:
                 yield self._conn
             finally:

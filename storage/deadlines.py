@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all
+from storage.engine import Connection
 from storage.tickets import EventAction, TicketStatus
 
 
@@ -130,7 +129,7 @@ def candidate_sql(deadline: Deadline, categories: int = 0, watch: bool = False) 
 
 
 async def candidates(
-    conn: aiosqlite.Connection, deadline: Deadline, now: datetime, horizon: datetime,
+    conn: Connection, deadline: Deadline, now: datetime, horizon: datetime,
     horizons: Mapping[str, datetime] | None = None,
 ) -> list[Candidate]:
     """Tickets watched for `deadline` that are due by `horizon` and may need a warning or a miss.
@@ -151,7 +150,7 @@ async def candidates(
     return [_candidate(row, deadline) for row in rows]
 
 
-async def due_for_look(conn: aiosqlite.Connection, deadline: Deadline, now: datetime,
+async def due_for_look(conn: Connection, deadline: Deadline, now: datetime,
                        fresh_only: bool = False) -> list[Candidate]:
     """Tickets watched for `deadline` whose watch_at has come (or, with `fresh_only`, is '');
     each with its overdue mark, as the sweep must also reschedule those needing nothing now."""
@@ -172,19 +171,19 @@ def _candidate(row: tuple, deadline: Deadline) -> Candidate:
     )
 
 
-async def watch_from(conn: aiosqlite.Connection, ticket_id: int, moment: datetime) -> None:
+async def watch_from(conn: Connection, ticket_id: int, moment: datetime) -> None:
     """The sweep need not look at the ticket before `moment` (unless its state is written)."""
     await conn.execute("UPDATE tickets SET watch_at = ? WHERE id = ?", (stamp(moment), ticket_id))
 
 
-async def look_again_at_watched(conn: aiosqlite.Connection) -> None:
+async def look_again_at_watched(conn: Connection) -> None:
     """At start: every watched ticket is looked at by the first tick. Its watch_at was computed
     from the config it was written under (working hours, holidays, windows); a changed config may
     need it earlier, and watch_at may only ever make the sweep look earlier, never later."""
     await conn.execute("UPDATE tickets SET watch_at = '' WHERE watch_at IS NOT NULL AND watch_at <> ''")
 
 
-async def settle(conn: aiosqlite.Connection, ticket_id: int, deadline: Deadline) -> None:
+async def settle(conn: Connection, ticket_id: int, deadline: Deadline) -> None:
     """The miss of the ticket's current due time is noted: the sweep passes it by until a new
     window sets a new due time."""
     sql = {Deadline.ACK: "UPDATE tickets SET settled_due = ack_due_at, watch_at = NULL WHERE id = ?",

@@ -6,10 +6,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import stamp
 from storage.db import fetch_one
+from storage.engine import Connection
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Dialog:
     data: dict = field(default_factory=dict)
 
 
-async def load_dialog(conn: aiosqlite.Connection, channel: str, user_id: str) -> Dialog | None:
+async def load_dialog(conn: Connection, channel: str, user_id: str) -> Dialog | None:
     row = await fetch_one(
         conn, "SELECT flow, step, data FROM dialogs WHERE channel = ? AND user_id = ?",
         (channel, user_id),
@@ -28,7 +27,7 @@ async def load_dialog(conn: aiosqlite.Connection, channel: str, user_id: str) ->
 
 
 async def save_dialog(
-    conn: aiosqlite.Connection, channel: str, user_id: str, dialog: Dialog, now: datetime
+    conn: Connection, channel: str, user_id: str, dialog: Dialog, now: datetime
 ) -> None:
     await conn.execute(
         "INSERT INTO dialogs (channel, user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -39,5 +38,5 @@ async def save_dialog(
     )
 
 
-async def clear_dialog(conn: aiosqlite.Connection, channel: str, user_id: str) -> None:
+async def clear_dialog(conn: Connection, channel: str, user_id: str) -> None:
     await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, user_id))

@@ -29,10 +29,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
+from storage.engine import Connection
 
 FRAGMENT = 12
 STEP = 6  # fragments overlap, so any quoted run of FRAGMENT + STEP - 1 characters holds one
@@ -139,7 +138,7 @@ def _unescape_one(match: re.Match[str]) -> str:
 _JSON_CONTROLS = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 
 
-async def traces_of_resident(conn: aiosqlite.Connection, resident_id: int, masks: Masks) -> Traces:
+async def traces_of_resident(conn: Connection, resident_id: int, masks: Masks) -> Traces:
     """The resident's phone numbers, their tickets' descriptions, the information they added, the
     reasons they gave for 不满意 and what they gave at sign-up (read before they are blanked)."""
     texts = [str(r[0]) for r in await fetch_all(
@@ -163,7 +162,7 @@ async def traces_of_resident(conn: aiosqlite.Connection, resident_id: int, masks
 _SIGNUP_BOOKKEEPING = frozenset({"status"})
 
 
-async def _signup_texts(conn: aiosqlite.Connection, resident_id: int) -> list[str]:
+async def _signup_texts(conn: Connection, resident_id: int) -> list[str]:
     """What she gave at sign-up, read from whole rows so a column added later (a name, a phone
     for the organiser's list) is a trace too; the state and the times are not hers to find."""
     async with conn.execute("SELECT * FROM signups WHERE resident_id = ?", (resident_id,)) as cursor:
@@ -174,17 +173,17 @@ async def _signup_texts(conn: aiosqlite.Connection, resident_id: int) -> list[st
             and not column.endswith("_at")]
 
 
-async def first_seen(conn: aiosqlite.Connection, resident_id: int) -> str:
+async def first_seen(conn: Connection, resident_id: int) -> str:
     row = await fetch_one(conn, "SELECT created_at FROM residents WHERE id = ?", (resident_id,))
     return str(row[0]) if row else ""
 
 
-async def blank_copies(conn: aiosqlite.Connection, traces: Traces, since: str, now: datetime) -> int:
+async def blank_copies(conn: Connection, traces: Traces, since: str, now: datetime) -> int:
     """Blank every inbox and outbox row since `since` that holds a trace; returns how many."""
     return await _blank_inbox(conn, traces, since, now) + await _blank_outbox(conn, traces, since, now)
 
 
-async def _blank_inbox(conn: aiosqlite.Connection, traces: Traces, since: str, now: datetime) -> int:
+async def _blank_inbox(conn: Connection, traces: Traces, since: str, now: datetime) -> int:
     blanked, last = 0, 0
     while True:
         rows = await fetch_all(
@@ -203,7 +202,7 @@ async def _blank_inbox(conn: aiosqlite.Connection, traces: Traces, since: str, n
         last = int(rows[-1][0])
 
 
-async def _blank_outbox(conn: aiosqlite.Connection, traces: Traces, since: str, now: datetime) -> int:
+async def _blank_outbox(conn: Connection, traces: Traces, since: str, now: datetime) -> int:
     blanked, last = 0, 0
     while True:
         rows = await fetch_all(
@@ -223,27 +222,28 @@ async def _blank_outbox(conn: aiosqlite.Connection, traces: Traces, since: str, 
         last = int(rows[-1][0])
 
 
-async def _blank_outbox_row(conn: aiosqlite.Connection, row_id: int, now: datetime) -> None:
+async def _blank_outbox_row(conn: Connection, row_id: int, now: datetime) -> None:
     # shown_at: a blank failed row is never offered as a missed notice in 我的工单.
     await conn.execute("UPDATE outbox SET payload = '{}', shown_at = COALESCE(shown_at, ?) WHERE id = ?",
                        (stamp(now), row_id))
 
 
-async def follow_up(conn: aiosqlite.Connection, source: str, row_id: int, now: datetime) -> None:
-    await conn.execute("INSERT OR IGNORE INTO erasure_followups (source, row_id, added_at) VALUES (?, ?, ?)",
-                       (source, row_id, stamp(now)))
+async def follow_up(conn: Connection, source: str, row_id: int, now: datetime) -> None:
+    await conn.execute("INSERT INTO erasure_followups (source, row_id, added_at) VALUES (?, ?, ?)"
+                       " ON CONFLICT DO NOTHING", (source, row_id, stamp(now)))
 
 
-async def follow_up_busy_outbox(conn: aiosqlite.Connection, where: str, params: Sequence[object],
+async def follow_up_busy_outbox(conn: Connection, where: str, params: Sequence[object],
                                 now: datetime) -> None:
     """Rows a sender holds right now (claimed, sending) are blanked once they have left."""
     await conn.execute(
-        "INSERT OR IGNORE INTO erasure_followups (source, row_id, added_at) SELECT 'outbox', id, ?"
-        f" FROM outbox WHERE status IN ('claimed', 'sending') AND payload != '{{}}' AND {where}",
+        "INSERT INTO erasure_followups (source, row_id, added_at) SELECT 'outbox', id, ?"
+        f" FROM outbox WHERE status IN ('claimed', 'sending') AND payload != '{{}}' AND {where}"
+        " ON CONFLICT DO NOTHING",
         (stamp(now), *params))
 
 
-async def settle_followups(conn: aiosqlite.Connection, now: datetime, limit: int = BATCH) -> int:
+async def settle_followups(conn: Connection, now: datetime, limit: int = BATCH) -> int:
     """Blank the followed-up rows that have settled (or are gone); returns how many were blanked."""
     blanked = 0
     for source, row_id, exists in await fetch_all(

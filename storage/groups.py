@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
+from storage.engine import Connection, Row
 
 
 class TargetStatus(StrEnum):
@@ -32,11 +31,11 @@ class GroupTarget:
 _COLUMNS = "id, channel, chat_id, title, community_id, grid_id, status, disabled_reason"
 
 
-def _target(row: aiosqlite.Row) -> GroupTarget:
+def _target(row: Row) -> GroupTarget:
     return GroupTarget(row[0], row[1], row[2], row[3], row[4], row[5], TargetStatus(row[6]), row[7])
 
 
-async def bind_group(conn: aiosqlite.Connection, channel: str, chat_id: str, title: str,
+async def bind_group(conn: Connection, channel: str, chat_id: str, title: str,
                      community_id: str | None, grid_id: str | None, bound_by: str, now: datetime) -> None:
     """Bind (or re-bind) a group to a community or a grid; a re-bound group is active again."""
     await conn.execute(
@@ -54,7 +53,7 @@ class Membership(StrEnum):
     LEFT = "left"
 
 
-async def record_membership(conn: aiosqlite.Connection, channel: str, chat_id: str, title: str,
+async def record_membership(conn: Connection, channel: str, chat_id: str, title: str,
                             status: Membership, changed_by: str, now: datetime) -> bool:
     """The bot was added to or removed from a group; False if that was already recorded."""
     cursor = await conn.execute(
@@ -67,13 +66,13 @@ async def record_membership(conn: aiosqlite.Connection, channel: str, chat_id: s
     return cursor.rowcount > 0
 
 
-async def unbind_group(conn: aiosqlite.Connection, channel: str, chat_id: str) -> bool:
+async def unbind_group(conn: Connection, channel: str, chat_id: str) -> bool:
     cursor = await conn.execute("DELETE FROM group_targets WHERE channel = ? AND chat_id = ?",
                                 (channel, chat_id))
     return cursor.rowcount > 0
 
 
-async def get_target(conn: aiosqlite.Connection, channel: str, chat_id: str) -> GroupTarget | None:
+async def get_target(conn: Connection, channel: str, chat_id: str) -> GroupTarget | None:
     row = await fetch_one(
         conn, f"SELECT {_COLUMNS} FROM group_targets WHERE channel = ? AND chat_id = ?",
         (channel, chat_id)
@@ -81,7 +80,7 @@ async def get_target(conn: aiosqlite.Connection, channel: str, chat_id: str) -> 
     return _target(row) if row else None
 
 
-async def all_targets(conn: aiosqlite.Connection) -> list[GroupTarget]:
+async def all_targets(conn: Connection) -> list[GroupTarget]:
     return [_target(row) for row in await fetch_all(conn, f"SELECT {_COLUMNS} FROM group_targets ORDER BY id")]
 
 
@@ -92,7 +91,7 @@ _COMMUNITY = _SELECT + " AND community_id = ? ORDER BY id"
 _GRID = _SELECT + " AND (grid_id = ? OR (grid_id IS NULL AND community_id = ?)) ORDER BY id"
 
 
-async def active_targets(conn: aiosqlite.Connection, kind: str, target_id: str,
+async def active_targets(conn: Connection, kind: str, target_id: str,
                          grid_community: str | None) -> list[GroupTarget]:
     """Groups an announcement reaches: every group; a community's groups (and its grids'
     groups); or a grid's groups (and its community's groups, which cover the grid too)."""
@@ -105,7 +104,7 @@ async def active_targets(conn: aiosqlite.Connection, kind: str, target_id: str,
     return [_target(row) for row in await fetch_all(conn, query, params)]
 
 
-async def move_group(conn: aiosqlite.Connection, channel: str, old_chat_id: str, new_chat_id: str,
+async def move_group(conn: Connection, channel: str, old_chat_id: str, new_chat_id: str,
                      now: datetime) -> None:
     """A Telegram group became a supergroup: its target and its pending rows follow it."""
     await conn.execute(
@@ -118,7 +117,7 @@ async def move_group(conn: aiosqlite.Connection, channel: str, old_chat_id: str,
     )
 
 
-async def disable_group(conn: aiosqlite.Connection, channel: str, chat_id: str, reason: str,
+async def disable_group(conn: Connection, channel: str, chat_id: str, reason: str,
                         now: datetime) -> bool:
     """True if an active target was disabled now (so admins are told once)."""
     cursor = await conn.execute(
@@ -129,7 +128,7 @@ async def disable_group(conn: aiosqlite.Connection, channel: str, chat_id: str, 
     return cursor.rowcount > 0
 
 
-async def sync_robots(conn: aiosqlite.Connection, robots: list[tuple[str, str, str | None, str | None, bool]],
+async def sync_robots(conn: Connection, robots: list[tuple[str, str, str | None, str | None, bool]],
                       now: datetime) -> None:
     """WeCom robots come from the config: (id, name, community, grid, has_key)."""
     for robot_id, name, community_id, grid_id, has_key in robots:
@@ -147,7 +146,7 @@ _FOLLOWERS_GRID = ("SELECT a.chat_id FROM accounts a JOIN residents r ON r.id = 
                    " WHERE a.channel = 'wechat' AND a.person_id IS NULL AND r.grid_id = ? ORDER BY a.chat_id")
 
 
-async def wechat_followers(conn: aiosqlite.Connection, kind: str, target_id: str) -> list[str]:
+async def wechat_followers(conn: Connection, kind: str, target_id: str) -> list[str]:
     """Residents' WeChat openids in an announcement's area (by the address they reported from)."""
     if kind == "all":
         query, params = _FOLLOWERS_ALL, ()
@@ -165,7 +164,7 @@ class BindCode:
     created_by: str
 
 
-async def create_bind_code(conn: aiosqlite.Connection, code: str, community_id: str, grid_id: str | None,
+async def create_bind_code(conn: Connection, code: str, community_id: str, grid_id: str | None,
                            created_by: str, now: datetime, expires_at: datetime) -> None:
     await conn.execute(
         "INSERT INTO group_bind_codes (code, community_id, grid_id, created_by, created_at, expires_at)"
@@ -173,7 +172,7 @@ async def create_bind_code(conn: aiosqlite.Connection, code: str, community_id: 
     )
 
 
-async def use_bind_code(conn: aiosqlite.Connection, code: str, channel: str, chat_id: str,
+async def use_bind_code(conn: Connection, code: str, channel: str, chat_id: str,
                         now: datetime) -> BindCode | None:
     """The code's area if it is unused and unexpired, marking it used (once: the UPDATE decides)."""
     row = await fetch_one(

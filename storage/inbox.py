@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
+from storage.engine import Connection
 
 MAX_ATTEMPTS = 3
 
@@ -36,11 +35,12 @@ class InboxItem:
 
 
 async def store(
-    conn: aiosqlite.Connection, channel: str, platform_id: str, payload: str, now: datetime
+    conn: Connection, channel: str, platform_id: str, payload: str, now: datetime
 ) -> bool:
     """Store one update; False if it was already stored (a platform retry)."""
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (channel, platform_id, payload, stamp(now)),
     )
     return cursor.rowcount == 1
@@ -53,7 +53,7 @@ class StoredItem:
     response: str | None  # WeChat's passive reply, kept for the platform's retries
 
 
-async def by_platform_id(conn: aiosqlite.Connection, channel: str, platform_id: str) -> StoredItem | None:
+async def by_platform_id(conn: Connection, channel: str, platform_id: str) -> StoredItem | None:
     row = await fetch_one(
         conn, "SELECT id, status, response FROM inbox WHERE channel = ? AND platform_id = ?",
         (channel, platform_id),
@@ -62,13 +62,13 @@ async def by_platform_id(conn: aiosqlite.Connection, channel: str, platform_id: 
 
 
 async def store_or_find(
-    conn: aiosqlite.Connection, channel: str, platform_id: str, payload: str, now: datetime
+    conn: Connection, channel: str, platform_id: str, payload: str, now: datetime
 ) -> StoredItem:
     """Store one update, or find it if already stored (a platform retry): the new row in one
     statement (RETURNING), a read only for a retry; either way it writes at most once."""
     rows = await fetch_all(
-        conn, "INSERT OR IGNORE INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
-        " RETURNING id, status, response",
+        conn, "INSERT INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING id, status, response",
         (channel, platform_id, payload, stamp(now)),
     )
     if rows:
@@ -78,12 +78,12 @@ async def store_or_find(
     return found
 
 
-async def save_response(conn: aiosqlite.Connection, item_id: int, response: str) -> None:
+async def save_response(conn: Connection, item_id: int, response: str) -> None:
     """The passive reply, so a platform retry of the same message gets the same answer."""
     await conn.execute("UPDATE inbox SET response = ? WHERE id = ?", (response, item_id))
 
 
-async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> list[InboxItem]:
+async def pending(conn: Connection, channel: str, limit: int = 50) -> list[InboxItem]:
     return [InboxItem(*row) for row in await fetch_all(
         conn, "SELECT id, channel, platform_id, payload, attempts FROM inbox"
         " WHERE status = 'pending' AND channel = ? ORDER BY id LIMIT ?",
@@ -91,7 +91,7 @@ async def pending(conn: aiosqlite.Connection, channel: str, limit: int = 50) -> 
     )]
 
 
-async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, note: str = "",
+async def mark_done(conn: Connection, item_id: int, now: datetime, note: str = "",
                     sender: str = "", payload: str | None = None) -> None:
     """Handled (or deliberately not, saying why in `note`, e.g. flood-limited). The sender is
     kept so a resident's erasure can find their raw messages; `payload` replaces the stored one
@@ -99,19 +99,19 @@ async def mark_done(conn: aiosqlite.Connection, item_id: int, now: datetime, not
     await _settle(conn, item_id, InboxStatus.DONE, now, note, sender, payload)
 
 
-async def mark_skipped(conn: aiosqlite.Connection, item_id: int, now: datetime, reason: str,
+async def mark_skipped(conn: Connection, item_id: int, now: datetime, reason: str,
                        sender: str = "", payload: str | None = None) -> None:
     """Not something the bot uses (an edit, a service message, a boost); `reason` says what."""
     await _settle(conn, item_id, InboxStatus.SKIPPED, now, reason, sender, payload)
 
 
-async def park(conn: aiosqlite.Connection, item_id: int, now: datetime, reason: str,
+async def park(conn: Connection, item_id: int, now: datetime, reason: str,
                sender: str = "", payload: str | None = None) -> None:
     """Parked at once: trying again cannot help (it cannot even be parsed)."""
     await _settle(conn, item_id, InboxStatus.FAILED, now, reason[:500], sender, payload)
 
 
-async def _settle(conn: aiosqlite.Connection, item_id: int, status: InboxStatus, now: datetime,
+async def _settle(conn: Connection, item_id: int, status: InboxStatus, now: datetime,
                   note: str, sender: str, payload: str | None) -> None:
     await conn.execute(
         "UPDATE inbox SET status = ?, processed_at = ?, attempts = attempts + 1, error = ?,"
@@ -120,7 +120,7 @@ async def _settle(conn: aiosqlite.Connection, item_id: int, status: InboxStatus,
     )
 
 
-async def record_failure(conn: aiosqlite.Connection, item_id: int, error: str, now: datetime,
+async def record_failure(conn: Connection, item_id: int, error: str, now: datetime,
                          sender: str = "", payload: str | None = None) -> bool:
     """Count a failed attempt; after MAX_ATTEMPTS the item is parked as failed (with `sender` and
     `payload` as for mark_done). True if parked."""

@@ -7,10 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_all, fetch_one
+from storage.db import fetch_all, fetch_one, insert_id
+from storage.engine import Connection, Row
 
 
 class OutboxStatus(StrEnum):
@@ -45,7 +44,7 @@ _COLUMNS = (
 )
 
 
-def _row(row: aiosqlite.Row) -> OutboxRow:
+def _row(row: Row) -> OutboxRow:
     return OutboxRow(
         row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), OutboxStatus(row[6]),
         row[7], row[8], row[9], parse_stamp(row[10]), row[11], parse_stamp(row[12]) if row[12] else None,
@@ -53,7 +52,7 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     channel: str,
     chat_id: str,
     payload: dict,
@@ -63,17 +62,18 @@ async def enqueue(
     ticket_id: int | None = None,
     run_id: int | None = None,
 ) -> int:
-    cursor = await conn.execute(
+    made = await insert_id(
+        conn,
         "INSERT INTO outbox (channel, chat_id, kind, ticket_id, run_id, payload, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (channel, chat_id, kind, ticket_id, run_id, json.dumps(payload, ensure_ascii=False), stamp(now),
          stamp(now)),
     )
-    return int(cursor.lastrowid or 0)
+    return int(made or 0)
 
 
 async def claim_due(
-    conn: aiosqlite.Connection, channel: str, now: datetime, limit: int = 50
+    conn: Connection, channel: str, now: datetime, limit: int = 50
 ) -> list[OutboxRow]:
     """Due rows, at most one per chat and only the chat's oldest unsent, marked as claimed.
 
@@ -95,12 +95,12 @@ async def claim_due(
     return [replace(row, attempts=row.attempts + 1) for row in rows]
 
 
-async def mark_sending(conn: aiosqlite.Connection, row_id: int) -> None:
+async def mark_sending(conn: Connection, row_id: int) -> None:
     """Right before the platform call: from here a crash leaves the outcome unknown."""
     await conn.execute("UPDATE outbox SET status = 'sending' WHERE id = ?", (row_id,))
 
 
-async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | None:
+async def next_due_at(conn: Connection, channel: str) -> datetime | None:
     row = await fetch_one(
         conn, "SELECT MIN(next_attempt_at) FROM outbox WHERE channel = ? AND status = 'pending'",
         (channel,),
@@ -109,7 +109,7 @@ async def next_due_at(conn: aiosqlite.Connection, channel: str) -> datetime | No
 
 
 async def mark_sent(
-    conn: aiosqlite.Connection, row_id: int, platform_message_id: str, now: datetime
+    conn: Connection, row_id: int, platform_message_id: str, now: datetime
 ) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'sent', platform_message_id = ?, sent_at = ?, last_error = ''"
@@ -118,14 +118,14 @@ async def mark_sent(
     )
 
 
-async def mark_retry(conn: aiosqlite.Connection, row_id: int, at: datetime, error: str) -> None:
+async def mark_retry(conn: Connection, row_id: int, at: datetime, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
         (stamp(at), error[:500], row_id),
     )
 
 
-async def mark_resend(conn: aiosqlite.Connection, row_id: int, at: datetime, error: str) -> None:
+async def mark_resend(conn: Connection, row_id: int, at: datetime, error: str) -> None:
     """The try's outcome is unknown (it may have arrived): the row goes again at `at`, as a resend."""
     await conn.execute(
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, resends = resends + 1"
@@ -134,7 +134,7 @@ async def mark_resend(conn: aiosqlite.Connection, row_id: int, at: datetime, err
     )
 
 
-async def move_row(conn: aiosqlite.Connection, row_id: int, chat_id: str, now: datetime, error: str) -> None:
+async def move_row(conn: Connection, row_id: int, chat_id: str, now: datetime, error: str) -> None:
     """The chat got a new id: the row goes there, due now."""
     await conn.execute(
         "UPDATE outbox SET chat_id = ?, status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
@@ -143,7 +143,7 @@ async def move_row(conn: aiosqlite.Connection, row_id: int, chat_id: str, now: d
 
 
 async def mark_final(
-    conn: aiosqlite.Connection, row_id: int, status: OutboxStatus, error: str
+    conn: Connection, row_id: int, status: OutboxStatus, error: str
 ) -> None:
     """Failed (refused: 400/403, or out of tries) or uncertain (out of tries, and it may have arrived)."""
     await conn.execute(
@@ -154,7 +154,7 @@ async def mark_final(
 INTERRUPTED = "interrupted while sending: may have been delivered"
 
 
-async def recover_interrupted(conn: aiosqlite.Connection, channel: str, max_attempts: int) -> tuple[int, int]:
+async def recover_interrupted(conn: Connection, channel: str, max_attempts: int) -> tuple[int, int]:
     """At start, after a crash: (rows to resend, rows given up on).
 
     Rows only 'claimed' never reached the platform: they are simply due again. Rows left
@@ -178,7 +178,7 @@ async def recover_interrupted(conn: aiosqlite.Connection, channel: str, max_atte
     return resent.rowcount, gave_up.rowcount
 
 
-async def rows_for(conn: aiosqlite.Connection, channel: str, chat_id: str, *, after: int = 0) -> list[OutboxRow]:
+async def rows_for(conn: Connection, channel: str, chat_id: str, *, after: int = 0) -> list[OutboxRow]:
     """The chat's rows, oldest first; only those written after row `after` when it is given."""
     return [_row(row) for row in await fetch_all(
         conn, f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND chat_id = ? AND id > ? ORDER BY id",
@@ -201,7 +201,7 @@ UNDELIVERED_KIND = "resident_notice"
 
 
 async def undelivered_for(
-    conn: aiosqlite.Connection, accounts: list[tuple[str, str]], limit: int = 50
+    conn: Connection, accounts: list[tuple[str, str]], limit: int = 50
 ) -> list[Undelivered]:
     """Failed or uncertain, never-shown ticket notices to any of these (channel, chat_id) accounts, oldest first."""
     found: list[Undelivered] = []
@@ -216,14 +216,14 @@ async def undelivered_for(
     return sorted(found, key=lambda notice: notice.id)[:limit]
 
 
-async def mark_shown(conn: aiosqlite.Connection, ids: list[int], now: datetime) -> None:
+async def mark_shown(conn: Connection, ids: list[int], now: datetime) -> None:
     await conn.executemany(
         "UPDATE outbox SET shown_at = ? WHERE id = ? AND shown_at IS NULL",
         [(stamp(now), row_id) for row_id in ids],
     )
 
 
-async def delivery_problems(conn: aiosqlite.Connection, since: datetime) -> dict[str, int]:
+async def delivery_problems(conn: Connection, since: datetime) -> dict[str, int]:
     """Since `since`: rows that ended failed or uncertain, resends of rows whose outcome was unknown
     ("resent", a count of tries), and inbox items parked as failed."""
     counts = {row[0]: int(row[1]) for row in await fetch_all(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from storage import attachments, erasure, inbox
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one
+from storage.engine import Connection
 
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
 # Blanking an outbox row: one not yet sent is dropped (failed, reason "erased", never shown in
@@ -56,7 +55,7 @@ class Erased:
     messages: int
 
 
-async def resident_data(conn: aiosqlite.Connection, resident_id: int) -> ResidentData:
+async def resident_data(conn: Connection, resident_id: int) -> ResidentData:
     row = await fetch_one(
         conn, "SELECT display_name, phone, phone_shared, COALESCE(compound, ''), COALESCE(building, '')"
         " FROM residents WHERE id = ?", (resident_id,)
@@ -72,7 +71,7 @@ async def resident_data(conn: aiosqlite.Connection, resident_id: int) -> Residen
                         int(counts[0]) if counts else 0, int(counts[1]) if counts else 0, channels)
 
 
-async def signups_of(conn: aiosqlite.Connection, resident_id: int) -> list[SignupRecord]:
+async def signups_of(conn: Connection, resident_id: int) -> list[SignupRecord]:
     """Every sign-up row of the resident (cancelled ones too: the row is still kept)."""
     return [SignupRecord(int(r[0]), r[1], parse_stamp(r[2]) if r[2] else None, r[3], r[4] == "cancelled")
             for r in await fetch_all(
@@ -81,12 +80,12 @@ async def signups_of(conn: aiosqlite.Connection, resident_id: int) -> list[Signu
                 " ORDER BY s.created_at, s.announcement_id", (resident_id,))]
 
 
-async def add_tag(conn: aiosqlite.Connection, resident_id: int, tag: str, now: datetime) -> None:
-    await conn.execute("INSERT OR IGNORE INTO resident_tags (resident_id, tag, added_at) VALUES (?, ?, ?)",
-                       (resident_id, tag, stamp(now)))
+async def add_tag(conn: Connection, resident_id: int, tag: str, now: datetime) -> None:
+    await conn.execute("INSERT INTO resident_tags (resident_id, tag, added_at) VALUES (?, ?, ?)"
+                       " ON CONFLICT DO NOTHING", (resident_id, tag, stamp(now)))
 
 
-async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now: datetime) -> None:
+async def _purge_tickets(conn: Connection, ticket_ids: list[int], now: datetime) -> None:
     """A ticket keeps what the 三率 and the audit need (who, when, grid, category, status); its
     description, phone, flat (detail), exact location, result note, photos and event notes go."""
     for ticket_id in ticket_ids:
@@ -101,7 +100,7 @@ async def _purge_tickets(conn: aiosqlite.Connection, ticket_ids: list[int], now:
         await conn.execute(_BLANK_OUTBOX + "ticket_id = ?1", (ticket_id, stamp(now)))
 
 
-async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: datetime,
+async def erase_resident(conn: Connection, resident_id: int, now: datetime,
                          masks: erasure.Masks = erasure.AS_STORED) -> Erased:
     """Erase a resident's personal data everywhere; their accounts stay so the chat still works.
 
@@ -148,7 +147,7 @@ async def erase_resident(conn: aiosqlite.Connection, resident_id: int, now: date
     return Erased(len(ticket_ids), messages)
 
 
-async def purge_expired(conn: aiosqlite.Connection, now: datetime, retention: timedelta) -> int:
+async def purge_expired(conn: Connection, now: datetime, retention: timedelta) -> int:
     """Retention: personal fields of tickets closed before the cutoff, and raw messages older than
     it, are blanked, a batch at a time; returns how many rows changed (0 when caught up)."""
     cutoff = stamp(now - retention)

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.announcements import Announcement
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
+from storage.engine import Connection
 
 
 class SignupStatus(StrEnum):
@@ -51,19 +50,19 @@ def is_closed(announcement: Announcement, now: datetime) -> bool:
     return announcement.signup_closes_at is not None and now >= announcement.signup_closes_at
 
 
-async def get(conn: aiosqlite.Connection, announcement_id: int, resident_id: int) -> Signup | None:
+async def get(conn: Connection, announcement_id: int, resident_id: int) -> Signup | None:
     row = await fetch_one(conn, "SELECT resident_id, status, name, phone FROM signups"
                           " WHERE announcement_id = ? AND resident_id = ?", (announcement_id, resident_id))
     return Signup(int(row[0]), SignupStatus(row[1]), row[2], row[3]) if row else None
 
 
-async def count(conn: aiosqlite.Connection, announcement_id: int, status: SignupStatus = SignupStatus.ACTIVE) -> int:
+async def count(conn: Connection, announcement_id: int, status: SignupStatus = SignupStatus.ACTIVE) -> int:
     row = await fetch_one(conn, "SELECT COUNT(*) FROM signups WHERE announcement_id = ? AND status = ?",
                           (announcement_id, status.value))
     return int(row[0]) if row else 0
 
 
-async def sign_up(conn: aiosqlite.Connection, announcement: Announcement, resident_id: int, contact: Contact,
+async def sign_up(conn: Connection, announcement: Announcement, resident_id: int, contact: Contact,
                   now: datetime, *, wait: bool) -> SignupResult:
     """A place if there is one; else the waiting list when `wait`, else FULL."""
     if is_closed(announcement, now):
@@ -87,7 +86,7 @@ async def sign_up(conn: aiosqlite.Connection, announcement: Announcement, reside
     return SignupResult.WAITING if full else SignupResult.JOINED
 
 
-async def leave(conn: aiosqlite.Connection, announcement: Announcement, resident_id: int,
+async def leave(conn: Connection, announcement: Announcement, resident_id: int,
                 now: datetime) -> tuple[SignupStatus | None, list[int]]:
     """(the status left — None if not signed up —, the residents moved up into the freed place)."""
     current = await get(conn, announcement.id, resident_id)
@@ -103,7 +102,7 @@ async def leave(conn: aiosqlite.Connection, announcement: Announcement, resident
     return current.status, await fill_places(conn, announcement, now)
 
 
-async def fill_places(conn: aiosqlite.Connection, announcement: Announcement, now: datetime) -> list[int]:
+async def fill_places(conn: Connection, announcement: Announcement, now: datetime) -> list[int]:
     """Move up waiting residents, first come first served, into the free places; who moved up."""
     if announcement.capacity is None or (announcement.starts_at is not None and now >= announcement.starts_at):
         return []  # until the activity starts, even after sign-up closed: a place is worth telling
@@ -112,7 +111,7 @@ async def fill_places(conn: aiosqlite.Connection, announcement: Announcement, no
         return []
     waiting = await fetch_all(
         conn, "SELECT resident_id FROM signups WHERE announcement_id = ? AND status = 'waiting'"
-        " ORDER BY joined_at, rowid LIMIT ?", (announcement.id, free))
+        " ORDER BY joined_at, created_at, resident_id LIMIT ?", (announcement.id, free))
     moved: list[int] = []
     for (resident_id,) in waiting:
         cursor = await conn.execute(
@@ -124,15 +123,16 @@ async def fill_places(conn: aiosqlite.Connection, announcement: Announcement, no
     return moved
 
 
-async def listed(conn: aiosqlite.Connection, announcement_id: int) -> list[Signup]:
+async def listed(conn: Connection, announcement_id: int) -> list[Signup]:
     """Signed up, then waiting, each in the order they joined."""
     rows = await fetch_all(
         conn, "SELECT resident_id, status, name, phone FROM signups WHERE announcement_id = ?"
-        " AND status IN ('active', 'waiting') ORDER BY status = 'waiting', joined_at, rowid", (announcement_id,))
+        " AND status IN ('active', 'waiting') ORDER BY status = 'waiting', joined_at,"
+        " created_at, resident_id", (announcement_id,))
     return [Signup(int(r[0]), SignupStatus(r[1]), r[2], r[3]) for r in rows]
 
 
-async def last_contact(conn: aiosqlite.Connection, resident_id: int) -> Contact | None:
+async def last_contact(conn: Connection, resident_id: int) -> Contact | None:
     """The name and phone this resident gave at their latest sign-up, to offer again."""
     row = await fetch_one(
         conn, "SELECT name, phone FROM signups WHERE resident_id = ? AND (name != '' OR phone != '')"
@@ -140,6 +140,6 @@ async def last_contact(conn: aiosqlite.Connection, resident_id: int) -> Contact 
     return Contact(row[0], row[1]) if row else None
 
 
-async def set_capacity(conn: aiosqlite.Connection, announcement_id: int, capacity: int, now: datetime) -> None:
+async def set_capacity(conn: Connection, announcement_id: int, capacity: int, now: datetime) -> None:
     await conn.execute("UPDATE announcements SET capacity = ?, updated_at = ? WHERE id = ?",
                        (capacity, stamp(now), announcement_id))

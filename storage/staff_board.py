@@ -11,10 +11,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all
+from storage.engine import Connection
 from storage.tickets import _COLUMNS, OPEN_STATUSES, Ticket, TicketStatus, _ticket
 
 # Which deadline an open ticket is working towards, by state (as DUE below says in SQL).
@@ -37,7 +36,7 @@ class TicketScope:
 
     def sql(self) -> tuple[str, list[object]]:
         if self.everything:
-            return "1", []
+            return "1 = 1", []  # true on both engines (PostgreSQL has no integer truth)
         if self.grid_id is not None:
             return "t.grid_id = ?", [self.grid_id]
         if self.community_id is not None:
@@ -51,7 +50,7 @@ class TicketScope:
             else:
                 parts.append("(t.category_id = ? AND t.community_id = ?)")
                 values += [category, community]
-        return (f"({' OR '.join(parts)})" if parts else "0"), values
+        return (f"({' OR '.join(parts)})" if parts else "1 = 0"), values
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def _columns() -> str:
     return ", ".join(f"t.{c.strip()}" for c in _COLUMNS.split(","))
 
 
-async def board_tickets(conn: aiosqlite.Connection, scope: TicketScope, board: BoardFilter, now: datetime
+async def board_tickets(conn: Connection, scope: TicketScope, board: BoardFilter, now: datetime
                         ) -> list[Ticket]:
     """Tickets matching the filters, the soonest due first (closed ones last, newest first)."""
     where, params = _where(scope, board, now, with_status=True)
@@ -120,7 +119,7 @@ async def board_tickets(conn: aiosqlite.Connection, scope: TicketScope, board: B
     return [_ticket(row) for row in await fetch_all(conn, sql, [*params, board.limit])]
 
 
-async def state_counts(conn: aiosqlite.Connection, scope: TicketScope, board: BoardFilter, now: datetime
+async def state_counts(conn: Connection, scope: TicketScope, board: BoardFilter, now: datetime
                        ) -> dict[str, int]:
     """Tickets per state under every filter but the state itself."""
     where, params = _where(scope, board, now, with_status=False)
@@ -139,7 +138,7 @@ class Escalation:
     grid_id: str
 
 
-async def open_due(conn: aiosqlite.Connection, scope: TicketScope, until: datetime) -> list[Ticket]:
+async def open_due(conn: Connection, scope: TicketScope, until: datetime) -> list[Ticket]:
     """Open tickets in scope whose current deadline falls before `until` (missed ones included)."""
     clause, values = scope.sql()
     marks = ", ".join("?" for _ in OPEN_STATUSES)
@@ -148,7 +147,7 @@ async def open_due(conn: aiosqlite.Connection, scope: TicketScope, until: dateti
     return [_ticket(row) for row in await fetch_all(conn, sql, [*values, *OPEN_STATUSES, stamp(until)])]
 
 
-async def escalations(conn: aiosqlite.Connection, scope: TicketScope, limit: int = 100) -> list[Escalation]:
+async def escalations(conn: Connection, scope: TicketScope, limit: int = 100) -> list[Escalation]:
     """Each 吹哨 and each miss at the top level of tickets in scope, newest first."""
     clause, values = scope.sql()
     rows = await fetch_all(

@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all
+from storage.engine import Connection
 from storage.periods import Period
 from storage.tickets import OPEN_STATUSES, Rating, TicketStatus
 
@@ -137,11 +136,12 @@ _GROUP_COLUMNS = {None: "NULL", "grid": "t.grid_id", "community": "t.community_i
 def _spans(hours: CategoryHours) -> tuple[str, list[object]]:
     """A CTE body listing (category_id, ack_us, resolve_us), all values as parameters."""
     if not hours:
-        return "SELECT NULL, NULL, NULL WHERE 0", []
+        return "SELECT NULL, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER) WHERE 0", []
     values: list[object] = []
     for category_id, (ack_hours, resolve_hours) in hours.items():
         values += [category_id, round(ack_hours * MICROS_PER_HOUR), round(resolve_hours * MICROS_PER_HOUR)]
-    return "VALUES " + ", ".join("(?, ?, ?)" for _ in hours), values
+    # The spans are typed where they are written: PostgreSQL would read bare ? in VALUES as text.
+    return "VALUES " + ", ".join("(?, CAST(? AS INTEGER), CAST(? AS INTEGER))" for _ in hours), values
 
 
 def _area(scope: Scope) -> tuple[str, list[object]]:
@@ -193,7 +193,7 @@ judged AS (
     FROM ticket_rate_facts AS f {join}
     WHERE f.created_at >= ? AND f.created_at < ?{area}
 )
-SELECT key,
+SELECT {"key" if group != "NULL" else "NULL"},
     SUM(1 - withdrawn),
     SUM(withdrawn),
     SUM(acked * (1 - withdrawn)),
@@ -241,14 +241,14 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
 )
 
 
-async def refresh_facts(conn: aiosqlite.Connection) -> None:
+async def refresh_facts(conn: Connection) -> None:
     """Fold the events appended since the last call into ticket_rate_facts (cheap when few)."""
     for statement in FOLD_FACTS:
         await conn.execute(statement)
 
 
 async def _grouped(
-    conn: aiosqlite.Connection, period: Period, scope: Scope, hours: CategoryHours,
+    conn: Connection, period: Period, scope: Scope, hours: CategoryHours,
     by: Literal["grid", "community"] | None,
 ) -> list[GroupRates]:
     spans, span_values = _spans(hours)
@@ -263,7 +263,7 @@ async def _grouped(
 
 
 async def rates(
-    conn: aiosqlite.Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
+    conn: Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
 ) -> Rates:
     """The 三率 counts of one scope over one period."""
     rows = await _grouped(conn, period, scope, hours or {}, None)
@@ -271,21 +271,21 @@ async def rates(
 
 
 async def grid_breakdown(
-    conn: aiosqlite.Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
+    conn: Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
 ) -> list[GroupRates]:
     """One row per grid (by current grid) that has tickets created in the period, by grid id."""
     return await _grouped(conn, period, scope, hours or {}, "grid")
 
 
 async def community_breakdown(
-    conn: aiosqlite.Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
+    conn: Connection, period: Period, scope: Scope = SUBDISTRICT, hours: CategoryHours | None = None
 ) -> list[GroupRates]:
     """One row per community that has tickets created in the period, by community id."""
     return await _grouped(conn, period, scope, hours or {}, "community")
 
 
 async def overdue_tickets(
-    conn: aiosqlite.Connection, now: datetime, scope: Scope = SUBDISTRICT
+    conn: Connection, now: datetime, scope: Scope = SUBDISTRICT
 ) -> list[OverdueTicket]:
     """Open tickets past a deadline they still have to meet, most overdue first.
 

@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
+from storage.engine import Connection
 from storage.tickets import (
     INSERT_EVENT,
     EventAction,
@@ -59,7 +58,7 @@ def _params(ticket_id: int, now: datetime, event: NewEvent) -> tuple[object, ...
 
 
 async def apply_transition(
-    conn: aiosqlite.Connection, change: TicketChange, events: Sequence[NewEvent], now: datetime
+    conn: Connection, change: TicketChange, events: Sequence[NewEvent], now: datetime
 ) -> bool:
     """The ticket change and its audit rows together; False, and nothing written, when the
     ticket is no longer in `change.expected` (or does not exist).
@@ -81,7 +80,7 @@ async def apply_transition(
     return True
 
 
-async def file_ticket(conn: aiosqlite.Connection, new: NewTicket, created: NewEvent, now: datetime) -> int:
+async def file_ticket(conn: Connection, new: NewTicket, created: NewEvent, now: datetime) -> int:
     """A new ticket and its `created` audit row; the ticket's id."""
     ticket_id = await create_ticket(conn, new, now)
     await conn.execute(INSERT_EVENT, _params(ticket_id, now, created))

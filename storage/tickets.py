@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.attachments import Attachment as Attachment
 from storage.attachments import AttachmentKind as AttachmentKind
 from storage.attachments import add_photo as add_photo
 from storage.attachments import attachments_of as attachments_of
 from storage.attachments import photos_of as photos_of
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_all, fetch_one, optional_equals
+from storage.db import fetch_all, fetch_one, insert_id, optional_equals
+from storage.engine import Connection, Row
 
 
 class TicketStatus(StrEnum):
@@ -128,7 +127,7 @@ _COLUMNS = (
 )
 
 
-async def last_detail(conn: aiosqlite.Connection, resident_id: int, compound: str, building: str) -> str:
+async def last_detail(conn: Connection, resident_id: int, compound: str, building: str) -> str:
     """The flat the resident gave on her latest ticket in this building ('' if none)."""
     row = await fetch_one(
         conn, "SELECT detail FROM tickets WHERE resident_id = ? AND compound = ? AND building = ?"
@@ -136,7 +135,7 @@ async def last_detail(conn: aiosqlite.Connection, resident_id: int, compound: st
     return str(row[0]) if row else ""
 
 
-def _ticket(row: aiosqlite.Row) -> Ticket:
+def _ticket(row: Row) -> Ticket:
     values = list(row)
     values[11] = TicketStatus(values[11])
     for index in (15, 16, 17):
@@ -144,12 +143,13 @@ def _ticket(row: aiosqlite.Row) -> Ticket:
     return Ticket(*values)
 
 
-async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetime) -> int:
-    cursor = await conn.execute(
+async def create_ticket(conn: Connection, new: NewTicket, now: datetime) -> int:
+    made = await insert_id(
+        conn,
         "INSERT INTO tickets (resident_id, category_id, description, community_id, compound,"
         " building, grid_id, phone, latitude, longitude, status, source_channel, created_at,"
         " updated_at, ack_due_at, resolve_due_at, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             new.resident_id, new.category_id, new.description, new.community_id, new.compound,
             new.building, new.grid_id, new.phone, new.latitude, new.longitude, TicketStatus.NEW,
@@ -157,10 +157,10 @@ async def create_ticket(conn: aiosqlite.Connection, new: NewTicket, now: datetim
             stamp(new.resolve_due_at), new.detail,
         ),
     )
-    return int(cursor.lastrowid or 0)
+    return int(made or 0)
 
 
-async def get_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Ticket | None:
+async def get_ticket(conn: Connection, ticket_id: int) -> Ticket | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))
     return _ticket(row) if row else None
 
@@ -175,7 +175,7 @@ def set_clause(now: datetime, **changes: object) -> tuple[str, list[object]]:
 
 
 async def update_ticket(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     ticket_id: int,
     now: datetime,
     *,
@@ -209,7 +209,7 @@ def event_params(ticket_id: int, now: datetime, actor_kind: str, actor_id: str, 
 
 
 async def add_event(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     ticket_id: int,
     now: datetime,
     actor_kind: str,
@@ -222,7 +222,7 @@ async def add_event(
     await conn.execute(INSERT_EVENT, event_params(ticket_id, now, actor_kind, actor_id, action, note, data))
 
 
-async def events_of(conn: aiosqlite.Connection, ticket_id: int) -> list[TicketEvent]:
+async def events_of(conn: Connection, ticket_id: int) -> list[TicketEvent]:
     rows = await fetch_all(
         conn, "SELECT id, ticket_id, at, actor_kind, actor_id, action, note, data FROM ticket_events"
         " WHERE ticket_id = ? ORDER BY id",
@@ -235,7 +235,7 @@ async def events_of(conn: aiosqlite.Connection, ticket_id: int) -> list[TicketEv
 
 
 async def tickets_of_resident(
-    conn: aiosqlite.Connection, resident_id: int, limit: int = 10
+    conn: Connection, resident_id: int, limit: int = 10
 ) -> list[Ticket]:
     return [_ticket(row) for row in await fetch_all(
         conn, f"SELECT {_COLUMNS} FROM tickets WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
@@ -244,7 +244,7 @@ async def tickets_of_resident(
 
 
 async def open_tickets_like(
-    conn: aiosqlite.Connection, compound: str, building: str, category_id: str
+    conn: Connection, compound: str, building: str, category_id: str
 ) -> list[Ticket]:
     """Open tickets of one category in one building: candidates for 我也遇到."""
     marks = ", ".join("?" for _ in OPEN_STATUSES)
@@ -256,7 +256,7 @@ async def open_tickets_like(
 
 
 async def open_tickets(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     grid_id: str | None = None,
     community_id: str | None = None,
@@ -269,15 +269,16 @@ async def open_tickets(
     return [_ticket(row) for row in await fetch_all(conn, sql, (*OPEN_STATUSES, *values, limit))]
 
 
-async def add_follower(conn: aiosqlite.Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:
+async def add_follower(conn: Connection, ticket_id: int, resident_id: int, now: datetime) -> bool:
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO ticket_followers (ticket_id, resident_id, added_at) VALUES (?, ?, ?)",
+        "INSERT INTO ticket_followers (ticket_id, resident_id, added_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (ticket_id, resident_id, stamp(now)),
     )
     return cursor.rowcount == 1
 
 
-async def followers_of(conn: aiosqlite.Connection, ticket_id: int) -> list[int]:
+async def followers_of(conn: Connection, ticket_id: int) -> list[int]:
     return [int(r[0]) for r in await fetch_all(
         conn, "SELECT resident_id FROM ticket_followers WHERE ticket_id = ? ORDER BY added_at",
         (ticket_id,),

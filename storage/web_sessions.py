@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one
+from storage.engine import Connection
 
 WEB_ORIGIN = "web"
 
@@ -47,7 +46,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-async def create_link(conn: aiosqlite.Connection, person_id: str, now: datetime, valid_for: timedelta) -> str:
+async def create_link(conn: Connection, person_id: str, now: datetime, valid_for: timedelta) -> str:
     token = secrets.token_urlsafe(32)
     await conn.execute(
         "INSERT INTO web_links (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -55,7 +54,7 @@ async def create_link(conn: aiosqlite.Connection, person_id: str, now: datetime,
     return token
 
 
-async def redeem_link(conn: aiosqlite.Connection, token: str, now: datetime) -> Redeemed:
+async def redeem_link(conn: Connection, token: str, now: datetime) -> Redeemed:
     """Use a link once: OK with its person, or why not (unknown, already used, expired)."""
     digest = token_hash(token)
     row = await fetch_one(conn, "SELECT person_id, expires_at, used_at FROM web_links WHERE token_hash = ?",
@@ -73,7 +72,7 @@ async def redeem_link(conn: aiosqlite.Connection, token: str, now: datetime) -> 
     return Redeemed(LinkState.OK, str(row[0]))
 
 
-async def binding_of(conn: aiosqlite.Connection, person_id: str) -> str | None:
+async def binding_of(conn: Connection, person_id: str) -> str | None:
     """What a session is tied to: the active person's role and area and their bound accounts;
     None when the person is not (or no longer) in the config."""
     person = await fetch_one(conn, "SELECT role, grid_id, community_id FROM people WHERE id = ? AND active = 1",
@@ -85,7 +84,7 @@ async def binding_of(conn: aiosqlite.Connection, person_id: str) -> str | None:
     return json.dumps([list(person), [list(row) for row in bound]], ensure_ascii=False)
 
 
-async def create_session(conn: aiosqlite.Connection, person_id: str, binding: str, now: datetime
+async def create_session(conn: Connection, person_id: str, binding: str, now: datetime
                          ) -> tuple[str, str]:
     """A new session: (cookie token, CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
@@ -95,7 +94,7 @@ async def create_session(conn: aiosqlite.Connection, person_id: str, binding: st
     return token, csrf
 
 
-async def current_session(conn: aiosqlite.Connection, token: str, now: datetime, idle: timedelta
+async def current_session(conn: Connection, token: str, now: datetime, idle: timedelta
                           ) -> WebSession | None:
     """The live session of a cookie token, its idle clock restarted; an idle one, or one whose
     person's binding changed, is ended here and None returned."""
@@ -112,11 +111,11 @@ async def current_session(conn: aiosqlite.Connection, token: str, now: datetime,
     return WebSession(person_id, csrf, now)
 
 
-async def end_session(conn: aiosqlite.Connection, token: str) -> None:
+async def end_session(conn: Connection, token: str) -> None:
     await conn.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash(token),))
 
 
-async def end_stale_sessions(conn: aiosqlite.Connection) -> int:
+async def end_stale_sessions(conn: Connection) -> int:
     """End every session whose person's binding changed or who left the config (at start, after
     the config's people are synced); the number ended."""
     ended = 0
@@ -127,17 +126,17 @@ async def end_stale_sessions(conn: aiosqlite.Connection) -> int:
     return ended
 
 
-async def sessions_of(conn: aiosqlite.Connection, person_id: str) -> int:
+async def sessions_of(conn: Connection, person_id: str) -> int:
     row = await fetch_one(conn, "SELECT COUNT(*) FROM web_sessions WHERE person_id = ?", (person_id,))
     return int(row[0]) if row else 0
 
 
-async def last_event_id(conn: aiosqlite.Connection) -> int:
+async def last_event_id(conn: Connection) -> int:
     row = await fetch_one(conn, "SELECT COALESCE(MAX(id), 0) FROM ticket_events")
     return int(row[0]) if row else 0
 
 
-async def mark_origin(conn: aiosqlite.Connection, ticket_id: int, after_event: int, origin: str) -> int:
+async def mark_origin(conn: Connection, ticket_id: int, after_event: int, origin: str) -> int:
     """Mark the ticket's events written after `after_event` (this transaction's) as from
     `origin`; how many were marked."""
     cursor = await conn.execute(
@@ -146,7 +145,7 @@ async def mark_origin(conn: aiosqlite.Connection, ticket_id: int, after_event: i
     return cursor.rowcount
 
 
-async def origins_of(conn: aiosqlite.Connection, ticket_id: int) -> dict[int, str]:
+async def origins_of(conn: Connection, ticket_id: int) -> dict[int, str]:
     rows = await fetch_all(
         conn, "SELECT o.event_id, o.origin FROM ticket_event_origins AS o"
         " JOIN ticket_events AS e ON e.id = o.event_id WHERE e.ticket_id = ?", (ticket_id,))
@@ -158,7 +157,7 @@ async def origins_of(conn: aiosqlite.Connection, ticket_id: int) -> dict[int, st
 STAFF_NOTE = "staff_note"
 
 
-async def add_staff_note(conn: aiosqlite.Connection, ticket_id: int, person_id: str, note: str,
+async def add_staff_note(conn: Connection, ticket_id: int, person_id: str, note: str,
                          now: datetime) -> None:
     await conn.execute(
         "INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action, note, data)"

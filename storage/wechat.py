@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import aiosqlite
-
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_one
+from storage.db import fetch_one, insert_id
+from storage.engine import Connection
 
 # WeChat's customer-service rules: after a message, 5 pushes within 48 h; after a menu tap,
 # 3 pushes within a minute.
@@ -39,7 +38,7 @@ _GIVE_BACK = {
 }
 
 
-async def record_interaction(conn: aiosqlite.Connection, openid: str, kind: Interaction,
+async def record_interaction(conn: Connection, openid: str, kind: Interaction,
                              now: datetime) -> None:
     """A follower's message or tap opens (or reopens) the window for pushes."""
     if kind is Interaction.MESSAGE:
@@ -51,7 +50,7 @@ async def record_interaction(conn: aiosqlite.Connection, openid: str, kind: Inte
     await conn.execute(sql, (openid, stamp(now)))
 
 
-async def take_window_slot(conn: aiosqlite.Connection, openid: str, now: datetime) -> WindowCheck:
+async def take_window_slot(conn: Connection, openid: str, now: datetime) -> WindowCheck:
     """Use one customer-service push if the window allows it; never more than WeChat permits."""
     row = await fetch_one(
         conn, "SELECT message_at, message_sent, tap_at, tap_sent FROM wechat_windows WHERE openid = ?",
@@ -72,12 +71,12 @@ async def take_window_slot(conn: aiosqlite.Connection, openid: str, now: datetim
     return WindowCheck(False, "window closed (no message within 48 h)")
 
 
-async def give_back_window_slot(conn: aiosqlite.Connection, openid: str, used: Interaction) -> None:
+async def give_back_window_slot(conn: Connection, openid: str, used: Interaction) -> None:
     """A push WeChat refused (or never received) did not use up one of the follower's slots."""
     await conn.execute(_GIVE_BACK[used], (openid,))
 
 
-async def close_window(conn: aiosqlite.Connection, openid: str) -> None:
+async def close_window(conn: Connection, openid: str) -> None:
     """WeChat said the window is closed (45015/45047): believe it until the next message."""
     await conn.execute(
         "UPDATE wechat_windows SET message_sent = ?, tap_sent = ? WHERE openid = ?",
@@ -85,7 +84,7 @@ async def close_window(conn: aiosqlite.Connection, openid: str) -> None:
     )
 
 
-async def save_choices(conn: aiosqlite.Connection, openid: str, options: list[tuple[str, str]],
+async def save_choices(conn: Connection, openid: str, options: list[tuple[str, str]],
                        now: datetime) -> None:
     """The numbered list just shown; the next "1", "2" ... refer to it."""
     if not options:
@@ -97,20 +96,20 @@ async def save_choices(conn: aiosqlite.Connection, openid: str, options: list[tu
     )
 
 
-async def last_choices(conn: aiosqlite.Connection, openid: str) -> list[tuple[str, str]]:
+async def last_choices(conn: Connection, openid: str) -> list[tuple[str, str]]:
     row = await fetch_one(conn, "SELECT options FROM wechat_choices WHERE openid = ?", (openid,))
     return [(label, data) for label, data in json.loads(row[0])] if row else []
 
 
-async def add_menu_items(conn: aiosqlite.Connection, openid: str, data: list[str], now: datetime) -> list[int]:
+async def add_menu_items(conn: Connection, openid: str, data: list[str], now: datetime) -> list[int]:
     """Ids for msgmenu items: a tap comes back as text with bizmsgmenuid = one of these."""
     ids = []
     for value in data:
-        cursor = await conn.execute(
-            "INSERT INTO wechat_menu_items (openid, data, created_at) VALUES (?, ?, ?)",
+        made = await insert_id(
+            conn, "INSERT INTO wechat_menu_items (openid, data, created_at) VALUES (?, ?, ?) RETURNING id",
             (openid, value, stamp(now)),
         )
-        ids.append(int(cursor.lastrowid or 0))
+        ids.append(int(made or 0))
     await conn.execute(
         "DELETE FROM wechat_menu_items WHERE openid = ? AND id <= ("
         " SELECT id FROM wechat_menu_items WHERE openid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
@@ -119,7 +118,7 @@ async def add_menu_items(conn: aiosqlite.Connection, openid: str, data: list[str
     return ids
 
 
-async def menu_item(conn: aiosqlite.Connection, openid: str, item_id: int) -> str | None:
+async def menu_item(conn: Connection, openid: str, item_id: int) -> str | None:
     """The button data of a tapped msgmenu item, only if it was sent to this follower."""
     row = await fetch_one(conn, "SELECT data FROM wechat_menu_items WHERE id = ? AND openid = ?", (item_id, openid))
     return str(row[0]) if row else None

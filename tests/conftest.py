@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +16,7 @@ from storage.db import Database
 from tests.chat import ChatUser
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.wechat_api import FakeWeChatAPI
+from tests.pg_cluster import TEMPLATE, Cluster
 from tests.telegram_harness import TelegramRun, start_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +29,20 @@ pytest_plugins = ["tests.guard.plugin", "pytester"]
 LAYER_MARKERS = {"e2e": ("e2e", "slow")}
 
 
+# Layers whose `db` / `app` tests run on both engines (e2e on PostgreSQL is the next step).
+BOTH_ENGINES = {"flows", "integration"}
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = Path(str(metafunc.definition.path))
+    if "engine" not in metafunc.fixturenames or not path.is_relative_to(TESTS):
+        return
+    if path.relative_to(TESTS).parts[0] in BOTH_ENGINES:
+        sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("engine", ENGINES[:1] if sqlite_only else ENGINES, indirect=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(TESTS):
@@ -34,8 +51,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def config() -> Config:
+def sample_config() -> Config:
     return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture
+def config(sample_config: Config, pg_url: str | None) -> Config:
+    """The sample config; on PostgreSQL with storage.url set, so whatever the test builds from it
+    (the app, a CLI command) opens this test's database."""
+    if pg_url is None:
+        return sample_config
+    return sample_config.model_copy(update={"storage": sample_config.storage.model_copy(update={"url": pg_url})})
 
 
 @pytest.fixture
@@ -43,10 +69,49 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the session, with a migrated template database.
+
+    It is started only when a test asks for PostgreSQL; if it cannot start, those tests fail
+    with the reason (never skip: CI must run them)."""
+    cluster = Cluster.start()
+    try:
+        async def prepare() -> None:
+            url = await cluster.create(TEMPLATE)
+            template = await Database.open(url, FakeClock())
+            await template.close()
+
+        # Its own loop in its own thread: the first test to ask may be inside a running loop.
+        with ThreadPoolExecutor(1) as worker:
+            worker.submit(asyncio.run, prepare()).result()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-async def db(clock: FakeClock, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database on a real SQLite file, without the rest of the app."""
-    opened = await Database.open(tmp_path / "store.db", clock)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine under test: both in tests/flows and tests/integration, else SQLite."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+async def pg_url(engine: str, request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """A fresh migrated PostgreSQL database for this test (a clone of the template), or None."""
+    if engine != "postgresql":
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name, url = await cluster.clone()
+    yield url
+    await cluster.drop(name)
+
+
+@pytest.fixture
+async def db(clock: FakeClock, tmp_path: Path, pg_url: str | None) -> AsyncIterator[Database]:
+    """A migrated database without the rest of the app: a real SQLite file, or PostgreSQL."""
+    opened = await Database.open(pg_url or tmp_path / "store.db", clock)
     yield opened
     await opened.close()
 

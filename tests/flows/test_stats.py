@@ -457,7 +457,8 @@ async def test_stats_in_a_group_moves_to_private_chat(admin: ChatUser, november:
 
 @pytest.mark.slow  # the command line in its own process
 async def test_cli_prints_the_stats(config: Config, tmp_path) -> None:  # noqa: ANN001
-    path = write_config(tmp_path)
+    # The command reads the database the app below writes: this test's PostgreSQL one too.
+    path = write_config(tmp_path, lambda data: data["storage"].update(url=config.storage.url))
     from bot.bootstrap import build_app
 
     app = await build_app(config, FakeClock(utc(2026, 10, 1)), tmp_path / "bot.db")

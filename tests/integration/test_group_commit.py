@@ -91,6 +91,7 @@ async def test_a_cancelled_submitter_is_withdrawn(db: Database) -> None:
     assert await marks(db) == [3]  # neither cancelled unit was stored later by someone else
 
 
+@pytest.mark.sqlite_only  # PostgreSQL aborts a transaction on any error: there every shared unit has its savepoint
 async def test_single_statement_units_share_a_commit_without_savepoints(db: Database) -> None:
     """A unit of one statement is atomic by itself (SQLite backs out a failed statement alone):
     it runs without a savepoint of its own — two fewer trips to the database thread — and its
@@ -112,3 +113,22 @@ async def test_single_statement_units_share_a_commit_without_savepoints(db: Data
     assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "IntegrityError", "NoneType"]
     assert await marks(db) == [0, 1, 3]
     assert not [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO"))]
+
+
+async def test_a_failing_single_statement_unit_leaves_the_others_committed(db: Database) -> None:
+    """On both engines: one `atomic` unit's failure (a NOT NULL constraint) in a shared
+    transaction leaves the units beside it committed (PostgreSQL, which aborts a transaction on
+    any error, gives each its savepoint)."""
+    group = GroupCommit(db)
+
+    def one(value: int | None) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
+        async def work(conn: aiosqlite.Connection) -> None:
+            await conn.execute("INSERT INTO marks (value) VALUES (?)", (value,))
+        return work
+
+    async with db.transaction():  # held, so the four units queue up and share the next one
+        tasks = [asyncio.create_task(group.run(one(None if v == 2 else v), atomic=True)) for v in range(4)]
+        await asyncio.sleep(0.02)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [isinstance(r, Exception) for r in results] == [False, False, True, False]
+    assert await marks(db) == [0, 1, 3]

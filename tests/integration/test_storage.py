@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from bot.app import App
 from storage import accounts, inbox, outbox, reads, state, tickets
 from storage.clock import FakeClock, stamp
 from storage.db import BUSY_TIMEOUT_MS, Database, bundled_migrations
+from storage.engine import Engine, integrity_errors
 from storage.outbox import OutboxStatus
 from tests.chat import ChatUser, account, all_tickets, audit, file_report, query, read, steps
 
@@ -21,14 +21,19 @@ async def pragma(db: Database, name: str) -> object:
         return (await cursor.fetchone())[0]
 
 
+TRIGGERS = {
+    Engine.SQLITE: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name",
+    Engine.POSTGRESQL: "SELECT DISTINCT trigger_name FROM information_schema.triggers ORDER BY trigger_name",
+}
+
+
 async def test_migrations_set_the_latest_version(db: Database) -> None:
     latest = max(number for number, _ in bundled_migrations())
     assert latest >= 1
     assert await db.schema_version() == latest
-    assert await pragma(db, "user_version") == latest
-    async with db.read() as conn, conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
-    ) as cursor:
+    if db.engine is Engine.SQLITE:
+        assert await pragma(db, "user_version") == latest
+    async with db.read() as conn, conn.execute(TRIGGERS[db.engine]) as cursor:
         assert [r[0] for r in await cursor.fetchall()] == [
             "ticket_events_no_delete", "ticket_events_redact_only",
             # 0022: a ticket's state or due times written → the sweep looks at it again.
@@ -54,6 +59,7 @@ async def test_reopening_does_not_reapply_migrations(tmp_path: Path, clock: Fake
         await again.close()
 
 
+@pytest.mark.sqlite_only
 async def test_durable_pragmas(app: App) -> None:
     db = app.db
     assert await pragma(db, "journal_mode") == "wal"
@@ -63,7 +69,7 @@ async def test_durable_pragmas(app: App) -> None:
 
 
 async def test_foreign_keys_are_enforced(db: Database, clock: FakeClock) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(integrity_errors()):
         async with db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO ticket_events (ticket_id, at, actor_kind, actor_id, action)"
@@ -77,7 +83,7 @@ async def test_ticket_events_are_append_only(app: App, resident: ChatUser) -> No
     for sql in ("UPDATE ticket_events SET note = 'rewritten'", "DELETE FROM ticket_events",
                 "UPDATE ticket_events SET note = '', action = 'resolved'",
                 "UPDATE ticket_events SET note = '', at = '2020-01-01'"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with pytest.raises(integrity_errors(), match="append-only"):
             async with app.db.transaction() as conn:
                 await conn.execute(sql)
     assert await query(app, "SELECT * FROM ticket_events") == before
@@ -209,10 +215,17 @@ async def test_a_failing_handler_writes_nothing(app: App, resident: ChatUser) ->
     database refuses any outbox row once a ticket exists (a trigger standing in for a crash after
     the ticket is filed, while its card is queued): the ticket and its events roll back too."""
     async with app.db.transaction() as conn:
-        await conn.execute("CREATE TRIGGER refuse_cards BEFORE INSERT ON outbox"
-                           " WHEN (SELECT COUNT(*) FROM tickets) > 0"
-                           " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
-    with pytest.raises(sqlite3.IntegrityError):
+        if app.db.engine is Engine.SQLITE:
+            await conn.execute("CREATE TRIGGER refuse_cards BEFORE INSERT ON outbox"
+                               " WHEN (SELECT COUNT(*) FROM tickets) > 0"
+                               " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        else:  # the same trigger in PL/pgSQL, sent as it is (nothing to translate)
+            await conn.raw.execute(
+                "CREATE FUNCTION refuse_cards() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " IF (SELECT COUNT(*) FROM tickets) > 0 THEN RAISE EXCEPTION 'refused by the test'"
+                " USING ERRCODE = 'restrict_violation'; END IF; RETURN NEW; END $$;"
+                " CREATE TRIGGER refuse_cards BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_cards()")
+    with pytest.raises(integrity_errors()):
         await file_report(resident)
     assert await all_tickets(app) == []
     assert await audit(app) == []

@@ -71,8 +71,8 @@ TABLE: dict[str, tuple[set[str], set[S], S | None]] = {
 
 
 @pytest.fixture(scope="module")
-def model(config: Config) -> Model:
-    return config.model()
+def model(sample_config: Config) -> Model:
+    return sample_config.model()
 
 
 def ticket(status: S, *, level: int = 0, ticket_id: int = 5, resident_id: int = 7) -> Ticket:

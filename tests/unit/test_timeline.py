@@ -73,8 +73,8 @@ STAFF_LINES: dict[EventAction, str | None] = {
 
 
 @pytest.fixture(scope="module")
-def ctx(config: Config) -> Context:
-    return system_context(build_services(config), None, AT)  # type: ignore[arg-type]  # no database read
+def ctx(sample_config: Config) -> Context:
+    return system_context(build_services(sample_config), None, AT)  # type: ignore[arg-type]  # no database read
 
 
 def event(action: EventAction, note: str | None = None, data: dict | None = None) -> TicketEvent:

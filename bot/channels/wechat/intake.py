@@ -9,8 +9,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
-import aiosqlite
-
 from bot.channels.wechat.messages import WeChatMessage, to_message
 from bot.channels.wechat.render import render_texts
 from bot.channels.wechat.security import parse_xml
@@ -21,6 +19,7 @@ from handlers.types import Channel, Incoming, Reply
 from storage import inbox
 from storage import wechat as state
 from storage.db import Database
+from storage.engine import Connection
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +131,7 @@ class WeChatIntake:
     def _prepare(self, job: Job) -> Prepare:
         message = job.message
 
-        async def prepare(conn: aiosqlite.Connection, incoming: Incoming, now: datetime) -> Incoming:
+        async def prepare(conn: Connection, incoming: Incoming, now: datetime) -> Incoming:
             if message.interaction is not None:
                 await state.record_interaction(conn, message.openid, message.interaction, now)
             return await resolve_choice(conn, incoming, message.menu_item_id)
@@ -142,7 +141,7 @@ class WeChatIntake:
     def _replies_to(self, job: Job) -> ReplySink:
         openid = job.message.openid
 
-        async def replies_to(conn: aiosqlite.Connection, replies: list[Reply], now: datetime) -> bool:
+        async def replies_to(conn: Connection, replies: list[Reply], now: datetime) -> bool:
             rendered = render_texts([r for r in replies if not r.media], self.texts)
             await state.save_choices(conn, openid, list(rendered.options), now)
             pushes = [Reply(text=piece) for piece in rendered.pieces if piece]
@@ -193,7 +192,7 @@ class WeChatIntake:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def resolve_choice(conn: aiosqlite.Connection, incoming: Incoming, menu_item_id: int | None) -> Incoming:
+async def resolve_choice(conn: Connection, incoming: Incoming, menu_item_id: int | None) -> Incoming:
     """A msgmenu tap or a typed number from the last list becomes the option's button."""
     if menu_item_id is not None:
         data = await state.menu_item(conn, incoming.user_id, menu_item_id)
