@@ -124,10 +124,11 @@ def _database(args: argparse.Namespace, config: Config, config_file: Path, comma
 
 def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path, database: Path,
               settings: Settings) -> int:
-    from bot.runtime import console_database, run_bot, run_console, run_invite
+    from bot.runtime import console_config, console_database, run_bot, run_console, run_invite
 
     if getattr(args, "console", False):
         database = console_database(config, path, database)
+        config = console_config(config)
     if command == "wechat-menu":
         return wechat_menu(config, database, settings, args.push)
     if command in ("backup", "restore") and config.storage.url:

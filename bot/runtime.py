@@ -41,12 +41,19 @@ def console_database(config: Config, config_file: Path, database: Path | None) -
     return main.with_name(f"{main.stem}-console{main.suffix}")
 
 
+def console_config(config: Config) -> Config:
+    """The config as the console uses it: never the PostgreSQL server of `storage.url` (the real
+    residents' data), always its own SQLite file beside the configured one."""
+    return config.model_copy(update={"storage": config.storage.model_copy(update={"url": None})})
+
+
 def console_log(console_db: Path) -> Path:
     """The console's log file, beside its database: log lines never interleave with the chat."""
     return console_db.with_suffix(".log")
 
 
 async def run_console(config: Config, config_file: Path, database: Path | None, identity: str) -> int:
+    config = console_config(config)
     db_file = console_database(config, config_file, database)
     log_file = console_log(db_file)
     logging_setup.to_file(log_file)

@@ -98,3 +98,19 @@ def test_the_readme_console_example_reaches_a_leader_who_sees_the_flat_and_phone
     card = out[out.index("【新工单 #1】"):]
     assert "地址：龙池花园3栋2单元302" in card and "电话：13812345678" in card, out
     assert "已受理工单 #1" in out and "您反映的问题 #1（水电维修）已由支部网格长" in out, out
+
+
+def test_the_console_keeps_its_own_database_when_the_bot_runs_on_postgresql(tmp_path: Path) -> None:
+    """With storage.url set, `run` uses the PostgreSQL server; the console (and `--console`
+    commands) must still keep to their own SQLite file, so trying flows never writes fake
+    residents into the real database. The URL names a loopback port nothing listens on: had the
+    console gone there, it could not start."""
+    def on_postgresql(data: dict) -> None:
+        data["storage"]["url"] = "postgresql://fengshan@127.0.0.1:9/fengshan"
+
+    path = write_config(tmp_path, on_postgresql)
+    out, _ = console(path, *REPORT)
+    assert "工单号 #1" in out, out
+    assert (tmp_path / "bot-console.db").is_file()
+    result = run_cli("--config", str(path), "stats", "--console")
+    assert result.returncode == 0, result.stderr
