@@ -13,7 +13,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web.announcements import announcement_id, context, detail, forbidden, may_announce, not_found
+from bot.web.announcements import (
+    announcement_id,
+    context,
+    detail,
+    forbidden,
+    may_announce,
+    not_found,
+)
 from bot.web.keys import STAFF, WORKPLACE
 from bot.web.views import render, when
 from handlers import announce_web
