@@ -196,3 +196,20 @@ async def test_an_announcement_that_does_not_exist_is_404(app: App) -> None:
                      "/staff/announcements/1/edit/target"):
             response = await client.post(path, data={"csrf": csrf, "value": "x"})
             assert response.status == 404, path
+
+
+async def test_nothing_answers_without_a_session(app: App) -> None:
+    async with workplace(app) as client:
+        csrf = await sign_in(client, app, "sd-admin-1")
+        await post_new(client, csrf, await form_token(client), places="5", starts="周六上午九点")
+    async with workplace(app) as stranger:
+        for method, path in [("GET", "/staff/announcements"), ("GET", "/staff/announcements/new"),
+                             ("POST", "/staff/announcements/new"), ("GET", "/staff/announcements/1"),
+                             ("POST", "/staff/announcements/1/edit/text"), ("GET", "/staff/announcements/1/cancel"),
+                             ("POST", "/staff/announcements/1/cancel"), ("GET", "/staff/announcements/1/signups"),
+                             ("GET", "/staff/announcements/1/signups.csv")]:
+            response = await stranger.request(method, path, data={"value": "x"} if method == "POST" else None)
+            body = await response.text()
+            assert response.status == 401 and "请先登录" in body and "停水通知" not in body, (method, path)
+    made = await read(app, store.get, 1)
+    assert made is not None and made.status == "active" and made.text == "停水通知"
