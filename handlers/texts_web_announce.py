@@ -48,6 +48,7 @@ WEB_ANNOUNCE_ZH: Mapping[str, str] = {
     "web_announce_replayed": "这个表单已经提交过，没有重复发布（公告 #{id}）。",
     "web_announce_form_stale": "表单已失效，请重新打开「发布新公告」。",
     "web_forbidden_title": "没有权限",
+    "web_announce_not_found_body": "没有这条公告。请回到公告列表查看。",
     "web_announce_only_admins": "只有街道管理员可以在工作台管理公告。",
     "web_announce_detail_title": "公告 #{id}",
     "web_announce_deliveries": "各对象送达情况",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one
 from storage.engine import Connection
+
+TOKENS_KEPT = timedelta(days=7)  # a form's one-time token, used or not
 
 
 class TokenState(StrEnum):
@@ -66,6 +68,8 @@ async def actions_of(conn: Connection, announcement_id: int) -> list[Announcemen
 
 
 async def issue_form_token(conn: Connection, person_id: str, now: datetime) -> str:
+    # Forms left open longer are refused (their post says the form is stale): the table stays small.
+    await conn.execute("DELETE FROM web_form_tokens WHERE created_at < ?", (stamp(now - TOKENS_KEPT),))
     token = secrets.token_urlsafe(24)
     await conn.execute("INSERT INTO web_form_tokens (token_hash, person_id, created_at) VALUES (?, ?, ?)",
                        (_hash(token), person_id, stamp(now)))

@@ -36,7 +36,7 @@ def forbidden(request: web.Request) -> web.Response:
 
 
 def not_found(request: web.Request) -> web.Response:
-    return message_page(request, "web_not_found_title", "web_not_found_body", status=404)
+    return message_page(request, "web_not_found_title", "web_announce_not_found_body", status=404)
 
 
 def may_announce(request: web.Request) -> bool:

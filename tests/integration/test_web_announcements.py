@@ -17,6 +17,7 @@ from bot.settings import Settings
 from handlers.types import Channel
 from storage import announcement_web
 from storage import announcements as store
+from storage.clock import FakeClock
 from tests.chat import ChatUser, bind, query, read
 from tests.web_harness import page, sign_in, workplace
 
@@ -95,6 +96,18 @@ async def test_posting_the_same_form_twice_makes_one_announcement(app: App) -> N
         # A fresh form is a new announcement.
         assert (await post_new(client, csrf, await form_token(client)))[0] == 200
     assert await announcement_count(app) == 2
+
+
+async def test_a_form_left_open_a_week_is_stale(app: App, clock: FakeClock) -> None:
+    async with workplace(app) as client:
+        await sign_in(client, app, "sd-admin-1")
+        old = await form_token(client)
+        clock.advance(days=7, seconds=1)
+        csrf = await sign_in(client, app, "sd-admin-1")  # the session, idle for a week, ended too
+        assert (await post_new(client, csrf, await form_token(client)))[0] == 200  # a new form clears old tokens
+        status, body = await post_new(client, csrf, old)
+        assert status == 400 and "表单已失效" in body
+    assert await announcement_count(app) == 1
 
 
 async def test_a_token_is_the_persons_own(app: App) -> None:
@@ -191,11 +204,12 @@ async def test_an_announcement_that_does_not_exist_is_404(app: App) -> None:
         for path in ("/staff/announcements/999", "/staff/announcements/999/cancel",
                      "/staff/announcements/999/signups", "/staff/announcements/999/signups.csv",
                      "/staff/announcements/abc"):
-            assert (await page(client, path))[0] == 404, path
+            status, body = await page(client, path)
+            assert status == 404 and "没有这条公告" in body, path
         for path in ("/staff/announcements/999/edit/text", "/staff/announcements/999/cancel",
                      "/staff/announcements/1/edit/target"):
             response = await client.post(path, data={"csrf": csrf, "value": "x"})
-            assert response.status == 404, path
+            assert response.status == 404 and "没有这条公告" in await response.text(), path
 
 
 async def test_nothing_answers_without_a_session(app: App) -> None:
