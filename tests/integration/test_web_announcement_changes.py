@@ -8,16 +8,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
 from bot.app import App
-from bot.bootstrap import build_scheduler
+from bot.bootstrap import build_app, build_scheduler
+from bot.config import Config
 from handlers.types import Channel
 from storage import announcement_web, outbox
 from storage import announcements as store
+from storage.clock import FakeClock
 from storage.outbox import OutboxStatus
-from tests.chat import ChatUser, bind, query, read
+from tests.chat import ChatUser, bind, file_report, query, read
 from tests.integration.test_web_announcements import form_token, post_new
 from tests.web_harness import page, sign_in, workplace
 
@@ -151,3 +154,23 @@ async def test_the_list_shows_the_delivery_per_target(app: App) -> None:
         assert "bot was kicked" in body
         status, body = await page(client, "/staff/announcements/2")
         assert "1 次发送时没有可送达的群" in body
+
+
+async def test_followers_are_counted_and_never_shown_by_their_openid(config: Config, clock: FakeClock,
+                                                                     tmp_path: Path) -> None:
+    wechat = config.wechat.model_copy(update={"app_id": "wx0123456789abcdef", "announce_to_followers": True})
+    app = await build_app(config.model_copy(update={"wechat": wechat}), clock, tmp_path / "followers.db")
+    try:
+        await file_report(ChatUser(app, "oLongchiFollower", channel=Channel.WECHAT))  # lives in 龙池
+        async with workplace(app) as client:
+            csrf = await sign_in(client, app, "sd-admin-1")
+            token = await form_token(client)
+            status, body = await post_new(client, csrf, token, "preview", target="community:longchi")
+            assert status == 200 and re.search(r'id="reach-followers">1<', body) and 'id="reach-zero"' not in body
+            await post_new(client, csrf, token, target="community:longchi")
+            await build_scheduler(app).run_due()
+            status, body = await page(client, "/staff/announcements/1")
+            assert '<tr data-state="pending">' in body and "微信关注者 · wechat" in body
+            assert "oLongchiFollower" not in body
+    finally:
+        await app.close()
