@@ -39,7 +39,7 @@ def _draft(form: Any) -> Draft:
     return Draft(**values)
 
 
-async def _form(request: web.Request, token: str, draft: Draft, *, problems: list[str] = (),  # type: ignore[assignment]
+async def _form(request: web.Request, token: str, draft: Draft, *, problems: tuple[str, ...] = (),
                 preview: dict[str, Any] | None = None, status: int = 200) -> web.Response:
     app = request.app[WORKPLACE].app
     async with app.db.read() as conn:
@@ -79,7 +79,7 @@ async def create(request: web.Request) -> web.Response:
     async with app.db.read() as conn:
         checked = announce_web.check(context(request, conn), draft)
     if isinstance(checked, list):
-        return await _form(request, token, draft, problems=checked, status=400)
+        return await _form(request, token, draft, problems=tuple(checked), status=400)
     if form.get("step") != "create":
         return await _form(request, token, draft, preview=await _preview(request, checked))
     try:
@@ -93,10 +93,10 @@ async def create(request: web.Request) -> web.Response:
                 made = await announce_web.create(ctx, checked)
                 await announcement_web.token_made(conn, token, made)
     except _Refused as refused:
-        return await _form(request, token, draft, problems=refused.problems, status=400)
+        return await _form(request, token, draft, problems=tuple(refused.problems), status=400)
     t = app.services.texts.t
     if used.state is TokenState.UNKNOWN:
-        return await _form(request, "", draft, problems=[t("web_announce_form_stale")], status=400)
+        return await _form(request, "", draft, problems=(t("web_announce_form_stale"),), status=400)
     if used.state is TokenState.USED:
         return await detail(request, (t("web_announce_replayed", id=used.announcement_id),), status=409,
                             found_id=used.announcement_id)
