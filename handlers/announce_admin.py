@@ -26,7 +26,7 @@ NEW = AnnouncementsButton(AnnouncementsAction.NEW)
 FAILURES_SHOWN = 10
 
 
-async def _status(ctx: Context, announcement: Announcement) -> str:
+async def status_text(ctx: Context, announcement: Announcement) -> str:
     if announcement.status == "active" and announcement.next_run_at is not None:
         return ctx.t("announce_next", at=local_time(announcement.next_run_at, ctx.services.timezone))
     if announcement.status == "finished":
@@ -49,7 +49,7 @@ async def show_list(ctx: Context, page: int = 0) -> None:
         return
     page = shown_page(ctx, page, len(recent))
     shown = recent[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]  # only this page's statuses are read
-    items = [(f"#{a.id} {clip(a.text, 16)} · {await _status(ctx, a)}" if a in shown else "",
+    items = [(f"#{a.id} {clip(a.text, 16)} · {await status_text(ctx, a)}" if a in shown else "",
               AnnouncementButton(AnnouncementVerb.VIEW, a.id)) for a in recent]
     ctx.say(ctx.t("announce_list") + page_note(ctx, page, len(recent)),
             *await list_page_options(ctx, ListKind.ANNOUNCEMENTS, items, page),
@@ -61,7 +61,7 @@ async def show_detail(ctx: Context, announcement: Announcement) -> None:
     runs = await store.runs(ctx.conn, announcement.id)
     counts = Counter(d.status for d in deliveries)
     lines = [ctx.t("announce_detail", id=announcement.id, text=clip(announcement.text, 200),
-                   status=await _status(ctx, announcement), runs=len(runs),
+                   status=await status_text(ctx, announcement), runs=len(runs),
                    missed=sum(1 for _, outcome, _ in runs if outcome == "missed"),
                    sent=counts["sent"], pending=counts["pending"] + counts["claimed"] + counts["sending"],
                    failed=counts["failed"] + counts["uncertain"])]
@@ -105,7 +105,7 @@ async def handle_button(ctx: Context, button: AnnouncementButton | None) -> None
         return
     if button.verb is AnnouncementVerb.VIEW:
         await show_detail(ctx, announcement)
-    elif not _changeable(announcement, button.verb):
+    elif not changeable(announcement, button.verb):
         ctx.say(ctx.t("announce_not_active", id=announcement.id))
     elif button.verb is AnnouncementVerb.CANCEL:
         await announce_edit.ask_cancel(ctx, announcement)
@@ -116,7 +116,7 @@ async def handle_button(ctx: Context, button: AnnouncementButton | None) -> None
         await announce_edit.start_edit(ctx, announcement, part)
 
 
-def _changeable(announcement: Announcement, verb: AnnouncementVerb) -> bool:
+def changeable(announcement: Announcement, verb: AnnouncementVerb) -> bool:
     """A pending announcement can change; one already posted only as an activity still to come
     (its sign-ups, time and places matter until it starts). Only an activity has a start and places."""
     if announcement.status == "cancelled":

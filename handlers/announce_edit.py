@@ -82,8 +82,14 @@ async def handle_edit(ctx: Context, dialog: OpenDialog) -> None:
         await end_dialog(ctx)
         ctx.say(ctx.t("announce_not_active", id=state.announcement_id))
         return
-    edit = {"text": _edit_text, "start": _edit_start, "places": _edit_places}[state.part]
-    await edit(ctx, announcement, ctx.incoming.text.strip())
+    await apply_edit(ctx, announcement, state.part, ctx.incoming.text.strip())
+
+
+async def apply_edit(ctx: Context, announcement: Announcement, part: str, text: str) -> None:
+    """The new text, start or places as typed: checked, stored, everyone signed up told. The chat's
+    edit step and the workplace's edit forms (handlers/announce_web.py) both end here."""
+    edit = {"text": _edit_text, "start": _edit_start, "places": _edit_places}[part]
+    await edit(ctx, announcement, text)
 
 
 async def _done(ctx: Context, announcement: Announcement, change: str, reply: str, kind: str = "activity_changed",

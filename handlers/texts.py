@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handlers.texts_web import WEB_ZH
+from handlers.texts_web_announce import WEB_ANNOUNCE_ZH
 
 ZH: Mapping[str, str] = {
     # general
@@ -453,6 +454,7 @@ ZH: Mapping[str, str] = {
     "notice_escalated_resolve": "您反映的问题 #{id}（{category}）未在时限内办结，已上报{level}督办。",
     "event_escalated": "超时上报",
     **WEB_ZH,  # the staff workplace (handlers/texts_web.py)
+    **WEB_ANNOUNCE_ZH,  # its announcement pages (handlers/texts_web_announce.py)
 }
 
 

@@ -18,7 +18,7 @@ from bot.app import App
 from bot.http_server import HttpServer
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import auth, board, files, overdue, ticket_page
+from bot.web import announcements, announcements_form, auth, board, files, overdue, ticket_page
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
@@ -57,6 +57,15 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
     sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)
+    sub.router.add_get("/announcements", announcements.list_page)
+    sub.router.add_get("/announcements/new", announcements_form.new_page)  # before {id}: "new" is no id
+    sub.router.add_post("/announcements/new", announcements_form.create)
+    sub.router.add_get("/announcements/{id}", announcements.detail)
+    sub.router.add_post("/announcements/{id}/edit/{part}", announcements_form.edit)
+    sub.router.add_get("/announcements/{id}/cancel", announcements_form.cancel_page)
+    sub.router.add_post("/announcements/{id}/cancel", announcements_form.cancel)
+    sub.router.add_get("/announcements/{id}/signups", announcements.signups_page)
+    sub.router.add_get("/announcements/{id}/signups.csv", announcements.signups_csv)
     sub.router.add_static("/static/", STATIC, follow_symlinks=False)
     return sub
 
