@@ -18,7 +18,7 @@ from bot.app import App
 from bot.http_server import HttpServer
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import auth, board, files, overdue, ticket_page
+from bot.web import auth, board, exports, files, overdue, ticket_page
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
@@ -57,6 +57,9 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
     sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)
+    sub.router.add_get("/exports", exports.exports_page)
+    sub.router.add_post("/exports/tickets", exports.export_tickets)
+    sub.router.add_post("/exports/rates", exports.export_rates)
     sub.router.add_static("/static/", STATIC, follow_symlinks=False)
     return sub
 
