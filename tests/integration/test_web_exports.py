@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
@@ -16,8 +17,10 @@ from openpyxl import load_workbook
 from bot.app import App
 from handlers.stats import category_hours
 from storage import stats
+from storage.accounts import ensure_account
 from storage.db import fetch_all
 from storage.periods import period_for
+from storage.tickets import NewTicket, create_ticket
 from tests.chat import ChatUser, file_report
 from tests.web_harness import page, sign_in, workplace
 
@@ -243,3 +246,28 @@ async def test_the_rates_follow_who_may_read_stats(app: App, resident: ChatUser)
     table = xlsx_rows(body)
     assert table[0][0] == "层级" and {r[1] for r in table[1:]} == {"龙池社区"} and table[1][0] == "社区"
     assert all(r[3] == 0 for r in table[1:])  # last month had no tickets
+
+
+async def test_a_long_list_comes_whole_in_batches_past_the_boards_200(app: App) -> None:
+    """450 tickets in G01, due one minute apart: the board shows its first 200, the export every
+    one, in the board's order (soonest due first), read in batches of 200."""
+    now = app.clock.now()
+    async with app.db.transaction() as conn:
+        resident = await ensure_account(conn, "console", "resident-1", "resident-1", "居民", now)
+        for n in range(450):
+            await create_ticket(conn, NewTicket(
+                resident_id=resident.resident_id, category_id="repair", description=f"第{n}号", community_id="longchi",
+                compound="龙池花园", building="3栋", grid_id="G01", phone="", latitude=None, longitude=None,
+                source_channel="console", ack_due_at=now + timedelta(minutes=450 - n),
+                resolve_due_at=now + timedelta(days=2)), now)
+    async with workplace(app) as client:
+        csrf = await sign_in(client, app, "g01-leader")
+        _, board = await page(client, "/staff/")
+        status, _, body = await export(client, csrf)
+        _, _, book = await export(client, csrf, "xlsx")
+    shown = re.findall(r'data-ticket="(\d+)"', board)
+    rows = csv_rows(body)
+    assert status == 200 and len(shown) == 200 and len(rows) == 451
+    assert [r[0] for r in rows[1:]] == [str(n) for n in range(450, 0, -1)] and [r[0] for r in rows[1:201]] == shown
+    assert [r[0] for r in xlsx_rows(book)[1:]] == list(range(450, 0, -1))
+    assert (await records(app))[0][4] == 450
