@@ -83,10 +83,17 @@ async def write_xlsx(response: web.StreamResponse, title: str, header: Sequence[
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(list(header))
-    async for rows in batches:
-        for row in rows:  # a batch at a time on the loop: openpyxl streams them to its temp file
-            sheet.append([_xlsx_cell(v) for v in row])
-        await asyncio.sleep(0)
+    try:
+        async for rows in batches:
+            for row in rows:  # a batch at a time on the loop: openpyxl streams them to its temp file
+                sheet.append([_xlsx_cell(v) for v in row])
+            await asyncio.sleep(0)
+    except BaseException:
+        # openpyxl removes its sheet's temporary file only when the book is saved (else at exit):
+        # a read that failed or a cancelled request must not leave residents' rows on disk.
+        sheet.close()
+        sheet._writer.cleanup()  # noqa: SLF001 — openpyxl's one way to remove it before exit
+        raise
     with tempfile.TemporaryFile() as spool:
         # Zipping the sheet is the one long blocking step (seconds for a large export): it runs on
         # the loop's default executor so the channels keep answering; nothing else touches `book`.

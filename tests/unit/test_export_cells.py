@@ -3,10 +3,14 @@ download name's two forms, and which roles get the personal columns."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
 from bot.web.exports_columns import ticket_columns
-from bot.web.exports_write import content_disposition, safe_cell
+from bot.web.exports_write import content_disposition, safe_cell, write_xlsx
 from handlers.domain.model import Role
 
 
@@ -36,3 +40,35 @@ def test_only_routed_roles_have_the_personal_columns(role: Role) -> None:
     else:
         assert {"web_field_phone", "web_export_col_detail", "web_field_location"} <= set(keys)
         assert "web_export_col_phone_masked" not in keys
+
+
+def spooled(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+class Sink:
+    """Stands for the browser's connection: what the writer sent."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+
+    async def write(self, data: bytes) -> None:
+        self.sent += data
+
+    async def write_eof(self) -> None:
+        pass
+
+
+async def test_a_failed_xlsx_export_leaves_no_rows_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """openpyxl spools a write-only sheet to a temporary file it removes only on save (or at exit):
+    a read failing mid-export removes it at once, and nothing was sent."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the stdlib's, so openpyxl spools here
+
+    async def batches() -> AsyncIterator[list[list[str | int | None]]]:
+        yield [[1, "3栋楼道灯坏了", "13812345678"]]
+        raise ConnectionError("database gone")
+
+    sink = Sink()
+    with pytest.raises(ConnectionError):
+        await write_xlsx(sink, "工单", ["工单", "描述", "联系电话"], batches())  # type: ignore[arg-type]
+    assert spooled(tmp_path) == [] and sink.sent == b""
