@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 EXPORT_LIMIT = 100_000  # the board shows 200; an export takes every matching ticket up to this
-PERIOD_CHOICES = ("本周", "上周", "本月", "上月", "本季度", "上季度", "今年", "去年")
+# handlers/stats.parse_period's words; each shown by its label web_export_period_<word>.
+PERIOD_CHOICES = ("week", "last-week", "month", "last-month", "quarter", "year", "last-year")
 
 
 def _format(form: Any) -> ExportFormat | None:
@@ -98,9 +99,11 @@ async def export_rates(request: web.Request) -> web.StreamResponse:
     config, t = app.services.config, app.services.texts.t
     form = await request.post()
     fmt = _format(form)
-    wanted_text, period_word = str(form.get("scope", "")).strip(), str(form.get("period", "")).strip()
+    wanted_text = str(form.get("scope", "")).strip()
+    # A month picked (2026-10) wins over the list's period; neither: this month, as /stats.
+    period_word = str(form.get("month", "")).strip() or str(form.get("period", "")).strip() or "month"
     wanted = parse_scope(config, wanted_text) if wanted_text else None
-    period = parse_period(period_word or "本月", app.clock.now(), app.services.timezone)
+    period = parse_period(period_word, app.clock.now(), app.services.timezone)
     if fmt is None or period is None or (wanted_text and wanted is None):
         return message_page(request, "web_export_bad_title", "web_export_bad_body", status=400)
     scope = allowed_scope(staff.person, wanted, config)
@@ -110,7 +113,7 @@ async def export_rates(request: web.Request) -> web.StreamResponse:
         rows = await rates_table(conn, request, period, scope)
         await record_export(conn, staff.person.id, app.clock.now(), ExportKind.RATES, fmt,
                             {"scope": scope.grid_id or scope.community_id or "subdistrict",
-                             "period": period_word or "本月", "start": period.start.date().isoformat(),
+                             "period": period_word[:20], "start": period.start.date().isoformat(),
                              "end": period.end.date().isoformat()}, len(rows))
     log.info("export: rates as %s, %d rows, by %s", fmt.value, len(rows), staff.person.id)
 

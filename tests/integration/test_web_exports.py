@@ -184,7 +184,7 @@ async def test_each_export_is_recorded_and_admins_see_the_list(app: App, residen
         _, leaders_page = await page(client, "/staff/exports")
     async with workplace(app) as client:
         csrf = await sign_in(client, app, "sd-admin-1")
-        await export(client, csrf, "xlsx", "/staff/exports/rates", scope="longchi", period="本月")
+        await export(client, csrf, "xlsx", "/staff/exports/rates", scope="longchi", period="month")
         status, admins_page = await page(client, "/staff/exports")
     rows = await records(app)
     longchi_rows = 1 + sum(1 for g in app.services.config.grids if g.community == "longchi")  # and its grids
@@ -215,7 +215,7 @@ async def test_the_rates_table_has_the_counts_of_stats(app: App, resident: ChatU
     await two_grids(app, resident)
     async with workplace(app) as client:
         csrf = await sign_in(client, app, "sd-admin-1")
-        status, headers, body = await export(client, csrf, "csv", "/staff/exports/rates", period="本月")
+        status, headers, body = await export(client, csrf, "csv", "/staff/exports/rates", period="month")
     rows = csv_rows(body)
     assert status == 200 and rows[0][:4] == ["层级", "社区", "网格", "工单数"]
     assert "filename*=UTF-8''%E4%B8%89%E7%8E%87-" in headers["Content-Disposition"]
@@ -240,7 +240,7 @@ async def test_the_rates_follow_who_may_read_stats(app: App, resident: ChatUser)
     async with workplace(app) as client:
         csrf = await sign_in(client, app, "longchi-staff-1")
         other, _, _ = await export(client, csrf, "csv", "/staff/exports/rates", scope="G11")
-        own, _, body = await export(client, csrf, "xlsx", "/staff/exports/rates", scope="", period="上月")
+        own, _, body = await export(client, csrf, "xlsx", "/staff/exports/rates", scope="", period="last-month")
     assert refused == 403 and "三率" in leader_body.decode("utf-8") and "三率统计表仅供" in leaders_page
     assert other == 403 and own == 200
     table = xlsx_rows(body)
@@ -271,3 +271,19 @@ async def test_a_long_list_comes_whole_in_batches_past_the_boards_200(app: App) 
     assert [r[0] for r in rows[1:]] == [str(n) for n in range(450, 0, -1)] and [r[0] for r in rows[1:201]] == shown
     assert [r[0] for r in xlsx_rows(book)[1:]] == list(range(450, 0, -1))
     assert (await records(app))[0][4] == 450
+
+
+async def test_a_month_picked_on_the_exports_page(app: App, resident: ChatUser) -> None:
+    await two_grids(app, resident)
+    async with workplace(app) as client:
+        csrf = await sign_in(client, app, "sd-admin-1")
+        status, form_page = await page(client, "/staff/exports")
+        month = app.clock.now().strftime("%Y-%m")
+        _, headers, body = await export(client, csrf, "csv", "/staff/exports/rates", period="year", month=month)
+        _, _, earlier = await export(client, csrf, "csv", "/staff/exports/rates", month="2025-01")
+        bad, _, answer = await export(client, csrf, "csv", "/staff/exports/rates", month="2025-13")
+    assert status == 200 and 'action="/staff/exports/rates"' in form_page and "本季度" in form_page
+    assert "%E5%B9%B4" in headers["Content-Disposition"]  # 「年」 of the month's label
+    assert csv_rows(body)[1][3] == "3" and csv_rows(earlier)[1][3] == "0"
+    assert bad == 400 and "无法导出" in answer.decode("utf-8")
+    assert len(await records(app)) == 2  # the bad request made no export and no record
