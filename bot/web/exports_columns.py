@@ -18,6 +18,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from bot.web.exports_write import Cell
 from bot.web.keys import WORKPLACE
 from bot.web.views import level_name, quoted, when
 from handlers.domain.model import Role
@@ -30,11 +31,10 @@ from storage.staff_board import DUE_STATES
 from storage.stats import Rates, Scope
 from storage.tickets import Ticket
 
-Cell = str | int | None
-
 # The roles handlers/routing.people_at_level routes tickets to (their cards carry the full phone).
 ROUTED_ROLES = frozenset({Role.LEADER, Role.RESPONDER, Role.GUIDE, Role.STAFF, Role.ADMIN})
 
+MASKED_PHONE = "web_export_col_phone_masked"  # the others' phone column: routed roles have it in full
 RATING_KEYS = {"satisfied": "rate_satisfied", "mostly_satisfied": "rate_mostly", "unsatisfied": "rate_unsatisfied"}
 
 
@@ -76,7 +76,7 @@ TICKET_COLUMNS: tuple[Column, ...] = (
     Column("web_col_address", lambda r, t, now: t.address),
     Column("web_export_col_detail", lambda r, t, now: t.detail, personal=True),
     Column("web_field_phone", lambda r, t, now: t.phone, personal=True),
-    Column("web_export_col_phone_masked", lambda r, t, now: mask_phone(t.phone) if t.phone else ""),
+    Column(MASKED_PHONE, lambda r, t, now: mask_phone(t.phone) if t.phone else ""),
     Column("web_field_location", lambda r, t, now: _location(t), personal=True),
     Column("web_field_description", lambda r, t, now: quoted(t.description)),
     Column("web_col_created", lambda r, t, now: when(r, t.created_at)),
@@ -97,9 +97,9 @@ def sees_personal(role: Role) -> bool:
 def ticket_columns(role: Role) -> tuple[Column, ...]:
     """The columns this role's export has: the personal ones for the routed roles, and the masked
     phone only for the others (a routed role has the phone in full instead)."""
-    personal = sees_personal(role)
-    return tuple(c for c in TICKET_COLUMNS if personal or not c.personal
-                 if not (personal and c.header_key == "web_export_col_phone_masked"))
+    if sees_personal(role):
+        return tuple(c for c in TICKET_COLUMNS if c.header_key != MASKED_PHONE)
+    return tuple(c for c in TICKET_COLUMNS if not c.personal)
 
 
 def ticket_row(request: web.Request, columns: Sequence[Column], ticket: Ticket, now: datetime) -> list[Cell]:
