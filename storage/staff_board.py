@@ -119,6 +119,28 @@ async def board_tickets(conn: Connection, scope: TicketScope, board: BoardFilter
     return [_ticket(row) for row in await fetch_all(conn, sql, [*params, board.limit])]
 
 
+async def board_ids(conn: Connection, scope: TicketScope, board: BoardFilter, now: datetime) -> list[int]:
+    """The ids board_tickets would list (same filter, same order, up to board.limit): an export
+    reads these first, then the tickets in batches (tickets_in_batch), never the whole list at once."""
+    where, params = _where(scope, board, now, with_status=True)
+    sql = (f"SELECT t.id FROM tickets AS t WHERE {where}"
+           f" ORDER BY ({DUE}) IS NULL, {DUE}, t.id DESC LIMIT ?")
+    return [int(row[0]) for row in await fetch_all(conn, sql, [*params, board.limit])]
+
+
+async def tickets_in_batch(conn: Connection, scope: TicketScope, ids: list[int]) -> list[Ticket]:
+    """The tickets of `ids` still in the scope (one moved out since the ids were read is left
+    out), in the order of `ids`."""
+    if not ids:
+        return []
+    clause, values = scope.sql()
+    marks = ", ".join("?" for _ in ids)
+    rows = await fetch_all(conn, f"SELECT {_columns()} FROM tickets AS t WHERE {clause} AND t.id IN ({marks})",
+                           [*values, *ids])
+    found = {ticket.id: ticket for ticket in map(_ticket, rows)}
+    return [found[i] for i in ids if i in found]
+
+
 async def state_counts(conn: Connection, scope: TicketScope, board: BoardFilter, now: datetime
                        ) -> dict[str, int]:
     """Tickets per state under every filter but the state itself."""

@@ -18,7 +18,7 @@ from bot.app import App
 from bot.http_server import HttpServer
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import announcements, announcements_form, auth, board, files, overdue, ticket_page
+from bot.web import announcements, announcements_form, auth, board, exports, files, overdue, ticket_page
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
@@ -66,6 +66,9 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_post("/announcements/{id}/cancel", announcements_form.cancel)
     sub.router.add_get("/announcements/{id}/signups", announcements.signups_page)
     sub.router.add_get("/announcements/{id}/signups.csv", announcements.signups_csv)
+    sub.router.add_get("/exports", exports.exports_page)
+    sub.router.add_post("/exports/tickets", exports.export_tickets)
+    sub.router.add_post("/exports/rates", exports.export_rates)
     sub.router.add_static("/static/", STATIC, follow_symlinks=False)
     return sub
 
