@@ -18,7 +18,16 @@ from bot.app import App
 from bot.http_server import HttpServer
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import announcements, announcements_form, auth, board, exports, files, overdue, ticket_page
+from bot.web import (
+    announcements,
+    announcements_form,
+    auth,
+    board,
+    exports,
+    files,
+    overdue,
+    ticket_page,
+)
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
