@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.texts_people import PEOPLE_ZH
 from handlers.texts_web import WEB_ZH
 
 ZH: Mapping[str, str] = {
@@ -453,6 +454,7 @@ ZH: Mapping[str, str] = {
     "notice_escalated_resolve": "您反映的问题 #{id}（{category}）未在时限内办结，已上报{level}督办。",
     "event_escalated": "超时上报",
     **WEB_ZH,  # the staff workplace (handlers/texts_web.py)
+    **PEOPLE_ZH,  # the workplace's 人员 pages and imports (handlers/texts_people.py)
 }
 
 

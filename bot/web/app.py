@@ -18,7 +18,7 @@ from bot.app import App
 from bot.http_server import HttpServer
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import auth, board, files, overdue, ticket_page
+from bot.web import auth, board, files, overdue, people, people_import, ticket_page
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
@@ -40,6 +40,7 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
         security_headers(http.map_tiles, f"{PREFIX}/static/"),
         auth.session_guard(public),
         upload_size(),  # after the session: only signed-in staff may send a large body
+        people_import.import_size(),  # a roster file: its own cap, as the 办结 photo
         csrf_guard(public),
     ])
     # Without channels (console, tests) the store still serves the workplace's own uploads.
@@ -57,6 +58,13 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
     sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)
+    sub.router.add_get("/people", people.people_page)
+    sub.router.add_post("/people/{person}/invite", people.issue_invite)
+    sub.router.add_post("/people/{person}/unbind", people.unbind)
+    sub.router.add_get("/people/invites/{code}.{kind}", people.invite_qr)
+    sub.router.add_get("/people/import", people_import.import_page)
+    sub.router.add_post("/people/import", people_import.dry_run)
+    sub.router.add_post("/people/import/{id}/confirm", people_import.confirm)
     sub.router.add_static("/static/", STATIC, follow_symlinks=False)
     return sub
 
