@@ -12,7 +12,14 @@ import pytest
 
 from bot.config import Config
 from handlers.roster_files import MAX_BYTES, MAX_ROWS, FileProblem, Table, read_table
-from handlers.roster_import import ResidentsFound, StaffEntry, check_staff, check_tags, staff_phone, tag_lookups
+from handlers.roster_import import (
+    ResidentsFound,
+    StaffEntry,
+    check_staff,
+    check_tags,
+    staff_phone,
+    tag_lookups,
+)
 from handlers.texts import ZH, Texts
 
 t = Texts(ZH).t
