@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 PEOPLE_ZH: Mapping[str, str] = {
     "web_nav_people": "人员",
+    "people_field_care_tags": "重点人群",
     "people_title": "人员与绑定",
     "people_summary": "共 {count} 人，其中 {bound} 人已绑定聊天账号",
     "people_col_role": "角色",

@@ -107,12 +107,17 @@ async def test_care_tags_from_xlsx_reach_my_data(app: App, resident: ChatUser) -
         import_id = CONFIRM.search(body).group(1)  # type: ignore[union-attr]
         done = await client.post(f"/staff/people/import/{import_id}/confirm", data={"csrf": csrf})
         assert done.status == 200 and "新增 2 个标签" in await done.text()
+        await sign_in(client, app, "g01-leader")  # handles the resident's ticket: sees the tags, one line
+        assert '<dd id="care-tags">低保、独居老人</dd>' in (await page(client, "/staff/tickets/1"))[1]
     await resident.say("我的数据")
     assert "独居老人" in resident.text and "低保" in resident.text
 
 
 async def test_unknown_tags_and_residents_are_named(app: App, resident: ChatUser) -> None:
     await file_report(resident, phone="13812345678")
+    async with workplace(app) as client:  # no tags: no line on the ticket page
+        await sign_in(client, app, "g01-leader")
+        assert 'id="care-tags"' not in (await page(client, "/staff/tickets/1"))[1]
     tags = "电话,标签\n13812345678,独居老人、VIP\n13900000000,低保\n12345,低保\n"
     async with workplace(app) as client:
         csrf = await sign_in(client, app, "sd-admin-1")
