@@ -10,6 +10,8 @@ PEOPLE_ZH: Mapping[str, str] = {
     "people_field_care_tags": "重点人群",
     "people_title": "人员与绑定",
     "people_summary": "共 {count} 人，其中 {bound} 人已绑定聊天账号",
+    "people_all": "全部",
+    "people_filter": "筛选",
     "people_col_role": "角色",
     "people_col_name": "姓名",
     "people_col_source": "来源",

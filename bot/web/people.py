@@ -81,13 +81,41 @@ def _shown(request: web.Request, person: RosterPerson, admin: bool) -> dict[str,
                           "from_config": b.from_config} for b in person.bindings]}
 
 
+ROLE_ORDER = (Role.STAFF, Role.LEADER, Role.GUIDE, Role.WORKER, Role.ADMIN, Role.RESPONDER)
+
+
+def _order(person: RosterPerson) -> tuple:
+    """Each community's staff first, then its grids, each grid's leader, guide, workers; the
+    subdistrict's own people (admins, responders) last."""
+    rank = ROLE_ORDER.index(Role(person.role)) if person.role in Role.__members__.values() else len(ROLE_ORDER)
+    return person.community_id is None, person.community_id or "", person.grid_id or "", rank, person.id
+
+
+def _choices(request: web.Request, filters: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """The filter lists within the reader's scope (a grid person has nothing to choose)."""
+    config = request.app[WORKPLACE].app.services.config
+    if "grid_id" in filters or "person_id" in filters:
+        return {"communities": [], "grids": []}
+    community = filters.get("community_id")
+    return {"communities": [(c.id, c.name) for c in config.communities if community in (None, c.id)],
+            "grids": [(g.id, g.name) for g in config.grids if community in (None, g.community)]}
+
+
 async def people_page(request: web.Request) -> web.Response:
     app, staff = request.app[WORKPLACE].app, request[STAFF]
     admin = is_admin(staff)
+    scope = scope_filter(staff.person)
+    filters = dict(scope)
+    for key, column in (("community", "community_id"), ("grid", "grid_id")):
+        chosen = request.query.get(key, "")[:40]
+        if chosen and column not in filters and "person_id" not in filters:
+            filters[column] = chosen  # a filter only narrows: the query ANDs it with the scope
     async with app.db.read() as conn:
-        people = await roster.roster(conn, **scope_filter(staff.person))
+        people = sorted(await roster.roster(conn, **filters), key=_order)
     rows = [_shown(request, p, admin) for p in people]
-    return render(request, "people.html", {"people": rows, "admin": admin, "bound": sum(1 for r in rows if r["bindings"])})
+    query = {"community": request.query.get("community", ""), "grid": request.query.get("grid", "")}
+    return render(request, "people.html", {"people": rows, "admin": admin, "query": query,
+                                           "bound": sum(1 for r in rows if r["bindings"]), **_choices(request, scope)})
 
 
 def invite_text(request: web.Request, code: str) -> str:

@@ -94,6 +94,18 @@ async def test_the_roster_is_the_readers_scope(app: App) -> None:
             assert ('class="invite"' in body) is full and ('class="unbind"' in body) is full
 
 
+async def test_filters_only_narrow_the_scope(app: App) -> None:
+    async with workplace(app) as client:
+        await sign_in(client, app, "sd-admin-1")
+        names = roster_names((await page(client, "/staff/people?grid=G01"))[1])
+        assert {"万秀英", "夏敏", "于红梅"} <= names and not {"顾敏", "胡长青", "许文博"} & names
+        assert roster_names((await page(client, "/staff/people?community=nanqiao"))[1]) >= {"秦艳"}
+    async with workplace(app) as client:
+        await sign_in(client, app, "g01-leader")  # another community's filter shows nothing more
+        status, body = await page(client, "/staff/people?community=nanqiao&grid=G11")
+        assert status == 200 and roster_names(body) == set() and 'id="people-filters"' not in body
+
+
 async def test_an_admin_issues_an_invite_with_a_qr_code_of_its_link(app: App) -> None:
     async with workplace(app) as client:
         csrf = await sign_in(client, app, "sd-admin-1")
