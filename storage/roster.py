@@ -89,6 +89,11 @@ async def roster(conn: Connection, *, community_id: str | None = None, grid_id: 
             for r in people]
 
 
+async def names(conn: Connection) -> dict[str, str]:
+    """Every person's name by id, config's and imported, those who left too (records name them)."""
+    return {str(r[0]): str(r[1]) for r in await fetch_all(conn, "SELECT id, name FROM people")}
+
+
 async def imported_ids(conn: Connection) -> set[str]:
     return {str(r[0]) for r in await fetch_all(conn, "SELECT id FROM people WHERE source = ?", (IMPORTED,))}
 

@@ -55,10 +55,10 @@ def import_size() -> Middleware:
 
 async def _history(request: web.Request) -> list[dict[str, Any]]:
     app = request.app[WORKPLACE].app
-    names = {p.id: p.name for p, _, _, _ in app.config.all_people()}
     t = app.services.texts.t
     async with app.db.read() as conn:
         found = await roster.recent_imports(conn)
+        names = await roster.names(conn)
     return [{"id": r.id, "at": when(request, r.created_at), "who": names.get(r.person_id, r.person_id),
              "kind": t(f"people_import_kind_{r.kind}"), "rows": r.rows, "problems": r.problems,
              "added": r.added, "updated": r.updated, "status": t(f"people_import_status_{r.status}")} for r in found]

@@ -8,11 +8,15 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from dataclasses import replace
 
 import zxingcpp
 
 from bot.app import App
+from bot.bootstrap import staff_seeds
 from storage import web_sessions
+from storage.accounts import sync_people
+from storage.clock import FakeClock
 from storage.roster import events_of
 from tests.chat import ChatUser, account, bind, query
 from tests.web_harness import page, sign_in, workplace
@@ -196,3 +200,22 @@ async def test_people_posts_without_the_csrf_token_change_nothing(app: App) -> N
             assert invite.status == 403 and unbind.status == 403
     assert await query(app, "SELECT COUNT(*) FROM invites WHERE person_id = 'g01-w1'") == [(0,)]
     assert (await account(app, "console", "leader-g01")).person_id == "g01-leader"  # type: ignore[union-attr]
+
+
+async def test_a_binding_from_the_config_is_shown_but_not_revoked_here(app: App, clock: FakeClock) -> None:
+    seeds = [replace(s, telegram_id=7001) if s.id == "g01-w2" else s for s in staff_seeds(app.config)]
+    async with app.db.transaction() as conn:
+        await sync_people(conn, seeds, app.clock.now())
+    clock.advance(days=3)
+    async with app.db.transaction() as conn:  # a restart: the binding keeps its date
+        await sync_people(conn, seeds, app.clock.now())
+    async with workplace(app) as client:
+        csrf = await sign_in(client, app, "sd-admin-1")
+        row = (await page(client, "/staff/people"))[1].split('id="person-g01-w2"')[1].split("</tr>")[0]
+        assert "配置文件绑定" in row and 'class="unbind"' not in row
+        assert "Telegram（11-26 10:00 起）" in row, row
+        refused = await client.post("/staff/people/g01-w2/unbind",
+                                    data={"csrf": csrf, "channel": "telegram", "account": "7001", "confirm": "1"})
+        assert refused.status == 409 and "config.yaml" in await refused.text()
+    assert (await account(app, "telegram", "7001")).person_id == "g01-w2"  # type: ignore[union-attr]
+
