@@ -24,6 +24,7 @@ from handlers.roster_import import (
     Checked,
     ImportKind,
     ResidentsFound,
+    StaffEntry,
     check_staff,
     check_tags,
     file_problem,
@@ -90,6 +91,15 @@ def _payload(checked: Checked) -> dict[str, Any]:
     return {"staff": [asdict(e) for e in checked.staff], "tags": [[e.resident_id, list(e.tags)] for e in checked.tags]}
 
 
+def _entry(request: web.Request, entry: StaffEntry) -> dict[str, str]:
+    """A checked row as the dry run lists it: the grid's (or community's) name."""
+    config = request.app[WORKPLACE].app.services.config
+    grid = config.grid(entry.grid_id) if entry.grid_id else None
+    community = config.community(entry.community_id)
+    return {"name": entry.name, "role": entry.role,
+            "area": grid.name if grid else community.name if community else entry.community_id}
+
+
 async def dry_run(request: web.Request) -> web.Response:
     staff: Staff = request[STAFF]
     if not is_admin(staff):
@@ -113,7 +123,7 @@ async def dry_run(request: web.Request) -> web.Response:
     return render(request, "people_import_result.html", {
         "import_id": import_id, "kind": kind.value, "rows": checked.rows, "valid": checked.valid,
         "problems": [{"row": p.row, "text": p.text} for p in checked.problems],
-        "people": [asdict(e) for e in checked.staff], "tagged": len(checked.tags)},
+        "people": [_entry(request, e) for e in checked.staff], "tagged": len(checked.tags)},
         status=200 if checked.valid else 422)
 
 

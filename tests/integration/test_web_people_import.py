@@ -57,6 +57,7 @@ async def test_a_good_roster_is_written_once_on_confirmation_and_survives_the_co
         csrf = await sign_in(client, app, "sd-admin-1")
         status, body = await upload(client, csrf, "staff", GOOD.encode("gbk"))  # as Excel saves it in China
         assert status == 200 and "2 行全部通过检查" in body, body
+        assert "<td>钱新苗</td><td>党员网格员</td><td>龙池花园第一网格</td>" in body
         assert await people_count(app) == before  # a dry run writes nothing
         import_id = CONFIRM.search(body).group(1)  # type: ignore[union-attr]
         done = await client.post(f"/staff/people/import/{import_id}/confirm", data={"csrf": csrf})
