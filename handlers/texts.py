@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.texts_people import PEOPLE_ZH
 from handlers.texts_web import WEB_ZH
 from handlers.texts_web_announce import WEB_ANNOUNCE_ZH
 
@@ -455,6 +456,7 @@ ZH: Mapping[str, str] = {
     "event_escalated": "超时上报",
     **WEB_ZH,  # the staff workplace (handlers/texts_web.py)
     **WEB_ANNOUNCE_ZH,  # its announcement pages (handlers/texts_web_announce.py)
+    **PEOPLE_ZH,  # the workplace's 人员 pages and imports (handlers/texts_people.py)
 }
 
 

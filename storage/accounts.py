@@ -62,27 +62,34 @@ async def sync_people(conn: Connection, people: list[StaffSeed], now: datetime) 
     """Make the people table match config; accounts named in config are pre-bound.
 
     A binding that came from config is dropped first, so an account removed or changed in
-    config stops acting for that person; bindings made with an invite code stay.
+    config stops acting for that person; bindings made with an invite code stay. People a
+    workplace import added (source 'import', migration 0027) are not config's and stay as they
+    are; a person config lists is config's from then on, imported before or not.
     """
-    await conn.execute("UPDATE people SET active = 0")
+    # Since when each config binding holds: kept across restarts while it binds the same person.
+    since = {(str(r[0]), str(r[1])): (r[2], r[3]) for r in await fetch_all(
+        conn, "SELECT channel, external_id, person_id, bound_at FROM accounts WHERE from_config = 1")}
+    await conn.execute("UPDATE people SET active = 0 WHERE source = 'config'")
     await conn.execute("UPDATE accounts SET person_id = NULL, from_config = 0 WHERE from_config = 1")
     for person in people:
         await conn.execute(
-            "INSERT INTO people (id, name, phone, role, grid_id, community_id, active)"
-            " VALUES (?, ?, ?, ?, ?, ?, 1)"
+            "INSERT INTO people (id, name, phone, role, grid_id, community_id, active, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1, 'config')"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone,"
             " role = excluded.role, grid_id = excluded.grid_id,"
-            " community_id = excluded.community_id, active = 1",
+            " community_id = excluded.community_id, active = 1, source = 'config'",
             (person.id, person.name, person.phone, person.role, person.grid_id, person.community_id),
         )
         for channel, external in (("telegram", person.telegram_id), ("wechat", person.wechat_openid)):
             if external is None:
                 continue
             account = await ensure_account(conn, channel, str(external), str(external), person.name, now)
+            before = since.get((channel, account.external_id))
+            bound_at = before[1] if before is not None and before[0] == person.id and before[1] else stamp(now)
             await conn.execute(
-                "UPDATE accounts SET person_id = ?, from_config = 1"
+                "UPDATE accounts SET person_id = ?, from_config = 1, bound_at = ?"
                 " WHERE channel = ? AND external_id = ?",
-                (person.id, channel, account.external_id),
+                (person.id, bound_at, channel, account.external_id),
             )
 
 
@@ -226,8 +233,8 @@ async def redeem_invite(
         (stamp(now), f"{channel}:{external_id}", code.strip().upper()),
     )
     await conn.execute(
-        "UPDATE accounts SET person_id = ? WHERE channel = ? AND external_id = ?",
-        (person_id, channel, external_id),
+        "UPDATE accounts SET person_id = ?, bound_at = ? WHERE channel = ? AND external_id = ?",
+        (person_id, stamp(now), channel, external_id),
     )
     return person_id
 
@@ -238,6 +245,6 @@ async def bind_account(
     """Bind a chat account to a staff person directly (trusted local channels only)."""
     await ensure_account(conn, channel, external_id, external_id, name, now)
     await conn.execute(
-        "UPDATE accounts SET person_id = ? WHERE channel = ? AND external_id = ?",
-        (person_id, channel, external_id),
+        "UPDATE accounts SET person_id = ?, bound_at = ? WHERE channel = ? AND external_id = ?",
+        (person_id, stamp(now), channel, external_id),
     )

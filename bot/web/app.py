@@ -26,6 +26,8 @@ from bot.web import (
     exports,
     files,
     overdue,
+    people,
+    people_import,
     ticket_page,
 )
 from bot.web.csrf import csrf_guard
@@ -49,6 +51,7 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
         security_headers(http.map_tiles, f"{PREFIX}/static/"),
         auth.session_guard(public),
         upload_size(),  # after the session: only signed-in staff may send a large body
+        people_import.import_size(),  # a roster file: its own cap, as the 办结 photo
         csrf_guard(public),
     ])
     # Without channels (console, tests) the store still serves the workplace's own uploads.
@@ -78,6 +81,13 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/exports", exports.exports_page)
     sub.router.add_post("/exports/tickets", exports.export_tickets)
     sub.router.add_post("/exports/rates", exports.export_rates)
+    sub.router.add_get("/people", people.people_page)
+    sub.router.add_post("/people/{person}/invite", people.issue_invite)
+    sub.router.add_post("/people/{person}/unbind", people.unbind)
+    sub.router.add_get("/people/invites/{code}.{kind}", people.invite_qr)
+    sub.router.add_get("/people/import", people_import.import_page)
+    sub.router.add_post("/people/import", people_import.dry_run)
+    sub.router.add_post("/people/import/{id}/confirm", people_import.confirm)
     sub.router.add_static("/static/", STATIC, follow_symlinks=False)
     return sub
 

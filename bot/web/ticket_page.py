@@ -21,7 +21,7 @@ from handlers.rendering import full_address
 from handlers.staff_actions import StaffAction, Upload, act
 from handlers.staff_scope import may_see
 from handlers.types import Channel
-from storage import web_sessions
+from storage import roster, web_sessions
 from storage.attachments import AttachmentKind, stored_attachments_of
 from storage.tickets import Ticket, events_of, get_ticket
 
@@ -106,12 +106,14 @@ async def ticket_page(request: web.Request, messages: tuple[str, ...] = (), stat
         return not_found(request)
     services = request.app[WORKPLACE].app.services
     timeline, photos = await _timeline(request, ticket)
+    async with request.app[WORKPLACE].app.db.read() as conn:  # 重点人群, for those handling the ticket
+        care_tags = await roster.tags_of(conn, ticket.resident_id)
     grids = [(g.id, g.name) for g in services.config.grids if g.id != ticket.grid_id]
     http = request.app[WORKPLACE].http
     return render(request, "ticket.html", {
         "ticket": _fields(request, ticket), "timeline": timeline, "photos": photos, "grids": grids,
         "messages": messages, "tiles": http.map_tiles, "attribution": http.map_attribution,
-        "note_limit": NOTE_LIMIT, "reason_limit": REASON_LIMIT}, status=status)
+        "note_limit": NOTE_LIMIT, "reason_limit": REASON_LIMIT, "care_tags": "、".join(care_tags)}, status=status)
 
 
 async def ticket_action(request: web.Request) -> web.Response:

@@ -59,3 +59,6 @@ class PrivacySettings(Strict):
     # 联系网格 shows the leader's and guide's numbers: public service numbers by default; a
     # subdistrict that prefers can mask them.
     contact_full_phone: bool = True
+    # 重点人群: the care tags a grid may record for a resident (imported in the workplace,
+    # 人员 → 导入); an import naming any other tag is refused row by row.
+    care_tags: list[str] = ["独居老人", "空巢老人", "残疾人", "低保", "社区矫正", "精神障碍"]
