@@ -23,7 +23,9 @@
   }
 
   function draw(data) {
-    var map = L.map(box, { attributionControl: Boolean(box.dataset.tiles) });
+    var map = L.map(box, { attributionControl: Boolean(box.dataset.tiles), zoomSnap: 0.25 });
+    // Grid labels below the pins (app.css gives the pane its place), so a label never hides a pin.
+    map.createPane("gridLabels");
     if (box.dataset.tiles) {
       L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution || "" }).addTo(map);
     }
@@ -34,8 +36,14 @@
       var outline = L.geoJSON(grid.boundary, {
         style: function () { return { className: "grid grid-" + grid.state + " grid-id-" + grid.id }; }
       }).getLayers()[0];
-      outline.bindTooltip(text("span", "", short ? grid.short : grid.label),
-                          { permanent: true, direction: "center", className: "grid-label grid-label-" + grid.state });
+      // Many grids: only those with open tickets carry a (short) label; the others name
+      // themselves on hover. Few grids: each carries its name and counts.
+      var permanent = !short || grid.open > 0;
+      outline.bindTooltip(text("span", "", short && grid.open > 0 ? grid.short : grid.label), {
+        // Above the grid's middle, clear of a pin there.
+        permanent: permanent, direction: "top", offset: [0, -8], pane: permanent ? "gridLabels" : "tooltipPane",
+        className: "grid-label grid-label-" + grid.state
+      });
       // A click on a grid opens the board filtered to it.
       outline.on("click", function () { window.location.assign("/staff/?grid=" + encodeURIComponent(grid.id)); });
       outline.addTo(map);
@@ -54,7 +62,7 @@
     });
     if (!bounds.isValid()) { map.setView([0, 0], 2); }
     else if (bounds.getNorthEast().equals(bounds.getSouthWest())) { map.setView(bounds.getCenter(), 17); }
-    else { map.fitBounds(bounds, { padding: [24, 24] }); }
+    else { map.fitBounds(bounds, { padding: [24, 24], maxZoom: 18 }); }
     box.classList.add("ready");
   }
 
