@@ -57,6 +57,18 @@ def _twice_area(ring: list[list[float]]) -> float:
     return sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:], strict=False))
 
 
+NESTING = ("a Polygon is [[[lon, lat], …]] (rings of positions), a MultiPolygon [[[[lon, lat], …]]] "
+           "(a list of those)")
+
+
+def _depth(value: object) -> int:
+    """How many lists deep the first element goes: a position is 1, a ring 2, a polygon 3."""
+    depth = 0
+    while isinstance(value, list) and value:
+        depth, value = depth + 1, value[0]
+    return depth
+
+
 def _ring_problems(ring: object) -> Iterator[tuple[str, str]]:
     if not isinstance(ring, list):
         yield "", f"a ring is a list of [longitude, latitude] positions; found {ring!r}"
@@ -84,6 +96,14 @@ def ring_problems(boundary: Boundary) -> list[tuple[str, str]]:
         if not isinstance(polygon, list) or not polygon:
             problems.append((path, "a polygon is a list of rings, the outer ring first; found "
                                    f"{polygon!r}"))
+            continue
+        # The usual slip: one pair of brackets too few or too many for the type written
+        # (a polygon is rings of positions of numbers: three lists deep).
+        if _depth(polygon) == 2:
+            problems.append((path, f"these are positions, not rings: one level of [ ] is missing ({NESTING})"))
+            continue
+        if _depth(polygon) > 3:
+            problems.append((path, f"one level of [ ] too many ({NESTING})"))
             continue
         for j, ring in enumerate(polygon):
             problems += [(f"{path}[{j}]{where}", problem) for where, problem in _ring_problems(ring)]
