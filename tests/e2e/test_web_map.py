@@ -133,3 +133,7 @@ async def test_the_map_shows_the_grid_with_an_overdue_ticket_highlighted(
         "grid-id-G01": "grid-overdue", "grid-id-G02": "grid-open", "grid-id-G13": "grid-open"}
     assert sorted(await admin.locator("a.pin").evaluate_all("pins => pins.map(p => p.dataset.ticket)")) == ["1", "3"]
     await admin.screenshot(path=str(screenshots(tmp_path) / "workplace-map.png"), full_page=True)
+    # A click on a grid opens the board filtered to it.
+    await admin.click("path.grid-id-G25")
+    await admin.wait_for_url(f"{base}/staff/?grid=G25")
+    assert await admin.locator("select[name=grid] option[selected]").inner_text() == "丰乐亭苑网格"
