@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.config_base import ConfigProblems, grid_labels
+from bot.config_boundaries import check_boundaries
 from bot.config_places import check_public_places
 from handlers.domain.building_names import building_key, compound_key
 from handlers.domain.schedule_rules import RuleError, cron_trigger, parse_when
@@ -60,6 +61,7 @@ def check_cross_references(config: Config) -> None:
             problems.append(f"grids[{label}].community: unknown community {grid.community!r}")
     _check_buildings(config, labels, problems)
     check_public_places(config, labels, problems)
+    check_boundaries(config, labels, problems)
     for person, path in _people_with_paths(config, labels):
         people.add(person.id, f"{path}.id", "person id")
     for i, team in enumerate(config.volunteer_teams):

@@ -25,6 +25,7 @@ from bot.web import (
     board,
     exports,
     files,
+    map_page,
     overdue,
     people,
     people_import,
@@ -66,6 +67,8 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/", board.board_page)
     sub.router.add_get("/board/rows", board.board_rows)
     sub.router.add_get("/overdue", overdue.overdue_page)
+    sub.router.add_get("/map", map_page.map_page)
+    sub.router.add_get("/map/data", map_page.map_json)
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
     sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from handlers.domain.base import Strict
+from handlers.domain.boundary import Boundary
 from handlers.domain.schedule_settings import (
     ConfiguredAnnouncement,
     PrivacySettings,
@@ -68,6 +69,7 @@ class Grid(Strict):
     community: str
     compounds: list[Compound] = Field(min_length=1)
     public_places: list[PublicPlace] = []
+    boundary: Boundary | None = None  # the grid's outline on the workplace's map (optional)
     leaders: list[Person] = Field(min_length=1)
     guide: Person
     workers: list[Person] = []
