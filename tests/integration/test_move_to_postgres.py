@@ -23,6 +23,7 @@ from bot.app import App
 from bot.bootstrap import build_app
 from bot.cli_move import move_command
 from bot.config import Config
+from handlers.escalation import sweep_deadlines
 from handlers.staff_link import LINK_VALID_FOR
 from storage import attachments, web_sessions
 from storage.clock import FakeClock
@@ -66,6 +67,8 @@ async def fill(app: App) -> None:
         await web_sessions.create_session(conn, redeemed.person_id, "leader", app.clock.now())
         await web_sessions.create_link(conn, "g01-leader", app.clock.now(), LINK_VALID_FOR)
         await attachments.store_web_photo(conn, 1, PNG, "image/png", app.clock.now())
+        # The deadline sweep has looked: each open ticket's watch_at is its next look, not ''.
+        await sweep_deadlines(conn, app.services, app.clock.now())
 
 
 def sqlite_rows(path: Path) -> dict[str, list[tuple]]:
@@ -73,6 +76,11 @@ def sqlite_rows(path: Path) -> dict[str, list[tuple]]:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                             "AND name NOT LIKE 'sqlite_%'")]
         return {name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in names}
+
+
+def sqlite_rows_of(path: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql).fetchall()
 
 
 async def pg_rows(url: str, tables: list[str]) -> dict[str, list[tuple]]:
@@ -145,6 +153,7 @@ async def cli(*argv: str) -> Done:
 async def test_the_sample_database_moves_and_the_bot_serves_it(
         filled: Path, target: str, sample_config: Config, tmp_path: Path) -> None:
     before = sqlite_rows(filled)
+    assert all(row[0] for row in sqlite_rows_of(filled, "SELECT watch_at FROM tickets"))
     for table in ("residents", "tickets", "ticket_events", "ticket_photos", "web_photos", "announcements",
                   "signups", "web_sessions", "web_links", "outbox", "inbox"):
         assert before[table], f"the fill left {table} empty"
