@@ -1,5 +1,5 @@
 """The command line: run, console, invite, web-login, check-config, wechat-menu, stats, announce,
-announcements, backup, restore."""
+announcements, backup, restore, move-to-postgres."""
 
 from __future__ import annotations
 
@@ -131,6 +131,10 @@ def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path
         config = console_config(config)
     if command == "wechat-menu":
         return wechat_menu(config, database, settings, args.push)
+    if command == "move-to-postgres":
+        from bot.cli_move import move_command
+
+        return move_command(args.source or database, args.target or config.storage.url)
     if command in ("backup", "restore") and config.storage.url:
         print(f"{command} copies the SQLite file; with storage.url (PostgreSQL) use pg_dump / pg_restore"
               " 请用 pg_dump / pg_restore 备份和恢复 PostgreSQL", file=sys.stderr)

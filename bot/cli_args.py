@@ -87,4 +87,10 @@ def build_parsers() -> Parsers:
     restore = add("restore", "Replace the database with a verified backup (stop the bot first)",
                   "The current database is saved beside it first.")
     restore.add_argument("path", type=Path)
+    move = add("move-to-postgres", "Copy the SQLite database into an empty PostgreSQL database (stop the bot first)",
+               "Applies the migrations, copies every table and compares the row counts; the password "
+               "comes from FENGSHAN_DB_PASSWORD.")
+    move.add_argument("--from", dest="source", type=Path,
+                      help="the SQLite file (default: storage.database in the config)")
+    move.add_argument("--to", dest="target", help="postgresql://user@host:port/database (default: storage.url)")
     return Parsers(parser, commands)

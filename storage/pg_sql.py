@@ -13,6 +13,10 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokens import TokenType
 
+# Columns never NULL wherever they appear: `id` is every table's primary key (and no query names
+# anything else `id`). Only these are ordered without SQLite's NULL placement.
+_NEVER_NULL = frozenset({"id"})
+
 
 class _Generator(Postgres.Generator):
     """PostgreSQL output, with the few SQLite idioms sqlglot leaves as they are put right."""
@@ -21,6 +25,12 @@ class _Generator(Postgres.Generator):
         # sqlglot adds NULLS FIRST to keep SQLite's order of NULLs; a conflict target takes none.
         if isinstance(expression.parent, exp.OnConflict):
             return self.sql(expression, "this")
+        if isinstance(expression.this, exp.Column) and expression.this.name in _NEVER_NULL:
+            # No NULLs to place: PostgreSQL's own order (ASC NULLS LAST, DESC NULLS FIRST) is
+            # what a b-tree index gives read forwards or backwards. Written out as SQLite's,
+            # `ORDER BY id NULLS FIRST … LIMIT` read every matching row and sorted them.
+            expression = expression.copy()
+            expression.set("nulls_first", bool(expression.args.get("desc")))
         return super().ordered_sql(expression)
 
 

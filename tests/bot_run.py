@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.app import App
 
@@ -18,3 +19,12 @@ class BotRun:
         self.stop.set()
         await asyncio.wait_for(self.task, timeout=10)
         await self.app.close()
+
+
+def storage_section(folder: Path, url: str | None) -> dict[str, str]:
+    """The `storage` section of a bot process's config.yaml: its SQLite file in `folder`, or the
+    test's PostgreSQL database (the `pg_url` fixture) — `build_app` on that config then opens the
+    same database the process uses, whichever the engine."""
+    if url is None:
+        return {"database": str(folder / "bot.db")}
+    return {"database": str(folder / "bot.db"), "url": url}

@@ -29,7 +29,8 @@ pytest_plugins = ["tests.guard.plugin", "pytester"]
 LAYER_MARKERS = {"e2e": ("e2e", "slow")}
 
 
-# Layers whose `db` / `app` tests run on both engines (e2e on PostgreSQL is the next step).
+# Layers whose `db` / `app` tests run on both engines. In tests/e2e only those marked
+# `both_engines` do (a representative set: each costs a bot's start and its flows twice).
 BOTH_ENGINES = {"flows", "integration"}
 ENGINES = ("sqlite", "postgresql")
 
@@ -38,7 +39,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = Path(str(metafunc.definition.path))
     if "engine" not in metafunc.fixturenames or not path.is_relative_to(TESTS):
         return
-    if path.relative_to(TESTS).parts[0] in BOTH_ENGINES:
+    marked = metafunc.definition.get_closest_marker("both_engines") is not None
+    if path.relative_to(TESTS).parts[0] in BOTH_ENGINES or marked:
         sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
         metafunc.parametrize("engine", ENGINES[:1] if sqlite_only else ENGINES, indirect=True)
 
@@ -92,7 +94,8 @@ def pg_cluster() -> Iterator[Cluster]:
 
 @pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
-    """The engine under test: both in tests/flows and tests/integration, else SQLite."""
+    """The engine under test: both in tests/flows and tests/integration and for the e2e tests
+    marked `both_engines`, else SQLite."""
     return getattr(request, "param", "sqlite")
 
 

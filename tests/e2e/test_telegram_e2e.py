@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from storage import outbox, tickets
 from storage.clock import FakeClock
 from tests.telegram_harness import TelegramRun
@@ -20,6 +22,7 @@ async def report_in_longchi(run: TelegramRun) -> float:
     return time.monotonic()
 
 
+@pytest.mark.both_engines
 async def test_resident_report_reaches_leader_who_handles_it(run: TelegramRun) -> None:
     fake = run.fake
     await run.bind(LEADER, "g01-leader")

@@ -131,6 +131,7 @@ async def test_leader_signs_in_from_chat_and_sees_only_their_grid(web_run: Teleg
     assert "10栋水管漏水" not in await page.content()
 
 
+@pytest.mark.both_engines  # the board, 受理, 办结 with an uploaded photo (BYTEA on PostgreSQL)
 async def test_leader_acknowledges_and_resolves_and_the_resident_is_told(web_run: TelegramRun, browser: BrowserContext,
                                                                        tmp_path: Path) -> None:
     web_run.fake.files["corridor-light-photo"] = REPORT_PHOTO

@@ -63,6 +63,7 @@ async def report_in_longchi(run: WeChatRun) -> str:
     return answer.text
 
 
+@pytest.mark.both_engines
 async def test_resident_reports_and_leader_acknowledges_by_text(run: WeChatRun, fake: FakeWeChatAPI) -> None:
     wx = run.platform
     welcome = await wx.subscribe(RESIDENT)
@@ -100,6 +101,7 @@ async def test_every_passive_reply_is_fast(run: WeChatRun) -> None:
     assert max(a.seconds for a in answers) < 1.0
 
 
+@pytest.mark.both_engines  # WeChat's retries, deduped by the inbox's unique key on either engine
 async def test_the_same_msgid_four_times_makes_one_ticket(run: WeChatRun, fake: FakeWeChatAPI) -> None:
     wx = run.platform
     answer = await wx.click(RESIDENT, "i:report")

@@ -32,6 +32,13 @@ from storage.pg_sql import translate
     # `? IS NULL` has no type of its own.
     ("UPDATE t SET s = CASE WHEN ? IS NULL THEN 'x' ELSE s END",
      "UPDATE t SET s = CASE WHEN CAST($1 AS TEXT) IS NULL THEN 'x' ELSE s END"),
+    # NULLs sort first in SQLite: a column that may be NULL keeps that order explicitly, but an id
+    # (every table's NOT NULL primary key) takes PostgreSQL's default, which an index scan gives.
+    ("SELECT id FROM inbox WHERE status = ? ORDER BY id LIMIT ?",
+     "SELECT id FROM inbox WHERE status = $1 ORDER BY id LIMIT $2"),
+    ("SELECT e.id FROM ticket_events AS e WHERE e.ticket_id = ? ORDER BY e.id DESC LIMIT 1",
+     "SELECT e.id FROM ticket_events AS e WHERE e.ticket_id = $1 ORDER BY e.id DESC LIMIT 1"),
+    ("SELECT a FROM t ORDER BY a, b DESC", "SELECT a FROM t ORDER BY a NULLS FIRST, b DESC NULLS LAST"),
 ])
 def test_translation(sqlite: str, postgresql: str) -> None:
     assert translate(sqlite) == postgresql
