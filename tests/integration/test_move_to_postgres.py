@@ -200,7 +200,7 @@ async def test_a_target_holding_tables_is_refused_and_left_as_it_was(
     done = await command(bare, target, capsys)
 
     assert done.code == 1
-    assert "is not empty (it has tables: accounts, announcement_runs" in done.err
+    assert "is not empty (it has tables: accounts, " in done.err  # the first tables by name, then …
     assert "nothing was changed" in done.err
     rows = await pg_rows(target, ["residents", "tickets"])
     assert (len(rows["residents"]), len(rows["tickets"])) == (1, 0)
