@@ -210,9 +210,11 @@ def rates_lines(services: Services, rates: Rates) -> list[str]:
         head += t("stats_withdrawn", count=rates.withdrawn)
     return [
         head,
-        t("stats_response", rate=rate_text(services, rates.acknowledged_in_time, rates.tickets)),
-        t("stats_resolution", rate=rate_text(services, rates.resolved_in_time, rates.tickets)),
+        t("stats_response", rate=rate_text(services, rates.acknowledged_in_time, rates.response_base)),
+        t("stats_resolution", rate=rate_text(services, rates.resolved_in_time, rates.resolution_base)),
         t("stats_satisfaction", rate=rate_text(services, rates.satisfied, rates.rated)),
+        # What still has time is not judged yet: counted apart, only when there is some.
+        *([t("stats_pending", count=rates.pending)] if rates.pending else []),
     ]
 
 
@@ -221,8 +223,8 @@ def row_line(services: Services, name: str, rates: Rates) -> str:
     if rates.tickets == 0:
         return t("stats_row_empty", name=name)
     return t("stats_row", name=name, count=rates.tickets,
-             response=rate_text(services, rates.acknowledged_in_time, rates.tickets),
-             resolution=rate_text(services, rates.resolved_in_time, rates.tickets),
+             response=rate_text(services, rates.acknowledged_in_time, rates.response_base),
+             resolution=rate_text(services, rates.resolved_in_time, rates.resolution_base),
              satisfaction=rate_text(services, rates.satisfied, rates.rated))
 
 
@@ -252,15 +254,15 @@ async def stats_text(
     as_of = t("stats_as_of", at=local_time(now, services.timezone)) if period.contains(now) else ""
     lines = [t("stats_title", scope=scope_text(services, scope), period=period_text(services, period),
                as_of=as_of)]
-    lines += rates_lines(services, await stats.rates(conn, period, scope, hours))
+    lines += rates_lines(services, await stats.rates(conn, period, scope, hours, now=now))
     lines.append(t("stats_overdue_now", count=len(await stats.overdue_tickets(conn, now, scope))))
     if scope.grid_id is None and scope.community_id is None:
         lines.append(t("stats_by_community"))
-        lines += community_rows(services, await stats.community_breakdown(conn, period, scope, hours))
+        lines += community_rows(services, await stats.community_breakdown(conn, period, scope, hours, now=now))
     elif scope.grid_id is None and scope.community_id is not None:
         lines.append(t("stats_by_grid"))
         lines += _grid_rows(services, scope.community_id,
-                            await stats.grid_breakdown(conn, period, scope, hours))
+                            await stats.grid_breakdown(conn, period, scope, hours, now=now))
     return "\n".join(lines)
 
 
