@@ -182,6 +182,10 @@ def period_text(services: Services, period: Period) -> str:
         return t("stats_period_month", year=start.year, month=start.month)
     if period.kind == "quarter":
         return t("stats_period_quarter", year=start.year, quarter=(start.month - 1) // 3 + 1)
+    if period.kind == "custom":
+        last = period.end - timedelta(days=1)
+        return t("stats_period_custom", start=t("stats_day", year=start.year, month=start.month, day=start.day),
+                 end=t("stats_day", year=last.year, month=last.month, day=last.day))
     return t("stats_period_year", year=start.year)
 
 

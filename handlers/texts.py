@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.texts_dashboard import DASHBOARD_ZH
 from handlers.texts_web import WEB_ZH
 
 ZH: Mapping[str, str] = {
@@ -301,6 +302,8 @@ ZH: Mapping[str, str] = {
     "stats_period_week": "{start}–{end}",
     "stats_period_month": "{year}年{month}月",
     "stats_period_year": "{year}年",
+    "stats_period_custom": "{start}–{end}",
+    "stats_day": "{year}年{month}月{day}日",
     "stats_date": "{month}月{day}日",
     "stats_grid": "{id} {name}",
     "digest_title": "【{name}三率周报】{period}",
@@ -454,6 +457,7 @@ ZH: Mapping[str, str] = {
     "notice_escalated_resolve": "您反映的问题 #{id}（{category}）未在时限内办结，已上报{level}督办。",
     "event_escalated": "超时上报",
     **WEB_ZH,  # the staff workplace (handlers/texts_web.py)
+    **DASHBOARD_ZH,  # its 三率 dashboard (handlers/texts_dashboard.py)
 }
 
 

@@ -192,19 +192,17 @@ def _in_time(moment: str, recorded: str, span: str, moment_us: str | None = None
             f" WHEN {moment_us or _micros(moment)} <= {_micros('f.created_at')} + {fallback} THEN 1 ELSE 0 END")
 
 
-def _rates_sql(spans: str, area: str, group: str) -> str:
-    """One row per ticket of ticket_rate_facts created in [?, ?), joined to its ticket only when
-    the scope or the grouping needs the ticket's current grid / community. Parameters: the
-    spans, the clock (now as a stamp and in microseconds), the period, the area."""
-    good = ", ".join(f"'{value}'" for value in SATISFIED)
+def _judged_sql(spans: str, area: str, group: str) -> str:
+    """The CTEs up to `judged`: one row per ticket of ticket_rate_facts created in [?, ?), with
+    its key, times and flags; joined to its ticket only when the scope or the key needs the
+    ticket's current grid / community / category. Parameters: the spans, the clock (now as a
+    stamp and in microseconds), the period, the area."""
     join = "JOIN tickets AS t ON t.id = f.ticket_id" if area or group != "NULL" else ""
-    # One total: no GROUP BY, which would sort every row on a constant key (a third of the time).
-    grouping = "GROUP BY key\nORDER BY key" if group != "NULL" else ""
     return f"""
 WITH spans (category_id, ack_us, resolve_us) AS ({spans}),
 clock (now_at, now_us) AS (SELECT CAST(? AS TEXT), CAST(? AS INTEGER)),
 marks AS (
-    SELECT {group} AS key, f.rating,
+    SELECT {group} AS key, f.rating, f.ticket_id, f.created_at, f.ack_at, f.resolved_last,
         -- 办结 without 受理 first is still a response to the resident (ack_at covers both).
         CASE WHEN f.ack_at IS NOT NULL THEN 1 ELSE 0 END AS acked,
         {_in_time('f.ack_at', 'f.ack_due', 'ack_us')} AS acked_in_time,
@@ -219,10 +217,19 @@ marks AS (
     WHERE f.created_at >= ? AND f.created_at < ?{area}
 ),
 judged AS (
-    SELECT key, rating, acked, acked_in_time, ack_ended, done, done * last_in_time AS done_in_time,
-        resolve_ended, CASE WHEN done = 0 AND cancelled_in_window = 1 THEN 1 ELSE 0 END AS withdrawn
+    SELECT key, rating, ticket_id, created_at, ack_at, resolved_last, acked, acked_in_time, ack_ended, done,
+        done * last_in_time AS done_in_time, resolve_ended,
+        CASE WHEN done = 0 AND cancelled_in_window = 1 THEN 1 ELSE 0 END AS withdrawn
     FROM marks
-)
+)"""
+
+
+def _rates_sql(spans: str, area: str, group: str) -> str:
+    """The counts of `judged`, in total or per key."""
+    good = ", ".join(f"'{value}'" for value in SATISFIED)
+    # One total: no GROUP BY, which would sort every row on a constant key (a third of the time).
+    grouping = "GROUP BY key\nORDER BY key" if group != "NULL" else ""
+    return f"""{_judged_sql(spans, area, group)}
 SELECT {"key" if group != "NULL" else "NULL"},
     SUM(1 - withdrawn),
     SUM(withdrawn),
@@ -240,16 +247,23 @@ FROM judged
 """
 
 
+def judged_params(hours: CategoryHours, scope: Scope, period: Period, now: datetime
+                  ) -> tuple[str, str, list[object]]:
+    """(spans, area, parameters) for a statement over _judged_sql."""
+    spans, span_values = _spans(hours)
+    area, area_values = _area(scope)
+    return spans, area, [*span_values, stamp(now), micros(now), stamp(period.start), stamp(period.end),
+                         *area_values]
+
+
 async def _grouped(
     conn: Connection, period: Period, scope: Scope, hours: CategoryHours, now: datetime,
     by: Literal["grid", "community"] | None,
 ) -> list[GroupRates]:
-    spans, span_values = _spans(hours)
-    area, area_values = _area(scope)
+    spans, area, params = judged_params(hours, scope, period, now)
     # Only fixed SQL fragments are formatted in; every value is a parameter.
     sql = _rates_sql(spans, area, _GROUP_COLUMNS[by])
     await refresh_facts(conn)
-    params = [*span_values, stamp(now), micros(now), stamp(period.start), stamp(period.end), *area_values]
     rows = await fetch_all(conn, sql, params)
     return [GroupRates(str(row[0]) if row[0] is not None else "", Rates(*(int(v or 0) for v in row[1:])))
             for row in rows]

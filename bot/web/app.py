@@ -18,7 +18,7 @@ from bot.app import App
 from bot.http_server import HttpServer
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import LOOP_TIMER, Timer
-from bot.web import auth, board, files, overdue, ticket_page
+from bot.web import auth, board, dashboard, files, overdue, ticket_page
 from bot.web.csrf import csrf_guard
 from bot.web.keys import WORKPLACE, Workplace
 from bot.web.security import security_headers
@@ -54,6 +54,7 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/", board.board_page)
     sub.router.add_get("/board/rows", board.board_rows)
     sub.router.add_get("/overdue", overdue.overdue_page)
+    sub.router.add_get("/dashboard", dashboard.dashboard_page)
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
     sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)
