@@ -119,7 +119,11 @@ def _context(request: web.Request, board: Dashboard, choices: list[Scope], query
         "scopes": [(scope_value(s), scope_text(services, s)) for s in choices],
         "chosen": {"scope": scope_value(board.scope), "period": query.get("period", "month"),
                    "from": query.get("from", ""), "to": query.get("to", "")},
-        "period_choices": PERIOD_CHOICES,
+        # A period typed into the address (上月, 2026-10) is offered as it is, first.
+        "period_choices": [(p, services.texts.t(f"web_dash_period_{p}")) for p in PERIOD_CHOICES]
+        if query.get("period", "month") in PERIOD_CHOICES
+        else [(query["period"], period_text(services, board.period)),
+              *((p, services.texts.t(f"web_dash_period_{p}")) for p in PERIOD_CHOICES)],
     }
 
 
