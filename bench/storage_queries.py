@@ -182,11 +182,11 @@ async def run_all(db: Database, config: Config, now: datetime, residents: int, r
     scope = stats.Scope(community_id=biggest)
     results.append(await measure(
         db, f"三率 community {biggest} {month.start:%Y-%m}", 100,
-        [lambda conn: stats.rates(conn, month, scope, hours)] * reps))
+        [lambda conn: stats.rates(conn, month, scope, hours, now=now)] * reps))
     year = last_full_year(now, tz)
     results.append(await measure(
         db, f"三率 subdistrict {year.start:%Y}", 1000,
-        [lambda conn: stats.rates(conn, year, stats.SUBDISTRICT, hours)] * max(3, reps // 2)))
+        [lambda conn: stats.rates(conn, year, stats.SUBDISTRICT, hours, now=now)] * max(3, reps // 2)))
     return results
 
 

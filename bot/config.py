@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from bot.config_base import ConfigError
 from bot.config_channels import (
@@ -18,10 +18,18 @@ from bot.config_channels import (
 )
 from bot.config_checks import check_cross_references
 from bot.config_errors import tab_indented_line, validation_problems
+from handlers.domain.base import Strict
 from handlers.domain.model import Config as SubdistrictModel
 from handlers.domain.model import Links
 
 DEFAULT_CONFIG = "config.yaml"
+
+
+class StatsSettings(Strict):
+    """The workplace's 三率 dashboard: a grid with fewer tickets than `min_sample` in the period
+    is listed apart (「样本不足」) instead of ranked, as a rate of 1 or 2 tickets says little."""
+
+    min_sample: int = Field(default=5, ge=1, le=1000)
 
 
 class Config(SubdistrictModel):
@@ -33,6 +41,7 @@ class Config(SubdistrictModel):
     wecom: WeComSettings = WeComSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
+    stats: StatsSettings = StatsSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

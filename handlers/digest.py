@@ -77,7 +77,7 @@ def _attention_lines(services: Services, grids: list[GroupRates], overdue: list[
             reasons.append(t("digest_reason_overdue", count=late))
         if rates.response_rate is not None and rates.response_rate < 1:
             reasons.append(t("digest_reason_response",
-                             rate=rate_text(services, rates.acknowledged_in_time, rates.tickets)))
+                             rate=rate_text(services, rates.acknowledged_in_time, rates.response_base)))
         grid = services.config.grid(grid_id)
         community = community_label(services, grid.community) if grid else ""
         lines.append(t("digest_attention_line", grid=grid_label(services, grid_id), community=community,
@@ -89,15 +89,16 @@ async def digest_text(conn: Connection, services: Services, now: datetime) -> st
     """Last week's (Monday–Sunday local) rates, the overdue tickets now, the grids to watch."""
     t, hours = services.texts.t, category_hours(services.config)
     week = periods.previous_week(now, services.timezone)
-    overall = await stats.rates(conn, week, SUBDISTRICT, hours)
+    overall = await stats.rates(conn, week, SUBDISTRICT, hours, now=now)
     overdue = await stats.overdue_tickets(conn, now, SUBDISTRICT)
     lines = [t("digest_title", name=services.config.subdistrict.name, period=period_text(services, week)),
              t("digest_subdistrict"), *rates_lines(services, overall), t("stats_by_community")]
-    lines += community_rows(services, await stats.community_breakdown(conn, week, SUBDISTRICT, hours))
+    lines += community_rows(services, await stats.community_breakdown(conn, week, SUBDISTRICT, hours, now=now))
     lines.append("")
     lines += _overdue_lines(services, overdue, now)
     lines.append("")
-    lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours), overdue)
+    lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours, now=now),
+                                overdue)
     problems = await outbox.delivery_problems(conn, week.start)
     if any(problems.values()):
         # Messages that may not have arrived or may have arrived twice, and messages the bot

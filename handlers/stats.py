@@ -18,15 +18,19 @@ How the rates are counted is documented in storage/stats.py.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.context import Context, Services
 from handlers.domain.model import Config, Role
 from handlers.formatting import local_time
-from storage import periods, stats
+from handlers.stats_args import (  # noqa: F401 (parse_* and typed_arguments: imported from here too)
+    StatsRequest,
+    parse_period,
+    parse_request,
+    parse_scope,
+    typed_arguments,
+)
+from storage import stats
 from storage.accounts import PersonRow
 from storage.engine import Connection
 from storage.stats import (
@@ -38,104 +42,10 @@ from storage.stats import (
     Scope,
 )
 
-# A period word: the kind, and whether it is the current one (本月) or the one before (上月).
-_PERIOD_WORDS: dict[str, tuple[periods.PeriodKind, bool]] = {
-    "day": ("day", False), "today": ("day", False), "今天": ("day", False), "今日": ("day", False),
-    "昨天": ("day", True), "yesterday": ("day", True),
-    "week": ("week", False), "本周": ("week", False), "这周": ("week", False),
-    "上周": ("week", True), "last-week": ("week", True),
-    "month": ("month", False), "本月": ("month", False), "这个月": ("month", False),
-    "上月": ("month", True), "上个月": ("month", True), "last-month": ("month", True),
-    "quarter": ("quarter", False), "本季度": ("quarter", False), "上季度": ("quarter", True),
-    "year": ("year", False), "今年": ("year", False), "本年": ("year", False),
-    "去年": ("year", True), "last-year": ("year", True),
-}
-_SUBDISTRICT_WORDS = {"all", "subdistrict", "街道", "全街道"}
-# 2026-10, 2026/10, 2026.10, 2026年10月 (a month); 2026, 2026年 (a year).
-_MONTH = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})月?$")
-_YEAR = re.compile(r"^(\d{4})年?$")
-# What a mistyped period looks like (「2026-13」「上上月」「11月份」), so the answer lists the
-# period forms rather than saying no grid or community has that name.
-_PERIODISH = re.compile(r"[周月年季天日]|^[\d\-/.]+$")
-
 
 def category_hours(config: Config) -> CategoryHours:
     """The deadlines the rates are judged by: each category's hours as configured now."""
     return {c.id: (c.ack_hours, c.resolve_hours) for c in config.categories}
-
-
-def parse_scope(config: Config, text: str) -> Scope | None:
-    """A grid id, a community id or name, or a word for the whole subdistrict; else None."""
-    word = text.strip()
-    if word.lower() in _SUBDISTRICT_WORDS or word == config.subdistrict.name:
-        return SUBDISTRICT
-    grid = config.grid(word.upper())
-    if grid is not None:
-        return Scope(grid_id=grid.id)
-    for community in config.communities:
-        if word.lower() == community.id.lower() or word in (community.name, community.name.removesuffix("社区")):
-            return Scope(community_id=community.id)
-    return None
-
-
-def parse_period(text: str, now: datetime, tz: str) -> Period | None:
-    """day / week / month / quarter / year (今天 本周 本月 本季度 今年, and 昨天 上周 上月 上季度
-    去年 for the one before), 2026-10 (or 2026年10月), 2026; else None. Local calendar."""
-    word = unicodedata.normalize("NFKC", text).strip().lower()
-    if word in _PERIOD_WORDS:
-        kind, before = _PERIOD_WORDS[word]
-        return periods.previous(kind, now, tz) if before else periods.period_for(kind, now, tz)
-    month = _MONTH.match(word)
-    if month and 1 <= int(month.group(2)) <= 12 and int(month.group(1)) >= 2000:
-        return periods.month_period(int(month.group(1)), int(month.group(2)), tz)
-    year = _YEAR.match(word)
-    if year and int(year.group(1)) >= 2000:
-        return periods.year_period(int(year.group(1)), tz)
-    return None
-
-
-# 「统计 上月」「三率：G07 2026-10」 (the word, a separator, /stats's arguments) or 「统计上月」 (a
-# period glued on: 「统计一下人数」 is not one).
-_TYPED = re.compile(r"(?:三率统计|统计|三率)(?:(?:\s+|\s*[：:，,]\s*)(?P<arg>\S.*)|(?P<glued>\S+))", re.DOTALL)
-
-
-def typed_arguments(ctx: Context) -> str | None:
-    """The /stats arguments in a typed 「统计 …」 message; None if it is not one."""
-    found = _TYPED.fullmatch(ctx.incoming.text.strip())
-    if found is None:
-        return None
-    if found["arg"] is not None:
-        return found["arg"]
-    glued = found["glued"]
-    return glued if parse_period(glued, ctx.now, ctx.services.config.subdistrict.timezone) else None
-
-
-@dataclass(frozen=True)
-class StatsRequest:
-    scope: Scope | None  # None: the caller's default
-    period: Period
-    unknown: str = ""  # the first argument that was neither a scope nor a period
-
-    @property
-    def bad_period(self) -> bool:
-        """The unknown argument looks like a mistyped period, not a grid or community."""
-        return bool(self.unknown) and _PERIODISH.search(self.unknown) is not None
-
-
-def parse_request(config: Config, arg: str, now: datetime) -> StatsRequest:
-    tz = config.subdistrict.timezone
-    scope: Scope | None = None
-    period: Period | None = None
-    for word in arg.split():
-        found_period = parse_period(word, now, tz) if period is None else None
-        found_scope = parse_scope(config, word) if scope is None and found_period is None else None
-        if found_period is not None:
-            period = found_period
-        elif found_scope is not None:
-            scope = found_scope
-        else:
-            return StatsRequest(scope, period or periods.period_for("month", now, tz), word[:20])
-    return StatsRequest(scope, period or periods.period_for("month", now, tz))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +92,10 @@ def period_text(services: Services, period: Period) -> str:
         return t("stats_period_month", year=start.year, month=start.month)
     if period.kind == "quarter":
         return t("stats_period_quarter", year=start.year, quarter=(start.month - 1) // 3 + 1)
+    if period.kind == "custom":
+        last = period.end - timedelta(days=1)
+        return t("stats_period_custom", start=t("stats_day", year=start.year, month=start.month, day=start.day),
+                 end=t("stats_day", year=last.year, month=last.month, day=last.day))
     return t("stats_period_year", year=start.year)
 
 
@@ -210,9 +124,11 @@ def rates_lines(services: Services, rates: Rates) -> list[str]:
         head += t("stats_withdrawn", count=rates.withdrawn)
     return [
         head,
-        t("stats_response", rate=rate_text(services, rates.acknowledged_in_time, rates.tickets)),
-        t("stats_resolution", rate=rate_text(services, rates.resolved_in_time, rates.tickets)),
+        t("stats_response", rate=rate_text(services, rates.acknowledged_in_time, rates.response_base)),
+        t("stats_resolution", rate=rate_text(services, rates.resolved_in_time, rates.resolution_base)),
         t("stats_satisfaction", rate=rate_text(services, rates.satisfied, rates.rated)),
+        # What still has time is not judged yet: counted apart, only when there is some.
+        *([t("stats_pending", count=rates.pending)] if rates.pending else []),
     ]
 
 
@@ -221,8 +137,8 @@ def row_line(services: Services, name: str, rates: Rates) -> str:
     if rates.tickets == 0:
         return t("stats_row_empty", name=name)
     return t("stats_row", name=name, count=rates.tickets,
-             response=rate_text(services, rates.acknowledged_in_time, rates.tickets),
-             resolution=rate_text(services, rates.resolved_in_time, rates.tickets),
+             response=rate_text(services, rates.acknowledged_in_time, rates.response_base),
+             resolution=rate_text(services, rates.resolved_in_time, rates.resolution_base),
              satisfaction=rate_text(services, rates.satisfied, rates.rated))
 
 
@@ -252,15 +168,15 @@ async def stats_text(
     as_of = t("stats_as_of", at=local_time(now, services.timezone)) if period.contains(now) else ""
     lines = [t("stats_title", scope=scope_text(services, scope), period=period_text(services, period),
                as_of=as_of)]
-    lines += rates_lines(services, await stats.rates(conn, period, scope, hours))
+    lines += rates_lines(services, await stats.rates(conn, period, scope, hours, now=now))
     lines.append(t("stats_overdue_now", count=len(await stats.overdue_tickets(conn, now, scope))))
     if scope.grid_id is None and scope.community_id is None:
         lines.append(t("stats_by_community"))
-        lines += community_rows(services, await stats.community_breakdown(conn, period, scope, hours))
+        lines += community_rows(services, await stats.community_breakdown(conn, period, scope, hours, now=now))
     elif scope.grid_id is None and scope.community_id is not None:
         lines.append(t("stats_by_grid"))
         lines += _grid_rows(services, scope.community_id,
-                            await stats.grid_breakdown(conn, period, scope, hours))
+                            await stats.grid_breakdown(conn, period, scope, hours, now=now))
     return "\n".join(lines)
 
 

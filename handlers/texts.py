@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.texts_dashboard import DASHBOARD_ZH
 from handlers.texts_people import PEOPLE_ZH
 from handlers.texts_web import WEB_ZH
 from handlers.texts_web_announce import WEB_ANNOUNCE_ZH
@@ -286,7 +287,8 @@ ZH: Mapping[str, str] = {
     "stats_title": "【三率】{scope} · {period}{as_of}",
     "stats_as_of": "（截至 {at}）",
     "stats_tickets": "工单 {count} 件",
-    "stats_withdrawn": "（另有 {count} 件受理前被居民撤销，不计入）",
+    "stats_withdrawn": "（另有 {count} 件办结前被居民撤销，不计入）",
+    "stats_pending": "时限内待处理 {count} 件",
     "stats_response": "响应率 {rate}",
     "stats_resolution": "办结率 {rate}",
     "stats_satisfaction": "满意率 {rate}",
@@ -302,6 +304,8 @@ ZH: Mapping[str, str] = {
     "stats_period_week": "{start}–{end}",
     "stats_period_month": "{year}年{month}月",
     "stats_period_year": "{year}年",
+    "stats_period_custom": "{start}–{end}",
+    "stats_day": "{year}年{month}月{day}日",
     "stats_date": "{month}月{day}日",
     "stats_grid": "{id} {name}",
     "digest_title": "【{name}三率周报】{period}",
@@ -457,6 +461,7 @@ ZH: Mapping[str, str] = {
     **WEB_ZH,  # the staff workplace (handlers/texts_web.py)
     **WEB_ANNOUNCE_ZH,  # its announcement pages (handlers/texts_web_announce.py)
     **PEOPLE_ZH,  # the workplace's 人员 pages and imports (handlers/texts_people.py)
+    **DASHBOARD_ZH,  # its 三率 dashboard (handlers/texts_dashboard.py)
 }
 
 

@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-PeriodKind = Literal["day", "week", "month", "quarter", "year"]
-PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")
+PeriodKind = Literal["day", "week", "month", "quarter", "year", "custom"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "quarter", "year")  # the calendar ones
+MAX_CUSTOM_DAYS = 731  # a custom range longer than two years is a typing mistake
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,33 @@ def quarter_period(year: int, quarter: int, tz: str | ZoneInfo) -> Period:
 def year_period(year: int, tz: str | ZoneInfo) -> Period:
     zone = _zone(tz)
     return Period("year", _midnight(date(year, 1, 1), zone), _midnight(date(year + 1, 1, 1), zone))
+
+
+def custom_period(first: date, last: date, tz: str | ZoneInfo) -> Period:
+    """The local days `first` to `last`, both included; ValueError when `last` is before `first`
+    or the range is longer than MAX_CUSTOM_DAYS."""
+    if last < first:
+        raise ValueError("the range ends before it starts")
+    if (last - first).days + 1 > MAX_CUSTOM_DAYS:
+        raise ValueError("the range is too long")
+    zone = _zone(tz)
+    return Period("custom", _midnight(first, zone), _midnight(last + timedelta(days=1), zone))
+
+
+def months_of(period: Period, tz: str | ZoneInfo, at_least: int = 1) -> list[Period]:
+    """The local calendar months that overlap `period`, oldest first; at least `at_least` of
+    them, ending with the period's last month (a trend needs a few months to show a line)."""
+    zone = _zone(tz)
+    last_day = (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    first_day = period.start.astimezone(zone).date()
+    year, month = last_day.year, last_day.month
+    found: list[Period] = []
+    while True:
+        found.append(month_period(year, month, zone))
+        if (year, month) <= (first_day.year, first_day.month) and len(found) >= at_least:
+            break
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return found[::-1]
 
 
 def previous(kind: PeriodKind, now: datetime, tz: str | ZoneInfo) -> Period:

@@ -23,6 +23,7 @@ from bot.web import (
     announcements_form,
     auth,
     board,
+    dashboard,
     exports,
     files,
     map_page,
@@ -69,6 +70,7 @@ def build_workplace(app: App, server: HttpServer, timer: Timer = LOOP_TIMER,
     sub.router.add_get("/overdue", overdue.overdue_page)
     sub.router.add_get("/map", map_page.map_page)
     sub.router.add_get("/map/data", map_page.map_json)
+    sub.router.add_get("/dashboard", dashboard.dashboard_page)
     sub.router.add_get("/tickets/{id}", ticket_page.ticket_page)
     sub.router.add_post("/tickets/{id}/{action}", ticket_page.ticket_action)
     sub.router.add_get("/tickets/{id}/files/{file}", files.ticket_file)

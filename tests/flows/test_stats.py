@@ -88,7 +88,8 @@ class Log:
 async def rates_of(app: App, period: Period = NOVEMBER, scope: Scope = stats.SUBDISTRICT,
                    hours: stats.CategoryHours | None = None) -> Rates:
     async with app.db.read() as conn:
-        return await stats.rates(conn, period, scope, category_hours(app.config) if hours is None else hours)
+        return await stats.rates(conn, period, scope, category_hours(app.config) if hours is None else hours,
+                                 now=app.clock.now())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,11 +154,12 @@ async def test_response_and_resolution_rates(app: App) -> None:
     # 响应: 1–7 in time (7 at the deadline counts), and 10, whose 办结 after 1 h answered it = 8;
     # 8 and 9 late.
     # 办结: 1–5, 7, 8 and 10 in time = 8; 6 late; 9 never.
-    assert found == Rates(tickets=10, withdrawn=0, acknowledged=10, acknowledged_in_time=8,
-                          resolved=9, resolved_in_time=8, rated=0, satisfied=0)
+    assert found == Rates(tickets=10, withdrawn=0, response_base=10, acknowledged=10, acknowledged_in_time=8,
+                          resolution_base=10, resolved=9, resolved_in_time=8, rated=0, satisfied=0)
     assert (found.response_rate, found.resolution_rate, found.satisfaction_rate) == (0.8, 0.8, None)
+    # (its 办结 window has ended unresolved: in 办结率, missed)
     assert await rates_of(app, periods.month_period(2026, 10, TZ)) == Rates(
-        tickets=1, acknowledged=1, acknowledged_in_time=1)
+        tickets=1, response_base=1, acknowledged=1, acknowledged_in_time=1, resolution_base=1)
 
 
 async def test_period_boundaries_are_local_and_half_open(app: App) -> None:
@@ -185,9 +187,10 @@ async def test_cancelled_before_acknowledgement_is_left_out(app: App) -> None:
         # Cancelled by someone other than the resident: still counted.
         by_staff = await log.ticket(start)
         await log.event(by_staff, start + timedelta(minutes=10), EventAction.CANCELLED)
-    # Denominator: after_ack (acknowledged in time) and by_staff (never acknowledged) = 2.
-    assert await rates_of(app) == Rates(tickets=2, withdrawn=1, acknowledged=1, acknowledged_in_time=1)
-    assert (await rates_of(app)).response_rate == 0.5
+    # Issue 15: after_ack was withdrawn inside its 办结 window, so it leaves both rates too.
+    # Denominator: by_staff (never acknowledged, both windows over) = 1.
+    assert await rates_of(app) == Rates(tickets=1, withdrawn=2, response_base=1, resolution_base=1)
+    assert (await rates_of(app)).response_rate == 0.0
 
 
 async def test_deadlines_come_from_the_category_in_config(app: App) -> None:
@@ -242,7 +245,10 @@ async def test_latest_rating_wins_after_a_reopening(app: App, resident: ChatUser
     found = await rates_of(app)
     # Latest ratings: 满意, 满意, 基本满意, 不满意 → 3/4. (The first rating would give 2/4.)
     assert (found.rated, found.satisfied, found.satisfaction_rate) == (4, 3, 0.75)
-    assert (found.tickets, found.acknowledged_in_time, found.resolved_in_time) == (5, 4, 4)
+    # Issue 15: the fourth, reopened by 不满意, is not 办结 and is inside its 120 h again; the
+    # fifth is inside its windows: both wait (时限内待处理), in neither denominator yet.
+    assert (found.tickets, found.response_base, found.acknowledged_in_time) == (5, 4, 4)
+    assert (found.resolution_base, found.resolved_in_time, found.pending) == (3, 3, 2)
 
 
 async def test_scopes_grids_and_communities(app: App) -> None:
@@ -260,17 +266,18 @@ async def test_scopes_grids_and_communities(app: App) -> None:
         await log.event(g11, start + timedelta(hours=9), EventAction.ACKNOWLEDGED)
 
     assert (await rates_of(app, scope=Scope(grid_id="G01"))) == Rates(
-        tickets=1, acknowledged=1, acknowledged_in_time=1)
+        tickets=1, response_base=1, acknowledged=1, acknowledged_in_time=1, resolution_base=1)
     longchi = await rates_of(app, scope=Scope(community_id="longchi"))
     assert (longchi.tickets, longchi.acknowledged_in_time) == (2, 2)
     nanqiao = await rates_of(app, scope=Scope(community_id="nanqiao"))
     assert (nanqiao.tickets, nanqiao.acknowledged, nanqiao.acknowledged_in_time) == (2, 1, 0)
     hours = category_hours(app.config)
     async with app.db.read() as conn:
-        grids = await stats.grid_breakdown(conn, NOVEMBER, stats.SUBDISTRICT, hours)
-        in_longchi = await stats.grid_breakdown(conn, NOVEMBER, Scope(community_id="longchi"), hours)
-        communities = await stats.community_breakdown(conn, NOVEMBER, stats.SUBDISTRICT, hours)
-        hostile = await stats.rates(conn, NOVEMBER, Scope(grid_id="G01' OR '1'='1"), hours)
+        now = app.clock.now()
+        grids = await stats.grid_breakdown(conn, NOVEMBER, stats.SUBDISTRICT, hours, now=now)
+        in_longchi = await stats.grid_breakdown(conn, NOVEMBER, Scope(community_id="longchi"), hours, now=now)
+        communities = await stats.community_breakdown(conn, NOVEMBER, stats.SUBDISTRICT, hours, now=now)
+        hostile = await stats.rates(conn, NOVEMBER, Scope(grid_id="G01' OR '1'='1"), hours, now=now)
     assert [(row.key, row.rates.tickets, row.rates.acknowledged_in_time) for row in grids] == [
         ("G01", 1, 1), ("G07", 1, 1), ("G11", 1, 0), ("G12", 1, 0)]
     assert [row.key for row in in_longchi] == ["G01", "G07"]
@@ -346,7 +353,7 @@ async def admin(app: App) -> ChatUser:
 
 SUBDISTRICT_NOVEMBER = "\n".join([
     "【三率】丰山街道 · 2026年11月（截至 11-26 10:00）",
-    "工单 4 件（另有 1 件受理前被居民撤销，不计入）",
+    "工单 4 件（另有 1 件办结前被居民撤销，不计入）",
     "响应率 50%（2/4）",
     "办结率 50%（2/4）",
     "满意率 100%（2/2）",
@@ -366,7 +373,7 @@ async def test_stats_for_an_admin(admin: ChatUser, november: None) -> None:
     await admin.say("/stats longchi")
     assert admin.text == "\n".join([
         "【三率】龙池社区 · 2026年11月（截至 11-26 10:00）",
-        "工单 3 件（另有 1 件受理前被居民撤销，不计入）",
+        "工单 3 件（另有 1 件办结前被居民撤销，不计入）",
         "响应率 67%（2/3）",
         "办结率 67%（2/3）",
         "满意率 100%（2/2）",
@@ -389,12 +396,12 @@ async def test_stats_for_an_admin(admin: ChatUser, november: None) -> None:
         "当前超时工单 1 件",
     ])
 
-    await admin.say("/stats 2026-10")  # #6: in time, then 不满意
+    await admin.say("/stats 2026-10")  # #6: in time, then 不满意: reopened, not 办结 (issue 15)
     assert admin.text.splitlines()[:6] == [
         "【三率】丰山街道 · 2026年10月",
         "工单 1 件",
         "响应率 100%（1/1）",
-        "办结率 100%（1/1）",
+        "办结率 0%（0/1）",
         "满意率 0%（0/1）",
         "当前超时工单 2 件",
     ]
@@ -402,17 +409,18 @@ async def test_stats_for_an_admin(admin: ChatUser, november: None) -> None:
     await admin.say("/stats week")  # Mon 23 – Sun 29 November: only the withdrawn #5
     assert admin.text.splitlines()[:5] == [
         "【三率】丰山街道 · 11月23日–11月29日（截至 11-26 10:00）",
-        "工单 0 件（另有 1 件受理前被居民撤销，不计入）",
+        "工单 0 件（另有 1 件办结前被居民撤销，不计入）",
         "响应率 —",
         "办结率 —",
         "满意率 —",
     ]
 
-    await admin.say("/stats year")  # #1–#4 and #6: 受理 in time #1 #3 #6, 办结 the same; 2 of 3 satisfied
+    # #1–#4 and #6: 受理 in time #1 #3 #6, 办结 in time #1 #3 (#6 reopened); 2 of 3 satisfied
+    await admin.say("/stats year")
     assert admin.text.splitlines()[1:5] == [
-        "工单 5 件（另有 1 件受理前被居民撤销，不计入）",
+        "工单 5 件（另有 1 件办结前被居民撤销，不计入）",
         "响应率 60%（3/5）",
-        "办结率 60%（3/5）",
+        "办结率 40%（2/5）",
         "满意率 67%（2/3）",
     ]
 

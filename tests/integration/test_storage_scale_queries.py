@@ -1,8 +1,10 @@
 """The 三率 read from ticket_rate_facts (migration 0008) give exactly what the original query
 over ticket_events gave, on a small random audit log with the awkward cases mixed in.
 
-The reference below is the query storage/stats.py ran before 0008, kept verbatim. The facts are
-folded in steps (as /stats is used between events), by the migration's backfill, and from
+The reference below is the query storage/stats.py ran before 0008, over ticket_events directly,
+with issue 15's definitions (windows judged at `now`, 办结 undone by a reopening, withdrawn before
+the 办结 window ended) written into it; it is taken at two moments. The facts are folded in
+steps (as /stats is used between events), by the migrations' backfill (0008, 0024), and from
 scratch; all three agree. Also: the deadline sweep's optional per-category horizons only leave
 out tickets due after their own category's horizon.
 """
@@ -35,8 +37,10 @@ from storage.tickets import (
 TZ = "Asia/Shanghai"
 START = datetime(2025, 12, 20, tzinfo=UTC)
 US = timedelta(microseconds=1)
-ACKED, RESOLVED, CANCELLED, RATED = (f"'{a.value}'" for a in (
-    EventAction.ACKNOWLEDGED, EventAction.RESOLVED, EventAction.CANCELLED, EventAction.RATED))
+# Moments the rates are taken at: amid the log (many windows still open), and long after it.
+NOWS = (START + timedelta(days=40, hours=3, microseconds=17), START + timedelta(days=400))
+ACKED, RESOLVED, REOPENED, CANCELLED, RATED = (f"'{a.value}'" for a in (
+    EventAction.ACKNOWLEDGED, EventAction.RESOLVED, EventAction.REOPENED, EventAction.CANCELLED, EventAction.RATED))
 CREATED = f"'{EventAction.CREATED.value}'"
 SATISFIED = stats.SATISFIED
 _micros = stats._micros
@@ -45,9 +49,11 @@ _micros = stats._micros
 
 
 def _reference_sql(spans: str, area: str, group: str) -> str:
+    """The rates' definitions (storage/stats.py, issue 15) over ticket_events directly."""
     good = ", ".join(f"'{value}'" for value in SATISFIED)
     return f"""
 WITH spans (category_id, ack_us, resolve_us) AS ({spans}),
+clock (now_at) AS (SELECT ?),
 born AS (
     SELECT ticket_id, MIN(at) AS created_at,
         MIN(json_extract(data, '$.ack_due_at')) AS ack_due,
@@ -70,37 +76,51 @@ scoped AS (
 marks AS (
     -- LEFT JOIN keeps scoped as the outer loop: each ticket's events come by (ticket_id, id).
     SELECT s.ticket_id, s.created_at, s.grid_id, s.community_id, s.ack_us, s.resolve_us,
-        MIN(CASE WHEN e.action = {ACKED} THEN e.id END) AS ack_id,
         -- 办结 without 受理 first is still a response to the resident.
         MIN(CASE WHEN e.action IN ({ACKED}, {RESOLVED}) THEN e.at END) AS ack_at,
-        MIN(CASE WHEN e.action = {RESOLVED} THEN e.at END) AS resolved_at,
+        MAX(CASE WHEN e.action = {RESOLVED} THEN e.id END) AS last_resolved_id,
+        MAX(CASE WHEN e.action = {REOPENED} THEN e.id END) AS reopened_id,
         MIN(CASE WHEN e.action = {CANCELLED} AND e.actor_kind = 'resident' THEN e.id END) AS cancel_id,
         MAX(CASE WHEN e.action = {RATED} THEN e.id END) AS rated_id
     FROM scoped AS s
     LEFT JOIN ticket_events AS e ON e.ticket_id = s.ticket_id
-        AND e.action IN ({ACKED}, {RESOLVED}, {CANCELLED}, {RATED})
+        AND e.action IN ({ACKED}, {RESOLVED}, {REOPENED}, {CANCELLED}, {RATED})
     GROUP BY s.ticket_id
 ),
-judged AS (
-    SELECT m.grid_id, m.community_id,
-        CASE WHEN m.cancel_id IS NOT NULL AND (m.ack_id IS NULL OR m.cancel_id < m.ack_id)
-             THEN 1 ELSE 0 END AS withdrawn,
-        CASE WHEN m.ack_at IS NOT NULL THEN 1 ELSE 0 END AS acked,
-        CASE WHEN m.ack_at IS NOT NULL
-              AND {_micros('m.ack_at')} <= {_micros('m.created_at')} + m.ack_us THEN 1 ELSE 0 END AS acked_in_time,
-        CASE WHEN m.resolved_at IS NOT NULL THEN 1 ELSE 0 END AS done,
-        CASE WHEN m.resolved_at IS NOT NULL
-              AND {_micros('m.resolved_at')} <= {_micros('m.created_at')} + m.resolve_us
-             THEN 1 ELSE 0 END AS done_in_time,
+timed AS (
+    SELECT m.grid_id, m.community_id, m.ack_at,
+        {_micros('m.created_at')} + m.ack_us AS ack_due_us,
+        {_micros('m.created_at')} + m.resolve_us AS resolve_due_us,
+        CASE WHEN m.last_resolved_id IS NOT NULL AND (m.reopened_id IS NULL OR m.last_resolved_id > m.reopened_id)
+             THEN d.at END AS done_at,
+        c.at AS cancel_at,
+        {_micros('(SELECT now_at FROM clock)')} AS now_us,
         json_extract(r.data, '$.rating') AS rating
     FROM marks AS m
+    LEFT JOIN ticket_events AS d ON d.id = m.last_resolved_id
+    LEFT JOIN ticket_events AS c ON c.id = m.cancel_id
     LEFT JOIN ticket_events AS r ON r.id = m.rated_id
+),
+judged AS (
+    SELECT grid_id, community_id, rating,
+        CASE WHEN done_at IS NULL AND cancel_at IS NOT NULL AND {_micros('cancel_at')} <= resolve_due_us
+             THEN 1 ELSE 0 END AS withdrawn,
+        CASE WHEN ack_at IS NOT NULL OR now_us > ack_due_us THEN 1 ELSE 0 END AS in_response,
+        CASE WHEN ack_at IS NOT NULL THEN 1 ELSE 0 END AS acked,
+        CASE WHEN ack_at IS NOT NULL AND {_micros('ack_at')} <= ack_due_us THEN 1 ELSE 0 END AS acked_in_time,
+        CASE WHEN done_at IS NOT NULL OR now_us > resolve_due_us THEN 1 ELSE 0 END AS in_resolution,
+        CASE WHEN done_at IS NOT NULL THEN 1 ELSE 0 END AS done,
+        CASE WHEN done_at IS NOT NULL AND {_micros('done_at')} <= resolve_due_us THEN 1 ELSE 0 END AS done_in_time
+    FROM timed
 )
 SELECT {group} AS key,
     SUM(1 - withdrawn),
     SUM(withdrawn),
+    SUM((1 - in_resolution) * (1 - withdrawn)),
+    SUM(in_response * (1 - withdrawn)),
     SUM(acked * (1 - withdrawn)),
     SUM(acked_in_time * (1 - withdrawn)),
+    SUM(in_resolution * (1 - withdrawn)),
     SUM(done * (1 - withdrawn)),
     SUM(done_in_time * (1 - withdrawn)),
     SUM(CASE WHEN rating IS NOT NULL AND withdrawn = 0 THEN 1 ELSE 0 END),
@@ -112,24 +132,24 @@ ORDER BY key
 
 
 async def reference(conn: aiosqlite.Connection, period: periods.Period, scope: Scope, hours: CategoryHours,
-                    by: str | None) -> list[tuple]:
+                    by: str | None, now: datetime) -> list[tuple]:
     spans, span_values = _spans(hours)
     area, area_values = _area(scope)
     group = {None: "NULL", "grid": "grid_id", "community": "community_id"}[by]
-    params = [*span_values, stamp(period.start), stamp(period.end), *area_values]
+    params = [*span_values, stamp(now), stamp(period.start), stamp(period.end), *area_values]
     async with conn.execute(_reference_sql(spans, area, group), params) as cursor:
         return [(row[0] or "", *(int(v or 0) for v in row[1:])) for row in await cursor.fetchall()]
 
 
 async def current(conn: aiosqlite.Connection, period: periods.Period, scope: Scope, hours: CategoryHours,
-                  by: str | None) -> list[tuple]:
+                  by: str | None, now: datetime) -> list[tuple]:
     if by is None:
-        rows = [stats.GroupRates("", await stats.rates(conn, period, scope, hours))]
+        rows = [stats.GroupRates("", await stats.rates(conn, period, scope, hours, now=now))]
         if rows[0].rates == stats.Rates():
             rows = []
     else:
         breakdown = stats.grid_breakdown if by == "grid" else stats.community_breakdown
-        rows = await breakdown(conn, period, scope, hours)
+        rows = await breakdown(conn, period, scope, hours, now=now)
     return [(row.key, *vars(row.rates).values()) for row in rows]
 
 
@@ -179,8 +199,12 @@ async def _random_log(conn: aiosqlite.Connection, config: Config, rng: random.Ra
         if rng.random() < 0.75:
             await event(EventAction.RESOLVED, towards(resolve_due))
             for _ in range(rng.choice([0, 1, 1, 2])):
-                await event(EventAction.RATED, timedelta(hours=1), "resident",
-                            rating=rng.choice(["satisfied", "mostly_satisfied", "unsatisfied"]))
+                rating = rng.choice(["satisfied", "mostly_satisfied", "unsatisfied"])
+                await event(EventAction.RATED, timedelta(hours=1), "resident", rating=rating)
+                if rating == "unsatisfied":  # reopened: at the same moment or a little later
+                    await event(EventAction.REOPENED, rng.choice([timedelta(0), timedelta(minutes=1)]), "system")
+                    if rng.random() < 0.2:
+                        await event(EventAction.CANCELLED, timedelta(minutes=30), "resident")
                 if rng.random() < 0.5:
                     await event(EventAction.ACKNOWLEDGED, timedelta(hours=1))
                     await event(EventAction.RESOLVED, timedelta(hours=2))
@@ -204,8 +228,9 @@ def _cases(config: Config) -> list[tuple[periods.Period, Scope, str | None]]:
 async def _compare(conn: aiosqlite.Connection, config: Config, hours: CategoryHours) -> int:
     compared = 0
     for period, scope, by in _cases(config):
-        expected = await reference(conn, period, scope, hours, by)
-        assert await current(conn, period, scope, hours, by) == expected, (period, scope, by)
+        for now in NOWS:
+            expected = await reference(conn, period, scope, hours, by, now)
+            assert await current(conn, period, scope, hours, by, now) == expected, (period, scope, by, now)
         compared += sum(row[1] + row[2] for row in expected)
     return compared
 
@@ -228,9 +253,9 @@ async def test_facts_give_the_original_rates(config: Config, tmp_path: Path, see
             folded = await _facts(conn)
         # The migration's backfill (a database with events already) builds the same facts, and so
         # does a fold from scratch when the mark is missing.
-        backfill = [s for number, sql in bundled_migrations() if number == 8 for s in _split_statements(sql)
-                    if "ticket_rate_facts" in s and not s.startswith("CREATE")]
-        assert len(backfill) == 2
+        backfill = [s for number, sql in bundled_migrations() if number in (8, 24) for s in _split_statements(sql)
+                    if "ticket_rate_facts" in s and not s.startswith(("CREATE", "ALTER"))]
+        assert len(backfill) == 3  # 0008's insert and rating, 0024's later facts
         for rebuild in (backfill, [*stats.FOLD_FACTS]):
             async with db.transaction() as conn:
                 await conn.execute("DELETE FROM ticket_rate_facts")

@@ -98,7 +98,7 @@ def test_flows_get_the_subdistrict_model_not_the_platform_settings() -> None:
     services = build_services(config)
     assert type(services.config) is SubdistrictModel
     platform = set(type(config).model_fields) - set(SubdistrictModel.model_fields)
-    assert platform == {"telegram", "wechat", "wecom", "http", "storage"}
+    assert platform == {"telegram", "wechat", "wecom", "http", "storage", "stats"}  # stats: the dashboard's min_sample
     assert not any(hasattr(services.config, section) for section in platform)
     assert services.config.grids == config.grids and services.config.menus == config.menus
     assert services.links.bot_username == config.telegram.bot_username == "weifengshan_bot"

@@ -81,5 +81,6 @@ async def test_a_friday_report_is_due_on_monday_and_warned_on_monday(office_app:
     assert [t for t in await sweep() if "预警提醒" in t]
     await leader.say("受理 1")  # 08:36 on Monday: within the working-time deadline
     async with app.db.read() as conn:
-        found = await stats.rates(conn, month_period(2026, 11, TZ), hours=category_hours(app.config))
-    assert (found.acknowledged_in_time, found.tickets) == (1, 1)
+        found = await stats.rates(conn, month_period(2026, 11, TZ), hours=category_hours(app.config),
+                                  now=clock.now())
+    assert (found.acknowledged_in_time, found.tickets, found.response_base) == (1, 1, 1)
