@@ -120,13 +120,14 @@ class RatesRow:
 
 async def rates_table(conn: Connection, request: web.Request, period: Period, scope: Scope) -> list[RatesRow]:
     """The 三率 of `scope` over `period`, then per community and per grid inside it (every
-    configured one, an empty one with zeros), from storage/stats.py's public functions — the one
-    adapter to re-point when the dashboard's rate definitions land."""
-    services = request.app[WORKPLACE].app.services
+    configured one, an empty one with zeros), as they stand now: storage/stats.py's functions,
+    the one source `/stats`, `fengshan-bot stats` and the dashboard read too."""
+    bot_app = request.app[WORKPLACE].app
+    services, now = bot_app.services, bot_app.clock.now()
     config, hours = services.config, category_hours(services.config)
-    total = await stats.rates(conn, period, scope, hours)
-    per_community = {g.key: g.rates for g in await stats.community_breakdown(conn, period, scope, hours)}
-    per_grid = {g.key: g.rates for g in await stats.grid_breakdown(conn, period, scope, hours)}
+    total = await stats.rates(conn, period, scope, hours, now=now)
+    per_community = {g.key: g.rates for g in await stats.community_breakdown(conn, period, scope, hours, now=now)}
+    per_grid = {g.key: g.rates for g in await stats.grid_breakdown(conn, period, scope, hours, now=now)}
     if scope.grid_id is not None:
         grid = config.grid(scope.grid_id)
         community = config.community(grid.community) if grid else None
@@ -143,7 +144,8 @@ async def rates_table(conn: Connection, request: web.Request, period: Period, sc
 
 
 RATES_HEADER_KEYS = ("web_export_col_level", "web_field_community", "web_col_grid", "web_export_col_tickets",
-                     "web_export_col_withdrawn", "web_export_col_ack_in_time", "web_export_col_response",
+                     "web_export_col_withdrawn", "web_export_col_pending", "web_export_col_response_base",
+                     "web_export_col_ack_in_time", "web_export_col_response", "web_export_col_resolution_base",
                      "web_export_col_resolved_in_time", "web_export_col_resolution", "web_export_col_rated",
                      "web_export_col_satisfied", "web_export_col_satisfaction")
 
@@ -154,6 +156,9 @@ def _rate(part: int, whole: int) -> Cell:
 
 def rates_cells(request: web.Request, row: RatesRow) -> list[Cell]:
     r = row.rates
-    return [_t(request, row.level_key), row.community, row.grid, r.tickets, r.withdrawn,
-            r.acknowledged_in_time, _rate(r.acknowledged_in_time, r.tickets), r.resolved_in_time,
-            _rate(r.resolved_in_time, r.tickets), r.rated, r.satisfied, _rate(r.satisfied, r.rated)]
+    # The denominators are the fair ones (storage/stats.py): what is still inside its window is
+    # counted apart (时限内待处理), not as a miss.
+    return [_t(request, row.level_key), row.community, row.grid, r.tickets, r.withdrawn, r.pending,
+            r.response_base, r.acknowledged_in_time, _rate(r.acknowledged_in_time, r.response_base),
+            r.resolution_base, r.resolved_in_time, _rate(r.resolved_in_time, r.resolution_base),
+            r.rated, r.satisfied, _rate(r.satisfied, r.rated)]

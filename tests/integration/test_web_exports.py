@@ -222,12 +222,14 @@ async def test_the_rates_table_has_the_counts_of_stats(app: App, resident: ChatU
     period = period_for("month", app.clock.now(), app.services.timezone)
     hours = category_hours(app.services.config)
     async with app.db.transaction() as conn:
-        total = await stats.rates(conn, period, stats.SUBDISTRICT, hours)
-        g01 = await stats.rates(conn, period, stats.Scope(grid_id="G01"), hours)
+        total = await stats.rates(conn, period, stats.SUBDISTRICT, hours, now=app.clock.now())
+        g01 = await stats.rates(conn, period, stats.Scope(grid_id="G01"), hours, now=app.clock.now())
     assert rows[1][:4] == ["街道", "", "", str(total.tickets)] and total.tickets == 3
     g01_row = next(r for r in rows if r[2] == "龙池花园第一网格")
     assert g01_row[:5] == ["网格", "龙池社区", "龙池花园第一网格", str(g01.tickets), str(g01.withdrawn)]
-    assert g01_row[5] == str(g01.acknowledged_in_time) and g01_row[6] == "0"  # nobody acted yet: 0 %
+    assert rows[0][5:9] == ["时限内待处理", "应响应", "按时响应", "响应率(%)"]
+    # Nobody acted yet, all inside their windows: waiting, not missed — no rate yet.
+    assert g01_row[5:9] == [str(g01.pending), "0", "0", ""] and g01.pending == g01.tickets > 0
     assert any(r[0] == "社区" and r[1] == "龙池社区" and r[3] == "2" for r in rows)
 
 
