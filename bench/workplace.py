@@ -133,6 +133,16 @@ async def main(args: argparse.Namespace) -> None:
     config = load_config(config_path)
     clock = FakeClock(fixture.now)
     app = await build_app(config, clock, path)
+    async with app.db.read() as conn:
+        web_tables = await fetch_one(conn, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'web_links'")
+    if not (web_tables and web_tables[0]):
+        # A cached fixture built from another migration history (its user_version passed 0020
+        # without running it): rebuild it rather than measure a schema the bot never has.
+        await app.close()
+        shutil.rmtree(work, ignore_errors=True)
+        raise SystemExit(f"{fixture.path} lacks migration 0020's tables (built from another migration "
+                         f"history): rebuild it with `python -m bench.storage_scale --rebuild"
+                         f"{' --quick' if args.quick else ''}`")
     server = HttpServer(HttpSettings(host="127.0.0.1", port=0))
     server.app.middlewares.append(server_timing)
     mount_workplace(server, app)
