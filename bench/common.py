@@ -118,10 +118,12 @@ def bot_process(env: Mapping[str, str], log: Path) -> Process:
     """`python -m bot run` with the given environment, its output appended to `log`.
 
     With BENCH_PROFILE_BOT=FILE in the driver's environment the bot runs under cProfile and
-    writes its profile to FILE when it stops."""
+    writes its profile to FILE when it stops. With BENCH_DB_TRIPS=1 it runs as bench.bot_counted,
+    counting its database round trips (bench/db_trips.py; a driver reads them with trips_snapshot)."""
     profile = os.environ.get("BENCH_PROFILE_BOT", "")
     wrapper = ("-m", "cProfile", "-o", profile) if profile else ()
-    return Process(sys.executable, *wrapper, "-m", "bot", "run", env=env, log=log)
+    module = "bench.bot_counted" if os.environ.get("BENCH_DB_TRIPS") else "bot"
+    return Process(sys.executable, *wrapper, "-m", module, "run", env=env, log=log)
 
 
 def rss_kib(pid: int) -> int:

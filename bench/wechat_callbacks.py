@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import db_trips
 from bench.common import (
     Process,
     bot_env,
@@ -127,9 +128,15 @@ async def bot_phase(work: Path, fake_url: str, clients: int, reports: int) -> tu
             raise RuntimeError(f"leader not bound: {bound}")
         stats = Stats()
         followers = [Follower(wx, i, stats) for i in range(clients)]
+        counting = bool(os.environ.get("BENCH_DB_TRIPS"))
+        trips_before = await db_trips.snapshot(bot.pid, work / "bot.log") if counting else None
         phase = await measured(bot.pid, [f.run(reports) for f in followers], stats)
         drained = await wait_outbox_drained(db)
         print(f"bot: outbox drained {drained:.1f} s after the last callback", flush=True)
+        if trips_before is not None:
+            # The measured callbacks and the pushes they caused (the sender's trips included).
+            trips_after = await db_trips.snapshot(bot.pid, work / "bot.log")
+            print("\n".join(db_trips.report(trips_before, trips_after, len(stats.latencies))), flush=True)
     return phase, followers, db
 
 

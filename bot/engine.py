@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.faults import CrashPoints
@@ -23,8 +23,17 @@ log = logging.getLogger(__name__)
 
 # Channel hooks that run inside the handling transaction.
 Prepare = Callable[[Connection, Incoming, datetime], Awaitable[Incoming]]
-# Returns whether it queued outbox rows (pushes) for the sender to deliver.
-ReplySink = Callable[[Connection, list[Reply], datetime], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Sunk:
+    """What a channel's reply sink did with the replies."""
+
+    pushed: bool  # it queued outbox rows (pushes) for the sender to deliver
+    response: str | None = None  # a passive reply, stored with the inbox item's done-mark
+
+
+ReplySink = Callable[[Connection, list[Reply], datetime], Awaitable[Sunk]]
 # A channel's cut of a long text into pieces that each fit one message; each channel's renderer
 # has its own, and the wiring hands them to the engine (bot/channels/splitters.py).
 TextSplitter = Callable[[str], list[str]]
@@ -111,15 +120,16 @@ class Engine:
         outcome = await self.dispatcher.handle(conn, incoming, now)
         queued = _channels(outcome.notifications)
         if replies_to is not None:
-            pushed = await replies_to(conn, outcome.replies, now)
+            sunk = await replies_to(conn, outcome.replies, now)
         else:
             for reply in outcome.replies:
                 await self._enqueue(conn, incoming.channel, incoming.chat_id, reply, now, "reply", None)
-            pushed = bool(outcome.replies)
-        if pushed:
+            sunk = Sunk(bool(outcome.replies))
+        if sunk.pushed:
             queued.add(incoming.channel)
         await self._write_notifications(conn, outcome, now)
-        await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id, payload=stored_payload)
+        await inbox.mark_done(conn, inbox_id, now, sender=incoming.user_id, payload=stored_payload,
+                              response=sunk.response)
         return outcome, queued
 
     async def _hold_back(self, conn: Connection, incoming: Incoming, inbox_id: int,
@@ -133,15 +143,15 @@ class Engine:
             if admission is Admission.NOTIFY else []
         if prepare is not None:
             await prepare(conn, incoming, now)  # the channel's bookkeeping (WeChat's window)
-        pushed = False
+        sunk = Sunk(False)
         if notice and replies_to is not None:
-            pushed = await replies_to(conn, notice, now)
+            sunk = await replies_to(conn, notice, now)
         elif notice:
             await self.enqueue_in(conn, incoming.channel, incoming.chat_id, notice, now)
-            pushed = True
+            sunk = Sunk(True)
         await inbox.mark_done(conn, inbox_id, now, note="flood-limited", sender=incoming.user_id,
-                              payload=stored_payload)
-        return {incoming.channel} if pushed else set()
+                              payload=stored_payload, response=sunk.response)
+        return {incoming.channel} if sunk.pushed else set()
 
     async def enqueue_in(self, conn: Connection, channel: str, chat_id: str, replies: list[Reply],
                          now: datetime) -> None:

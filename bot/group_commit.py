@@ -5,7 +5,8 @@ own; work that arrives while a transaction holds the connection joins the next o
 Each unit runs in its own savepoint, so one that fails is rolled back alone and its submitter
 gets its exception; the others commit. A unit submitted as `atomic` (one statement: SQLite
 backs out a failed statement by itself) needs no savepoint: two trips to the database thread
-fewer, which is most of the cost of a small unit (an inbox store, a send's mark). A submitter returns only after the commit that holds its
+fewer, which is most of the cost of a small unit (an inbox store, a send's mark). On SQLite a
+unit's savepoint is not released on its own either: the COMMIT releases them all. A submitter returns only after the commit that holds its
 work, exactly as with a transaction of its own.
 """
 
@@ -64,7 +65,8 @@ class GroupCommit:
             async with self._db.transaction() as conn:
                 batch, self._pending = self._pending, []
                 for unit in batch:
-                    await _run_unit(conn, unit, savepoint=len(batch) > 1, alone_is_atomic=self._alone_is_atomic)
+                    await _run_unit(conn, unit, savepoint=len(batch) > 1, alone_is_atomic=self._alone_is_atomic,
+                                    release=not self._alone_is_atomic)
                 if self._before_commit is not None:
                     self._before_commit()
         except asyncio.CancelledError:
@@ -86,7 +88,8 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool, alone_is_atomic: bool) -> None:
+async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool, alone_is_atomic: bool,
+                    release: bool) -> None:
     if not savepoint:
         # Alone in its transaction: a failure rolls the whole transaction back, as before.
         unit.result = await unit.work(conn)
@@ -101,7 +104,12 @@ async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool, alone_is_
     try:
         unit.result = await unit.work(conn)
     except Exception as exc:
+        # To the latest savepoint named `unit`: this unit's own, whatever was left unreleased.
         await conn.execute("ROLLBACK TO unit")
         unit.error = exc
     finally:
-        await conn.execute("RELEASE unit")
+        # On SQLite the COMMIT releases every savepoint left open, so releasing each unit's
+        # would be a trip to the database thread for nothing; PostgreSQL keeps each
+        # subtransaction until released, and past 64 open ones it slows down.
+        if release:
+            await conn.execute("RELEASE unit")

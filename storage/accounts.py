@@ -6,10 +6,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.clock import stamp
+from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one, insert_id, optional_equals
 from storage.engine import Connection
 
+LAST_SEEN_STEP = timedelta(minutes=1)  # last_seen_at is kept to the minute
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
 
@@ -102,13 +103,21 @@ async def ensure_account(
     now: datetime,
 ) -> Account:
     """The account for a chat user, creating a resident for a first-time user."""
-    found = await get_account(conn, channel, external_id)
-    if found is not None:
-        await conn.execute(
-            "UPDATE accounts SET last_seen_at = ? WHERE channel = ? AND external_id = ?",
-            (stamp(now), channel, external_id),
-        )
-        return found
+    row = await fetch_one(
+        conn, "SELECT channel, external_id, chat_id, resident_id, person_id, last_seen_at FROM accounts"
+        " WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    )
+    if row is not None:
+        # At most once a minute: a write per message would cost a trip to the database on
+        # every update for a moment nobody reads to the second (issue 16).
+        seen = parse_stamp(row[5]) if row[5] else None
+        if seen is None or abs(now - seen) >= LAST_SEEN_STEP:
+            await conn.execute(
+                "UPDATE accounts SET last_seen_at = ? WHERE channel = ? AND external_id = ?",
+                (stamp(now), channel, external_id),
+            )
+        return Account(*row[:5])
     resident_id = await insert_id(
         conn, "INSERT INTO residents (display_name, created_at) VALUES (?, ?) RETURNING id",
         (display_name[:64], stamp(now)),

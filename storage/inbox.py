@@ -78,11 +78,6 @@ async def store_or_find(
     return found
 
 
-async def save_response(conn: Connection, item_id: int, response: str) -> None:
-    """The passive reply, so a platform retry of the same message gets the same answer."""
-    await conn.execute("UPDATE inbox SET response = ? WHERE id = ?", (response, item_id))
-
-
 async def pending(conn: Connection, channel: str, limit: int = 50) -> list[InboxItem]:
     return [InboxItem(*row) for row in await fetch_all(
         conn, "SELECT id, channel, platform_id, payload, attempts FROM inbox"
@@ -92,11 +87,13 @@ async def pending(conn: Connection, channel: str, limit: int = 50) -> list[Inbox
 
 
 async def mark_done(conn: Connection, item_id: int, now: datetime, note: str = "",
-                    sender: str = "", payload: str | None = None) -> None:
+                    sender: str = "", payload: str | None = None, response: str | None = None) -> None:
     """Handled (or deliberately not, saying why in `note`, e.g. flood-limited). The sender is
     kept so a resident's erasure can find their raw messages; `payload` replaces the stored one
-    (what need not be kept once handled, e.g. the card a button was pressed on)."""
-    await _settle(conn, item_id, InboxStatus.DONE, now, note, sender, payload)
+    (what need not be kept once handled, e.g. the card a button was pressed on); `response` is
+    WeChat's passive reply, written by the same statement, so a retry of
+    the message gets the same answer."""
+    await _settle(conn, item_id, InboxStatus.DONE, now, note, sender, payload, response)
 
 
 async def mark_skipped(conn: Connection, item_id: int, now: datetime, reason: str,
@@ -112,11 +109,11 @@ async def park(conn: Connection, item_id: int, now: datetime, reason: str,
 
 
 async def _settle(conn: Connection, item_id: int, status: InboxStatus, now: datetime,
-                  note: str, sender: str, payload: str | None) -> None:
+                  note: str, sender: str, payload: str | None, response: str | None = None) -> None:
     await conn.execute(
         "UPDATE inbox SET status = ?, processed_at = ?, attempts = attempts + 1, error = ?,"
-        " sender = ?, payload = COALESCE(?, payload) WHERE id = ?",
-        (status.value, stamp(now), note, sender, payload, item_id),
+        " sender = ?, payload = COALESCE(?, payload), response = COALESCE(?, response) WHERE id = ?",
+        (status.value, stamp(now), note, sender, payload, response, item_id),
     )
 
 

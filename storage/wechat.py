@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from storage.clock import parse_stamp, stamp
-from storage.db import fetch_one, insert_id
+from storage.db import fetch_all, fetch_one, insert_id
 from storage.engine import Connection
 
 # WeChat's customer-service rules: after a message, 5 pushes within 48 h; after a menu tap,
@@ -38,16 +38,30 @@ _GIVE_BACK = {
 }
 
 
+Choices = list[tuple[str, str]]
+
+
 async def record_interaction(conn: Connection, openid: str, kind: Interaction,
-                             now: datetime) -> None:
-    """A follower's message or tap opens (or reopens) the window for pushes."""
+                             now: datetime) -> Choices:
+    """A follower's message or tap opens (or reopens) the window for pushes. Returns the last
+    numbered list shown to them (what a typed "2" refers to), read by the same statement: one
+    trip to the database for both, on every callback."""
     if kind is Interaction.MESSAGE:
         sql = ("INSERT INTO wechat_windows (openid, message_at, message_sent) VALUES (?, ?, 0)"
                " ON CONFLICT (openid) DO UPDATE SET message_at = excluded.message_at, message_sent = 0")
     else:
         sql = ("INSERT INTO wechat_windows (openid, tap_at, tap_sent) VALUES (?, ?, 0)"
                " ON CONFLICT (openid) DO UPDATE SET tap_at = excluded.tap_at, tap_sent = 0")
-    await conn.execute(sql, (openid, stamp(now)))
+    rows = await fetch_all(conn, sql + _RETURNING_CHOICES, (openid, stamp(now)))
+    return _choices(rows[0][0] if rows else None)
+
+
+_RETURNING_CHOICES = (" RETURNING (SELECT c.options FROM wechat_choices AS c"
+                      " WHERE c.openid = wechat_windows.openid)")
+
+
+def _choices(options: str | None) -> Choices:
+    return [(label, data) for label, data in json.loads(options)] if options else []
 
 
 async def take_window_slot(conn: Connection, openid: str, now: datetime) -> WindowCheck:
@@ -96,9 +110,9 @@ async def save_choices(conn: Connection, openid: str, options: list[tuple[str, s
     )
 
 
-async def last_choices(conn: Connection, openid: str) -> list[tuple[str, str]]:
+async def last_choices(conn: Connection, openid: str) -> Choices:
     row = await fetch_one(conn, "SELECT options FROM wechat_choices WHERE openid = ?", (openid,))
-    return [(label, data) for label, data in json.loads(row[0])] if row else []
+    return _choices(row[0] if row else None)
 
 
 async def add_menu_items(conn: Connection, openid: str, data: list[str], now: datetime) -> list[int]:

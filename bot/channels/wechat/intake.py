@@ -12,7 +12,7 @@ from enum import Enum
 from bot.channels.wechat.messages import WeChatMessage, to_message
 from bot.channels.wechat.render import render_texts
 from bot.channels.wechat.security import parse_xml
-from bot.engine import Engine, Prepare, ReplySink
+from bot.engine import Engine, Prepare, ReplySink, Sunk
 from handlers.formatting import parse_id
 from handlers.texts import Texts
 from handlers.types import Channel, Incoming, Reply
@@ -132,26 +132,30 @@ class WeChatIntake:
         message = job.message
 
         async def prepare(conn: Connection, incoming: Incoming, now: datetime) -> Incoming:
+            choices = None
             if message.interaction is not None:
-                await state.record_interaction(conn, message.openid, message.interaction, now)
-            return await resolve_choice(conn, incoming, message.menu_item_id)
+                # The window's write brings the last list back with it: one trip for both.
+                choices = await state.record_interaction(conn, message.openid, message.interaction, now)
+            return await resolve_choice(conn, incoming, message.menu_item_id, choices)
 
         return prepare
 
     def _replies_to(self, job: Job) -> ReplySink:
         openid = job.message.openid
 
-        async def replies_to(conn: Connection, replies: list[Reply], now: datetime) -> bool:
+        async def replies_to(conn: Connection, replies: list[Reply], now: datetime) -> Sunk:
             rendered = render_texts([r for r in replies if not r.media], self.texts)
             await state.save_choices(conn, openid, list(rendered.options), now)
             pushes = [Reply(text=piece) for piece in rendered.pieces if piece]
+            response = None
             if pushes and job.slot is Slot.OPEN:
                 job.slot = Slot.CLAIMED
-                job.text = pushes.pop(0).text
-                await inbox.save_response(conn, job.inbox_id, job.text)
+                job.text = response = pushes.pop(0).text
             pushes += [r for r in replies if r.media]
             await self.engine.enqueue_in(conn, Channel.WECHAT, openid, pushes, now)
-            return bool(pushes)
+            # The passive reply is written with the done-mark, in this same transaction: a retry
+            # of this message gets the same answer, and a crash before the commit neither.
+            return Sunk(bool(pushes), response)
 
         return replies_to
 
@@ -192,24 +196,24 @@ class WeChatIntake:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def resolve_choice(conn: Connection, incoming: Incoming, menu_item_id: int | None) -> Incoming:
-    """A msgmenu tap or a typed number from the last list becomes the option's button."""
+async def resolve_choice(conn: Connection, incoming: Incoming, menu_item_id: int | None,
+                         choices: state.Choices | None = None) -> Incoming:
+    """A msgmenu tap or a typed number from the last list becomes the option's button.
+    `choices`: the last list if the caller has read it already (None: read it here if needed)."""
     if menu_item_id is not None:
         data = await state.menu_item(conn, incoming.user_id, menu_item_id)
         if data is not None:
             return replace(incoming, button=data, text="")
     text = incoming.text.strip().translate(FULLWIDTH_DIGITS)
+    if not text or incoming.button:
+        return incoming
+    if choices is None:
+        choices = await state.last_choices(conn, incoming.user_id)
     number = parse_id(text, max_digits=2)
-    if number is not None and not incoming.button:
-        choices = await state.last_choices(conn, incoming.user_id)
-        if 1 <= number <= len(choices):
-            return replace(incoming, button=choices[number - 1][1], text="")
-    if text and not incoming.button:
-        choices = await state.last_choices(conn, incoming.user_id)
-        match = next((data for label, data in choices if label == text), None)
-        if match is not None:
-            return replace(incoming, button=match, text="")
-    return incoming
+    if number is not None and 1 <= number <= len(choices):
+        return replace(incoming, button=choices[number - 1][1], text="")
+    match = next((data for label, data in choices if label == text), None)
+    return incoming if match is None else replace(incoming, button=match, text="")
 
 
 FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
