@@ -191,3 +191,32 @@ async def test_map_tiles_are_the_only_other_origin(app: App) -> None:
         policy = (await client.get("/staff/login")).headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://tile.example.org;" in policy
     assert "script-src 'self';" in policy and "connect-src 'self';" in policy
+
+
+async def test_every_route_the_workplace_mounts_asks_for_a_session(app: App, resident: ChatUser) -> None:
+    """Not only the routes listed above: every route of the workplace's router (the dashboard, map,
+    exports, announcements and people pages included, and whatever is added later), with its
+    placeholders filled, answers 401 without a session and shows nothing."""
+    await file_report(resident, description="楼道灯坏了，电话13812345678", phone="13812345678")
+    samples = {"id": "1", "action": "ack", "file": "1", "part": "text", "person": "g01-leader",
+               "code": "ABCD1234", "kind": "png", "filename": "app.css"}
+    async with workplace(app) as client:
+        staff_app = next(r for r in client.server.app.router.resources() if r.canonical == "/staff")._app
+        checked = []
+        for route in staff_app.router.routes():
+            if route.method == "HEAD":
+                continue
+            path = route.resource.canonical
+            for name, value in samples.items():
+                path = path.replace("{" + name + "}", value)
+            if path in ("/staff/login",) or "{" in path:
+                assert "{" not in path, f"no sample value for {route.resource.canonical}"
+                continue
+            response = await client.request(route.method, path, allow_redirects=False)
+            body = await response.text()
+            assert response.status == 401, (route.method, path, response.status)
+            assert "楼道灯" not in body and "13812345678" not in body, path
+            checked.append(path)
+    assert {"/staff/dashboard", "/staff/map", "/staff/exports", "/staff/announcements",
+            "/staff/people"} <= set(checked)
+    assert (await ticket_row(app, 1)).status == "routed"
