@@ -54,7 +54,7 @@ from storage.stats import SUBDISTRICT
 ADMIN = "sd-admin-1"  # a subdistrict admin of config.yaml: sees every ticket
 # Point this at the workplace's 三率 page once it exists (e.g. "/staff/dashboard?period=2026");
 # then the row times it over HTTP like the other pages instead of the stats_text stand-in.
-DASHBOARD_PATH = ""
+DASHBOARD_PATH = "/staff/dashboard?period=2026"
 BOARD_MS, TICKET_MS, DASHBOARD_MS = 100.0, 50.0, 1000.0
 
 
