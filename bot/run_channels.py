@@ -26,6 +26,7 @@ from bot.channels.wechat.transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
 from bot.http_server import HttpServer
+from bot.lease_loop import LeasedLoop
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
@@ -34,6 +35,7 @@ from bot.supervisor import ConfigurationError, Loop, Supervisor
 from bot.web import mount_workplace
 from bot.web.app import end_stale_sessions
 from storage import groups
+from storage.engine import Engine as StorageEngine
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,18 @@ class Plan:
     media: MediaStore = field(default_factory=MediaStore)
 
 
+def leased(app: App, name: str, loop: Loop) -> Loop:
+    """Several instances on one PostgreSQL database: `loop` runs on one of them at a time (the
+    lease holder; bot/lease_loop.py). SQLite is one process: the loop runs as it is."""
+    if app.db.engine is StorageEngine.SQLITE:
+        return loop
+    return LeasedLoop(app.db, app.clock, name, app.instance, app.lease).wrap(loop)
+
+
 def _sender(app: App, transport: Transport) -> Loop:
-    return build_sender(app, transport).run
+    # One sender per channel across instances: the platform's limits (Telegram's per token and per
+    # group, WeCom's per robot) are counted in its memory (bot/ratelimit.py), so they hold.
+    return leased(app, f"sender-{transport.channel}", build_sender(app, transport).run)
 
 
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
@@ -91,9 +103,12 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
             await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
             await intake.run_processing(stop, stored)
     else:
-        async def receive(stop: asyncio.Event) -> None:
+        async def poll(stop: asyncio.Event) -> None:
             await intake.setup()
             await intake.run(stop)
+
+        # Only the lease holder polls (a second getUpdates would take updates from the first).
+        receive = leased(app, "telegram-polling", poll)
     plan.receivers["telegram-intake"] = receive
     log.info("Telegram channel configured (%s)", telegram.mode.value)
 

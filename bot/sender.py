@@ -12,13 +12,14 @@ from typing import Protocol
 
 from bot.faults import CrashPoints
 from bot.group_commit import GroupCommit
+from bot.lease_loop import instance_name
 from bot.media import MediaError
 from handlers.texts import ZH, Texts
 from handlers.types import Reply
-from storage import outbox
+from storage import outbox, outbox_claims
 from storage.clock import Clock
 from storage.db import Database
-from storage.engine import Connection
+from storage.engine import Connection, Engine
 from storage.outbox import OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ CONCURRENCY = 8
 RESEND_MARKER_ROOM = 64
 # Tries to fetch and pass on a photo or recording before the recipient gets the words instead.
 MEDIA_ATTEMPTS = 3
+# Several instances (PostgreSQL): how long a claim holds a row for its sender, renewed every
+# CLAIM_HEARTBEAT while the row is in hand; a claim of an instance that died runs out and the row
+# is due again for any sender (a resend if it was on the wire).
+CLAIM_LEASE = timedelta(seconds=30)
+CLAIM_HEARTBEAT = 10.0
 
 
 class DeliveryStatus(StrEnum):
@@ -108,8 +114,15 @@ def marked(reply: Reply, marker: str) -> Reply:
 class OutboxSender:
     def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
                  crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None,
-                 texts: Texts | None = None) -> None:
+                 texts: Texts | None = None, holder: str = "", claim_lease: timedelta = CLAIM_LEASE,
+                 heartbeat: float = CLAIM_HEARTBEAT) -> None:
         self.db = db
+        # PostgreSQL: other instances may send from the same outbox, so claims are row-locked
+        # and leased (storage/outbox_claims.py); SQLite's one process keeps its simpler path.
+        self.shared = db.engine is Engine.POSTGRESQL
+        self.holder = holder or instance_name()
+        self.claim_lease = claim_lease
+        self.heartbeat_seconds = heartbeat
         self.texts = texts or Texts(ZH)
         self.marker = self.texts.t("resend_marker")
         if len(self.marker.encode()) + 1 > RESEND_MARKER_ROOM:
@@ -125,9 +138,17 @@ class OutboxSender:
 
     async def recover(self) -> int:
         """At start: rows a crash left mid-send may have arrived or not; they are sent again
-        (at least once), unless that was their last try. Returns the rows to resend."""
-        async with self.db.transaction() as conn:
-            resent, gave_up = await outbox.recover_interrupted(conn, self.transport.channel, MAX_ATTEMPTS)
+        (at least once), unless that was their last try. Returns the rows to resend.
+
+        With several instances only rows whose claim ran out are taken back: the others are in
+        the hands of a live sender."""
+        if self.shared:
+            async with self.db.transaction(exclusive=False) as conn:
+                resent, gave_up = await outbox_claims.reclaim_expired(
+                    conn, self.transport.channel, self.clock.now(), MAX_ATTEMPTS)
+        else:
+            async with self.db.transaction() as conn:
+                resent, gave_up = await outbox.recover_interrupted(conn, self.transport.channel, MAX_ATTEMPTS)
         if resent or gave_up:
             log.warning("%s outbox: %d row(s) were interrupted mid-send: %d resent now, %d out of tries"
                         " (uncertain)", self.transport.channel, resent + gave_up, resent, gave_up)
@@ -149,9 +170,7 @@ class OutboxSender:
             while True:
                 if claim and not (stop is not None and stop.is_set()) and len(in_flight) < BATCH:
                     self.wake.clear()
-                    async with self.db.transaction() as conn:
-                        rows = await outbox.claim_due(conn, self.transport.channel, self.clock.now(),
-                                                      BATCH - len(in_flight))
+                    rows = await self._claim(BATCH - len(in_flight))
                     in_flight |= {asyncio.create_task(self._deliver(row)) for row in rows}
                 if not in_flight:
                     if failure is not None:
@@ -174,6 +193,38 @@ class OutboxSender:
                 for task in in_flight:
                     task.cancel()
                 await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim(self, limit: int) -> list[OutboxRow]:
+        now = self.clock.now()
+        if self.shared:
+            async with self.db.transaction(exclusive=False) as conn:
+                return await outbox_claims.claim_shared(conn, self.transport.channel, now, self.holder,
+                                                        now + self.claim_lease, limit)
+        async with self.db.transaction() as conn:
+            return await outbox.claim_due(conn, self.transport.channel, now, limit)
+
+    async def heartbeat(self) -> int:
+        """Several instances: keep our claims and take back rows whose claim ran out (an instance
+        died); returns the rows taken back (due now)."""
+        if not self.shared:
+            return 0
+        async with self.db.transaction(exclusive=False) as conn:
+            await outbox_claims.renew_claims(conn, self.transport.channel, self.holder,
+                                             self.clock.now() + self.claim_lease)
+        taken = await self.recover()
+        if taken:
+            self.wake.set()
+        return taken
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _wait_any(stop, asyncio.Event(), self.heartbeat_seconds)
+            if stop.is_set():
+                return
+            try:
+                await self.heartbeat()
+            except Exception:  # the next beat tries again; the claims last three beats
+                log.exception("%s outbox: claim heartbeat failed", self.transport.channel)
 
     async def _deliver(self, row: OutboxRow) -> None:
         reply = Reply.from_payload(row.payload)
@@ -264,6 +315,15 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event, idle_poll: float = 30.0) -> None:
         """Deliver until `stop` is set; wakes on new rows and when a retry falls due."""
         await self.recover()
+        beats = asyncio.create_task(self._heartbeats(stop)) if self.shared else None
+        try:
+            await self._run(stop, idle_poll)
+        finally:
+            if beats is not None:
+                beats.cancel()
+                await asyncio.gather(beats, return_exceptions=True)
+
+    async def _run(self, stop: asyncio.Event, idle_poll: float) -> None:
         while not stop.is_set():
             self.wake.clear()
             try:
