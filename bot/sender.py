@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from enum import StrEnum
-from typing import Protocol
 
+from bot.delivery import Delivery, DeliveryFeedback, DeliveryStatus, Transport
+from bot.delivery import media_failure as media_failure  # the transports' import, kept working
 from bot.faults import CrashPoints
 from bot.group_commit import GroupCommit
 from bot.lease_loop import instance_name
-from bot.media import MediaError
 from handlers.texts import ZH, Texts
 from handlers.types import Reply
 from storage import outbox, outbox_claims
@@ -43,62 +41,9 @@ MEDIA_ATTEMPTS = 3
 # is due again for any sender (a resend if it was on the wire).
 CLAIM_LEASE = timedelta(seconds=30)
 CLAIM_HEARTBEAT = 10.0
-
-
-class DeliveryStatus(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"  # not delivered: try again later
-    FAILED = "failed"  # the platform refused it for good (400/403)
-    # The outcome is unknown (a read timeout, a connection dropped after the request): it may
-    # have been delivered. Neither platform has an idempotency key, so it is sent again as the
-    # next try — a private chat sees the resend marker — rather than risk losing it.
-    UNCERTAIN = "uncertain"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    status: DeliveryStatus
-    message_id: str = ""
-    error: str = ""
-    retry_after: float | None = None
-    moved_to: str = ""  # the chat has a new id (a Telegram group became a supergroup): resend there
-    gone: bool = False  # the bot may no longer post here (removed from the group, blocked)
-    unreached: bool = False  # the request never left (connection refused, connect timeout)
-    # The photo or recording could not be fetched, uploaded or sent: after MEDIA_ATTEMPTS (at
-    # once when `status` is FAILED) the recipient gets the caption with a note instead.
-    media_failed: bool = False
-
-
-def media_failure(error: MediaError) -> Delivery:
-    """A fetch or upload that failed: retried, unless retrying cannot help."""
-    status = DeliveryStatus.FAILED if error.permanent else DeliveryStatus.RETRY
-    return Delivery(status, error=f"media: {error.reason}"[:300], media_failed=True)
-
-
-class DeliveryFeedback(Protocol):
-    """What a delivery teaches about a chat, recorded in the sender's transaction."""
-
-    async def moved(self, conn: Connection, row: OutboxRow, new_chat_id: str) -> None: ...
-
-    async def gone(self, conn: Connection, row: OutboxRow, reason: str) -> None: ...
-
-
-class Transport(Protocol):
-    """One channel's way of sending a Reply to a chat."""
-
-    channel: str
-
-    def is_group(self, chat_id: str) -> bool:
-        """A group chat: a resent post goes as it is, without the private chats' resend marker."""
-        ...
-
-    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
-        """Wait until the platform's rate limits allow one more message to this chat."""
-        ...
-
-    async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
-                      ticket_id: int | None = None) -> Delivery:
-        """Send one row; `kind` and `ticket_id` let a channel pick a fallback (a WeChat template)."""
+# Several instances: rows queued by another instance wake nobody here (the notifier is in-process),
+# so the sender also looks this often (one indexed query; LISTEN/NOTIFY would spare it).
+SHARED_POLL = 0.25
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -314,6 +259,8 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 30.0) -> None:
         """Deliver until `stop` is set; wakes on new rows and when a retry falls due."""
+        if self.shared:
+            idle_poll = min(idle_poll, SHARED_POLL)
         await self.recover()
         beats = asyncio.create_task(self._heartbeats(stop)) if self.shared else None
         try:

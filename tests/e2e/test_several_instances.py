@@ -1,0 +1,373 @@
+"""Three real bot processes on one PostgreSQL database, Telegram in webhook mode behind a "load
+balancer" (each update posted to a random instance, seeded; an instance that does not answer is
+skipped, as a balancer would): 300 residents' reports, the instance holding the Telegram sender's
+lease SIGKILLed mid-run. Every report is exactly one ticket, every card reaches the leader at
+least once (a duplicate only for a send in flight at the kill: at most the sender's concurrency),
+a scheduled announcement is posted once per group. And in polling mode the polling lease is taken
+over when its holder is SIGKILLed (leases of 3 s instead of 30: storage.lease_seconds)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+
+from bot.bootstrap import build_app
+from bot.config import load_config
+from handlers.dispatcher import create_invite
+from storage import announcements, groups, leases, reads
+from storage.announcements import NewAnnouncement, TargetKind
+from storage.clock import SystemClock
+from tests.conftest import ROOT
+from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
+from tests.pg_cluster import Cluster
+
+pytestmark = pytest.mark.timeout(150)
+
+SECRET = "several-instances_0123456789"
+LEASE_SECONDS = 3
+RESIDENTS = int(os.environ.get("SEVERAL_INSTANCES_RESIDENTS", "300"))
+LEADER = 9001
+GROUPS = (-2001, -2002)
+SENDER_CONCURRENCY = 8  # bot/sender.py CONCURRENCY: all a kill can leave on the wire
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def write_config(fake: FakeTelegramAPI, folder: Path, url: str, port: int, mode: str) -> Path:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["telegram"] = {"base_url": f"{fake.url}/bot", "base_file_url": fake.file_url,
+                        "bot_username": fake.bot_username, "poll_timeout": 1, "mode": mode}
+    if mode == "webhook":
+        data["telegram"]["webhook_public_url"] = "https://bot.example.org/telegram/webhook"
+    data["storage"] = {"database": str(folder / "unused.db"), "url": url, "lease_seconds": LEASE_SECONDS}
+    data["http"] = {"host": "127.0.0.1", "port": port, "health": True}
+    path = folder / f"config-{port}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Instance:
+    config: Path
+    port: int
+    process: asyncio.subprocess.Process | None = None
+
+    async def start(self, token: str) -> None:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": SECRET}
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "--config", str(self.config), "run", env=env, cwd=str(ROOT),
+                stdout=asyncio.subprocess.DEVNULL, stderr=log)
+
+    @property
+    def log(self) -> Path:
+        return self.config.with_suffix(".log")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def ready(self, session: aiohttp.ClientSession) -> None:
+        for _ in range(300):
+            try:
+                async with session.get(f"http://127.0.0.1:{self.port}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"instance on port {self.port} never became healthy")
+
+    async def end(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout=20)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+@dataclass
+class Inboxes:
+    """What each chat received, indexed as it arrives (one scan of the fake's list for all)."""
+
+    fake: FakeTelegramAPI
+    chats: dict[int, list[SentMessage]] = field(default_factory=lambda: defaultdict(list))
+    changed: dict[int, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+    seen: int = 0
+
+    async def follow(self) -> None:
+        while True:
+            fresh, self.seen = self.fake.sent[self.seen:], len(self.fake.sent)
+            for message in fresh:
+                self.chats[message.chat_id].append(message)
+                self.changed[message.chat_id].set()
+            await asyncio.sleep(0.02)
+
+    async def wait(self, chat: int, contains: str, after: int, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        """Index after the first message to `chat` past `after` that contains `contains`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.changed[chat].clear()  # before looking: a message indexed meanwhile sets it again
+            for index, message in enumerate(self.chats[chat][after:], start=after):
+                if contains in (message.text or ""):
+                    return index + 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                texts = [m.text for m in self.chats[chat]]
+                raise AssertionError(f"chat {chat}: no {contains!r} within {timeout}s; got {texts}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed[chat].wait(), timeout=left)
+
+
+@dataclass
+class Balancer:
+    """Posts each update to a random live instance; one that does not answer is passed over."""
+
+    instances: list[Instance]
+    session: aiohttp.ClientSession
+    pick: random.Random
+    next_id: int = 1
+
+    async def post(self, update: dict) -> None:
+        update = {"update_id": self.next_id, **update}
+        self.next_id += 1
+        for _ in range(50):
+            instance = self.pick.choice(self.instances)
+            try:
+                async with self.session.post(
+                        f"http://127.0.0.1:{instance.port}/telegram/webhook", json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                        timeout=aiohttp.ClientTimeout(total=10)) as answer:
+                    if answer.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError("no instance took the update")
+
+
+def phase(name: str) -> None:
+    if os.environ.get("SEVERAL_DEBUG"):
+        print(f"{time.strftime('%X')} {name}")
+
+
+def text(user_id: int, words: str) -> dict:
+    message = {"message_id": 1, "date": int(time.time()), "text": words,
+               "from": {"id": user_id, "is_bot": False, "first_name": "居民"},
+               "chat": {"id": user_id, "type": "private", "first_name": "居民"}}
+    if words.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(words.split()[0])}]
+    return {"message": message}
+
+
+def press(user_id: int, data: str, serial: int) -> dict:
+    message = {"message_id": 1, "date": int(time.time()), "text": "…",
+               "chat": {"id": user_id, "type": "private", "first_name": "居民"}}
+    return {"callback_query": {"id": f"cq{user_id}-{serial}", "chat_instance": "1", "data": data,
+                               "from": {"id": user_id, "is_bot": False, "first_name": "居民"},
+                               "message": message}}
+
+
+async def report(lb: Balancer, inboxes: Inboxes, user: int) -> int:
+    """The shortest report (7 updates: an exact address, no flat, no phone); its ticket number."""
+    seen = 0
+    steps: list[tuple[dict, str]] = [
+        (text(user, "/report"), "问题类别"), (press(user, "r:cat:repair", 1), "描述问题"),
+        (text(user, f"楼道灯坏了很久了（{user}）"), "哪个社区"), (text(user, "龙池花园3栋"), "单元和门牌号"),
+        (press(user, "r:flat:skip", 2), "留个电话"), (press(user, "r:ph:skip", 3), "请确认"),
+        (press(user, "r:submit", 4), "工单号 #"),
+    ]
+    for update, expected in steps:
+        t0 = time.monotonic()
+        await lb.post(update)
+        t1 = time.monotonic()
+        seen = await inboxes.wait(user, expected, seen)
+        if os.environ.get("SEVERAL_DEBUG"):
+            print(f"{time.strftime('%X')} {user} {expected} post {t1 - t0:.2f}s reply {time.monotonic() - t1:.2f}s")
+    found = re.search(r"工单号 #(\d+)", inboxes.chats[user][seen - 1].text or "")
+    assert found is not None
+    return int(found.group(1))
+
+
+async def prepare(url: str, config: Path) -> str:
+    """Before any instance: the leader's invite, two bound groups and an announcement due at once."""
+    app = await build_app(load_config(config), SystemClock(), config.parent / "unused.db")
+    try:
+        now = app.clock.now()
+        async with app.db.transaction() as conn:
+            code = await create_invite(conn, "g01-leader", now)
+            for chat in GROUPS:
+                await groups.bind_group(conn, "telegram", str(chat), f"群{chat}", "longchi", None,
+                                        "sd-admin-1", now)
+            await announcements.create(conn, NewAnnouncement(
+                "本周六上午社区义诊", TargetKind.COMMUNITY, "longchi", "", now + timedelta(seconds=1),
+                "sd-admin-1", "cli"), now)
+        return code
+    finally:
+        await app.close()
+
+
+async def lease_holder_pid(config: Path, name: str) -> int | None:
+    app = await build_app(load_config(config), SystemClock(), config.parent / "unused.db")
+    try:
+        async with app.db.read() as conn:
+            held = await leases.current(conn, name)
+    finally:
+        await app.close()
+    if held is None or held.expires_at is None or held.expires_at < SystemClock().now():
+        return None
+    return int(held.holder.split(":")[1])
+
+
+@pytest.fixture
+async def database(pg_cluster: Cluster) -> AsyncIterator[str]:
+    name = f"several_{os.getpid()}"
+    url = await pg_cluster.create(name)
+    yield url
+    await pg_cluster.drop(name)
+
+
+@pytest.mark.timeout(120)
+async def test_three_instances_one_killed(database: str, fake: FakeTelegramAPI, tmp_path: Path) -> None:
+    phase("start")
+    instances = [Instance(write_config(fake, tmp_path, database, port, "webhook"), port)
+                 for port in (free_port() for _ in range(3))]
+    code = await prepare(database, instances[0].config)
+    inboxes = Inboxes(fake)
+    follower = asyncio.create_task(inboxes.follow())
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        try:
+            for instance in instances:
+                await instance.start(fake.token)
+            for instance in instances:
+                await instance.ready(session)
+            phase("ready")
+            lb = Balancer(instances, session, random.Random(17))
+            await lb.post(text(LEADER, f"/bind {code}"))
+            await inboxes.wait(LEADER, "绑定成功", 0)
+
+            tickets: list[int] = []
+            gate = asyncio.Semaphore(100)
+            killed = asyncio.Event()
+
+            async def resident(user: int) -> None:
+                async with gate:
+                    tickets.append(await report(lb, inboxes, user))
+                if len(tickets) == RESIDENTS // 2 and not killed.is_set():
+                    killed.set()
+
+            users = [100_000 + n for n in range(RESIDENTS)]
+            running = [asyncio.create_task(resident(user)) for user in users]
+            await killed.wait()
+            holder = await lease_holder_pid(instances[0].config, "sender-telegram")
+            victim = next(i for i in instances if i.pid == holder)
+            victim.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+            await victim.process.wait()  # type: ignore[union-attr]
+            phase("killed")
+            await asyncio.gather(*running)
+            phase("reports done")
+            cards = await cards_for(inboxes, tickets)
+            phase("cards")
+        finally:
+            follower.cancel()
+            for instance in instances:
+                await instance.end()
+    elapsed = time.monotonic() - started
+    phase("ended")
+
+    app = await build_app(load_config(instances[0].config), SystemClock(), tmp_path / "unused.db")
+    try:
+        async with app.db.read() as conn:
+            stored = await reads.all_tickets(conn)
+            runs = await reads.announcement_runs(conn)
+    finally:
+        await app.close()
+    # Every report exactly one ticket: one per resident, none twice.
+    assert len(stored) == RESIDENTS and sorted(tickets) == sorted(t.id for t in stored)
+    assert len({t.description for t in stored}) == RESIDENTS
+    # Every card reached the leader; a duplicate only for a send in flight at the kill.
+    duplicates = sum(count - 1 for count in cards.values())
+    assert set(cards) == set(tickets) and duplicates <= SENDER_CONCURRENCY, duplicates
+    # The scheduled announcement ran once, and each group has it once.
+    assert [(outcome, targets) for _, outcome, targets in runs] == [("sent", 2)]
+    for chat in GROUPS:
+        assert [m.text for m in fake.messages_to(chat)].count("本周六上午社区义诊") <= 1
+        assert any("本周六上午社区义诊" in (m.text or "") for m in fake.messages_to(chat))
+    print(f"three instances: {RESIDENTS} reports in {elapsed:.1f}s, {duplicates} duplicate card(s)")
+
+
+async def cards_for(inboxes: Inboxes, tickets: list[int]) -> dict[int, int]:
+    """Ticket number → how many times its card reached the leader (waiting for the last ones)."""
+    deadline = time.monotonic() + 30
+    while True:
+        counts: dict[int, int] = defaultdict(int)
+        for message in inboxes.chats[LEADER]:
+            found = re.search(r"新工单 #(\d+)", message.text or "")
+            if found:
+                counts[int(found.group(1))] += 1
+        if set(counts) >= set(tickets) or time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.2)
+
+
+@pytest.mark.timeout(90)
+async def test_the_polling_lease_is_taken_over_when_its_holder_is_killed(
+        database: str, fake: FakeTelegramAPI, tmp_path: Path) -> None:
+    instances = [Instance(write_config(fake, tmp_path, database, port, "polling"), port)
+                 for port in (free_port() for _ in range(2))]
+    inboxes = Inboxes(fake)
+    follower = asyncio.create_task(inboxes.follow())
+    async with aiohttp.ClientSession() as session:
+        try:
+            for instance in instances:
+                await instance.start(fake.token)
+            for instance in instances:
+                await instance.ready(session)
+            holder = None
+            for _ in range(100):
+                holder = await lease_holder_pid(instances[0].config, "telegram-polling")
+                if holder is not None:
+                    break
+                await asyncio.sleep(0.1)
+            victim = next(i for i in instances if i.pid == holder)
+            survivor = next(i for i in instances if i is not victim)
+            fake.push_text(1001, "/help")
+            seen = await inboxes.wait(1001, "使用说明", 0)
+            victim.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+            await victim.process.wait()  # type: ignore[union-attr]
+            killed_at = time.monotonic()
+            fake.push_text(1001, "/help")
+            await inboxes.wait(1001, "使用说明", seen, timeout=LEASE_SECONDS * 5)
+            taken_after = time.monotonic() - killed_at
+            assert await lease_holder_pid(instances[0].config, "telegram-polling") == survivor.pid
+        finally:
+            follower.cancel()
+            for instance in instances:
+                await instance.end()
+    # The lease (3 s here) ran out and the standby, asking every second, took over.
+    assert taken_after < LEASE_SECONDS * 4, taken_after
+    print(f"polling taken over {taken_after:.1f}s after the kill")
