@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from bot.bootstrap import build_app, build_scheduler
 from bot.config import Config
@@ -23,6 +24,7 @@ from storage.outbox import OutboxStatus
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.integration.test_faults_platform import Courier, open_courier
 from tests.pg_cluster import Cluster
+from tests.web_harness import page, sign_in, workplace
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -199,9 +201,9 @@ async def test_a_live_senders_claims_are_kept_by_its_heartbeat(
     assert fake.sent == []
 
 
-async def test_two_schedulers_post_a_scheduled_announcement_once(shared_url: str, config: Config,
+async def test_two_schedulers_post_a_scheduled_announcement_once(shared_url: str, sample_config: Config,
                                                                   tmp_path: Path) -> None:
-    on_pg = config.model_copy(update={"storage": config.storage.model_copy(update={"url": shared_url})})
+    on_pg = sample_config.model_copy(update={"storage": sample_config.storage.model_copy(update={"url": shared_url})})
     clock = FakeClock()
     apps = [await build_app(on_pg, clock, tmp_path / "unused.db") for _ in range(2)]
     try:
@@ -229,3 +231,29 @@ async def test_two_schedulers_post_a_scheduled_announcement_once(shared_url: str
     assert sorted(chat for chat, _ in posts) == ["-1001", "-1002"]
     assert sweeper is not None and sweeper.holder in {s.holder for s in schedulers}
 
+
+
+async def test_a_workplace_session_from_one_instance_works_on_another(shared_url: str, sample_config: Config,
+                                                                       tmp_path: Path) -> None:
+    """Signed in through instance A, the cookie opens the board on instance B; 退出 on B ends it on A."""
+    on_pg = sample_config.model_copy(update={"storage": sample_config.storage.model_copy(update={"url": shared_url})})
+    clock = FakeClock()
+    apps = [await build_app(on_pg, clock, tmp_path / "unused.db") for _ in range(2)]
+    try:
+        async with workplace(apps[0]) as a, workplace(apps[1]) as b:
+            csrf = await sign_in(a, apps[0], "g01-leader")
+            cookie = {"Cookie": f"fengshan_staff={_cookie(a)}"}
+            on_b = await b.get("/staff/", headers=cookie)
+            assert on_b.status == 200 and "万秀英" in await on_b.text()
+            out = await b.post("/staff/logout", data={"csrf": csrf}, headers=cookie, allow_redirects=False)
+            assert out.status == 200 and "Max-Age=0" in out.headers.get("Set-Cookie", "")
+            assert (await page(a, "/staff/"))[0] == 401
+    finally:
+        for app in apps:
+            await app.close()
+
+
+def _cookie(client: TestClient) -> str:
+    found = client.session.cookie_jar.filter_cookies(client.make_url("/staff/")).get("fengshan_staff")
+    assert found is not None
+    return found.value
