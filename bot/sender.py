@@ -60,8 +60,11 @@ class OutboxSender:
     def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
                  crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None,
                  texts: Texts | None = None, holder: str = "", claim_lease: timedelta = CLAIM_LEASE,
-                 heartbeat: float = CLAIM_HEARTBEAT) -> None:
+                 heartbeat: float = CLAIM_HEARTBEAT, lease_db: Database | None = None) -> None:
         self.db = db
+        # Claim renewals and take-backs on their own connection (Database.companion), so they
+        # never wait behind deliveries' marks and handling on the main one.
+        self.lease_db = lease_db or db
         # PostgreSQL: other instances may send from the same outbox, so claims are row-locked
         # and leased (storage/outbox_claims.py); SQLite's one process keeps its simpler path.
         self.shared = db.engine is Engine.POSTGRESQL
@@ -88,7 +91,7 @@ class OutboxSender:
         With several instances only rows whose claim ran out are taken back: the others are in
         the hands of a live sender."""
         if self.shared:
-            async with self.db.transaction(exclusive=False) as conn:
+            async with self.lease_db.transaction(exclusive=False) as conn:
                 resent, gave_up = await outbox_claims.reclaim_expired(
                     conn, self.transport.channel, self.clock.now(), MAX_ATTEMPTS)
         else:
@@ -148,12 +151,23 @@ class OutboxSender:
         async with self.db.transaction() as conn:
             return await outbox.claim_due(conn, self.transport.channel, now, limit)
 
+    async def _drop_claims(self) -> None:
+        """Several instances: a failed pass leaves rows claimed (or 'sending', outcome unknown) in
+        our name, which our heartbeat would keep for ever: they go back now, as after a crash."""
+        if not self.shared:
+            return
+        try:
+            async with self.lease_db.transaction(exclusive=False) as conn:
+                await outbox_claims.release_claims(conn, self.transport.channel, self.holder, MAX_ATTEMPTS)
+        except Exception:  # the heartbeat stops renewing nothing; the claims run out on their own
+            log.exception("%s outbox: could not give claims back", self.transport.channel)
+
     async def heartbeat(self) -> int:
         """Several instances: keep our claims and take back rows whose claim ran out (an instance
         died); returns the rows taken back (due now)."""
         if not self.shared:
             return 0
-        async with self.db.transaction(exclusive=False) as conn:
+        async with self.lease_db.transaction(exclusive=False) as conn:
             await outbox_claims.renew_claims(conn, self.transport.channel, self.holder,
                                              self.clock.now() + self.claim_lease)
         taken = await self.recover()
@@ -277,6 +291,7 @@ class OutboxSender:
                 await self.drain_once(stop)
             except Exception:
                 log.exception("%s outbox: drain failed; retrying shortly", self.transport.channel)
+                await self._drop_claims()
                 await _wait_any(stop, self.wake, 1.0)
                 continue
             delay = await self.seconds_until_due()

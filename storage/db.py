@@ -102,6 +102,7 @@ class Database:
         self.clock = clock
         self.path = path  # for people: a file path, or the PostgreSQL URL without a password
         self.engine = engine
+        self._url = ""  # PostgreSQL: the URL it was opened with (no password: that is in the environment)
         # PostgreSQL has no IMMEDIATE: a transaction-level advisory lock stands in for it.
         self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else PG_BEGIN_WRITE
         self._begin_rows = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else PG_BEGIN_ROWS
@@ -138,12 +139,24 @@ class Database:
 
         conn = await pg.connect(url)
         db = cls(conn, clock, pg.shown_url(url), Engine.POSTGRESQL)
+        db._url = url
         try:
             await db.migrate()
         except BaseException:
             await conn.close()
             raise
         return db
+
+    async def companion(self) -> Database:
+        """PostgreSQL: one more connection to the same database, for leases and claim renewals,
+        so a heartbeat never queues behind the work on the main connection (a renewal that came
+        late would hand the lease to another instance while this one still works). SQLite (one
+        process, no leases to keep): the database itself."""
+        if self.engine is Engine.SQLITE:
+            return self
+        from storage import pg
+
+        return Database(await pg.connect(self._url), self.clock, self.path, Engine.POSTGRESQL)
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns the schema version."""

@@ -45,10 +45,15 @@ async def claim_shared(conn: Connection, channel: str, now: datetime, holder: st
 
 
 async def renew_claims(conn: Connection, channel: str, holder: str, until: datetime) -> int:
-    """The holder still has these rows in hand (waiting for a slot, or on the wire): keep them."""
+    """The holder still has these rows in hand (waiting for a slot, or on the wire): keep them.
+
+    Rows locked right now — the sender recording their outcome on its main connection — are
+    skipped, not waited for: waiting could deadlock with that transaction, and they are leaving
+    the claim anyway (a claim lasts three heartbeats: the next one renews any still held)."""
     cursor = await conn.execute(
-        "UPDATE outbox SET claimed_until = ? WHERE channel = ? AND claimed_by = ?"
-        " AND status IN ('claimed', 'sending')", (stamp(until), channel, holder),
+        "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE channel = ?"
+        " AND claimed_by = ? AND status IN ('claimed', 'sending') FOR UPDATE SKIP LOCKED)",
+        (stamp(until), channel, holder),
     )
     return cursor.rowcount
 
@@ -59,19 +64,30 @@ async def reclaim_expired(conn: Connection, channel: str, now: datetime, max_att
     As after a crash of the one process: a row only 'claimed' never reached the platform and is
     simply due again; one left 'sending' may have arrived and is sent again as a resend (the
     marker in a private chat), unless that was its last try."""
-    expired = "channel = ? AND claimed_until < ?"
+    return await _take_back(conn, "claimed_until < ?", (channel, stamp(now)), max_attempts)
+
+
+async def release_claims(conn: Connection, channel: str, holder: str, max_attempts: int) -> tuple[int, int]:
+    """The holder's own rows, after its delivery pass failed half-way (nothing of it is in flight
+    any more): as if its claims had run out, but at once — a live sender keeps renewing its
+    claims, so rows it dropped would otherwise wait for ever."""
+    return await _take_back(conn, "claimed_by = ?", (channel, holder), max_attempts)
+
+
+async def _take_back(conn: Connection, which: str, params: tuple[str, str], max_attempts: int) -> tuple[int, int]:
+    # Locked rows are being recorded by their sender right now: skipped, never waited for.
+    rows = f"id IN (SELECT id FROM outbox WHERE channel = ? AND {which} AND status = ? FOR UPDATE SKIP LOCKED)"
+    cleared = "claimed_by = NULL, claimed_until = NULL"
     await conn.execute(
-        f"UPDATE outbox SET status = 'pending', attempts = attempts - 1, claimed_by = NULL,"
-        f" claimed_until = NULL WHERE {expired} AND status = 'claimed'", (channel, stamp(now)),
+        f"UPDATE outbox SET status = 'pending', attempts = attempts - 1, {cleared} WHERE {rows}",
+        (*params, "claimed"),
     )
     gave_up = await conn.execute(
-        f"UPDATE outbox SET status = 'uncertain', last_error = ?, claimed_by = NULL, claimed_until = NULL"
-        f" WHERE {expired} AND status = 'sending' AND attempts >= ?",
-        (f"gave up: {INTERRUPTED}", channel, stamp(now), max_attempts),
+        f"UPDATE outbox SET status = 'uncertain', last_error = ?, {cleared} WHERE {rows} AND attempts >= ?",
+        (f"gave up: {INTERRUPTED}", *params, "sending", max_attempts),
     )
     resent = await conn.execute(
-        f"UPDATE outbox SET status = 'pending', last_error = ?, resends = resends + 1, claimed_by = NULL,"
-        f" claimed_until = NULL WHERE {expired} AND status = 'sending'",
-        (INTERRUPTED, channel, stamp(now)),
+        f"UPDATE outbox SET status = 'pending', last_error = ?, resends = resends + 1, {cleared} WHERE {rows}",
+        (INTERRUPTED, *params, "sending"),
     )
     return resent.rowcount, gave_up.rowcount
