@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient
 from bot.bootstrap import build_app, build_scheduler
 from bot.config import Config
 from bot.lease_loop import LeasedLoop, LeaseTiming
-from storage import announcements, groups, leases, outbox, reads
+from handlers.types import Channel, Incoming
+from storage import announcements, groups, inbox, leases, outbox, reads
 from storage.announcements import NewAnnouncement, TargetKind
 from storage.clock import FakeClock
 from storage.db import Database
@@ -257,3 +258,25 @@ def _cookie(client: TestClient) -> str:
     found = client.session.cookie_jar.filter_cookies(client.make_url("/staff/")).get("fengshan_staff")
     assert found is not None
     return found.value
+
+
+async def test_an_update_two_instances_pick_up_is_handled_once(shared_url: str, sample_config: Config,
+                                                                tmp_path: Path) -> None:
+    """Stored by one instance, picked up by both (each processes whatever any stored): one
+    handling, one answer."""
+    on_pg = sample_config.model_copy(update={"storage": sample_config.storage.model_copy(update={"url": shared_url})})
+    clock = FakeClock()
+    apps = [await build_app(on_pg, clock, tmp_path / "unused.db") for _ in range(2)]
+    try:
+        async with apps[0].db.transaction() as conn:
+            await inbox.store(conn, "telegram", "41", '{"update_id": 41}', clock.now())
+        async with apps[0].db.read() as conn:
+            [item] = await inbox.pending(conn, "telegram")
+        said = Incoming(Channel.TELEGRAM, "5001", "5001", text="/help", command="help")
+        await asyncio.gather(*(app.engine.handle_stored(said, item.id) for app in apps))
+        async with apps[1].db.read() as conn:
+            answers = await outbox.rows_for(conn, "telegram", "5001")
+    finally:
+        for app in apps:
+            await app.close()
+    assert len(answers) == 1 and "使用说明" in answers[0].payload["text"]
