@@ -37,7 +37,7 @@ from tests.conftest import ROOT
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
 from tests.pg_cluster import Cluster
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = pytest.mark.timeout(600)
 
 SECRET = "several-instances_0123456789"
 LEASE_SECONDS = 6
@@ -249,6 +249,17 @@ async def lease_holder_pid(config: Path, name: str) -> int | None:
     return int(held.holder.split(":")[1])
 
 
+async def holder_of(instances: list[Instance], name: str) -> Instance:
+    """The instance holding lease `name` (waiting while it is between holders)."""
+    for _ in range(300):
+        pid = await lease_holder_pid(instances[0].config, name)
+        found = [i for i in instances if i.pid == pid]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"nobody holds {name}")
+
+
 @pytest.fixture
 async def database(pg_cluster: Cluster) -> AsyncIterator[str]:
     name = f"several_{os.getpid()}"
@@ -257,7 +268,7 @@ async def database(pg_cluster: Cluster) -> AsyncIterator[str]:
     await pg_cluster.drop(name)
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(600)
 async def test_three_instances_one_killed(database: str, fake: FakeTelegramAPI, tmp_path: Path) -> None:
     phase("start")
     instances = [Instance(write_config(fake, tmp_path, database, port, "webhook"), port)
@@ -296,8 +307,7 @@ async def test_three_instances_one_killed(database: str, fake: FakeTelegramAPI, 
             users = [100_000 + n for n in range(RESIDENTS)]
             running = [asyncio.create_task(resident(user)) for user in users]
             await killed.wait()
-            holder = await lease_holder_pid(instances[0].config, "sender-telegram")
-            victim = next(i for i in instances if i.pid == holder)
+            victim = await holder_of(instances, "sender-telegram")
             victim.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
             await victim.process.wait()  # type: ignore[union-attr]
             phase("killed")
@@ -360,13 +370,7 @@ async def test_the_polling_lease_is_taken_over_when_its_holder_is_killed(
                 await instance.start(fake.token)
             for instance in instances:
                 await instance.ready(session)
-            holder = None
-            for _ in range(100):
-                holder = await lease_holder_pid(instances[0].config, "telegram-polling")
-                if holder is not None:
-                    break
-                await asyncio.sleep(0.1)
-            victim = next(i for i in instances if i.pid == holder)
+            victim = await holder_of(instances, "telegram-polling")
             survivor = next(i for i in instances if i is not victim)
             fake.push_text(1001, "/help")
             seen = await inboxes.wait(1001, "使用说明", 0)
