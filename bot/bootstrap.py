@@ -78,16 +78,18 @@ async def build_app(config: Config, clock: Clock, db_path: Path,
 
 # Stage 5: one sender per channel transport (stage 4, the channels, is the caller's: run_channels
 # or the console), woken by the notifier only for its own channel.
-def build_sender(app: App, transport: Transport) -> OutboxSender:
+def build_sender(app: App, transport: Transport, lease_db: Database | None = None) -> OutboxSender:
     wake = app.notifier.subscribe(transport.channel)
     feedback = GroupFeedback(app.services, app.engine)
+    timing = app.lease
     return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points, feedback,
-                        texts=app.services.texts)
+                        texts=app.services.texts, holder=app.instance, claim_lease=timing.length,
+                        heartbeat=timing.heartbeat, lease_db=lease_db)
 
 
 # Stage 6: the scheduler, last: it writes through the engine and wakes the senders.
 def build_scheduler(app: App) -> Scheduler:
-    return Scheduler(app.engine, app.services)
+    return Scheduler(app.engine, app.services, holder=app.instance, lease=app.lease.length)
 
 
 # The console, all stages at once: its channel, its sender and its scheduler (no clock ticks

@@ -101,3 +101,7 @@ class StorageSettings(Strict):
     # postgresql://user@host:port/db selects PostgreSQL instead of the SQLite file above; the
     # password comes from FENGSHAN_DB_PASSWORD (or PGPASSWORD), never from this file.
     url: str | None = Field(default=None, pattern=r"^postgres(ql)?://[^:@/]+@[^@/]+/[A-Za-z0-9_-]+$")
+    # Several instances on one PostgreSQL: how long a lease (the Telegram poller, each channel's
+    # sender, the sweep and digest) lasts unrenewed — another instance takes over within this
+    # plus a third of it after its holder dies. Renewed every third of it.
+    lease_seconds: float = Field(default=30, ge=1, le=300)

@@ -18,6 +18,7 @@ from storage import inbox, outbox
 from storage.clock import Clock
 from storage.db import Database
 from storage.engine import Connection
+from storage.engine import Engine as StorageEngine
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Engine:
                  crash_points: CrashPoints | None = None, flood_guard: FloodGuard | None = None, *,
                  splitters: Mapping[str, TextSplitter], notifier: Notifier | None = None) -> None:
         self.db = db
+        self._shared = db.engine is StorageEngine.POSTGRESQL  # other instances may share the inbox
         self.dispatcher = dispatcher
         self.clock = clock
         self.crash_points = crash_points or CrashPoints()
@@ -104,6 +106,10 @@ class Engine:
         admission = self.flood_guard.admit(incoming.channel, incoming.user_id, now)
 
         async def work(conn: Connection) -> tuple[Outcome, set[str]]:
+            # Several instances (PostgreSQL) each handle whatever any of them stored: under the
+            # write lock, an item another instance handled meanwhile is left alone (once only).
+            if self._shared and not await inbox.is_pending(conn, inbox_id):
+                return Outcome(), set()
             if admission is not Admission.ALLOW:
                 return Outcome(), await self._hold_back(conn, incoming, inbox_id, admission, now, prepare,
                                                         replies_to, stored_payload)

@@ -26,6 +26,7 @@ from bot.channels.wechat.transport import WeChatTransport
 from bot.channels.wecom import WeComTransport
 from bot.config_channels import TelegramMode, WeChatSecurity
 from bot.http_server import HttpServer
+from bot.lease_loop import LeasedLoop
 from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
@@ -34,6 +35,8 @@ from bot.supervisor import ConfigurationError, Loop, Supervisor
 from bot.web import mount_workplace
 from bot.web.app import end_stale_sessions
 from storage import groups
+from storage.db import Database
+from storage.engine import Engine as StorageEngine
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +68,24 @@ class Plan:
     needs_http: bool = False
     # Each channel's fetcher, for the others' transports: a photo crosses platforms at send time.
     media: MediaStore = field(default_factory=MediaStore)
+    # Several instances: the connection leases and claims are renewed on (Database.companion).
+    lease_db: Database | None = None
 
 
-def _sender(app: App, transport: Transport) -> Loop:
-    return build_sender(app, transport).run
+def leased(app: App, plan: Plan, name: str, loop: Loop) -> Loop:
+    """Several instances on one PostgreSQL database: `loop` runs on one of them at a time (the
+    lease holder; bot/lease_loop.py), its lease kept on the plan's own connection. SQLite is one
+    process: the loop runs as it is."""
+    if app.db.engine is StorageEngine.SQLITE:
+        return loop
+    return LeasedLoop(plan.lease_db or app.db, app.clock, name, app.instance, app.lease).wrap(loop)
+
+
+def _sender(app: App, plan: Plan, transport: Transport) -> Loop:
+    # One sender per channel across instances: the platform's limits (Telegram's per token and per
+    # group, WeCom's per robot) are counted in its memory (bot/ratelimit.py), so they hold.
+    sender = build_sender(app, transport, plan.lease_db)
+    return leased(app, plan, f"sender-{transport.channel}", sender.run)
 
 
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
@@ -78,7 +95,7 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
     intake = TelegramIntake(bot, app.db, app.engine, app.services.texts, telegram.poll_timeout)
     titles = tuple(m.title for m in app.config.menus)
     plan.media.register("telegram", TelegramMedia(bot))
-    plan.senders["telegram-sender"] = _sender(app, TelegramTransport(bot, titles, limits, plan.media))
+    plan.senders["telegram-sender"] = _sender(app, plan, TelegramTransport(bot, titles, limits, plan.media))
     plan.closers.append(bot.shutdown)
     # Set-up is part of the supervised loop: a network error at start is retried with back-off,
     # a rejected token stops this channel only.
@@ -91,9 +108,12 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
             await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
             await intake.run_processing(stop, stored)
     else:
-        async def receive(stop: asyncio.Event) -> None:
+        async def poll(stop: asyncio.Event) -> None:
             await intake.setup()
             await intake.run(stop)
+
+        # Only the lease holder polls (a second getUpdates would take updates from the first).
+        receive = leased(app, plan, "telegram-polling", poll)
     plan.receivers["telegram-intake"] = receive
     log.info("Telegram channel configured (%s)", telegram.mode.value)
 
@@ -112,7 +132,7 @@ def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
     plan.media.register("wechat", uploader)
     transport = WeChatTransport(api, app.db, app.clock, wechat, app.services.texts,
                                 app.config.subdistrict.timezone, plan.media, uploader)
-    plan.senders["wechat-sender"] = _sender(app, transport)
+    plan.senders["wechat-sender"] = _sender(app, plan, transport)
     plan.receivers["wechat-intake"] = intake.run
     plan.closers.append(intake.drain)
     plan.needs_http = True
@@ -125,7 +145,7 @@ def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
 
 def plan_wecom(app: App, settings: Settings, plan: Plan, session: aiohttp.ClientSession) -> None:
     transport = WeComTransport(session, app.config.wecom, settings.wecom_robot_keys)
-    plan.senders["wecom-sender"] = _sender(app, transport)
+    plan.senders["wecom-sender"] = _sender(app, plan, transport)
     log.info("WeCom robots configured: %d", len(settings.wecom_robot_keys))
 
 
@@ -159,6 +179,9 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
     server.health = supervisor.report
     session = aiohttp.ClientSession()
     plan = Plan()
+    if app.db.engine is not StorageEngine.SQLITE:
+        plan.lease_db = await app.db.companion()
+        plan.closers.append(plan.lease_db.close)
     with_web_photos(plan.media, app.db)  # 办结 photos uploaded in the workplace, for every transport
     tasks: dict[str, asyncio.Task] = {}
     try:

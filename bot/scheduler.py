@@ -18,19 +18,27 @@ from handlers.context import Services
 from handlers.digest import digest_if_due
 from handlers.escalation import sweep_deadlines
 from storage import announcements as store
+from storage import leases
+from storage.engine import Engine as StorageEngine
 from storage.privacy import purge_expired
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30  # deadline sweeps and a safety net for the exact-time jobs
+# Several instances: the sweep, the digest and retention run on the instance holding this lease,
+# once per tick across instances; it lasts a tick past the lease length, so a live holder keeps it.
+SWEEP_LEASE = "scheduler-sweep"
 
 
 class Scheduler:
     """Decides *when*; what runs is in handlers/ (it writes through the engine, wakes through its
     notifier). Built by bot/bootstrap.py, last."""
 
-    def __init__(self, engine: Engine, services: Services) -> None:
+    def __init__(self, engine: Engine, services: Services, *, holder: str = "",
+                 lease: timedelta = timedelta(seconds=30)) -> None:
         self.engine = engine
+        self.holder = holder or "this-instance"
+        self.sweep_lease = lease + timedelta(seconds=TICK_SECONDS)
         self.services = services
         self.db, self.clock, self.notifier = engine.db, engine.clock, engine.notifier
         self.grace = timedelta(minutes=services.config.scheduler.grace_minutes)
@@ -46,12 +54,19 @@ class Scheduler:
             now = self.clock.now()
             services = self.services
             async with self.db.transaction() as conn:
+                # Every instance: each run is recorded once (announcement_runs' unique key) and
+                # reminders once per sign-up, so whichever instance comes first sends it.
                 notes = await run_due_announcements(conn, services, now, self.grace)
                 notes += await run_due_reminders(conn, services, now)
-                notes += await sweep_deadlines(conn, services, now)
-                notes += await digest_if_due(conn, services, now, self.grace)
+                # SQLite is one process: no lease (a restarted process must not wait out its own).
+                sweeping = self.db.engine is StorageEngine.SQLITE or await leases.take(
+                    conn, SWEEP_LEASE, self.holder, now, self.sweep_lease)
+                if sweeping:
+                    notes += await sweep_deadlines(conn, services, now)
+                    notes += await digest_if_due(conn, services, now, self.grace)
                 await self.engine.write_notifications(conn, notes, now)
-                await purge_expired(conn, now, timedelta(days=self.services.config.privacy.retention_days))
+                if sweeping:
+                    await purge_expired(conn, now, timedelta(days=self.services.config.privacy.retention_days))
         if notes:
             self.notifier.outbox_queued({note.recipient.channel for note in notes})
         return len(notes)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from enum import StrEnum
-from typing import Protocol
 
+from bot.delivery import Delivery, DeliveryFeedback, DeliveryStatus, Transport
+from bot.delivery import media_failure as media_failure  # the transports' import, kept working
 from bot.faults import CrashPoints
 from bot.group_commit import GroupCommit
-from bot.media import MediaError
+from bot.lease_loop import instance_name
 from handlers.texts import ZH, Texts
 from handlers.types import Reply
-from storage import outbox
+from storage import outbox, outbox_claims
 from storage.clock import Clock
 from storage.db import Database
-from storage.engine import Connection
+from storage.engine import Connection, Engine
 from storage.outbox import OutboxRow, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -37,62 +36,14 @@ CONCURRENCY = 8
 RESEND_MARKER_ROOM = 64
 # Tries to fetch and pass on a photo or recording before the recipient gets the words instead.
 MEDIA_ATTEMPTS = 3
-
-
-class DeliveryStatus(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"  # not delivered: try again later
-    FAILED = "failed"  # the platform refused it for good (400/403)
-    # The outcome is unknown (a read timeout, a connection dropped after the request): it may
-    # have been delivered. Neither platform has an idempotency key, so it is sent again as the
-    # next try — a private chat sees the resend marker — rather than risk losing it.
-    UNCERTAIN = "uncertain"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    status: DeliveryStatus
-    message_id: str = ""
-    error: str = ""
-    retry_after: float | None = None
-    moved_to: str = ""  # the chat has a new id (a Telegram group became a supergroup): resend there
-    gone: bool = False  # the bot may no longer post here (removed from the group, blocked)
-    unreached: bool = False  # the request never left (connection refused, connect timeout)
-    # The photo or recording could not be fetched, uploaded or sent: after MEDIA_ATTEMPTS (at
-    # once when `status` is FAILED) the recipient gets the caption with a note instead.
-    media_failed: bool = False
-
-
-def media_failure(error: MediaError) -> Delivery:
-    """A fetch or upload that failed: retried, unless retrying cannot help."""
-    status = DeliveryStatus.FAILED if error.permanent else DeliveryStatus.RETRY
-    return Delivery(status, error=f"media: {error.reason}"[:300], media_failed=True)
-
-
-class DeliveryFeedback(Protocol):
-    """What a delivery teaches about a chat, recorded in the sender's transaction."""
-
-    async def moved(self, conn: Connection, row: OutboxRow, new_chat_id: str) -> None: ...
-
-    async def gone(self, conn: Connection, row: OutboxRow, reason: str) -> None: ...
-
-
-class Transport(Protocol):
-    """One channel's way of sending a Reply to a chat."""
-
-    channel: str
-
-    def is_group(self, chat_id: str) -> bool:
-        """A group chat: a resent post goes as it is, without the private chats' resend marker."""
-        ...
-
-    def slot(self, chat_id: str) -> AbstractAsyncContextManager[None]:
-        """Wait until the platform's rate limits allow one more message to this chat."""
-        ...
-
-    async def deliver(self, chat_id: str, reply: Reply, *, kind: str = "reply",
-                      ticket_id: int | None = None) -> Delivery:
-        """Send one row; `kind` and `ticket_id` let a channel pick a fallback (a WeChat template)."""
+# Several instances (PostgreSQL): how long a claim holds a row for its sender, renewed every
+# CLAIM_HEARTBEAT while the row is in hand; a claim of an instance that died runs out and the row
+# is due again for any sender (a resend if it was on the wire).
+CLAIM_LEASE = timedelta(seconds=30)
+CLAIM_HEARTBEAT = 10.0
+# Several instances: rows queued by another instance wake nobody here (the notifier is in-process),
+# so the sender also looks this often (one indexed query; LISTEN/NOTIFY would spare it).
+SHARED_POLL = 0.25
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -108,8 +59,18 @@ def marked(reply: Reply, marker: str) -> Reply:
 class OutboxSender:
     def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
                  crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None,
-                 texts: Texts | None = None) -> None:
+                 texts: Texts | None = None, holder: str = "", claim_lease: timedelta = CLAIM_LEASE,
+                 heartbeat: float = CLAIM_HEARTBEAT, lease_db: Database | None = None) -> None:
         self.db = db
+        # Claim renewals and take-backs on their own connection (Database.companion), so they
+        # never wait behind deliveries' marks and handling on the main one.
+        self.lease_db = lease_db or db
+        # PostgreSQL: other instances may send from the same outbox, so claims are row-locked
+        # and leased (storage/outbox_claims.py); SQLite's one process keeps its simpler path.
+        self.shared = db.engine is Engine.POSTGRESQL
+        self.holder = holder or instance_name()
+        self.claim_lease = claim_lease
+        self.heartbeat_seconds = heartbeat
         self.texts = texts or Texts(ZH)
         self.marker = self.texts.t("resend_marker")
         if len(self.marker.encode()) + 1 > RESEND_MARKER_ROOM:
@@ -125,9 +86,17 @@ class OutboxSender:
 
     async def recover(self) -> int:
         """At start: rows a crash left mid-send may have arrived or not; they are sent again
-        (at least once), unless that was their last try. Returns the rows to resend."""
-        async with self.db.transaction() as conn:
-            resent, gave_up = await outbox.recover_interrupted(conn, self.transport.channel, MAX_ATTEMPTS)
+        (at least once), unless that was their last try. Returns the rows to resend.
+
+        With several instances only rows whose claim ran out are taken back: the others are in
+        the hands of a live sender."""
+        if self.shared:
+            async with self.lease_db.transaction(exclusive=False) as conn:
+                resent, gave_up = await outbox_claims.reclaim_expired(
+                    conn, self.transport.channel, self.clock.now(), MAX_ATTEMPTS)
+        else:
+            async with self.db.transaction() as conn:
+                resent, gave_up = await outbox.recover_interrupted(conn, self.transport.channel, MAX_ATTEMPTS)
         if resent or gave_up:
             log.warning("%s outbox: %d row(s) were interrupted mid-send: %d resent now, %d out of tries"
                         " (uncertain)", self.transport.channel, resent + gave_up, resent, gave_up)
@@ -149,9 +118,7 @@ class OutboxSender:
             while True:
                 if claim and not (stop is not None and stop.is_set()) and len(in_flight) < BATCH:
                     self.wake.clear()
-                    async with self.db.transaction() as conn:
-                        rows = await outbox.claim_due(conn, self.transport.channel, self.clock.now(),
-                                                      BATCH - len(in_flight))
+                    rows = await self._claim(BATCH - len(in_flight))
                     in_flight |= {asyncio.create_task(self._deliver(row)) for row in rows}
                 if not in_flight:
                     if failure is not None:
@@ -174,6 +141,49 @@ class OutboxSender:
                 for task in in_flight:
                     task.cancel()
                 await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim(self, limit: int) -> list[OutboxRow]:
+        now = self.clock.now()
+        if self.shared:
+            async with self.db.transaction(exclusive=False) as conn:
+                return await outbox_claims.claim_shared(conn, self.transport.channel, now, self.holder,
+                                                        now + self.claim_lease, limit)
+        async with self.db.transaction() as conn:
+            return await outbox.claim_due(conn, self.transport.channel, now, limit)
+
+    async def _drop_claims(self) -> None:
+        """Several instances: a failed pass leaves rows claimed (or 'sending', outcome unknown) in
+        our name, which our heartbeat would keep for ever: they go back now, as after a crash."""
+        if not self.shared:
+            return
+        try:
+            async with self.lease_db.transaction(exclusive=False) as conn:
+                await outbox_claims.release_claims(conn, self.transport.channel, self.holder, MAX_ATTEMPTS)
+        except Exception:  # the heartbeat stops renewing nothing; the claims run out on their own
+            log.exception("%s outbox: could not give claims back", self.transport.channel)
+
+    async def heartbeat(self) -> int:
+        """Several instances: keep our claims and take back rows whose claim ran out (an instance
+        died); returns the rows taken back (due now)."""
+        if not self.shared:
+            return 0
+        async with self.lease_db.transaction(exclusive=False) as conn:
+            await outbox_claims.renew_claims(conn, self.transport.channel, self.holder,
+                                             self.clock.now() + self.claim_lease)
+        taken = await self.recover()
+        if taken:
+            self.wake.set()
+        return taken
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await _wait_any(stop, asyncio.Event(), self.heartbeat_seconds)
+            if stop.is_set():
+                return
+            try:
+                await self.heartbeat()
+            except Exception:  # the next beat tries again; the claims last three beats
+                log.exception("%s outbox: claim heartbeat failed", self.transport.channel)
 
     async def _deliver(self, row: OutboxRow) -> None:
         reply = Reply.from_payload(row.payload)
@@ -263,13 +273,25 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 30.0) -> None:
         """Deliver until `stop` is set; wakes on new rows and when a retry falls due."""
+        if self.shared:
+            idle_poll = min(idle_poll, SHARED_POLL)
         await self.recover()
+        beats = asyncio.create_task(self._heartbeats(stop)) if self.shared else None
+        try:
+            await self._run(stop, idle_poll)
+        finally:
+            if beats is not None:
+                beats.cancel()
+                await asyncio.gather(beats, return_exceptions=True)
+
+    async def _run(self, stop: asyncio.Event, idle_poll: float) -> None:
         while not stop.is_set():
             self.wake.clear()
             try:
                 await self.drain_once(stop)
             except Exception:
                 log.exception("%s outbox: drain failed; retrying shortly", self.transport.channel)
+                await self._drop_claims()
                 await _wait_any(stop, self.wake, 1.0)
                 continue
             delay = await self.seconds_until_due()

@@ -39,6 +39,10 @@ def _split_statements(script: str) -> list[str]:
 # whole database, across every connection and instance (the repositories were written for that:
 # check, then write). In one trip: the simple query protocol takes both statements.
 PG_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({0x0F3A_5A18})"
+# A write transaction that takes no such lock: for work that locks the rows it changes and so is
+# safe beside other instances by itself — outbox claims (FOR UPDATE SKIP LOCKED) and leases (one
+# guarded upsert). It does not wait for, nor hold up, the handlers' check-then-write transactions.
+PG_BEGIN_ROWS = "BEGIN"
 PG_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 _PG_URL = re.compile(r"^(postgres(?:ql)?):/+")
 
@@ -98,8 +102,10 @@ class Database:
         self.clock = clock
         self.path = path  # for people: a file path, or the PostgreSQL URL without a password
         self.engine = engine
+        self._url = ""  # PostgreSQL: the URL it was opened with (no password: that is in the environment)
         # PostgreSQL has no IMMEDIATE: a transaction-level advisory lock stands in for it.
         self._begin = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else PG_BEGIN_WRITE
+        self._begin_rows = "BEGIN IMMEDIATE" if engine is Engine.SQLITE else PG_BEGIN_ROWS
         # A read sees one snapshot throughout, as a SQLite read transaction does.
         self._begin_read = "BEGIN" if engine is Engine.SQLITE else PG_BEGIN_READ
 
@@ -133,12 +139,24 @@ class Database:
 
         conn = await pg.connect(url)
         db = cls(conn, clock, pg.shown_url(url), Engine.POSTGRESQL)
+        db._url = url
         try:
             await db.migrate()
         except BaseException:
             await conn.close()
             raise
         return db
+
+    async def companion(self) -> Database:
+        """PostgreSQL: one more connection to the same database, for leases and claim renewals,
+        so a heartbeat never queues behind the work on the main connection (a renewal that came
+        late would hand the lease to another instance while this one still works). SQLite (one
+        process, no leases to keep): the database itself."""
+        if self.engine is Engine.SQLITE:
+            return self
+        from storage import pg
+
+        return Database(await pg.connect(self._url), self.clock, self.path, Engine.POSTGRESQL)
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns the schema version."""
@@ -178,10 +196,13 @@ class Database:
             return await self._user_version()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
+    async def transaction(self, *, exclusive: bool = True) -> AsyncIterator[Connection]:
+        """A write transaction: committed on success, rolled back on any exception.
+
+        `exclusive=False` (PostgreSQL): without the database-wide write lock, for statements that
+        lock the rows they touch (outbox claims, leases); on SQLite every write is exclusive."""
         async with self._lock:
-            await self._conn.execute(self._begin)
+            await self._conn.execute(self._begin if exclusive else self._begin_rows)
             try:
                 yield self._conn
             except BaseException:

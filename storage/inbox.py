@@ -133,3 +133,10 @@ async def record_failure(conn: Connection, item_id: int, error: str, now: dateti
         await conn.execute("UPDATE inbox SET sender = ?, payload = COALESCE(?, payload) WHERE id = ?",
                            (sender, payload, item_id))
     return parked
+
+
+async def is_pending(conn: Connection, item_id: int) -> bool:
+    """Still to be handled: with several instances another may have handled it meanwhile (each
+    handles what any instance stored), so the handling transaction checks first."""
+    row = await fetch_one(conn, "SELECT status FROM inbox WHERE id = ?", (item_id,))
+    return row is not None and row[0] == "pending"
