@@ -21,10 +21,12 @@ class BotRun:
         await self.app.close()
 
 
-def storage_section(folder: Path, url: str | None) -> dict[str, str]:
+def storage_section(folder: Path, url: str | None) -> dict[str, str | float]:
     """The `storage` section of a bot process's config.yaml: its SQLite file in `folder`, or the
     test's PostgreSQL database (the `pg_url` fixture) — `build_app` on that config then opens the
-    same database the process uses, whichever the engine."""
+    same database the process uses, whichever the engine. On PostgreSQL a process restarted after
+    a kill waits for the leases its predecessor held (the poller's, the sender's) to run out:
+    6 s here rather than the default 30 s, as in tests/instances_harness.py."""
     if url is None:
         return {"database": str(folder / "bot.db")}
-    return {"database": str(folder / "bot.db"), "url": url}
+    return {"database": str(folder / "bot.db"), "url": url, "lease_seconds": 6}
