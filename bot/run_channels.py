@@ -31,7 +31,7 @@ from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
 from bot.settings import Settings, wechat_enabled
-from bot.supervisor import ConfigurationError, Loop, Supervisor
+from bot.supervisor import ConfigurationError, Loop, Sleep, Supervisor
 from bot.web import mount_workplace
 from bot.web.app import end_stale_sessions
 from storage import groups
@@ -88,6 +88,12 @@ def _sender(app: App, plan: Plan, transport: Transport) -> Loop:
     return leased(app, plan, f"sender-{transport.channel}", sender.run)
 
 
+def webhook_processing(app: App, plan: Plan, intake: TelegramIntake, stored: asyncio.Event,
+                       sleep: Sleep = asyncio.sleep) -> Loop:
+    """Webhook mode: the loop that handles what the webhook stored."""
+    return intake.run_processing_loop(stored)
+
+
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
                   limits: ChatRateLimits | None) -> None:
     telegram = app.config.telegram
@@ -104,9 +110,11 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
         server.add_post(telegram.webhook_path, webhook_handler(intake, settings.telegram_webhook_secret, stored))
         plan.needs_http = True
 
+        process = webhook_processing(app, plan, intake, stored)
+
         async def receive(stop: asyncio.Event) -> None:
             await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
-            await intake.run_processing(stop, stored)
+            await process(stop)
     else:
         async def poll(stop: asyncio.Event) -> None:
             await intake.setup()

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, BotCommand, Update
@@ -186,6 +187,11 @@ class TelegramIntake:
             wake.clear()
             await self.process_pending()
             await _wait_either(stop, wake)
+
+    def run_processing_loop(self, wake: asyncio.Event) -> Callable[[asyncio.Event], Awaitable[None]]:
+        async def loop(stop: asyncio.Event) -> None:
+            await self.run_processing(stop, wake)
+        return loop
 
     async def run(self, stop: asyncio.Event) -> None:
         """Polling mode: poll, store, process, repeat."""
