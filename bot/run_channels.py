@@ -41,6 +41,9 @@ from storage.engine import Engine as StorageEngine
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 15.0
+# Several instances: how often the inbox's handler looks for updates other instances stored (a
+# commit in another process wakes nobody here), as the sender looks for rows they queued.
+INBOX_LOOK = 0.25
 # WeChat refusing the account itself: wrong AppID or AppSecret, missing ones, server IP not allowed.
 WECHAT_CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41002, 41004})
 
@@ -72,13 +75,13 @@ class Plan:
     lease_db: Database | None = None
 
 
-def leased(app: App, plan: Plan, name: str, loop: Loop) -> Loop:
+def leased(app: App, plan: Plan, name: str, loop: Loop, sleep: Sleep = asyncio.sleep) -> Loop:
     """Several instances on one PostgreSQL database: `loop` runs on one of them at a time (the
     lease holder; bot/lease_loop.py), its lease kept on the plan's own connection. SQLite is one
     process: the loop runs as it is."""
     if app.db.engine is StorageEngine.SQLITE:
         return loop
-    return LeasedLoop(plan.lease_db or app.db, app.clock, name, app.instance, app.lease).wrap(loop)
+    return LeasedLoop(plan.lease_db or app.db, app.clock, name, app.instance, app.lease, sleep).wrap(loop)
 
 
 def _sender(app: App, plan: Plan, transport: Transport) -> Loop:
@@ -90,8 +93,16 @@ def _sender(app: App, plan: Plan, transport: Transport) -> Loop:
 
 def webhook_processing(app: App, plan: Plan, intake: TelegramIntake, stored: asyncio.Event,
                        sleep: Sleep = asyncio.sleep) -> Loop:
-    """Webhook mode: the loop that handles what the webhook stored."""
-    return intake.run_processing_loop(stored)
+    """Webhook mode: the loop that handles what the webhook stored. Several instances on one
+    PostgreSQL database: each stores what its webhook receives, but one of them (the holder of the
+    `telegram-inbox` lease) handles the inbox, looking every INBOX_LOOK seconds for what the others
+    stored. One handler means a chat's updates are handled in the inbox's order, and what a killed
+    instance stored is handled by the next holder within the lease — never while the holder is
+    merely slow, since its heartbeat (on the plan's own connection) keeps the lease. SQLite: one
+    process, woken by its own webhook."""
+    if app.db.engine is StorageEngine.SQLITE:
+        return intake.run_processing_loop(stored)
+    return leased(app, plan, "telegram-inbox", intake.run_processing_loop(stored, INBOX_LOOK), sleep)
 
 
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,

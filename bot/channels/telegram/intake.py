@@ -140,7 +140,7 @@ class TelegramIntake:
         processed = 0
         while True:
             async with self.db.read() as conn:
-                items = await inbox.pending(conn, Channel.TELEGRAM)
+                items = await inbox.pending_by_update(conn, Channel.TELEGRAM)
             if not items:
                 return processed
             # Submitted together, in order (each queues its handling before its first pause), so
@@ -181,16 +181,19 @@ class TelegramIntake:
             await self.engine.record_failure(item_id, exc, apologise_to=apologise, sender=incoming.user_id,
                                              payload=kept)
 
-    async def run_processing(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        """Webhook mode: process the inbox whenever the webhook stores something."""
+    async def run_processing(self, stop: asyncio.Event, wake: asyncio.Event, look: float | None = None) -> None:
+        """Webhook mode: process the inbox whenever the webhook stores something, and also every
+        `look` seconds if given (several instances: what the others stored wakes nobody here)."""
         while not stop.is_set():
             wake.clear()
             await self.process_pending()
-            await _wait_either(stop, wake)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_wait_either(stop, wake), timeout=look)
 
-    def run_processing_loop(self, wake: asyncio.Event) -> Callable[[asyncio.Event], Awaitable[None]]:
+    def run_processing_loop(self, wake: asyncio.Event,
+                            look: float | None = None) -> Callable[[asyncio.Event], Awaitable[None]]:
         async def loop(stop: asyncio.Event) -> None:
-            await self.run_processing(stop, wake)
+            await self.run_processing(stop, wake, look)
         return loop
 
     async def run(self, stop: asyncio.Event) -> None:
