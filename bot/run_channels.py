@@ -137,10 +137,25 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
     log.info("Telegram channel configured (%s)", telegram.mode.value)
 
 
+def wechat_leftovers(app: App, plan: Plan, intake: WeChatIntake, sleep: Sleep = asyncio.sleep) -> Loop:
+    """The loop that handles WeChat inbox items left pending (a crash, a failure). Several
+    instances: each retries its own failures, and the holder of the `wechat-inbox` lease also
+    looks every INBOX_LOOK seconds for items older than the lease (their instance died): one
+    instance at a time, and never while the instance that received one may still answer it."""
+    if app.db.engine is StorageEngine.SQLITE:
+        return intake.run
+    sweep = leased(app, plan, "wechat-inbox", intake.sweep(INBOX_LOOK), sleep)
+
+    async def both(stop: asyncio.Event) -> None:
+        await asyncio.gather(intake.run(stop), sweep(stop))
+    return both
+
+
 def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
                 session: aiohttp.ClientSession) -> WeChatIntake:
     wechat = app.config.wechat
-    intake = WeChatIntake(app.db, app.engine, app.services.texts, wechat.reply_deadline)
+    settled = None if app.db.engine is StorageEngine.SQLITE else app.lease.length
+    intake = WeChatIntake(app.db, app.engine, app.services.texts, wechat.reply_deadline, settled)
     cipher = (Cipher(settings.wechat_token, settings.wechat_aes_key, wechat.app_id)
               if wechat.security is not WeChatSecurity.PLAIN else None)
     WeChatCallback(intake, settings.wechat_token, wechat.security, cipher, app.clock).add_routes(
@@ -152,7 +167,7 @@ def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
     transport = WeChatTransport(api, app.db, app.clock, wechat, app.services.texts,
                                 app.config.subdistrict.timezone, plan.media, uploader)
     plan.senders["wechat-sender"] = _sender(app, plan, transport)
-    plan.receivers["wechat-intake"] = intake.run
+    plan.receivers["wechat-intake"] = wechat_leftovers(app, plan, intake)
     plan.closers.append(intake.drain)
     plan.needs_http = True
     log.info("WeChat channel configured (%s mode, callback %s)", wechat.security.value, wechat.callback_path)

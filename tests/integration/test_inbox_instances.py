@@ -16,12 +16,14 @@ from bot.app import App
 from bot.bootstrap import build_app
 from bot.channels.telegram.intake import TelegramIntake
 from bot.channels.telegram.transport import build_bot
+from bot.channels.wechat.intake import WeChatIntake
 from bot.config import Config
-from bot.run_channels import Plan, webhook_processing
+from bot.run_channels import Plan, webhook_processing, wechat_leftovers
 from storage import inbox, outbox
 from storage.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.pg_cluster import Cluster
+from tests.wechat_harness import message_xml
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,25 +114,27 @@ async def test_an_update_left_by_a_killed_instance_is_handled_by_another_within_
 
 async def test_a_chats_updates_stored_through_two_instances_are_handled_in_order(
         two_apps: tuple[list[App], list[TelegramIntake]]) -> None:
-    """Each chat's two commands arrive at two instances at the same moment (a load balancer),
-    each webhook waking its own instance: the answers come in the updates' order, every time."""
+    """Each chat's two commands reach two instances at the same moment (a load balancer) and the
+    later one is stored first; then both instances process, each woken by its webhook: the
+    answers come in the updates' order, every time. (An update handled before an earlier one
+    has even been stored cannot be helped: nobody knows of it yet.)"""
     (a, b), (intake_a, intake_b) = two_apps
     clock = a.clock
     assert isinstance(clock, FakeClock)
     beats = Beats(clock)
+    chats = [6001 + n for n in range(8)]
+    for n, chat in enumerate(chats):
+        first, second = (intake_a, intake_b) if n % 2 else (intake_b, intake_a)
+        assert await first.store([(101 + 2 * n, command(101 + 2 * n, chat, "/mytickets"))]) == 1
+        assert await second.store([(100 + 2 * n, command(100 + 2 * n, chat, "/help"))]) == 1
     stop = asyncio.Event()
     wakes = [asyncio.Event(), asyncio.Event()]
     running = [asyncio.create_task(webhook_processing(app, Plan(), intake, wake, beats.sleep)(stop))
                for app, intake, wake in ((a, intake_a, wakes[0]), (b, intake_b, wakes[1]))]
-    await beats.tick(0)
-    chats = [6001 + n for n in range(8)]
     try:
-        for n, chat in enumerate(chats):
-            first, second = (intake_a, intake_b) if n % 2 else (intake_b, intake_a)
-            await asyncio.gather(first.store([(100 + 2 * n, command(100 + 2 * n, chat, "/help"))]),
-                                 second.store([(101 + 2 * n, command(101 + 2 * n, chat, "/mytickets"))]))
-            for wake in wakes:
-                wake.set()
+        for wake in wakes:
+            wake.set()
+        await beats.tick(0)
         for _ in range(500):
             if all([len(await _answers(a, str(chat))) >= 2 for chat in chats]):
                 break
@@ -143,3 +147,43 @@ async def test_a_chats_updates_stored_through_two_instances_are_handled_in_order
     for chat in chats:
         answers = await _answers(a, str(chat))
         assert len(answers) == 2 and "使用说明" in answers[0] and "使用说明" not in answers[1], (chat, answers)
+
+
+async def test_a_wechat_message_left_by_a_killed_instance_is_handled_once_after_the_lease(
+        two_apps: tuple[list[App], list[TelegramIntake]]) -> None:
+    """A callback stored by A, whose handling (for the passive reply) never commits: B leaves it
+    alone while A may merely be slow (younger than the lease), then pushes the answer, once."""
+    (a, b), _ = two_apps
+    clock = a.clock
+    assert isinstance(clock, FakeClock)
+    beats = Beats(clock)
+    xml = message_xml({"ToUserName": "gh_x", "FromUserName": "o-slow-1", "CreateTime": 1, "MsgType": "text",
+                       "Content": "你好", "MsgId": 9001})
+    async with a.db.transaction() as conn:
+        await inbox.store_or_find(conn, "wechat", "msg:9001", xml, clock.now())
+    intake_b = WeChatIntake(b.db, b.engine, b.services.texts, 4.0, b.lease.length)
+    stop = asyncio.Event()
+    running = asyncio.create_task(wechat_leftovers(b, Plan(), intake_b, beats.sleep)(stop))
+    try:
+        await beats.tick(0)
+        await beats.tick(10)
+        assert await _wechat_answers(b) == [], "handled while its own instance may still be at it"
+        stored = clock.now() - timedelta(seconds=10)
+        while not await _wechat_answers(b):
+            assert clock.now() - stored <= timedelta(seconds=40), "not handled within the lease and a beat"
+            await beats.tick(10)
+        for _ in range(3):
+            await beats.tick(10)
+    finally:
+        stop.set()
+        async with beats.beat:
+            beats.beat.notify_all()
+        await asyncio.wait_for(asyncio.gather(running, return_exceptions=True), 5)
+    assert len(await _wechat_answers(b)) == 1
+    async with b.db.read() as conn:
+        assert await inbox.pending(conn, "wechat") == []
+
+
+async def _wechat_answers(app: App) -> list[str]:
+    async with app.db.read() as conn:
+        return [row.payload["text"] for row in await outbox.rows_for(conn, "wechat", "o-slow-1")]
