@@ -136,9 +136,11 @@ class TelegramIntake:
             except TelegramError as exc:
                 log.info("answerCallbackQuery failed: %s", exc.message)
 
-    async def process_pending(self) -> int:
+    async def process_pending(self, stop: asyncio.Event | None = None) -> int:
+        """Handle pending updates until none is left, or `stop` (several instances: the lease was
+        lost, and the next holder must not handle the same chat at the same time)."""
         processed = 0
-        while True:
+        while stop is None or not stop.is_set():
             async with self.db.read() as conn:
                 items = await inbox.pending_by_update(conn, Channel.TELEGRAM)
             if not items:
@@ -147,6 +149,7 @@ class TelegramIntake:
             # the engine handles them in one transaction; a chat's updates keep their order.
             await asyncio.gather(*(self._process(item.id, item.payload, item.platform_id) for item in items))
             processed += len(items)
+        return processed
 
     async def _process(self, item_id: int, payload: str, update_id: str) -> None:
         """Parse and handle one stored update. Whatever it holds, it ends handled, skipped or
@@ -186,7 +189,7 @@ class TelegramIntake:
         `look` seconds if given (several instances: what the others stored wakes nobody here)."""
         while not stop.is_set():
             wake.clear()
-            await self.process_pending()
+            await self.process_pending(stop)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_wait_either(stop, wake), timeout=look)
 
