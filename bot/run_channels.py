@@ -31,7 +31,7 @@ from bot.media import MediaStore, with_web_photos
 from bot.ratelimit import ChatRateLimits
 from bot.sender import Transport
 from bot.settings import Settings, wechat_enabled
-from bot.supervisor import ConfigurationError, Loop, Supervisor
+from bot.supervisor import ConfigurationError, Loop, Sleep, Supervisor
 from bot.web import mount_workplace
 from bot.web.app import end_stale_sessions
 from storage import groups
@@ -41,6 +41,9 @@ from storage.engine import Engine as StorageEngine
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 15.0
+# Several instances: how often the inbox's handler looks for updates other instances stored (a
+# commit in another process wakes nobody here), as the sender looks for rows they queued.
+INBOX_LOOK = 0.25
 # WeChat refusing the account itself: wrong AppID or AppSecret, missing ones, server IP not allowed.
 WECHAT_CREDENTIAL_ERRORS = frozenset({40013, 40125, 40164, 41002, 41004})
 
@@ -72,13 +75,13 @@ class Plan:
     lease_db: Database | None = None
 
 
-def leased(app: App, plan: Plan, name: str, loop: Loop) -> Loop:
+def leased(app: App, plan: Plan, name: str, loop: Loop, sleep: Sleep = asyncio.sleep) -> Loop:
     """Several instances on one PostgreSQL database: `loop` runs on one of them at a time (the
     lease holder; bot/lease_loop.py), its lease kept on the plan's own connection. SQLite is one
     process: the loop runs as it is."""
     if app.db.engine is StorageEngine.SQLITE:
         return loop
-    return LeasedLoop(plan.lease_db or app.db, app.clock, name, app.instance, app.lease).wrap(loop)
+    return LeasedLoop(plan.lease_db or app.db, app.clock, name, app.instance, app.lease, sleep).wrap(loop)
 
 
 def _sender(app: App, plan: Plan, transport: Transport) -> Loop:
@@ -86,6 +89,20 @@ def _sender(app: App, plan: Plan, transport: Transport) -> Loop:
     # group, WeCom's per robot) are counted in its memory (bot/ratelimit.py), so they hold.
     sender = build_sender(app, transport, plan.lease_db)
     return leased(app, plan, f"sender-{transport.channel}", sender.run)
+
+
+def webhook_processing(app: App, plan: Plan, intake: TelegramIntake, stored: asyncio.Event,
+                       sleep: Sleep = asyncio.sleep) -> Loop:
+    """Webhook mode: the loop that handles what the webhook stored. Several instances on one
+    PostgreSQL database: each stores what its webhook receives, but one of them (the holder of the
+    `telegram-inbox` lease) handles the inbox, looking every INBOX_LOOK seconds for what the others
+    stored. One handler means a chat's updates are handled in the inbox's order, and what a killed
+    instance stored is handled by the next holder within the lease — never while the holder is
+    merely slow, since its heartbeat (on the plan's own connection) keeps the lease. SQLite: one
+    process, woken by its own webhook."""
+    if app.db.engine is StorageEngine.SQLITE:
+        return intake.run_processing_loop(stored)
+    return leased(app, plan, "telegram-inbox", intake.run_processing_loop(stored, INBOX_LOOK), sleep)
 
 
 def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
@@ -104,9 +121,11 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
         server.add_post(telegram.webhook_path, webhook_handler(intake, settings.telegram_webhook_secret, stored))
         plan.needs_http = True
 
+        process = webhook_processing(app, plan, intake, stored)
+
         async def receive(stop: asyncio.Event) -> None:
             await intake.setup(telegram.webhook_public_url, settings.telegram_webhook_secret)
-            await intake.run_processing(stop, stored)
+            await process(stop)
     else:
         async def poll(stop: asyncio.Event) -> None:
             await intake.setup()
@@ -118,10 +137,25 @@ def plan_telegram(app: App, settings: Settings, plan: Plan, server: HttpServer,
     log.info("Telegram channel configured (%s)", telegram.mode.value)
 
 
+def wechat_leftovers(app: App, plan: Plan, intake: WeChatIntake, sleep: Sleep = asyncio.sleep) -> Loop:
+    """The loop that handles WeChat inbox items left pending (a crash, a failure). Several
+    instances: each retries its own failures, and the holder of the `wechat-inbox` lease also
+    looks every INBOX_LOOK seconds for items older than the lease (their instance died): one
+    instance at a time, and never while the instance that received one may still answer it."""
+    if app.db.engine is StorageEngine.SQLITE:
+        return intake.run
+    sweep = leased(app, plan, "wechat-inbox", intake.sweep(INBOX_LOOK), sleep)
+
+    async def both(stop: asyncio.Event) -> None:
+        await asyncio.gather(intake.run(stop), sweep(stop))
+    return both
+
+
 def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
                 session: aiohttp.ClientSession) -> WeChatIntake:
     wechat = app.config.wechat
-    intake = WeChatIntake(app.db, app.engine, app.services.texts, wechat.reply_deadline)
+    settled = None if app.db.engine is StorageEngine.SQLITE else app.lease.length
+    intake = WeChatIntake(app.db, app.engine, app.services.texts, wechat.reply_deadline, settled)
     cipher = (Cipher(settings.wechat_token, settings.wechat_aes_key, wechat.app_id)
               if wechat.security is not WeChatSecurity.PLAIN else None)
     WeChatCallback(intake, settings.wechat_token, wechat.security, cipher, app.clock).add_routes(
@@ -133,7 +167,7 @@ def plan_wechat(app: App, settings: Settings, plan: Plan, server: HttpServer,
     transport = WeChatTransport(api, app.db, app.clock, wechat, app.services.texts,
                                 app.config.subdistrict.timezone, plan.media, uploader)
     plan.senders["wechat-sender"] = _sender(app, plan, transport)
-    plan.receivers["wechat-intake"] = intake.run
+    plan.receivers["wechat-intake"] = wechat_leftovers(app, plan, intake)
     plan.closers.append(intake.drain)
     plan.needs_http = True
     log.info("WeChat channel configured (%s mode, callback %s)", wechat.security.value, wechat.callback_path)

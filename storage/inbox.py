@@ -86,6 +86,28 @@ async def pending(conn: Connection, channel: str, limit: int = 50) -> list[Inbox
     )]
 
 
+async def pending_received_by(conn: Connection, channel: str, before: datetime,
+                              limit: int = 50) -> list[InboxItem]:
+    """Pending items stored at or before `before`: with several instances, a younger one may be
+    in the hands of the instance that received it (WeChat's passive reply)."""
+    return [InboxItem(*row) for row in await fetch_all(
+        conn, "SELECT id, channel, platform_id, payload, attempts FROM inbox"
+        " WHERE status = 'pending' AND channel = ? AND received_at <= ? ORDER BY id LIMIT ?",
+        (channel, stamp(before), limit),
+    )]
+
+
+async def pending_by_update(conn: Connection, channel: str, limit: int = 50) -> list[InboxItem]:
+    """Pending items in the platform's update order (Telegram's update_id, increasing per bot):
+    with several instances behind a load balancer, two updates of one chat may be stored in the
+    other order (whichever instance commits first), and a dialog's steps must not swap."""
+    return [InboxItem(*row) for row in await fetch_all(
+        conn, "SELECT id, channel, platform_id, payload, attempts FROM inbox"
+        " WHERE status = 'pending' AND channel = ? ORDER BY CAST(platform_id AS BIGINT), id LIMIT ?",
+        (channel, limit),
+    )]
+
+
 async def mark_done(conn: Connection, item_id: int, now: datetime, note: str = "",
                     sender: str = "", payload: str | None = None, response: str | None = None) -> None:
     """Handled (or deliberately not, saying why in `note`, e.g. flood-limited). The sender is

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, BotCommand, Update
@@ -135,17 +136,20 @@ class TelegramIntake:
             except TelegramError as exc:
                 log.info("answerCallbackQuery failed: %s", exc.message)
 
-    async def process_pending(self) -> int:
+    async def process_pending(self, stop: asyncio.Event | None = None) -> int:
+        """Handle pending updates until none is left, or `stop` (several instances: the lease was
+        lost, and the next holder must not handle the same chat at the same time)."""
         processed = 0
-        while True:
+        while stop is None or not stop.is_set():
             async with self.db.read() as conn:
-                items = await inbox.pending(conn, Channel.TELEGRAM)
+                items = await inbox.pending_by_update(conn, Channel.TELEGRAM)
             if not items:
                 return processed
             # Submitted together, in order (each queues its handling before its first pause), so
             # the engine handles them in one transaction; a chat's updates keep their order.
             await asyncio.gather(*(self._process(item.id, item.payload, item.platform_id) for item in items))
             processed += len(items)
+        return processed
 
     async def _process(self, item_id: int, payload: str, update_id: str) -> None:
         """Parse and handle one stored update. Whatever it holds, it ends handled, skipped or
@@ -180,12 +184,20 @@ class TelegramIntake:
             await self.engine.record_failure(item_id, exc, apologise_to=apologise, sender=incoming.user_id,
                                              payload=kept)
 
-    async def run_processing(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        """Webhook mode: process the inbox whenever the webhook stores something."""
+    async def run_processing(self, stop: asyncio.Event, wake: asyncio.Event, look: float | None = None) -> None:
+        """Webhook mode: process the inbox whenever the webhook stores something, and also every
+        `look` seconds if given (several instances: what the others stored wakes nobody here)."""
         while not stop.is_set():
             wake.clear()
-            await self.process_pending()
-            await _wait_either(stop, wake)
+            await self.process_pending(stop)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_wait_either(stop, wake), timeout=look)
+
+    def run_processing_loop(self, wake: asyncio.Event,
+                            look: float | None = None) -> Callable[[asyncio.Event], Awaitable[None]]:
+        async def loop(stop: asyncio.Event) -> None:
+            await self.run_processing(stop, wake, look)
+        return loop
 
     async def run(self, stop: asyncio.Event) -> None:
         """Polling mode: poll, store, process, repeat."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from bot.channels.wechat.messages import WeChatMessage, to_message
@@ -47,8 +48,15 @@ class Job:
 
 
 class WeChatIntake:
-    def __init__(self, db: Database, engine: Engine, texts: Texts, deadline: float) -> None:
+    def __init__(self, db: Database, engine: Engine, texts: Texts, deadline: float,
+                 settled: timedelta | None = None) -> None:
         self.db = db
+        # Several instances (PostgreSQL): a live callback is handled by the instance it reached
+        # (the passive reply goes back on its HTTP answer), so another takes a pending item only
+        # once it is `settled` old (the lease's length: its instance died or was stuck that long).
+        # Its own failed items this instance retries at once. None (SQLite): every pending item.
+        self.settled = settled
+        self._retry: set[int] = set()
         self.engine = engine
         self.texts = texts
         self.deadline = deadline
@@ -121,8 +129,12 @@ class WeChatIntake:
             elif parked:
                 await self.engine.enqueue_replies(Channel.WECHAT, job.message.openid, [Reply(apology)])
             if not parked:
+                self._retry.add(job.inbox_id)
                 asyncio.get_running_loop().call_later(RETRY_DELAY, self.wake.set)
+            else:
+                self._retry.discard(job.inbox_id)
             return
+        self._retry.discard(job.inbox_id)
         if job.slot is Slot.LATE and job.text:
             await self.engine.enqueue_replies(Channel.WECHAT, job.message.openid, [Reply(job.text)])
         elif job.slot in (Slot.OPEN, Slot.CLAIMED):
@@ -159,10 +171,20 @@ class WeChatIntake:
 
         return replies_to
 
-    async def process_pending(self) -> int:
-        """Items a crash or a failure left pending are handled now; their replies are pushed."""
+    async def process_pending(self, *, leftovers: bool = True) -> int:
+        """Items a crash or a failure left pending are handled now; their replies are pushed.
+        Several instances: this instance's own failed items, and (`leftovers`) those settled."""
         async with self.db.read() as conn:
-            items = await inbox.pending(conn, Channel.WECHAT)
+            if self.settled is None:
+                items = await inbox.pending(conn, Channel.WECHAT)
+            else:
+                items = [item for item in await inbox.pending(conn, Channel.WECHAT) if item.id in self._retry]
+                if leftovers:
+                    cutoff = self.engine.clock.now() - self.settled
+                    seen = {item.id for item in items}
+                    items += [item for item in await inbox.pending_received_by(conn, Channel.WECHAT, cutoff)
+                              if item.id not in seen]
+                    items.sort(key=lambda item: item.id)
         started = 0
         for item in items:
             if item.platform_id in self._jobs:
@@ -179,13 +201,24 @@ class WeChatIntake:
         return started
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Handle what was left pending at start and after failures, until `stop`."""
+        """Handle what was left pending at start and after failures, until `stop`. Several
+        instances: this instance's own failures only (the leftovers are `sweep`'s)."""
+        await self._loop(stop, leftovers=self.settled is None, look=None)
+
+    def sweep(self, look: float) -> Callable[[asyncio.Event], Awaitable[None]]:
+        """Several instances: settled leftovers of any instance, looked for every `look` seconds
+        (run under a lease, so by one instance at a time)."""
+        async def loop(stop: asyncio.Event) -> None:
+            await self._loop(stop, leftovers=True, look=look)
+        return loop
+
+    async def _loop(self, stop: asyncio.Event, *, leftovers: bool, look: float | None) -> None:
         while not stop.is_set():
             self.wake.clear()
-            await self.process_pending()
+            await self.process_pending(leftovers=leftovers)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
             try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waiters, timeout=look, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waiters:
                     waiter.cancel()
