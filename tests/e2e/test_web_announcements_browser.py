@@ -8,40 +8,18 @@ confirmation and the signed-up residents' chats get the cancellation."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page
 
 from bot.bootstrap import build_scheduler
-from bot.config import Config
-from bot.config_channels import HttpSettings
 from storage.clock import FakeClock
-from tests.browser import chromium, free_port
 from tests.chat import query
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 
 ADMIN, GROUP, RESIDENTS = 9001, -1001, (1001, 1002)
 TEXT = "周六社区义诊，请带医保卡"
 pytestmark = pytest.mark.timeout(120)  # e2e by its folder (tests/conftest.py)
-
-
-@pytest.fixture
-async def web_run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path
-                  ) -> AsyncIterator[TelegramRun]:
-    port = free_port()
-    http = HttpSettings(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}")
-    started = await start_run(config.model_copy(update={"http": http}), fake, clock, tmp_path / "web.db")
-    yield started
-    await started.close()
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(tmp_path / "profile") as context:
-        yield context
 
 
 async def admin_with_a_group(run: TelegramRun) -> str:

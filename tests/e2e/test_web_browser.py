@@ -13,19 +13,14 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page
 
-from bot.config import Config
-from bot.config_channels import HttpSettings
 from storage.clock import FakeClock
-from tests.browser import chromium, free_port
 from tests.chat import ticket_row
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 
 RESIDENT, NEIGHBOUR, UPSTAIRS, LEADER = 1001, 1002, 1003, 2001
 pytestmark = pytest.mark.timeout(90)
@@ -43,22 +38,6 @@ def png(width: int, height: int, tint: tuple[int, int, int]) -> bytes:
 
 REPORT_PHOTO = png(320, 200, (250, 200, 90))  # the resident's, on the fake Telegram's file server
 RESULT_PHOTO = png(160, 100, (90, 180, 250))  # the leader's upload with the 办结
-
-
-@pytest.fixture
-async def web_run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path
-                  ) -> AsyncIterator[TelegramRun]:
-    port = free_port()
-    http = HttpSettings(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}")
-    started = await start_run(config.model_copy(update={"http": http}), fake, clock, tmp_path / "web.db")
-    yield started
-    await started.close()
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(tmp_path / "profile") as context:
-        yield context
 
 
 async def report(run: TelegramRun, user_id: int, description: str, typed: str, *,

@@ -8,7 +8,6 @@ into the test's temporary folder, or into WORKPLACE_SCREENSHOTS (`WORKPLACE_SCRE
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,35 +15,14 @@ import pytest
 from playwright.async_api import BrowserContext
 
 from bot.config import Config
-from bot.config_channels import HttpSettings
-from storage.clock import FakeClock
 from storage.tickets import EventAction
-from tests.browser import chromium, free_port
 from tests.e2e.test_cli import run_cli, write_config
 from tests.e2e.test_web_browser import screenshots
-from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.flows.test_stats import Log, utc
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 from tests.web_harness import new_link
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-async def web_run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path
-                  ) -> AsyncIterator[TelegramRun]:
-    port = free_port()
-    http = HttpSettings(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}")
-    # bot.db: the file the command line's config (tests/e2e/test_cli.py write_config) names.
-    started = await start_run(config.model_copy(update={"http": http}), fake, clock, tmp_path / "bot.db")
-    yield started
-    await started.close()
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(tmp_path / "profile") as context:
-        yield context
 
 
 async def seed_october(run: TelegramRun) -> None:

@@ -5,38 +5,16 @@ with words in the filter, only those, and the words are not in any URL the brows
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from playwright.async_api import BrowserContext, Page, Request
 
-from bot.config import Config
-from bot.config_channels import HttpSettings
-from storage.clock import FakeClock
-from tests.browser import chromium, free_port
 from tests.e2e.test_web_browser import UPSTAIRS, link_from_chat, report, sign_in, two_grids
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def web_run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path
-                  ) -> AsyncIterator[TelegramRun]:
-    port = free_port()
-    http = HttpSettings(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}")
-    started = await start_run(config.model_copy(update={"http": http}), fake, clock, tmp_path / "web.db")
-    yield started
-    await started.close()
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(tmp_path / "profile") as context:
-        yield context
 
 
 async def board_ids(page: Page) -> list[int]:

@@ -9,43 +9,22 @@ tests/e2e/test_web_map.py` re-takes docs/workplace-map.png)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page
 
 from bot.bootstrap import build_scheduler
-from bot.config import Config
-from bot.config_channels import HttpSettings
 from storage.clock import FakeClock
-from tests.browser import chromium, free_port
 from tests.chat import actions, ticket_row
 from tests.e2e.test_web_browser import LEADER, link_from_chat, screenshots, sign_in
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 from tests.web_harness import new_link
 
 RESIDENT, NEIGHBOUR, FAR = 1001, 1002, 1003
 IN_G01 = (32.3112, 118.3268)  # inside G01's sample outline, near 龙池公园
 IN_G13 = (32.2980, 118.3045)  # inside G13's (西涧二村), far from every public place
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def web_run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path
-                  ) -> AsyncIterator[TelegramRun]:
-    port = free_port()
-    http = HttpSettings(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}")
-    started = await start_run(config.model_copy(update={"http": http}), fake, clock, tmp_path / "map.db")
-    yield started
-    await started.close()
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(tmp_path / "profile") as context:
-        yield context
 
 
 async def report(run: TelegramRun, user_id: int, description: str, *, at: tuple[float, float] | None = None,

@@ -6,41 +6,17 @@ people in the roster."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from playwright.async_api import BrowserContext
 
-from bot.config import Config
-from bot.config_channels import HttpSettings
-from storage.clock import FakeClock
-from tests.browser import chromium, free_port
 from tests.chat import query
-from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.telegram_harness import TelegramRun, start_run
+from tests.telegram_harness import TelegramRun
 
 ADMIN = 3001
 pytestmark = pytest.mark.timeout(90)
 HEADER = "社区,网格,角色,姓名,电话,编号\n"
 BAD = HEADER + "龙池社区,G01,网格员,钱新苗,13905507701,imp-g01-w3\n龙池社区,G99,网格员,孙立新,,imp-g02-w3\n"
 GOOD = HEADER + "龙池社区,G01,网格员,钱新苗,13905507701,imp-g01-w3\n龙池社区,G02,网格员,孙立新,,imp-g02-w3\n"
-
-
-@pytest.fixture
-async def web_run(config: Config, fake: FakeTelegramAPI, clock: FakeClock, tmp_path: Path
-                  ) -> AsyncIterator[TelegramRun]:
-    port = free_port()
-    http = HttpSettings(host="127.0.0.1", port=port, public_url=f"http://127.0.0.1:{port}")
-    started = await start_run(config.model_copy(update={"http": http}), fake, clock, tmp_path / "people.db")
-    yield started
-    await started.close()
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    async with chromium(tmp_path / "profile") as context:
-        yield context
 
 
 async def admin_link(run: TelegramRun) -> str:
