@@ -11,19 +11,79 @@ Columns, over the ticket's events:
     the two, as a reopening and the next 办结 may share a timestamp);
   cancel_id, cancel_at: the first `cancelled` by the resident;
   rated_id, rating: the latest `rated` event and its data.rating.
+
+ticket_rate_marks (migration 0030) keeps, from those facts and the ticket's current grid,
+community and category, the judgement itself (MARKS_SELECT: stats.py's definitions for a ticket
+whose deadlines were recorded at creation), so the dashboard sums narrow rows instead of judging
+each; ticket_unsatisfied lists the 不满意 rating events. Both are folded in the same steps.
 """
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from storage.clock import parse_stamp
 from storage.engine import Connection
+from storage.tickets import Rating
 
 FACTS_MARK = "stats:facts_through"  # channel_state: the last ticket_events id folded into the facts
+MONTH_ZONE = ZoneInfo("Asia/Shanghai")  # ticket_rate_marks.month: the creation's month here
 _MERGE = ", ".join(f"{c} = COALESCE({f}({c}, excluded.{c}), {c}, excluded.{c})" for c, f in (
     ("created_at", "min"), ("ack_due", "min"), ("resolve_due", "min"), ("ack_id", "min"), ("ack_at", "min"),
     ("resolved_at", "min"), ("resolved_last", "max"), ("resolved_last_id", "max"), ("reopened_id", "max"), ("cancel_id", "min"),
     ("cancel_at", "min"), ("rated_id", "max")))
 _NEW_EVENTS = (f"e.id > COALESCE((SELECT CAST(value AS INTEGER) FROM channel_state WHERE key = '{FACTS_MARK}'), 0)")
 _RESIDENT_CANCEL = "e.action = 'cancelled' AND e.actor_kind = 'resident'"
+
+
+def micros_sql(column: str) -> str:
+    """A stored stamp (YYYY-MM-DDTHH:MM:SS.ffffff+00:00) as integer microseconds since the epoch."""
+    return (f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000"
+            f" + CAST(substr({column}, 21, 6) AS INTEGER))")
+
+
+def _span(end: str) -> str:
+    """`end` less the creation in microseconds, never negative (as durations.elapsed)."""
+    return f"CASE WHEN {end} < created_at THEN 0 ELSE {micros_sql(end)} - {micros_sql('created_at')} END"
+
+
+_GOOD = ", ".join(f"'{r.value}'" for r in (Rating.SATISFIED, Rating.MOSTLY))
+MARKS_COLUMNS = ("ticket_id, created_at, grid_id, community_id, category_id, legacy, counted, withdrawn, acked,"
+                 " acked_in_time, done, done_in_time, rated, satisfied, ack_wait_us, resolve_wait_us, response_us,"
+                 " resolution_us")
+# One row of ticket_rate_marks per facts row with a creation (the tickets filtered by `{only}`),
+# judged as storage/stats.py defines it: stamps in one fixed-width UTC format compare as text
+# exactly as in time; a ticket without both recorded deadlines is `legacy` and left to stats.py.
+MARKS_SELECT = f"""SELECT ticket_id, created_at, grid_id, community_id, category_id, legacy, counted, withdrawn,
+    counted * acked, counted * acked_in_time, counted * done, counted * done * last_in_time,
+    counted * rated, counted * satisfied,
+    CASE WHEN counted = 1 AND acked = 0 THEN {micros_sql('ack_due')} END,
+    CASE WHEN counted = 1 AND done = 0 THEN {micros_sql('resolve_due')} END,
+    CASE WHEN counted = 1 AND acked = 1 THEN {_span('ack_at')} END,
+    CASE WHEN counted = 1 AND done = 1 THEN {_span('resolved_last')} END
+FROM (
+    SELECT j.*, (1 - legacy) * (1 - withdrawn) AS counted
+    FROM (
+        SELECT i.*, (1 - legacy) * (1 - done) * cancelled_in_window AS withdrawn
+        FROM (
+            SELECT f.ticket_id, f.created_at, f.ack_due, f.resolve_due, f.ack_at, f.resolved_last,
+                t.grid_id, t.community_id, t.category_id,
+                CASE WHEN f.ack_due IS NULL OR f.resolve_due IS NULL THEN 1 ELSE 0 END AS legacy,
+                CASE WHEN f.ack_at IS NOT NULL THEN 1 ELSE 0 END AS acked,
+                CASE WHEN f.ack_at <= f.ack_due THEN 1 ELSE 0 END AS acked_in_time,
+                -- 办结 now: resolved, and not reopened (by 不满意) since.
+                CASE WHEN f.resolved_last IS NOT NULL
+                      AND (f.reopened_id IS NULL OR f.resolved_last_id > f.reopened_id) THEN 1 ELSE 0 END AS done,
+                CASE WHEN f.resolved_last <= f.resolve_due THEN 1 ELSE 0 END AS last_in_time,
+                CASE WHEN f.cancel_at <= f.resolve_due THEN 1 ELSE 0 END AS cancelled_in_window,
+                CASE WHEN f.rating IS NOT NULL THEN 1 ELSE 0 END AS rated,
+                CASE WHEN f.rating IN ({_GOOD}) THEN 1 ELSE 0 END AS satisfied
+            FROM ticket_rate_facts AS f JOIN tickets AS t ON t.id = f.ticket_id
+            WHERE f.created_at IS NOT NULL{{only}}
+        ) AS i
+    ) AS j
+) AS k"""
+_MARKS_SET = ", ".join(f"{c} = excluded.{c}" for c in MARKS_COLUMNS.split(", ")[1:])
 # The fold over the events after the mark, read by id range: `+e.action` keeps the planner off
 # ticket_events_action_at and `+e.ticket_id` off a sort-free walk of ticket_events_ticket (both
 # would visit every such event ever logged). The first statement writes, so another process
@@ -51,13 +111,45 @@ ON CONFLICT (ticket_id) DO UPDATE SET {_MERGE}""",
     f"""UPDATE ticket_rate_facts
 SET rating = (SELECT json_extract(r.data, '$.rating') FROM ticket_events AS r WHERE r.id = rated_id)
 WHERE ticket_id IN (SELECT e.ticket_id FROM ticket_events AS e WHERE {_NEW_EVENTS} AND +e.action = 'rated')""",
+    # The judgement of each ticket the new events touched; a new row's month is written by
+    # fill_months, and every changed row's office-hours durations are due again.
+    f"""INSERT INTO ticket_rate_marks ({MARKS_COLUMNS}, work_due)
+SELECT *, 1 FROM ({MARKS_SELECT.replace('{only}', f''' AND f.ticket_id IN (
+    SELECT e.ticket_id FROM ticket_events AS e WHERE {_NEW_EVENTS}
+    AND +e.action IN ('created', 'acknowledged', 'resolved', 'reopened', 'cancelled', 'rated'))''')}) AS judged
+WHERE 1 = 1
+ON CONFLICT (ticket_id) DO UPDATE SET {_MARKS_SET}, response_work_us = NULL, resolution_work_us = NULL,
+    work_due = 1""",
+    f"""INSERT INTO ticket_unsatisfied (event_id, ticket_id)
+SELECT e.id, e.ticket_id FROM ticket_events AS e
+WHERE {_NEW_EVENTS} AND +e.action = 'rated' AND json_extract(e.data, '$.rating') = '{Rating.UNSATISFIED.value}'
+ON CONFLICT (event_id) DO NOTHING""",
     f"""INSERT INTO channel_state (key, value)
 VALUES ('{FACTS_MARK}', (SELECT COALESCE(MAX(id), 0) FROM ticket_events))
 ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
 )
 
 
+def month_key(created_at: str) -> int:
+    """A creation stamp's month in Asia/Shanghai as YYYYMM (202610)."""
+    local = parse_stamp(created_at).astimezone(MONTH_ZONE)
+    return local.year * 100 + local.month
+
+
+async def fill_months(conn: Connection) -> None:
+    """Write the month of the rows the fold added (month NULL: found through the month index)."""
+    async with conn.execute("SELECT ticket_id, created_at FROM ticket_rate_marks WHERE month IS NULL") as cursor:
+        rows = list(await cursor.fetchall())
+    if rows:
+        await conn.executemany("UPDATE ticket_rate_marks SET month = ? WHERE ticket_id = ?",
+                               [(month_key(str(r[1])), int(r[0])) for r in rows])
+
+
 async def refresh_facts(conn: Connection) -> None:
-    """Fold the events appended since the last call into ticket_rate_facts (cheap when few)."""
+    """Fold the events appended since the last call into ticket_rate_facts and ticket_rate_marks
+    (cheap when few)."""
     for statement in FOLD_FACTS:
         await conn.execute(statement)
+    await fill_months(conn)
+
+
