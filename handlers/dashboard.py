@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.context import Services
-from handlers.domain.durations import elapsed, percentile
+from handlers.domain.durations import elapsed, percentile, percentile_us
 from handlers.domain.model import Config, Role
 from handlers.stats import allowed_scope, category_hours
-from storage import periods, stats, stats_detail
+from storage import periods, stats, stats_marks
 from storage.accounts import PersonRow
 from storage.engine import Connection
 from storage.periods import Period
@@ -93,28 +93,79 @@ def _grids_of(config: Config, scope: Scope) -> list[str]:
     return [g.id for g in config.grids if scope.community_id in (None, g.community)]
 
 
+def _whole_months(period: Period, months: list[Period]) -> list[int] | None:
+    """The indexes of `months` that make up `period` exactly, or None when it cuts a month."""
+    inside = [i for i, m in enumerate(months) if period.start <= m.start and m.end <= period.end]
+    if inside and months[inside[0]].start == period.start and months[inside[-1]].end == period.end:
+        return inside
+    return None
+
+
+async def _write_work(conn: Connection, config: Config) -> None:
+    """Office-hours durations of the rows the fold changed, for the working-time categories
+    (storage cannot count working time: the calendar is config)."""
+    categories = {c.id: c for c in config.categories if c.working_hours}
+    us = timedelta(microseconds=1)
+    written: list[tuple[int, int | None, int | None]] = []
+    for row in await stats_marks.work_due(conn):
+        category = categories.get(row.category_id)
+        if category is not None:
+            written.append((row.ticket_id,
+                            elapsed(config, category, row.created_at, row.responded_at) // us
+                            if row.responded_at else None,
+                            elapsed(config, category, row.created_at, row.done_at) // us if row.done_at else None))
+    await stats_marks.write_work(conn, written)
+
+
+def _ordered(stored: list[int], extra: list[timedelta]) -> list[int]:
+    """The stored durations (ascending) with the legacy tickets' ones merged in."""
+    if not extra:
+        return stored
+    us = timedelta(microseconds=1)
+    return sorted([*stored, *(value // us for value in extra)])
+
+
+def _durations(ordered: list[int]) -> Durations:
+    return Durations(len(ordered), percentile_us(ordered, 0.5), percentile_us(ordered, 0.9))
+
+
 async def build_dashboard(conn: Connection, services: Services, now: datetime, scope: Scope, period: Period,
                           min_sample: int) -> Dashboard:
+    """Every figure from the stored judgement (storage/stats_marks.py): the trend one read per
+    month grouped by grid, the period's grids the sum of its months (or one read when it cuts a
+    month), its counts the sum of its grids; the durations in order from SQL."""
     config, hours = services.config, category_hours(services.config)
-    rates = await stats.rates(conn, period, scope, hours, now=now)
-    trend = [(month, await stats.rates(conn, month, scope, hours, now=now))
-             for month in periods.months_of(period, services.timezone, TREND_MONTHS)]
-    grids = [row for row in await stats.grid_breakdown(conn, period, scope, hours, now=now) if row.rates.tickets]
+    await stats_marks.refresh_facts(conn)
+    await _write_work(conn, config)
+    months = periods.months_of(period, services.timezone, TREND_MONTHS)
+    per_month = [await stats_marks.grid_rates(conn, month, scope, hours, now=now) for month in months]
+    trend = [(month, stats_marks.total(list(found.values()))) for month, found in zip(months, per_month, strict=True)]
+    inside = _whole_months(period, months)
+    if inside is None:
+        by_grid = await stats_marks.grid_rates(conn, period, scope, hours, now=now)
+    else:
+        by_grid = {}
+        for i in inside:
+            for key, counts in per_month[i].items():
+                by_grid[key] = stats_marks.total([by_grid.get(key, Rates()), counts])
+    rates = stats_marks.total(list(by_grid.values()))
+    grids = [GroupRates(key, by_grid[key]) for key in sorted(by_grid) if by_grid[key].tickets]
     ranked = sorted((row for row in grids if row.rates.tickets >= min_sample), key=_rank_key)
     small = [row for row in grids if row.rates.tickets < min_sample]
-    times = await stats_detail.ticket_times(conn, period, scope, hours, now=now)
+    working = frozenset(c.id for c in config.categories if c.working_hours)
+    spans = await stats_marks.spans(conn, period, scope, hours, working, now=now)
     categories = {c.id: c for c in config.categories}
-    response = [elapsed(config, categories.get(t.category_id), t.created_at, t.responded_at)
-                for t in times if t.responded_at is not None]
-    resolution = [elapsed(config, categories.get(t.category_id), t.created_at, t.done_at)
-                  for t in times if t.done_at is not None]
+    response = _ordered(spans.response_us, [elapsed(config, categories.get(t.category_id), t.created_at,
+                                                    t.responded_at) for t in spans.legacy if t.responded_at])
+    resolution = _ordered(spans.resolution_us, [elapsed(config, categories.get(t.category_id), t.created_at,
+                                                        t.done_at) for t in spans.legacy if t.done_at])
     overdue = await stats.overdue_tickets(conn, now, scope)
     missed = Counter((min(t.level, LEVELS - 1), t.missed) for t in overdue)
     return Dashboard(
         scope=scope, period=period, now=now, rates=rates, overdue_now=len(overdue), trend=tuple(trend),
         ranked=tuple(ranked), small=tuple(small),
         quiet_grids=len(set(_grids_of(config, scope)) - {row.key for row in grids}), min_sample=min_sample,
-        response=durations(response), resolution=durations(resolution),
-        reasons=tuple(await stats_detail.unsatisfied_reasons(conn, period, scope)),
+        response=_durations(response), resolution=_durations(resolution),
+        reasons=tuple(await stats_marks.unsatisfied_reasons(conn, period, scope)),
         overdue_levels=tuple(OverdueLevel(level, missed[(level, "ack")], missed[(level, "resolve")])
                              for level in range(LEVELS)))

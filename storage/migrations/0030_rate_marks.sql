@@ -91,6 +91,8 @@ WHERE action = 'rated' AND json_extract(data, '$.rating') = 'unsatisfied'
 -- in grid order, no sort), every column the counts read (no table row visited).
 CREATE INDEX ticket_rate_marks_month ON ticket_rate_marks (month, grid_id, community_id, created_at, counted,
     withdrawn, acked, acked_in_time, done, done_in_time, rated, satisfied, ack_wait_us, resolve_wait_us);
+-- Rows the fold changed whose office-hours durations the dashboard has not written yet.
+CREATE INDEX ticket_rate_marks_work_due ON ticket_rate_marks (ticket_id) WHERE work_due = 1;
 -- Tickets whose deadlines were not recorded: few, judged by storage/stats.py at query time.
 CREATE INDEX ticket_rate_facts_legacy ON ticket_rate_facts (created_at) WHERE ack_due IS NULL OR resolve_due IS NULL;
 
