@@ -23,6 +23,7 @@ from storage.stats_detail import UnsatisfiedReason
 GRID_ROLES = (Role.LEADER, Role.GUIDE, Role.WORKER)
 TREND_MONTHS = 6  # the trend shows at least this many months, ending with the period's last
 LEVELS = 4  # escalation levels: grid, guide, community, subdistrict
+REASONS_SHOWN = 20  # the newest 不满意 reasons listed (all are counted)
 
 
 def dashboard_scope(person: PersonRow, wanted: Scope | None, config: Config) -> Scope | None:
@@ -75,7 +76,9 @@ class Dashboard:
     min_sample: int
     response: Durations
     resolution: Durations
-    reasons: tuple[UnsatisfiedReason, ...]
+    reasons: tuple[UnsatisfiedReason, ...]  # the newest REASONS_SHOWN
+    reasons_total: int  # every 不满意 given on the period's tickets
+    reasons_blank: int  # of those, without a reason (跳过)
     overdue_levels: tuple[OverdueLevel, ...]
 
 
@@ -102,18 +105,19 @@ def _whole_months(period: Period, months: list[Period]) -> list[int] | None:
 
 
 async def _write_work(conn: Connection, config: Config) -> None:
-    """Office-hours durations of the rows the fold changed, for the working-time categories
-    (storage cannot count working time: the calendar is config)."""
-    categories = {c.id: c for c in config.categories if c.working_hours}
+    """Durations in office hours for the working-time categories' rows the fold changed (storage
+    cannot count working time: the calendar is config's; another calendar, or a category that
+    starts or stops counting office hours, writes all their rows again)."""
+    working = frozenset(c.id for c in config.categories if c.working_hours)
+    calendar = repr((config.working_time, config.subdistrict.timezone))
+    categories = {c.id: c for c in config.categories}
     us = timedelta(microseconds=1)
-    written: list[tuple[int, int | None, int | None]] = []
-    for row in await stats_marks.work_due(conn):
-        category = categories.get(row.category_id)
-        if category is not None:
-            written.append((row.ticket_id,
-                            elapsed(config, category, row.created_at, row.responded_at) // us
-                            if row.responded_at else None,
-                            elapsed(config, category, row.created_at, row.done_at) // us if row.done_at else None))
+    written = [(row.ticket_id,
+                elapsed(config, categories.get(row.category_id), row.created_at, row.responded_at) // us
+                if row.responded_at else None,
+                elapsed(config, categories.get(row.category_id), row.created_at, row.done_at) // us
+                if row.done_at else None)
+               for row in await stats_marks.work_due(conn, calendar, working)]
     await stats_marks.write_work(conn, written)
 
 
@@ -152,13 +156,13 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
     grids = [GroupRates(key, by_grid[key]) for key in sorted(by_grid) if by_grid[key].tickets]
     ranked = sorted((row for row in grids if row.rates.tickets >= min_sample), key=_rank_key)
     small = [row for row in grids if row.rates.tickets < min_sample]
-    working = frozenset(c.id for c in config.categories if c.working_hours)
-    spans = await stats_marks.spans(conn, period, scope, hours, working, now=now)
+    spans = await stats_marks.spans(conn, period, scope, hours, now=now)
     categories = {c.id: c for c in config.categories}
     response = _ordered(spans.response_us, [elapsed(config, categories.get(t.category_id), t.created_at,
                                                     t.responded_at) for t in spans.legacy if t.responded_at])
     resolution = _ordered(spans.resolution_us, [elapsed(config, categories.get(t.category_id), t.created_at,
                                                         t.done_at) for t in spans.legacy if t.done_at])
+    reasons = await stats_marks.unsatisfied_reasons(conn, period, scope)
     overdue = await stats.overdue_tickets(conn, now, scope)
     missed = Counter((min(t.level, LEVELS - 1), t.missed) for t in overdue)
     return Dashboard(
@@ -166,6 +170,7 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
         ranked=tuple(ranked), small=tuple(small),
         quiet_grids=len(set(_grids_of(config, scope)) - {row.key for row in grids}), min_sample=min_sample,
         response=_durations(response), resolution=_durations(resolution),
-        reasons=tuple(await stats_marks.unsatisfied_reasons(conn, period, scope)),
+        reasons=tuple(stats_marks.reason(row) for row in reasons[:REASONS_SHOWN]), reasons_total=len(reasons),
+        reasons_blank=sum(1 for row in reasons if not row[2].strip()),
         overdue_levels=tuple(OverdueLevel(level, missed[(level, "ack")], missed[(level, "resolve")])
                              for level in range(LEVELS)))

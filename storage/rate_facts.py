@@ -20,6 +20,7 @@ each; ticket_unsatisfied lists the 不满意 rating events. Both are folded in t
 
 from __future__ import annotations
 
+from enum import IntFlag
 from zoneinfo import ZoneInfo
 
 from storage.clock import parse_stamp
@@ -48,15 +49,32 @@ def _span(end: str) -> str:
 
 
 _GOOD = ", ".join(f"'{r.value}'" for r in (Rating.SATISFIED, Rating.MOSTLY))
-MARKS_COLUMNS = ("ticket_id, created_at, grid_id, community_id, category_id, legacy, counted, withdrawn, acked,"
-                 " acked_in_time, done, done_in_time, rated, satisfied, ack_wait_us, resolve_wait_us, response_us,"
-                 " resolution_us")
+
+
+class Flag(IntFlag):
+    """ticket_rate_marks.flags: a ticket's judgement, one bit each (stats.py's definitions)."""
+
+    COUNTED = 1  # in the rates: not withdrawn (and not legacy)
+    WITHDRAWN = 2  # cancelled by the resident before its 办结 window ended, not 办结
+    ACKED = 4  # counted, responded (受理, or 办结 without 受理 first)
+    ACKED_IN_TIME = 8  # counted, first response at or before the 受理 deadline
+    DONE = 16  # counted, 办结 now (resolved, not reopened by 不满意 since)
+    DONE_IN_TIME = 32  # counted, 办结 now and that latest 办结 at or before the 办结 deadline
+    RATED = 64  # counted, rated (the latest rating decides)
+    SATISFIED = 128  # counted, latest rating 满意 or 基本满意
+    LEGACY = 256  # a deadline not recorded at creation: judged by stats.py at read time
+
+
+MARKS_COLUMNS = ("ticket_id, created_at, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us,"
+                 " response_us, resolution_us")
 # One row of ticket_rate_marks per facts row with a creation (the tickets filtered by `{only}`),
 # judged as storage/stats.py defines it: stamps in one fixed-width UTC format compare as text
-# exactly as in time; a ticket without both recorded deadlines is `legacy` and left to stats.py.
-MARKS_SELECT = f"""SELECT ticket_id, created_at, grid_id, community_id, category_id, legacy, counted, withdrawn,
-    counted * acked, counted * acked_in_time, counted * done, counted * done * last_in_time,
-    counted * rated, counted * satisfied,
+# exactly as in time; a ticket without both recorded deadlines is LEGACY and left to stats.py.
+MARKS_SELECT = f"""SELECT ticket_id, created_at, grid_id, community_id, category_id,
+    counted * {Flag.COUNTED} + withdrawn * {Flag.WITHDRAWN} + counted * acked * {Flag.ACKED}
+    + counted * acked_in_time * {Flag.ACKED_IN_TIME} + counted * done * {Flag.DONE}
+    + counted * done * last_in_time * {Flag.DONE_IN_TIME} + counted * rated * {Flag.RATED}
+    + counted * satisfied * {Flag.SATISFIED} + legacy * {Flag.LEGACY},
     CASE WHEN counted = 1 AND acked = 0 THEN {micros_sql('ack_due')} END,
     CASE WHEN counted = 1 AND done = 0 THEN {micros_sql('resolve_due')} END,
     CASE WHEN counted = 1 AND acked = 1 THEN {_span('ack_at')} END,
@@ -112,14 +130,13 @@ ON CONFLICT (ticket_id) DO UPDATE SET {_MERGE}""",
 SET rating = (SELECT json_extract(r.data, '$.rating') FROM ticket_events AS r WHERE r.id = rated_id)
 WHERE ticket_id IN (SELECT e.ticket_id FROM ticket_events AS e WHERE {_NEW_EVENTS} AND +e.action = 'rated')""",
     # The judgement of each ticket the new events touched; a new row's month is written by
-    # fill_months, and every changed row's office-hours durations are due again.
+    # fill_months, and every changed row's durations are due for the dashboard's office hours.
     f"""INSERT INTO ticket_rate_marks ({MARKS_COLUMNS}, work_due)
 SELECT *, 1 FROM ({MARKS_SELECT.replace('{only}', f''' AND f.ticket_id IN (
     SELECT e.ticket_id FROM ticket_events AS e WHERE {_NEW_EVENTS}
     AND +e.action IN ('created', 'acknowledged', 'resolved', 'reopened', 'cancelled', 'rated'))''')}) AS judged
 WHERE 1 = 1
-ON CONFLICT (ticket_id) DO UPDATE SET {_MARKS_SET}, response_work_us = NULL, resolution_work_us = NULL,
-    work_due = 1""",
+ON CONFLICT (ticket_id) DO UPDATE SET {_MARKS_SET}, work_due = 1""",
     f"""INSERT INTO ticket_unsatisfied (event_id, ticket_id)
 SELECT e.id, e.ticket_id FROM ticket_events AS e
 WHERE {_NEW_EVENTS} AND +e.action = 'rated' AND json_extract(e.data, '$.rating') = '{Rating.UNSATISFIED.value}'

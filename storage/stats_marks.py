@@ -1,16 +1,18 @@
 """The 三率 dashboard's reads from the stored judgement (ticket_rate_marks, migration 0030, folded
 by storage/rate_facts.py): the counts of a period per grid, the durations in order, the 不满意
 reasons. The definitions are storage/stats.py's, applied once per ticket when its events are
-folded; only what depends on `now` (a window still open at now) is compared here, one CASE on a
-stored deadline. A ticket whose deadlines were not recorded at creation (`legacy`) is judged by
-stats.py's own query at read time (the category's hours as configured now), through a partial
-index of such tickets, and added in.
+folded (rate_facts.MARKS_SELECT); a read counts rows per judgement and compares only the rows
+still waiting for a deadline with `now`. A ticket whose deadlines were not recorded at creation
+(LEGACY) is judged by stats.py's own query at read time (the category's hours as configured
+now), through a partial index of such tickets, and added in.
 
-Each read takes one period and bounds both the month (the index's prefix: in Asia/Shanghai, a
-local month of the subdistrict is one key) and created_at (exact in any zone)."""
+Each read takes one period: the month keys it touches (every index's first column, months in
+Asia/Shanghai), and created_at's bounds too unless the period is exactly those months."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -18,52 +20,78 @@ from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all
 from storage.engine import Connection
 from storage.periods import Period
-from storage.rate_facts import month_key, refresh_facts
+from storage.rate_facts import MONTH_ZONE, Flag, month_key, refresh_facts
 from storage.stats import CategoryHours, Rates, Scope, _rates_sql, judged_params, micros
 from storage.stats_detail import TicketTimes, UnsatisfiedReason, ticket_times
 
 # Appended to stats.py's WHERE (after the period): only tickets without both recorded deadlines.
 LEGACY = " AND (f.ack_due IS NULL OR f.resolve_due IS NULL)"
-_COUNTS = """SELECT m.grid_id, SUM(m.counted), SUM(m.withdrawn),
-    SUM(CASE WHEN m.resolve_wait_us >= ? THEN 1 ELSE 0 END),
-    SUM(m.acked) + SUM(CASE WHEN m.ack_wait_us < ? THEN 1 ELSE 0 END),
-    SUM(m.acked), SUM(m.acked_in_time),
-    SUM(m.done) + SUM(CASE WHEN m.resolve_wait_us < ? THEN 1 ELSE 0 END),
-    SUM(m.done), SUM(m.done_in_time), SUM(m.rated), SUM(m.satisfied)
-FROM ticket_rate_marks AS m
-WHERE {months} AND m.created_at >= ? AND m.created_at < ?{area}
-GROUP BY m.grid_id"""
+WORK_KEY = "stats:work_spans_for"  # channel_state: the calendar the office-hours durations were written by
+_FIELDS = [f.name for f in fields(Rates)]
 
 
-def total(parts: list[Rates]) -> Rates:
+def total(parts: Iterable[Rates]) -> Rates:
     """The counts of disjoint sets of tickets together (every Rates field is a count)."""
-    names = [f.name for f in fields(Rates)]
-    return Rates(**{name: sum(getattr(part, name) for part in parts) for name in names})
+    sums = dict.fromkeys(_FIELDS, 0)
+    for part in parts:
+        for name in _FIELDS:
+            sums[name] += getattr(part, name)
+    return Rates(**sums)
 
 
-def _where(period: Period, scope: Scope) -> tuple[str, str, list[object]]:
-    """(months clause, area clause, their values in that order with the period between)."""
+def _month_start(key: int) -> datetime:
+    return datetime(key // 100, key % 100, 1, tzinfo=MONTH_ZONE)
+
+
+def _where(period: Period, scope: Scope) -> tuple[str, list[object]]:
+    """The WHERE clause (on `m`) of a period and scope, and its values."""
     first, last = month_key(stamp(period.start)), month_key(stamp(period.end - timedelta(microseconds=1)))
+    after = last + 1 if last % 100 < 12 else (last // 100 + 1) * 100 + 1
     # One key: an equality, so the month's rows come from the index in grid order (no sort).
-    months, keys = ("m.month = ?", [first]) if first == last else ("m.month >= ? AND m.month <= ?", [first, last])
-    area, values = "", []
-    if scope.grid_id is not None:
-        area += " AND m.grid_id = ?"
-        values.append(scope.grid_id)
-    if scope.community_id is not None:
-        area += " AND m.community_id = ?"
-        values.append(scope.community_id)
-    return months, area, [*keys, stamp(period.start), stamp(period.end), *values]
+    clause, values = ("m.month = ?", [first]) if first == last else ("m.month >= ? AND m.month <= ?", [first, last])
+    if period.start != _month_start(first) or period.end != _month_start(after):
+        clause += " AND m.created_at >= ? AND m.created_at < ?"
+        values += [stamp(period.start), stamp(period.end)]
+    for column, wanted in (("grid_id", scope.grid_id), ("community_id", scope.community_id)):
+        if wanted is not None:
+            clause += f" AND m.{column} = ?"
+            values.append(wanted)
+    return clause, values
+
+
+def _add(counts: dict[str, list[int]], grid: str, flags: int, n: int) -> None:
+    """n rows of one grid judged `flags`, into that grid's Rates fields (in _FIELDS' order)."""
+    row = counts.setdefault(grid, [0] * len(_FIELDS))
+    counted = flags & Flag.COUNTED
+    row[0] += n if counted else 0  # tickets
+    row[1] += n if flags & Flag.WITHDRAWN else 0
+    if counted:
+        for index, bit in ((3, Flag.ACKED), (4, Flag.ACKED), (5, Flag.ACKED_IN_TIME), (6, Flag.DONE),
+                           (7, Flag.DONE), (8, Flag.DONE_IN_TIME), (9, Flag.RATED), (10, Flag.SATISFIED)):
+            row[index] += n if flags & bit else 0
 
 
 async def grid_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
                      now: datetime) -> dict[str, Rates]:
     """stats.grid_breakdown's counts (by current grid) of one period as they stand at `now`, from
     the stored judgement. The caller folds first (refresh_facts)."""
-    months, area, values = _where(period, scope)
+    where, values = _where(period, scope)
+    counts: dict[str, list[int]] = {}
+    for grid, flags, n in await fetch_all(conn, "SELECT m.grid_id, m.flags, COUNT(*) FROM ticket_rate_marks AS m"
+                                          f" WHERE {where} GROUP BY m.grid_id, m.flags", values):
+        _add(counts, str(grid), int(flags), int(n))
+    # Not yet acknowledged / 办结: in 响应率 / 办结率 once now is past the deadline (at it, it waits).
     now_us = micros(now)
-    rows = await fetch_all(conn, _COUNTS.format(months=months, area=area), [now_us, now_us, now_us, *values])
-    found = {str(r[0]): Rates(*(int(v or 0) for v in r[1:])) for r in rows}
+    waiting = ("SELECT m.grid_id, SUM(CASE WHEN m.resolve_wait_us >= ? THEN 1 ELSE 0 END),"
+               " SUM(CASE WHEN m.ack_wait_us < ? THEN 1 ELSE 0 END), SUM(CASE WHEN m.resolve_wait_us < ? THEN 1 ELSE 0 END)"
+               f" FROM ticket_rate_marks AS m WHERE {where}"
+               " AND (m.ack_wait_us IS NOT NULL OR m.resolve_wait_us IS NOT NULL) GROUP BY m.grid_id")
+    for grid, pending, ack_ended, resolve_ended in await fetch_all(conn, waiting, [now_us, now_us, now_us, *values]):
+        row = counts.setdefault(str(grid), [0] * len(_FIELDS))
+        row[2] += int(pending or 0)
+        row[3] += int(ack_ended or 0)
+        row[6] += int(resolve_ended or 0)
+    found = {grid: Rates(*row) for grid, row in counts.items()}
     spans, legacy_area, params = judged_params(hours, scope, period, now)
     for r in await fetch_all(conn, _rates_sql(spans, LEGACY + legacy_area, "t.grid_id"), params):
         key = str(r[0])
@@ -73,35 +101,34 @@ async def grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cate
 
 @dataclass(frozen=True)
 class Spans:
-    """The counted tickets' durations from the report, as the deadlines count time: microseconds
-    in ascending order (stored tickets), and the legacy tickets' times for the caller to count."""
+    """The counted tickets' durations from the report as the deadlines count time, in whole
+    microseconds, ascending (stored tickets); the legacy tickets' times for the caller to count."""
 
     response_us: list[int]
     resolution_us: list[int]
     legacy: list[TicketTimes]
 
 
-async def spans(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, working: frozenset[str],
-                *, now: datetime) -> Spans:
+async def spans(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
+                now: datetime) -> Spans:
     """First-response and 办结 durations of the tickets the rates count (stats_detail.ticket_times'
-    tickets); `working`: the categories counting office hours (their durations written by
-    fill_work first)."""
-    months, area, values = _where(period, scope)
-    marks = ", ".join("?" for _ in working) or "NULL"
+    tickets), office hours for working-time categories (written by write_work first)."""
+    where, values = _where(period, scope)
     found: list[list[int]] = []
-    for column in ("response", "resolution"):
-        sql = (f"SELECT v FROM (SELECT CASE WHEN m.category_id IN ({marks}) THEN m.{column}_work_us"
-               f" ELSE m.{column}_us END AS v FROM ticket_rate_marks AS m"
-               f" WHERE {months} AND m.created_at >= ? AND m.created_at < ?{area} AND m.counted = 1) AS d"
-               " WHERE v IS NOT NULL ORDER BY v")
-        found.append([int(r[0]) for r in await fetch_all(conn, sql, [*sorted(working), *values])])
+    for column in ("response_us", "resolution_us"):
+        # Each month's values come in order from the index: sorting those runs is a merge. One
+        # text over the connection instead of a row per ticket.
+        sql = (f"SELECT group_concat(CAST(v AS TEXT)) FROM (SELECT m.{column} AS v FROM ticket_rate_marks AS m"
+               f" WHERE {where} AND m.{column} IS NOT NULL ORDER BY m.month, m.{column}) AS d")
+        text = (await fetch_all(conn, sql, values))[0][0]
+        found.append(sorted(json.loads(f"[{text}]")) if text else [])
     legacy = await ticket_times(conn, period, scope, hours, now=now, only=LEGACY)
     return Spans(found[0], found[1], legacy)
 
 
 @dataclass(frozen=True)
 class WorkDue:
-    """A changed row whose office-hours durations are to be written (times None: not counted)."""
+    """A row whose office-hours durations are to be written (times None: not counted so)."""
 
     ticket_id: int
     category_id: str
@@ -110,37 +137,57 @@ class WorkDue:
     done_at: datetime | None
 
 
-async def work_due(conn: Connection) -> list[WorkDue]:
-    """The rows the fold changed since the durations were last written (a partial index)."""
+async def work_due(conn: Connection, calendar: str, working: frozenset[str]) -> list[WorkDue]:
+    """The rows whose durations are to be written as the deadlines count time: those of the
+    `working` categories (office hours) the fold changed since; and when `calendar` (what office
+    hours are: the caller's description) or the set of working categories differs from the last
+    call's, every row of those categories and of the ones that counted office hours before."""
+    rows = await fetch_all(conn, "SELECT value FROM channel_state WHERE key = ?", [WORK_KEY])
+    before = json.loads(rows[0][0]) if rows else {"calendar": None, "categories": []}
+    again = set(working)
+    if before != {"calendar": calendar, "categories": sorted(working)}:
+        again |= set(before["categories"])
+        if again:
+            await conn.execute(f"UPDATE ticket_rate_marks SET work_due = 1 WHERE category_id IN"
+                               f" ({', '.join('?' for _ in again)})", sorted(again))
+        await conn.execute("INSERT INTO channel_state (key, value) VALUES (?, ?)"
+                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           [WORK_KEY, json.dumps({"calendar": calendar, "categories": sorted(working)})])
+    if not again:
+        return []
     rows = await fetch_all(conn, "SELECT m.ticket_id, m.category_id, f.created_at,"
                            " CASE WHEN m.response_us IS NOT NULL THEN f.ack_at END,"
                            " CASE WHEN m.resolution_us IS NOT NULL THEN f.resolved_last END"
                            " FROM ticket_rate_marks AS m JOIN ticket_rate_facts AS f ON f.ticket_id = m.ticket_id"
-                           " WHERE m.work_due = 1", [])
+                           f" WHERE m.work_due = 1 AND m.category_id IN ({', '.join('?' for _ in again)})",
+                           sorted(again))
     return [WorkDue(int(r[0]), str(r[1]), parse_stamp(r[2]), parse_stamp(r[3]) if r[3] else None,
                     parse_stamp(r[4]) if r[4] else None) for r in rows]
 
 
 async def write_work(conn: Connection, written: list[tuple[int, int | None, int | None]]) -> None:
-    """(ticket id, response µs, resolution µs) in office hours; every due row is then done."""
+    """(ticket id, response µs, resolution µs) as the deadlines count time; every due row is then
+    done (the others keep the fold's clock time)."""
     if written:
-        await conn.executemany("UPDATE ticket_rate_marks SET response_work_us = ?, resolution_work_us = ?,"
-                               " work_due = 0 WHERE ticket_id = ?", [(a, b, t) for t, a, b in written])
+        await conn.executemany("UPDATE ticket_rate_marks SET response_us = ?, resolution_us = ?"
+                               " WHERE ticket_id = ?", [(a, b, t) for t, a, b in written])
     await conn.execute("UPDATE ticket_rate_marks SET work_due = 0 WHERE work_due = 1")
 
 
-async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope) -> list[UnsatisfiedReason]:
-    """stats_detail.unsatisfied_reasons from the list of 不满意 events: each given on a ticket
-    created in the period, newest first; the reason is the rating event's note."""
-    months, area, values = _where(period, scope)
+async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope) -> list[tuple[int, str, str]]:
+    """stats_detail.unsatisfied_reasons from the list of 不满意 events, unparsed (ticket id, at,
+    note): each given on a ticket created in the period, newest first."""
+    where, values = _where(period, scope)
     sql = ("SELECT u.ticket_id, e.at, e.note FROM ticket_unsatisfied AS u"
            " JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
            " JOIN ticket_events AS e ON e.id = u.event_id"
-           f" WHERE {months} AND m.created_at >= ? AND m.created_at < ?{area}"
-           " ORDER BY e.at DESC, e.id DESC")
-    rows = await fetch_all(conn, sql, values)
-    return [UnsatisfiedReason(int(r[0]), parse_stamp(r[1]), r[2] or "") for r in rows]
+           f" WHERE {where} ORDER BY e.at DESC, e.id DESC")
+    return [(int(r[0]), str(r[1]), r[2] or "") for r in await fetch_all(conn, sql, values)]
 
 
-__all__ = ["Spans", "WorkDue", "grid_rates", "refresh_facts", "spans", "total", "unsatisfied_reasons",
+def reason(row: tuple[int, str, str]) -> UnsatisfiedReason:
+    return UnsatisfiedReason(row[0], parse_stamp(row[1]), row[2])
+
+
+__all__ = ["Spans", "WorkDue", "grid_rates", "reason", "refresh_facts", "spans", "total", "unsatisfied_reasons",
            "work_due", "write_work"]

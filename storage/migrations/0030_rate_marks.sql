@@ -1,22 +1,22 @@
 -- 0030: the 三率 dashboard from stored judgements (issue 16). ticket_rate_facts (0008, 0024)
--- keeps per ticket the facts the rates are computed from; every read still judged each row
--- (text deadlines, CASEs, the ticket joined for grid and category), ~30 s for a year of the
--- subdistrict at 1,000,000 tickets. ticket_rate_marks keeps the judgement itself, one narrow row
--- per ticket, as storage/stats.py defines it (storage/rate_facts.py folds it in with the facts):
---   month: the creation's month in Asia/Shanghai (202610), the index's prefix (reads also bound
---     created_at, so a period in another zone is still exact);
---   grid_id, community_id, category_id: the ticket's current ones (kept by the triggers below);
---   legacy: 1 when a deadline was not recorded at creation: such a ticket is judged by
---     storage/stats.py at query time (by the category's hours as configured then), every flag 0;
---   counted, withdrawn: in the rates, or withdrawn before its 办结 window ended;
---   acked, acked_in_time, done, done_in_time, rated, satisfied: 0 when not counted;
+-- keeps per ticket the facts the rates are computed from, but every read still judged each row
+-- (text deadlines, CASEs, the ticket joined for its grid and category): ~30 s for the dashboard
+-- of a year of the subdistrict at 1,000,000 tickets. ticket_rate_marks keeps the judgement
+-- itself, one narrow row per ticket, as storage/stats.py defines it (storage/rate_facts.py
+-- MARKS_SELECT, folded in with the facts before each read):
+--   month: the creation's month in Asia/Shanghai (202610), every index's first column (reads
+--     also bound created_at when a period cuts a month, so another zone stays exact);
+--   grid_id, community_id, category_id: the ticket's current ones (kept by the trigger below);
+--   flags: the judgement, one bit each (rate_facts.Flag: counted, withdrawn, acknowledged, in
+--     time, 办结 now, in time, rated, satisfied; legacy: a deadline not recorded at creation, such
+--     a ticket is judged by storage/stats.py at read time, by the category's hours then);
 --   ack_wait_us, resolve_wait_us: a counted ticket not yet acknowledged / 办结: its deadline in
---     microseconds since the epoch (it enters the rate once now is past it), else NULL;
---   response_us, resolution_us: a counted ticket's first response / current 办结 less its
---     creation, in microseconds (clock time, never negative), else NULL;
---   response_work_us, resolution_work_us, work_due: the same in office hours, written by the
---     dashboard (handlers/dashboard.py) for working-time categories; work_due 1 until then.
--- ticket_unsatisfied: every 不满意 rating event (its reason is that event's note).
+--     microseconds since the epoch (it enters the rate once now is past it), else NULL: the only
+--     values a read compares with now;
+--   response_us, resolution_us: a counted ticket's first response / current 办结 less its creation
+--     as the deadlines count time (microseconds; clock time from the fold, office hours written
+--     by the dashboard for working-time categories while work_due is 1), else NULL.
+-- ticket_unsatisfied lists every 不满意 rating event (its reason is that event's note).
 CREATE TABLE ticket_rate_marks (
     ticket_id INTEGER PRIMARY KEY,
     month INTEGER,
@@ -24,21 +24,11 @@ CREATE TABLE ticket_rate_marks (
     grid_id TEXT NOT NULL,
     community_id TEXT NOT NULL,
     category_id TEXT NOT NULL,
-    legacy INTEGER NOT NULL,
-    counted INTEGER NOT NULL,
-    withdrawn INTEGER NOT NULL,
-    acked INTEGER NOT NULL,
-    acked_in_time INTEGER NOT NULL,
-    done INTEGER NOT NULL,
-    done_in_time INTEGER NOT NULL,
-    rated INTEGER NOT NULL,
-    satisfied INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
     ack_wait_us INTEGER,
     resolve_wait_us INTEGER,
     response_us INTEGER,
     resolution_us INTEGER,
-    response_work_us INTEGER,
-    resolution_work_us INTEGER,
     work_due INTEGER NOT NULL DEFAULT 1
 );
 
@@ -47,13 +37,15 @@ CREATE TABLE ticket_unsatisfied (
     ticket_id INTEGER NOT NULL
 );
 
--- The fold's judgement (storage/rate_facts.py MARKS_SELECT) over every ticket folded so far; the
--- month by the engine's calendar here (Asia/Shanghai: UTC+8 since 1991), by fill_months later.
-INSERT INTO ticket_rate_marks (ticket_id, created_at, grid_id, community_id, category_id, legacy, counted, withdrawn, acked, acked_in_time, done, done_in_time, rated, satisfied, ack_wait_us, resolve_wait_us, response_us, resolution_us, month, work_due)
+-- The fold's judgement over every ticket folded so far; the month by the engine's calendar here
+-- (Asia/Shanghai: UTC+8 since 1991), by rate_facts.fill_months later.
+INSERT INTO ticket_rate_marks (ticket_id, created_at, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us, response_us, resolution_us, month, work_due)
 SELECT judged.*, CAST(strftime('%Y%m', judged.created_at, '+8 hours') AS INTEGER), 1 FROM (
-SELECT ticket_id, created_at, grid_id, community_id, category_id, legacy, counted, withdrawn,
-    counted * acked, counted * acked_in_time, counted * done, counted * done * last_in_time,
-    counted * rated, counted * satisfied,
+SELECT ticket_id, created_at, grid_id, community_id, category_id,
+    counted * 1 + withdrawn * 2 + counted * acked * 4
+    + counted * acked_in_time * 8 + counted * done * 16
+    + counted * done * last_in_time * 32 + counted * rated * 64
+    + counted * satisfied * 128 + legacy * 256,
     CASE WHEN counted = 1 AND acked = 0 THEN (CAST(strftime('%s', ack_due) AS INTEGER) * 1000000 + CAST(substr(ack_due, 21, 6) AS INTEGER)) END,
     CASE WHEN counted = 1 AND done = 0 THEN (CAST(strftime('%s', resolve_due) AS INTEGER) * 1000000 + CAST(substr(resolve_due, 21, 6) AS INTEGER)) END,
     CASE WHEN counted = 1 AND acked = 1 THEN CASE WHEN ack_at < created_at THEN 0 ELSE (CAST(strftime('%s', ack_at) AS INTEGER) * 1000000 + CAST(substr(ack_at, 21, 6) AS INTEGER)) - (CAST(strftime('%s', created_at) AS INTEGER) * 1000000 + CAST(substr(created_at, 21, 6) AS INTEGER)) END END,
@@ -87,16 +79,23 @@ SELECT id, ticket_id FROM ticket_events
 WHERE action = 'rated' AND json_extract(data, '$.rating') = 'unsatisfied'
   AND id <= COALESCE((SELECT CAST(value AS INTEGER) FROM channel_state WHERE key = 'stats:facts_through'), 0);
 
--- "A year (and a scope) grouped by grid": the month first, then the grid (a month's rows come
--- in grid order, no sort), every column the counts read (no table row visited).
-CREATE INDEX ticket_rate_marks_month ON ticket_rate_marks (month, grid_id, community_id, created_at, counted,
-    withdrawn, acked, acked_in_time, done, done_in_time, rated, satisfied, ack_wait_us, resolve_wait_us);
+-- The counts: a month's rows in grid order (grouped without a sort), by their judgement.
+CREATE INDEX ticket_rate_marks_month ON ticket_rate_marks (month, grid_id, flags, community_id, created_at);
+-- The few rows still waiting for a deadline: the only ones compared with now.
+CREATE INDEX ticket_rate_marks_waiting ON ticket_rate_marks (month, grid_id, community_id, created_at, ack_wait_us,
+    resolve_wait_us) WHERE ack_wait_us IS NOT NULL OR resolve_wait_us IS NOT NULL;
+-- The durations, each month's in ascending order (the percentiles merge sorted runs).
+CREATE INDEX ticket_rate_marks_response ON ticket_rate_marks (month, response_us, community_id, grid_id, created_at)
+    WHERE response_us IS NOT NULL;
+CREATE INDEX ticket_rate_marks_resolution ON ticket_rate_marks (month, resolution_us, community_id, grid_id,
+    created_at) WHERE resolution_us IS NOT NULL;
 -- Rows the fold changed whose office-hours durations the dashboard has not written yet.
 CREATE INDEX ticket_rate_marks_work_due ON ticket_rate_marks (ticket_id) WHERE work_due = 1;
--- Tickets whose deadlines were not recorded: few, judged by storage/stats.py at query time.
+-- Tickets whose deadlines were not recorded: few, judged by storage/stats.py at read time.
 CREATE INDEX ticket_rate_facts_legacy ON ticket_rate_facts (created_at) WHERE ack_due IS NULL OR resolve_due IS NULL;
 
--- A ticket moved to another grid (or category) counts where it is now, as stats.py reads it.
+-- A ticket moved to another grid (or category) counts where it is now, as stats.py reads it;
+-- a new category may count office hours.
 CREATE TRIGGER ticket_rate_marks_place AFTER UPDATE OF grid_id, community_id, category_id ON tickets
 WHEN OLD.grid_id IS NOT NEW.grid_id OR OLD.community_id IS NOT NEW.community_id
   OR OLD.category_id IS NOT NEW.category_id
