@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.context import Services
-from handlers.domain.durations import elapsed, percentile, percentile_us
+from handlers.domain.durations import elapsed, percentile, percentile_runs
 from handlers.domain.model import Config, Role
 from handlers.stats import allowed_scope, category_hours
 from storage import periods, stats, stats_marks
@@ -121,28 +121,22 @@ async def _write_work(conn: Connection, config: Config) -> None:
     await stats_marks.write_work(conn, written)
 
 
-def _ordered(stored: list[int], extra: list[timedelta]) -> list[int]:
-    """The stored durations (ascending) with the legacy tickets' ones merged in."""
-    if not extra:
-        return stored
-    us = timedelta(microseconds=1)
-    return sorted([*stored, *(value // us for value in extra)])
-
-
-def _durations(ordered: list[int]) -> Durations:
-    return Durations(len(ordered), percentile_us(ordered, 0.5), percentile_us(ordered, 0.9))
+def _durations(runs: list[list[int]]) -> Durations:
+    """durations() of the values of ascending runs (microseconds)."""
+    return Durations(sum(len(run) for run in runs), percentile_runs(runs, 0.5), percentile_runs(runs, 0.9))
 
 
 async def build_dashboard(conn: Connection, services: Services, now: datetime, scope: Scope, period: Period,
                           min_sample: int) -> Dashboard:
-    """Every figure from the stored judgement (storage/stats_marks.py): the trend one read per
-    month grouped by grid, the period's grids the sum of its months (or one read when it cuts a
-    month), its counts the sum of its grids; the durations in order from SQL."""
+    """Every figure from the stored judgement (storage/stats_marks.py): the trend one read over
+    its months grouped by (month, grid), the period's grids the sum of its months (or one read
+    when it cuts a month), its counts the sum of its grids; the durations as each month's
+    ascending run from SQL, the percentiles picked from the runs."""
     config, hours = services.config, category_hours(services.config)
     await stats_marks.refresh_facts(conn)
     await _write_work(conn, config)
     months = periods.months_of(period, services.timezone, TREND_MONTHS)
-    per_month = [await stats_marks.grid_rates(conn, month, scope, hours, now=now) for month in months]
+    per_month = await stats_marks.monthly_grid_rates(conn, months, scope, hours, now=now)
     trend = [(month, stats_marks.total(list(found.values()))) for month, found in zip(months, per_month, strict=True)]
     inside = _whole_months(period, months)
     if inside is None:
@@ -158,11 +152,12 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
     small = [row for row in grids if row.rates.tickets < min_sample]
     spans = await stats_marks.spans(conn, period, scope, hours, now=now)
     categories = {c.id: c for c in config.categories}
-    response = _ordered(spans.response_us, [elapsed(config, categories.get(t.category_id), t.created_at,
-                                                    t.responded_at) for t in spans.legacy if t.responded_at])
-    resolution = _ordered(spans.resolution_us, [elapsed(config, categories.get(t.category_id), t.created_at,
-                                                        t.done_at) for t in spans.legacy if t.done_at])
-    reasons = await stats_marks.unsatisfied_reasons(conn, period, scope)
+    us = timedelta(microseconds=1)
+    response = [*spans.response_us, sorted(elapsed(config, categories.get(t.category_id), t.created_at,
+                                                   t.responded_at) // us for t in spans.legacy if t.responded_at)]
+    resolution = [*spans.resolution_us, sorted(elapsed(config, categories.get(t.category_id), t.created_at,
+                                                       t.done_at) // us for t in spans.legacy if t.done_at)]
+    reasons = await stats_marks.unsatisfied_reasons(conn, period, scope, REASONS_SHOWN)
     overdue = await stats.overdue_tickets(conn, now, scope)
     missed = Counter((min(t.level, LEVELS - 1), t.missed) for t in overdue)
     return Dashboard(
@@ -170,7 +165,7 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
         ranked=tuple(ranked), small=tuple(small),
         quiet_grids=len(set(_grids_of(config, scope)) - {row.key for row in grids}), min_sample=min_sample,
         response=_durations(response), resolution=_durations(resolution),
-        reasons=tuple(stats_marks.reason(row) for row in reasons[:REASONS_SHOWN]), reasons_total=len(reasons),
-        reasons_blank=sum(1 for row in reasons if not row[2].strip()),
+        reasons=tuple(stats_marks.reason(row) for row in reasons.newest), reasons_total=reasons.total,
+        reasons_blank=reasons.blank,
         overdue_levels=tuple(OverdueLevel(level, missed[(level, "ack")], missed[(level, "resolve")])
                              for level in range(LEVELS)))

@@ -59,8 +59,8 @@ def _where(period: Period, scope: Scope) -> tuple[str, list[object]]:
     return clause, values
 
 
-def _add(counts: dict[str, list[int]], grid: str, flags: int, n: int) -> None:
-    """n rows of one grid judged `flags`, into that grid's Rates fields (in _FIELDS' order)."""
+def _add(counts: dict[tuple[int, str], list[int]], grid: tuple[int, str], flags: int, n: int) -> None:
+    """n rows of one (month, grid) judged `flags`, into its Rates fields (in _FIELDS' order)."""
     row = counts.setdefault(grid, [0] * len(_FIELDS))
     counted = flags & Flag.COUNTED
     row[0] += n if counted else 0  # tickets
@@ -71,41 +71,91 @@ def _add(counts: dict[str, list[int]], grid: str, flags: int, n: int) -> None:
             row[index] += n if flags & bit else 0
 
 
+def _aligned(months: list[Period]) -> bool:
+    """Whether each period is exactly one month key (the subdistrict's months are Shanghai's)."""
+    return all(m.start == _month_start(k) and m.end == _month_start(_next(k))
+               for m, k in ((m, month_key(stamp(m.start))) for m in months))
+
+
+def _next(key: int) -> int:
+    return key + 1 if key % 100 < 12 else (key // 100 + 1) * 100 + 1
+
+
 async def grid_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
                      now: datetime) -> dict[str, Rates]:
     """stats.grid_breakdown's counts (by current grid) of one period as they stand at `now`, from
     the stored judgement. The caller folds first (refresh_facts)."""
+    return (await monthly_grid_rates(conn, [period], scope, hours, now=now))[0]
+
+
+async def monthly_grid_rates(conn: Connection, months: list[Period], scope: Scope, hours: CategoryHours, *,
+                             now: datetime) -> list[dict[str, Rates]]:
+    """grid_rates of each of `months`: one read over all of them grouped by (month, grid) when
+    they are whole consecutive Shanghai months, else one read each."""
+    keys = [month_key(stamp(m.start)) for m in months]
+    if len(months) < 2 or not _aligned(months) or any(_next(a) != b for a, b in zip(keys, keys[1:], strict=False)):
+        return [await _grid_rates(conn, m, scope, hours, now=now, by_month=False) for m in months]
+    whole = Period("custom", months[0].start, months[-1].end)
+    found = await _grid_rates(conn, whole, scope, hours, now=now, by_month=True)
+    legacy = [await _legacy_rates(conn, m, scope, hours, now=now) for m in months]
+    return [_merge(found.get(key, {}), extra) for key, extra in zip(keys, legacy, strict=True)]
+
+
+def _merge(stored: dict[str, Rates], legacy: dict[str, Rates]) -> dict[str, Rates]:
+    merged = dict(stored)
+    for key, counts in legacy.items():
+        merged[key] = total([merged.get(key, Rates()), counts])
+    return merged
+
+
+async def _legacy_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
+                        now: datetime) -> dict[str, Rates]:
+    """The LEGACY tickets of the period judged by stats.py's query, per grid."""
+    spans, legacy_area, params = judged_params(hours, scope, period, now)
+    return {str(r[0]): Rates(*(int(v or 0) for v in r[1:]))
+            for r in await fetch_all(conn, _rates_sql(spans, LEGACY + legacy_area, "t.grid_id"), params)}
+
+
+async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
+                      now: datetime, by_month: bool) -> dict:
+    """Per grid (by_month: per month key, then grid) from the stored judgement; without by_month
+    the LEGACY tickets are added in."""
     where, values = _where(period, scope)
-    counts: dict[str, list[int]] = {}
-    for grid, flags, n in await fetch_all(conn, "SELECT m.grid_id, m.flags, COUNT(*) FROM ticket_rate_marks AS m"
-                                          f" WHERE {where} GROUP BY m.grid_id, m.flags", values):
-        _add(counts, str(grid), int(flags), int(n))
+    month = "m.month" if by_month else "0"
+    counts: dict[tuple[int, str], list[int]] = {}
+    for key, grid, flags, n in await fetch_all(
+            conn, f"SELECT {month}, m.grid_id, m.flags, COUNT(*) FROM ticket_rate_marks AS m"
+                  f" WHERE {where} GROUP BY {'m.month, ' if by_month else ''}m.grid_id, m.flags", values):
+        _add(counts, (int(key), str(grid)), int(flags), int(n))
     # Not yet acknowledged / 办结: in 响应率 / 办结率 once now is past the deadline (at it, it waits).
     now_us = micros(now)
-    waiting = ("SELECT m.grid_id, SUM(CASE WHEN m.resolve_wait_us >= ? THEN 1 ELSE 0 END),"
+    waiting = (f"SELECT {month}, m.grid_id, SUM(CASE WHEN m.resolve_wait_us >= ? THEN 1 ELSE 0 END),"
                " SUM(CASE WHEN m.ack_wait_us < ? THEN 1 ELSE 0 END), SUM(CASE WHEN m.resolve_wait_us < ? THEN 1 ELSE 0 END)"
                f" FROM ticket_rate_marks AS m WHERE {where}"
-               " AND (m.ack_wait_us IS NOT NULL OR m.resolve_wait_us IS NOT NULL) GROUP BY m.grid_id")
-    for grid, pending, ack_ended, resolve_ended in await fetch_all(conn, waiting, [now_us, now_us, now_us, *values]):
-        row = counts.setdefault(str(grid), [0] * len(_FIELDS))
+               f" AND (m.ack_wait_us IS NOT NULL OR m.resolve_wait_us IS NOT NULL)"
+               f" GROUP BY {'m.month, ' if by_month else ''}m.grid_id")
+    for key, grid, pending, ack_ended, resolve_ended in await fetch_all(conn, waiting, [now_us, now_us, now_us, *values]):
+        row = counts.setdefault((int(key), str(grid)), [0] * len(_FIELDS))
         row[2] += int(pending or 0)
         row[3] += int(ack_ended or 0)
         row[6] += int(resolve_ended or 0)
-    found = {grid: Rates(*row) for grid, row in counts.items()}
-    spans, legacy_area, params = judged_params(hours, scope, period, now)
-    for r in await fetch_all(conn, _rates_sql(spans, LEGACY + legacy_area, "t.grid_id"), params):
-        key = str(r[0])
-        found[key] = total([found.get(key, Rates()), Rates(*(int(v or 0) for v in r[1:]))])
-    return found
+    if by_month:
+        months: dict[int, dict[str, Rates]] = {}
+        for (key, grid), row in counts.items():
+            months.setdefault(key, {})[grid] = Rates(*row)
+        return months
+    return _merge({grid: Rates(*row) for (_, grid), row in counts.items()},
+                  await _legacy_rates(conn, period, scope, hours, now=now))
 
 
 @dataclass(frozen=True)
 class Spans:
     """The counted tickets' durations from the report as the deadlines count time, in whole
-    microseconds, ascending (stored tickets); the legacy tickets' times for the caller to count."""
+    microseconds: ascending runs (one per month) of the stored tickets; the legacy tickets' times
+    for the caller to count."""
 
-    response_us: list[int]
-    resolution_us: list[int]
+    response_us: list[list[int]]
+    resolution_us: list[list[int]]
     legacy: list[TicketTimes]
 
 
@@ -114,14 +164,14 @@ async def spans(conn: Connection, period: Period, scope: Scope, hours: CategoryH
     """First-response and 办结 durations of the tickets the rates count (stats_detail.ticket_times'
     tickets), office hours for working-time categories (written by write_work first)."""
     where, values = _where(period, scope)
-    found: list[list[int]] = []
+    found: list[list[list[int]]] = []
     for column in ("response_us", "resolution_us"):
-        # Each month's values come in order from the index: sorting those runs is a merge. One
-        # text over the connection instead of a row per ticket.
-        sql = (f"SELECT group_concat(CAST(v AS TEXT)) FROM (SELECT m.{column} AS v FROM ticket_rate_marks AS m"
-               f" WHERE {where} AND m.{column} IS NOT NULL ORDER BY m.month, m.{column}) AS d")
-        text = (await fetch_all(conn, sql, values))[0][0]
-        found.append(sorted(json.loads(f"[{text}]")) if text else [])
+        # Each month's values come in order from the index, as one text (not a row per ticket);
+        # sorted() again in case an engine aggregates in another order (a sorted run: one pass).
+        sql = (f"SELECT d.month, group_concat(CAST(d.v AS TEXT)) FROM (SELECT m.month, m.{column} AS v"
+               f" FROM ticket_rate_marks AS m WHERE {where} AND m.{column} IS NOT NULL"
+               f" ORDER BY m.month, m.{column}) AS d GROUP BY d.month")
+        found.append([sorted(json.loads(f"[{r[1]}]")) for r in await fetch_all(conn, sql, values) if r[1]])
     legacy = await ticket_times(conn, period, scope, hours, now=now, only=LEGACY)
     return Spans(found[0], found[1], legacy)
 
@@ -174,20 +224,33 @@ async def write_work(conn: Connection, written: list[tuple[int, int | None, int 
     await conn.execute("UPDATE ticket_rate_marks SET work_due = 0 WHERE work_due = 1")
 
 
-async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope) -> list[tuple[int, str, str]]:
-    """stats_detail.unsatisfied_reasons from the list of 不满意 events, unparsed (ticket id, at,
-    note): each given on a ticket created in the period, newest first."""
+# What str.strip() strips: a reason of only these is blank (跳过), as the page counts it.
+_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+@dataclass(frozen=True)
+class Reasons:
+    newest: list[tuple[int, str, str]]  # (ticket id, at, note), newest first
+    total: int
+    blank: int
+
+
+async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope, shown: int) -> Reasons:
+    """stats_detail.unsatisfied_reasons from the list of 不满意 events: how many were given on the
+    period's tickets, how many without a reason, and the newest `shown` (unparsed)."""
     where, values = _where(period, scope)
-    sql = ("SELECT u.ticket_id, e.at, e.note FROM ticket_unsatisfied AS u"
-           " JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
-           " JOIN ticket_events AS e ON e.id = u.event_id"
-           f" WHERE {where} ORDER BY e.at DESC, e.id DESC")
-    return [(int(r[0]), str(r[1]), r[2] or "") for r in await fetch_all(conn, sql, values)]
+    sql = ("SELECT u.ticket_id, e.at, e.note, COUNT(*) OVER (),"
+           " SUM(CASE WHEN TRIM(COALESCE(e.note, ''), ?) = '' THEN 1 ELSE 0 END) OVER ()"
+           " FROM ticket_unsatisfied AS u JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
+           f" JOIN ticket_events AS e ON e.id = u.event_id WHERE {where} ORDER BY e.at DESC, e.id DESC LIMIT ?")
+    rows = await fetch_all(conn, sql, [_WHITESPACE, *values, shown])
+    return Reasons([(int(r[0]), str(r[1]), r[2] or "") for r in rows], int(rows[0][3]) if rows else 0,
+                   int(rows[0][4] or 0) if rows else 0)
 
 
 def reason(row: tuple[int, str, str]) -> UnsatisfiedReason:
     return UnsatisfiedReason(row[0], parse_stamp(row[1]), row[2])
 
 
-__all__ = ["Spans", "WorkDue", "grid_rates", "reason", "refresh_facts", "spans", "total", "unsatisfied_reasons",
+__all__ = ["Reasons", "Spans", "WorkDue", "grid_rates", "monthly_grid_rates", "reason", "refresh_facts", "spans", "total", "unsatisfied_reasons",
            "work_due", "write_work"]

@@ -5,6 +5,7 @@ percentiles the dashboard shows of them."""
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -51,12 +52,27 @@ def percentile(values: Sequence[timedelta], fraction: float) -> timedelta | None
     return low + (high - low) * (position - below)
 
 
-def percentile_us(ordered: Sequence[int], fraction: float) -> timedelta | None:
-    """percentile() of durations given as whole microseconds already in ascending order: the
-    same interpolation on the same two timedeltas, without building or sorting the rest."""
-    if not ordered:
+def kth_smallest(runs: Sequence[Sequence[int]], k: int) -> int:
+    """The k-th smallest (0-based) value of ascending runs together, without merging them: the
+    least x with more than k values at or below it (a binary search over the values)."""
+    low = min(run[0] for run in runs if run)
+    high = max(run[-1] for run in runs if run)
+    while low < high:
+        middle = (low + high) // 2
+        if sum(bisect_right(run, middle) for run in runs) > k:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def percentile_runs(runs: Sequence[Sequence[int]], fraction: float) -> timedelta | None:
+    """percentile() of durations given as whole microseconds in ascending runs: the same
+    interpolation between the same two values, without building or sorting the rest."""
+    count = sum(len(run) for run in runs)
+    if not count:
         return None
-    position = (len(ordered) - 1) * fraction
+    position = (count - 1) * fraction
     below, above = math.floor(position), math.ceil(position)
-    low, high = timedelta(microseconds=ordered[below]), timedelta(microseconds=ordered[above])
+    low, high = timedelta(microseconds=kth_smallest(runs, below)), timedelta(microseconds=kth_smallest(runs, above))
     return low + (high - low) * (position - below)
