@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all
@@ -59,16 +60,24 @@ def _where(period: Period, scope: Scope) -> tuple[str, list[object]]:
     return clause, values
 
 
-def _add(counts: dict[tuple[int, str], list[int]], grid: tuple[int, str], flags: int, n: int) -> None:
+@lru_cache(maxsize=512)
+def _fields_of(flags: int) -> tuple[int, ...]:
+    """The Rates fields (indexes in _FIELDS' order) a row judged `flags` adds one to; the bits
+    as plain ints (IntFlag arithmetic per row costs more than the read)."""
+    if flags & int(Flag.WITHDRAWN):
+        return (1,)
+    if not flags & int(Flag.COUNTED):
+        return ()
+    bits = ((3, Flag.ACKED), (4, Flag.ACKED), (5, Flag.ACKED_IN_TIME), (6, Flag.DONE), (7, Flag.DONE),
+            (8, Flag.DONE_IN_TIME), (9, Flag.RATED), (10, Flag.SATISFIED))
+    return (0, *(index for index, bit in bits if flags & int(bit)))
+
+
+def _add(counts: dict[tuple[int, str], list[int]], key: tuple[int, str], flags: int, n: int) -> None:
     """n rows of one (month, grid) judged `flags`, into its Rates fields (in _FIELDS' order)."""
-    row = counts.setdefault(grid, [0] * len(_FIELDS))
-    counted = flags & Flag.COUNTED
-    row[0] += n if counted else 0  # tickets
-    row[1] += n if flags & Flag.WITHDRAWN else 0
-    if counted:
-        for index, bit in ((3, Flag.ACKED), (4, Flag.ACKED), (5, Flag.ACKED_IN_TIME), (6, Flag.DONE),
-                           (7, Flag.DONE), (8, Flag.DONE_IN_TIME), (9, Flag.RATED), (10, Flag.SATISFIED)):
-            row[index] += n if flags & bit else 0
+    row = counts.setdefault(key, [0] * len(_FIELDS))
+    for index in _fields_of(flags):
+        row[index] += n
 
 
 def _aligned(months: list[Period]) -> bool:
@@ -166,11 +175,11 @@ async def spans(conn: Connection, period: Period, scope: Scope, hours: CategoryH
     where, values = _where(period, scope)
     found: list[list[list[int]]] = []
     for column in ("response_us", "resolution_us"):
-        # Each month's values come in order from the index, as one text (not a row per ticket);
-        # sorted() again in case an engine aggregates in another order (a sorted run: one pass).
-        sql = (f"SELECT d.month, group_concat(CAST(d.v AS TEXT)) FROM (SELECT m.month, m.{column} AS v"
-               f" FROM ticket_rate_marks AS m WHERE {where} AND m.{column} IS NOT NULL"
-               f" ORDER BY m.month, m.{column}) AS d GROUP BY d.month")
+        # Each month's values come in order from the index (month, value), as one text rather
+        # than a row per ticket; sorted() again in case an engine aggregates in another order
+        # (on a sorted run that is one pass).
+        sql = (f"SELECT m.month, group_concat(CAST(m.{column} AS TEXT)) FROM ticket_rate_marks AS m"
+               f" WHERE {where} AND m.{column} IS NOT NULL GROUP BY m.month")
         found.append([sorted(json.loads(f"[{r[1]}]")) for r in await fetch_all(conn, sql, values) if r[1]])
     legacy = await ticket_times(conn, period, scope, hours, now=now, only=LEGACY)
     return Spans(found[0], found[1], legacy)
