@@ -5,12 +5,14 @@ durations.py). bot/web/dashboard.py renders it."""
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.context import Services
-from handlers.domain.durations import elapsed, percentile, percentile_runs
+from handlers.domain.durations import elapsed, kth_smallest, percentile
 from handlers.domain.model import Config, Role
 from handlers.stats import allowed_scope, category_hours
 from storage import periods, stats, stats_marks
@@ -121,17 +123,42 @@ async def _write_work(conn: Connection, config: Config) -> None:
     await stats_marks.write_work(conn, written)
 
 
-def _durations(runs: list[list[int]]) -> Durations:
-    """durations() of the values of ascending runs (microseconds)."""
-    return Durations(sum(len(run) for run in runs), percentile_runs(runs, 0.5), percentile_runs(runs, 0.9))
+async def _durations(conn: Connection, period: Period, scope: Scope, column: str, extra: list[int]) -> Durations:
+    """durations() of the stored durations (µs) of `column` and the `extra` ones: the ranks are
+    found among whole seconds (each month's ascending run, read as one text), then only the
+    values within the seconds found are read exactly."""
+    extra.sort()
+    second = stats_marks.SECOND
+    runs = [*await stats_marks.span_seconds(conn, period, scope, column), [v // second for v in extra]]
+    count = sum(len(run) for run in runs)
+    if not count:
+        return Durations()
+    exact: dict[int, list[int]] = {}
+
+    async def kth(k: int) -> int:
+        at = kth_smallest(runs, k)  # the second holding the k-th value; `before` values lie below it
+        before = sum(bisect_left(run, at) for run in runs)
+        if at not in exact:
+            exact[at] = sorted([*await stats_marks.spans_within(conn, period, scope, column, at),
+                                *(v for v in extra if v // second == at)])
+        return exact[at][k - before]
+
+    async def percentile(fraction: float) -> timedelta:
+        # durations.percentile's interpolation, between the same two values.
+        position = (count - 1) * fraction
+        below, above = math.floor(position), math.ceil(position)
+        low, high = timedelta(microseconds=await kth(below)), timedelta(microseconds=await kth(above))
+        return low + (high - low) * (position - below)
+
+    return Durations(count, await percentile(0.5), await percentile(0.9))
 
 
 async def build_dashboard(conn: Connection, services: Services, now: datetime, scope: Scope, period: Period,
                           min_sample: int) -> Dashboard:
     """Every figure from the stored judgement (storage/stats_marks.py): the trend one read over
     its months grouped by (month, grid), the period's grids the sum of its months (or one read
-    when it cuts a month), its counts the sum of its grids; the durations as each month's
-    ascending run from SQL, the percentiles picked from the runs."""
+    when it cuts a month), its counts the sum of its grids; the percentiles of the durations
+    ranked among whole seconds, then read exactly (_durations)."""
     config, hours = services.config, category_hours(services.config)
     await stats_marks.refresh_facts(conn)
     await _write_work(conn, config)
@@ -150,13 +177,14 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
     grids = [GroupRates(key, by_grid[key]) for key in sorted(by_grid) if by_grid[key].tickets]
     ranked = sorted((row for row in grids if row.rates.tickets >= min_sample), key=_rank_key)
     small = [row for row in grids if row.rates.tickets < min_sample]
-    spans = await stats_marks.spans(conn, period, scope, hours, now=now)
+    legacy = await stats_marks.legacy_times(conn, period, scope, hours, now=now)
     categories = {c.id: c for c in config.categories}
     us = timedelta(microseconds=1)
-    response = [*spans.response_us, sorted(elapsed(config, categories.get(t.category_id), t.created_at,
-                                                   t.responded_at) // us for t in spans.legacy if t.responded_at)]
-    resolution = [*spans.resolution_us, sorted(elapsed(config, categories.get(t.category_id), t.created_at,
-                                                       t.done_at) // us for t in spans.legacy if t.done_at)]
+    response = await _durations(conn, period, scope, "response_us", [
+        elapsed(config, categories.get(t.category_id), t.created_at, t.responded_at) // us
+        for t in legacy if t.responded_at])
+    resolution = await _durations(conn, period, scope, "resolution_us", [
+        elapsed(config, categories.get(t.category_id), t.created_at, t.done_at) // us for t in legacy if t.done_at])
     reasons = await stats_marks.unsatisfied_reasons(conn, period, scope, REASONS_SHOWN)
     overdue = await stats.overdue_tickets(conn, now, scope)
     missed = Counter((min(t.level, LEVELS - 1), t.missed) for t in overdue)
@@ -164,7 +192,7 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
         scope=scope, period=period, now=now, rates=rates, overdue_now=len(overdue), trend=tuple(trend),
         ranked=tuple(ranked), small=tuple(small),
         quiet_grids=len(set(_grids_of(config, scope)) - {row.key for row in grids}), min_sample=min_sample,
-        response=_durations(response), resolution=_durations(resolution),
+        response=response, resolution=resolution,
         reasons=tuple(stats_marks.reason(row) for row in reasons.newest), reasons_total=reasons.total,
         reasons_blank=reasons.blank,
         overdue_levels=tuple(OverdueLevel(level, missed[(level, "ack")], missed[(level, "resolve")])

@@ -44,12 +44,18 @@ def _month_start(key: int) -> datetime:
     return datetime(key // 100, key % 100, 1, tzinfo=MONTH_ZONE)
 
 
-def _where(period: Period, scope: Scope) -> tuple[str, list[object]]:
-    """The WHERE clause (on `m`) of a period and scope, and its values."""
+def _where(period: Period, scope: Scope, listed: bool = False) -> tuple[str, list[object]]:
+    """The WHERE clause (on `m`) of a period and scope, and its values; `listed`: the month keys
+    as a list (one index seek each for a second column's range) rather than a range."""
     first, last = month_key(stamp(period.start)), month_key(stamp(period.end - timedelta(microseconds=1)))
-    after = last + 1 if last % 100 < 12 else (last // 100 + 1) * 100 + 1
+    after = _next(last)
+    keys = [first]
+    while keys[-1] != last:
+        keys.append(_next(keys[-1]))
     # One key: an equality, so the month's rows come from the index in grid order (no sort).
-    clause, values = ("m.month = ?", [first]) if first == last else ("m.month >= ? AND m.month <= ?", [first, last])
+    clause, values = (("m.month = ?", [first]) if first == last
+                      else (f"m.month IN ({', '.join('?' for _ in keys)})", list(keys)) if listed
+                      else ("m.month >= ? AND m.month <= ?", [first, last]))
     if period.start != _month_start(first) or period.end != _month_start(after):
         clause += " AND m.created_at >= ? AND m.created_at < ?"
         values += [stamp(period.start), stamp(period.end)]
@@ -157,32 +163,35 @@ async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cat
                   await _legacy_rates(conn, period, scope, hours, now=now))
 
 
-@dataclass(frozen=True)
-class Spans:
-    """The counted tickets' durations from the report as the deadlines count time, in whole
-    microseconds: ascending runs (one per month) of the stored tickets; the legacy tickets' times
-    for the caller to count."""
-
-    response_us: list[list[int]]
-    resolution_us: list[list[int]]
-    legacy: list[TicketTimes]
+SECOND = 1_000_000  # µs: the durations are read whole seconds first, the few needed exactly after
 
 
-async def spans(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
-                now: datetime) -> Spans:
-    """First-response and 办结 durations of the tickets the rates count (stats_detail.ticket_times'
-    tickets), office hours for working-time categories (written by write_work first)."""
+async def span_seconds(conn: Connection, period: Period, scope: Scope, column: str) -> list[list[int]]:
+    """The stored durations (`column`: response_us or resolution_us) of the tickets the rates
+    count, as whole seconds (floor), one ascending run per month. Read straight off the (month,
+    value) index as one text per month rather than a row per ticket; sorted() again in case an
+    engine aggregates in another order (on a sorted run that is one pass)."""
     where, values = _where(period, scope)
-    found: list[list[list[int]]] = []
-    for column in ("response_us", "resolution_us"):
-        # Each month's values come in order from the index (month, value), as one text rather
-        # than a row per ticket; sorted() again in case an engine aggregates in another order
-        # (on a sorted run that is one pass).
-        sql = (f"SELECT m.month, group_concat(CAST(m.{column} AS TEXT)) FROM ticket_rate_marks AS m"
-               f" WHERE {where} AND m.{column} IS NOT NULL GROUP BY m.month")
-        found.append([sorted(json.loads(f"[{r[1]}]")) for r in await fetch_all(conn, sql, values) if r[1]])
-    legacy = await ticket_times(conn, period, scope, hours, now=now, only=LEGACY)
-    return Spans(found[0], found[1], legacy)
+    sql = (f"SELECT m.month, group_concat(CAST(m.{_COLUMNS[column]} / {SECOND} AS TEXT)) FROM ticket_rate_marks AS m"
+           f" WHERE {where} AND m.{_COLUMNS[column]} IS NOT NULL GROUP BY m.month")
+    return [sorted(json.loads(f"[{r[1]}]")) for r in await fetch_all(conn, sql, values) if r[1]]
+
+
+async def spans_within(conn: Connection, period: Period, scope: Scope, column: str, second: int) -> list[int]:
+    """The stored durations (µs) that fall in one whole `second`, ascending: one seek per month."""
+    where, values = _where(period, scope, listed=True)
+    sql = (f"SELECT m.{_COLUMNS[column]} FROM ticket_rate_marks AS m WHERE {where}"
+           f" AND m.{_COLUMNS[column]} >= ? AND m.{_COLUMNS[column]} < ?")
+    return sorted(int(r[0]) for r in await fetch_all(conn, sql, [*values, second * SECOND, (second + 1) * SECOND]))
+
+
+_COLUMNS = {"response_us": "response_us", "resolution_us": "resolution_us"}  # only these are formatted in
+
+
+async def legacy_times(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
+                       now: datetime) -> list[TicketTimes]:
+    """The LEGACY tickets the rates count, with their times (the caller counts their durations)."""
+    return await ticket_times(conn, period, scope, hours, now=now, only=LEGACY)
 
 
 @dataclass(frozen=True)
@@ -233,8 +242,9 @@ async def write_work(conn: Connection, written: list[tuple[int, int | None, int 
     await conn.execute("UPDATE ticket_rate_marks SET work_due = 0 WHERE work_due = 1")
 
 
-# What str.strip() strips: a reason of only these is blank (跳过), as the page counts it.
-_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+# What str.strip() strips (every c with c.isspace()): a reason of only these is blank (跳过).
+_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 @dataclass(frozen=True)
@@ -261,5 +271,6 @@ def reason(row: tuple[int, str, str]) -> UnsatisfiedReason:
     return UnsatisfiedReason(row[0], parse_stamp(row[1]), row[2])
 
 
-__all__ = ["Reasons", "Spans", "WorkDue", "grid_rates", "monthly_grid_rates", "reason", "refresh_facts", "spans", "total", "unsatisfied_reasons",
+__all__ = ["Reasons", "WorkDue", "grid_rates", "legacy_times", "monthly_grid_rates", "reason", "refresh_facts",
+           "span_seconds", "spans_within", "total", "unsatisfied_reasons",
            "work_due", "write_work"]

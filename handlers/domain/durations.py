@@ -64,15 +64,3 @@ def kth_smallest(runs: Sequence[Sequence[int]], k: int) -> int:
         else:
             low = middle + 1
     return low
-
-
-def percentile_runs(runs: Sequence[Sequence[int]], fraction: float) -> timedelta | None:
-    """percentile() of durations given as whole microseconds in ascending runs: the same
-    interpolation between the same two values, without building or sorting the rest."""
-    count = sum(len(run) for run in runs)
-    if not count:
-        return None
-    position = (count - 1) * fraction
-    below, above = math.floor(position), math.ceil(position)
-    low, high = timedelta(microseconds=kth_smallest(runs, below)), timedelta(microseconds=kth_smallest(runs, above))
-    return low + (high - low) * (position - below)

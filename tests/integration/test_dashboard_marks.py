@@ -136,7 +136,7 @@ async def test_stored_judgement_gives_the_same_dashboard(app: App, config: Confi
             await add_event(conn, ticket, later, "person", "p", action, data={})
             if action is EventAction.RESOLVED and rng.random() < 0.5:
                 await add_event(conn, ticket, later + timedelta(hours=1), "resident", "r1", EventAction.RATED,
-                                data={"rating": "unsatisfied"}, note="还是不行")
+                                data={"rating": "unsatisfied"}, note=rng.choice(["还是不行", "\u3000", " 太慢 "]))
             later += timedelta(hours=7, minutes=13)
     assert await _compare(app, config) > 1000
 
