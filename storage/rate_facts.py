@@ -137,8 +137,8 @@ SELECT *, 1 FROM ({MARKS_SELECT.replace('{only}', f''' AND f.ticket_id IN (
     AND +e.action IN ('created', 'acknowledged', 'resolved', 'reopened', 'cancelled', 'rated'))''')}) AS judged
 WHERE 1 = 1
 ON CONFLICT (ticket_id) DO UPDATE SET {_MARKS_SET}, work_due = 1""",
-    f"""INSERT INTO ticket_unsatisfied (event_id, ticket_id)
-SELECT e.id, e.ticket_id FROM ticket_events AS e
+    f"""INSERT INTO ticket_unsatisfied (event_id, ticket_id, at)
+SELECT e.id, e.ticket_id, e.at FROM ticket_events AS e
 WHERE {_NEW_EVENTS} AND +e.action = 'rated' AND json_extract(e.data, '$.rating') = '{Rating.UNSATISFIED.value}'
 ON CONFLICT (event_id) DO NOTHING""",
     f"""INSERT INTO channel_state (key, value)
@@ -162,11 +162,24 @@ async def fill_months(conn: Connection) -> None:
                                [(month_key(str(r[1])), int(r[0])) for r in rows])
 
 
+# What str.strip() strips (every c with c.isspace()): a reason of only these is blank (跳过).
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+# The 不满意 events added since (or whose note was blanked): their ticket's month, and whether the
+# reason is blank as the dashboard counts it (`not note.strip()`).
+JUDGE_UNSATISFIED = """UPDATE ticket_unsatisfied
+SET month = (SELECT m.month FROM ticket_rate_marks AS m WHERE m.ticket_id = ticket_unsatisfied.ticket_id),
+    blank = CASE WHEN TRIM(COALESCE((SELECT e.note FROM ticket_events AS e WHERE e.id = ticket_unsatisfied.event_id),
+                                    ''), ?) = '' THEN 1 ELSE 0 END
+WHERE month IS NULL OR blank IS NULL"""
+
+
 async def refresh_facts(conn: Connection) -> None:
-    """Fold the events appended since the last call into ticket_rate_facts and ticket_rate_marks
-    (cheap when few)."""
+    """Fold the events appended since the last call into ticket_rate_facts, ticket_rate_marks
+    and ticket_unsatisfied (cheap when few)."""
     for statement in FOLD_FACTS:
         await conn.execute(statement)
     await fill_months(conn)
+    await conn.execute(JUDGE_UNSATISFIED, (WHITESPACE,))
 
 

@@ -242,11 +242,6 @@ async def write_work(conn: Connection, written: list[tuple[int, int | None, int 
     await conn.execute("UPDATE ticket_rate_marks SET work_due = 0 WHERE work_due = 1")
 
 
-# What str.strip() strips (every c with c.isspace()): a reason of only these is blank (跳过).
-_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-
-
 @dataclass(frozen=True)
 class Reasons:
     newest: list[tuple[int, str, str]]  # (ticket id, at, note), newest first
@@ -256,15 +251,20 @@ class Reasons:
 
 async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope, shown: int) -> Reasons:
     """stats_detail.unsatisfied_reasons from the list of 不满意 events: how many were given on the
-    period's tickets, how many without a reason, and the newest `shown` (unparsed)."""
+    period's tickets, how many without a reason, and the newest `shown` (unparsed). The whole
+    subdistrict over whole months reads the list's own index; otherwise each event's ticket row
+    gives its creation and current place."""
     where, values = _where(period, scope)
-    sql = ("SELECT u.ticket_id, e.at, e.note, COUNT(*) OVER (),"
-           " SUM(CASE WHEN TRIM(COALESCE(e.note, ''), ?) = '' THEN 1 ELSE 0 END) OVER ()"
-           " FROM ticket_unsatisfied AS u JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
-           f" JOIN ticket_events AS e ON e.id = u.event_id WHERE {where} ORDER BY e.at DESC, e.id DESC LIMIT ?")
-    rows = await fetch_all(conn, sql, [_WHITESPACE, *values, shown])
-    return Reasons([(int(r[0]), str(r[1]), r[2] or "") for r in rows], int(rows[0][3]) if rows else 0,
-                   int(rows[0][4] or 0) if rows else 0)
+    if where.count("m.") == where.count("m.month"):
+        source, where = "ticket_unsatisfied AS u", where.replace("m.month", "u.month")
+    else:
+        source = "ticket_unsatisfied AS u JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
+    counted = await fetch_all(conn, f"SELECT COUNT(*), SUM(u.blank) FROM {source} WHERE {where}", values)
+    rows = await fetch_all(conn, f"SELECT u.ticket_id, u.at, e.note FROM {source}"
+                           f" JOIN ticket_events AS e ON e.id = u.event_id WHERE {where}"
+                           " ORDER BY u.at DESC, u.event_id DESC LIMIT ?", [*values, shown])
+    return Reasons([(int(r[0]), str(r[1]), r[2] or "") for r in rows], int(counted[0][0] or 0),
+                   int(counted[0][1] or 0))
 
 
 def reason(row: tuple[int, str, str]) -> UnsatisfiedReason:

@@ -16,7 +16,8 @@
 --   response_us, resolution_us: a counted ticket's first response / current 办结 less its creation
 --     as the deadlines count time (microseconds; clock time from the fold, office hours written
 --     by the dashboard for working-time categories while work_due is 1), else NULL.
--- ticket_unsatisfied lists every 不满意 rating event (its reason is that event's note).
+-- ticket_unsatisfied lists every 不满意 rating event: its ticket's month, its at, and whether its
+-- reason (the event's note) is blank (NULL: to be judged by the next fold, as after erasure).
 CREATE TABLE ticket_rate_marks (
     ticket_id INTEGER PRIMARY KEY,
     month INTEGER,
@@ -34,7 +35,10 @@ CREATE TABLE ticket_rate_marks (
 
 CREATE TABLE ticket_unsatisfied (
     event_id INTEGER PRIMARY KEY,
-    ticket_id INTEGER NOT NULL
+    ticket_id INTEGER NOT NULL,
+    month INTEGER,
+    at TEXT NOT NULL,
+    blank INTEGER
 );
 
 -- The fold's judgement over every ticket folded so far; the month by the engine's calendar here
@@ -74,8 +78,9 @@ FROM (
 ) AS k
 ) AS judged;
 
-INSERT INTO ticket_unsatisfied (event_id, ticket_id)
-SELECT id, ticket_id FROM ticket_events
+INSERT INTO ticket_unsatisfied (event_id, ticket_id, month, at)
+SELECT id, ticket_id, (SELECT m.month FROM ticket_rate_marks AS m WHERE m.ticket_id = ticket_events.ticket_id), at
+FROM ticket_events
 WHERE action = 'rated' AND json_extract(data, '$.rating') = 'unsatisfied'
   AND id <= COALESCE((SELECT CAST(value AS INTEGER) FROM channel_state WHERE key = 'stats:facts_through'), 0);
 
@@ -91,6 +96,9 @@ CREATE INDEX ticket_rate_marks_resolution ON ticket_rate_marks (month, resolutio
     created_at) WHERE resolution_us IS NOT NULL;
 -- Rows the fold changed whose office-hours durations the dashboard has not written yet.
 CREATE INDEX ticket_rate_marks_work_due ON ticket_rate_marks (ticket_id) WHERE work_due = 1;
+-- The 不满意 of a period: counted, the blank ones summed, the newest listed, from the index alone.
+CREATE INDEX ticket_unsatisfied_month ON ticket_unsatisfied (month, at, event_id, blank, ticket_id);
+CREATE INDEX ticket_unsatisfied_unjudged ON ticket_unsatisfied (event_id) WHERE month IS NULL OR blank IS NULL;
 -- Tickets whose deadlines were not recorded: few, judged by storage/stats.py at read time.
 CREATE INDEX ticket_rate_facts_legacy ON ticket_rate_facts (created_at) WHERE ack_due IS NULL OR resolve_due IS NULL;
 
@@ -104,4 +112,11 @@ BEGIN
     SET grid_id = NEW.grid_id, community_id = NEW.community_id, category_id = NEW.category_id,
         work_due = CASE WHEN OLD.category_id IS NOT NEW.category_id THEN 1 ELSE work_due END
     WHERE ticket_id = NEW.id;
+END;
+
+-- A reason blanked (erasure, retention) is judged again by the next fold.
+CREATE TRIGGER ticket_unsatisfied_note AFTER UPDATE OF note ON ticket_events
+WHEN OLD.note IS NOT NEW.note
+BEGIN
+    UPDATE ticket_unsatisfied SET blank = NULL WHERE event_id = NEW.id;
 END;

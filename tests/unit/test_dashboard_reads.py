@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from handlers.domain.durations import kth_smallest
-from storage.stats_marks import _WHITESPACE
+from storage.rate_facts import WHITESPACE
 
 
 def test_kth_of_runs_is_the_kth_of_all_their_values() -> None:
@@ -20,5 +20,5 @@ def test_kth_of_runs_is_the_kth_of_all_their_values() -> None:
 
 
 def test_blank_reasons_are_what_strip_strips() -> None:
-    """storage/stats_marks counts a 不满意 reason blank as the page did (`not note.strip()`)."""
-    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == _WHITESPACE
+    """storage/rate_facts judges a 不满意 reason blank as the page did (`not note.strip()`)."""
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == WHITESPACE
