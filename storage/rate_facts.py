@@ -65,12 +65,12 @@ class Flag(IntFlag):
     LEGACY = 256  # a deadline not recorded at creation: judged by stats.py at read time
 
 
-MARKS_COLUMNS = ("ticket_id, created_at, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us,"
-                 " response_us, resolution_us")
+MARKS_COLUMNS = ("ticket_id, created_at, created_us, grid_id, community_id, category_id, flags, ack_wait_us,"
+                 " resolve_wait_us, response_us, resolution_us")
 # One row of ticket_rate_marks per facts row with a creation (the tickets filtered by `{only}`),
 # judged as storage/stats.py defines it: stamps in one fixed-width UTC format compare as text
 # exactly as in time; a ticket without both recorded deadlines is LEGACY and left to stats.py.
-MARKS_SELECT = f"""SELECT ticket_id, created_at, grid_id, community_id, category_id,
+MARKS_SELECT = f"""SELECT ticket_id, created_at, {micros_sql('created_at')}, grid_id, community_id, category_id,
     counted * {Flag.COUNTED} + withdrawn * {Flag.WITHDRAWN} + counted * acked * {Flag.ACKED}
     + counted * acked_in_time * {Flag.ACKED_IN_TIME} + counted * done * {Flag.DONE}
     + counted * done * last_in_time * {Flag.DONE_IN_TIME} + counted * rated * {Flag.RATED}

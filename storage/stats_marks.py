@@ -7,7 +7,8 @@ still waiting for a deadline with `now`. A ticket whose deadlines were not recor
 now), through a partial index of such tickets, and added in.
 
 Each read takes one period: the month keys it touches (every index's first column, months in
-Asia/Shanghai), and created_at's bounds too unless the period is exactly those months."""
+Asia/Shanghai), and the creation's bounds (created_us) too unless the period is exactly those
+months."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def _where(period: Period, scope: Scope, listed: bool = False) -> tuple[str, lis
                       else (f"m.month IN ({', '.join('?' for _ in keys)})", list(keys)) if listed
                       else ("m.month >= ? AND m.month <= ?", [first, last]))
     if period.start != _month_start(first) or period.end != _month_start(after):
-        clause += " AND m.created_at >= ? AND m.created_at < ?"
-        values += [stamp(period.start), stamp(period.end)]
+        clause += " AND m.created_us >= ? AND m.created_us < ?"
+        values += [micros(period.start), micros(period.end)]
     for column, wanted in (("grid_id", scope.grid_id), ("community_id", scope.community_id)):
         if wanted is not None:
             clause += f" AND m.{column} = ?"

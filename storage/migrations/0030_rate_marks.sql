@@ -5,7 +5,8 @@
 -- itself, one narrow row per ticket, as storage/stats.py defines it (storage/rate_facts.py
 -- MARKS_SELECT, folded in with the facts before each read):
 --   month: the creation's month in Asia/Shanghai (202610), every index's first column (reads
---     also bound created_at when a period cuts a month, so another zone stays exact);
+--     also bound created_us, the creation in microseconds, when a period cuts a month, so
+--     another zone stays exact);
 --   grid_id, community_id, category_id: the ticket's current ones (kept by the trigger below);
 --   flags: the judgement, one bit each (rate_facts.Flag: counted, withdrawn, acknowledged, in
 --     time, 办结 now, in time, rated, satisfied; legacy: a deadline not recorded at creation, such
@@ -22,6 +23,7 @@ CREATE TABLE ticket_rate_marks (
     ticket_id INTEGER PRIMARY KEY,
     month INTEGER,
     created_at TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
     grid_id TEXT NOT NULL,
     community_id TEXT NOT NULL,
     category_id TEXT NOT NULL,
@@ -43,9 +45,9 @@ CREATE TABLE ticket_unsatisfied (
 
 -- The fold's judgement over every ticket folded so far; the month by the engine's calendar here
 -- (Asia/Shanghai: UTC+8 since 1991), by rate_facts.fill_months later.
-INSERT INTO ticket_rate_marks (ticket_id, created_at, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us, response_us, resolution_us, month, work_due)
+INSERT INTO ticket_rate_marks (ticket_id, created_at, created_us, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us, response_us, resolution_us, month, work_due)
 SELECT judged.*, CAST(strftime('%Y%m', judged.created_at, '+8 hours') AS INTEGER), 1 FROM (
-SELECT ticket_id, created_at, grid_id, community_id, category_id,
+SELECT ticket_id, created_at, (CAST(strftime('%s', created_at) AS INTEGER) * 1000000 + CAST(substr(created_at, 21, 6) AS INTEGER)), grid_id, community_id, category_id,
     counted * 1 + withdrawn * 2 + counted * acked * 4
     + counted * acked_in_time * 8 + counted * done * 16
     + counted * done * last_in_time * 32 + counted * rated * 64
@@ -85,15 +87,15 @@ WHERE action = 'rated' AND json_extract(data, '$.rating') = 'unsatisfied'
   AND id <= COALESCE((SELECT CAST(value AS INTEGER) FROM channel_state WHERE key = 'stats:facts_through'), 0);
 
 -- The counts: a month's rows in grid order (grouped without a sort), by their judgement.
-CREATE INDEX ticket_rate_marks_month ON ticket_rate_marks (month, grid_id, flags, community_id, created_at);
+CREATE INDEX ticket_rate_marks_month ON ticket_rate_marks (month, grid_id, flags, community_id, created_us);
 -- The few rows still waiting for a deadline: the only ones compared with now.
-CREATE INDEX ticket_rate_marks_waiting ON ticket_rate_marks (month, grid_id, community_id, created_at, ack_wait_us,
+CREATE INDEX ticket_rate_marks_waiting ON ticket_rate_marks (month, grid_id, community_id, created_us, ack_wait_us,
     resolve_wait_us) WHERE ack_wait_us IS NOT NULL OR resolve_wait_us IS NOT NULL;
 -- The durations, each month's in ascending order (the percentiles merge sorted runs).
-CREATE INDEX ticket_rate_marks_response ON ticket_rate_marks (month, response_us, community_id, grid_id, created_at)
+CREATE INDEX ticket_rate_marks_response ON ticket_rate_marks (month, response_us, community_id, grid_id, created_us)
     WHERE response_us IS NOT NULL;
 CREATE INDEX ticket_rate_marks_resolution ON ticket_rate_marks (month, resolution_us, community_id, grid_id,
-    created_at) WHERE resolution_us IS NOT NULL;
+    created_us) WHERE resolution_us IS NOT NULL;
 -- Rows the fold changed whose office-hours durations the dashboard has not written yet.
 CREATE INDEX ticket_rate_marks_work_due ON ticket_rate_marks (ticket_id) WHERE work_due = 1;
 -- The 不满意 of a period: counted, the blank ones summed, the newest listed, from the index alone.

@@ -112,7 +112,7 @@ async def _marks(app: App) -> list[tuple]:
     async with app.db.read() as conn:
         # The judgement; the durations of working-time categories are the dashboard's, not the fold's.
         rows = await conn.execute_fetchall(
-            "SELECT ticket_id, month, created_at, grid_id, community_id, category_id, flags, ack_wait_us,"
+            "SELECT ticket_id, month, created_at, created_us, grid_id, community_id, category_id, flags, ack_wait_us,"
             " resolve_wait_us, CASE WHEN category_id IN ('policy', 'elevator') THEN response_us IS NOT NULL"
             " ELSE response_us END, CASE WHEN category_id IN ('policy', 'elevator') THEN resolution_us IS NOT NULL"
             " ELSE resolution_us END FROM ticket_rate_marks ORDER BY ticket_id")
