@@ -261,9 +261,11 @@ async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope, sh
     else:
         source = "ticket_unsatisfied AS u JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
     counted = await fetch_all(conn, f"SELECT COUNT(*), SUM(u.blank) FROM {source} WHERE {where}", values)
-    rows = await fetch_all(conn, f"SELECT u.ticket_id, u.at, e.note FROM {source}"
-                           f" JOIN ticket_events AS e ON e.id = u.event_id WHERE {where}"
-                           " ORDER BY u.at DESC, u.event_id DESC LIMIT ?", [*values, shown])
+    # The newest first, then only their notes (not a note per event of the period).
+    rows = await fetch_all(conn, "SELECT x.ticket_id, x.at, e.note FROM (SELECT u.ticket_id, u.at, u.event_id"
+                           f" FROM {source} WHERE {where} ORDER BY u.at DESC, u.event_id DESC LIMIT ?) AS x"
+                           " JOIN ticket_events AS e ON e.id = x.event_id ORDER BY x.at DESC, x.event_id DESC",
+                           [*values, shown])
     return Reasons([(int(r[0]), str(r[1]), r[2] or "") for r in rows], int(counted[0][0] or 0),
                    int(counted[0][1] or 0))
 

@@ -16,7 +16,7 @@
 --     values a read compares with now;
 --   response_us, resolution_us: a counted ticket's first response / current 办结 less its creation
 --     as the deadlines count time (microseconds; clock time from the fold, office hours written
---     by the dashboard for working-time categories while work_due is 1), else NULL.
+--     by the dashboard for working-time categories: work_due 1 while to be written), else NULL.
 -- ticket_unsatisfied lists every 不满意 rating event: its ticket's month, its at, and whether its
 -- reason (the event's note) is blank (NULL: to be judged by the next fold, as after erasure).
 CREATE TABLE ticket_rate_marks (
@@ -46,7 +46,7 @@ CREATE TABLE ticket_unsatisfied (
 -- The fold's judgement over every ticket folded so far; the month by the engine's calendar here
 -- (Asia/Shanghai: UTC+8 since 1991), by rate_facts.fill_months later.
 INSERT INTO ticket_rate_marks (ticket_id, created_at, created_us, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us, response_us, resolution_us, month, work_due)
-SELECT judged.*, CAST(strftime('%Y%m', judged.created_at, '+8 hours') AS INTEGER), 1 FROM (
+SELECT judged.*, CAST(strftime('%Y%m', judged.created_at, '+8 hours') AS INTEGER), 0 FROM (
 SELECT ticket_id, created_at, (CAST(strftime('%s', created_at) AS INTEGER) * 1000000 + CAST(substr(created_at, 21, 6) AS INTEGER)), grid_id, community_id, category_id,
     counted * 1 + withdrawn * 2 + counted * acked * 4
     + counted * acked_in_time * 8 + counted * done * 16
@@ -101,6 +101,9 @@ CREATE INDEX ticket_rate_marks_work_due ON ticket_rate_marks (ticket_id) WHERE w
 -- The 不满意 of a period: counted, the blank ones summed, the newest listed, from the index alone.
 CREATE INDEX ticket_unsatisfied_month ON ticket_unsatisfied (month, at, event_id, blank, ticket_id);
 CREATE INDEX ticket_unsatisfied_unjudged ON ticket_unsatisfied (event_id) WHERE month IS NULL OR blank IS NULL;
+-- The dashboard writes the office-hours durations of the working-time categories it finds in
+-- config when none were written yet (their rows, not every row: work_due 0 here).
+DELETE FROM channel_state WHERE key = 'stats:work_spans_for';
 -- Tickets whose deadlines were not recorded: few, judged by storage/stats.py at read time.
 CREATE INDEX ticket_rate_facts_legacy ON ticket_rate_facts (created_at) WHERE ack_due IS NULL OR resolve_due IS NULL;
 

@@ -152,8 +152,8 @@ async def test_stored_judgement_gives_the_same_dashboard(app: App, config: Confi
     script = dict(bundled_migrations(Engine.POSTGRESQL if pg else Engine.SQLITE))[30]
     # PostgreSQL's form holds a $$ function body: its statements end a line with `;`.
     parts = script.split(";\n") if pg else _split_statements(script)
-    backfill = [s for s in (_strip(p) for p in parts) if s.startswith("INSERT")]
-    assert len(backfill) == 2
+    backfill = [s for s in (_strip(p) for p in parts) if s.startswith(("INSERT", "DELETE"))]
+    assert len(backfill) == 3  # the judgement, the 不满意 list, the office-hours calendar forgotten
     async with app.db.transaction() as conn:
         await conn.execute("DELETE FROM ticket_rate_marks")
         await conn.execute("DELETE FROM ticket_unsatisfied")
