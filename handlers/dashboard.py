@@ -5,15 +5,17 @@ durations.py). bot/web/dashboard.py renders it."""
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.context import Services
-from handlers.domain.durations import elapsed, percentile
+from handlers.domain.durations import elapsed, kth_smallest, percentile
 from handlers.domain.model import Config, Role
 from handlers.stats import allowed_scope, category_hours
-from storage import periods, stats, stats_detail
+from storage import periods, stats, stats_marks
 from storage.accounts import PersonRow
 from storage.engine import Connection
 from storage.periods import Period
@@ -23,6 +25,7 @@ from storage.stats_detail import UnsatisfiedReason
 GRID_ROLES = (Role.LEADER, Role.GUIDE, Role.WORKER)
 TREND_MONTHS = 6  # the trend shows at least this many months, ending with the period's last
 LEVELS = 4  # escalation levels: grid, guide, community, subdistrict
+REASONS_SHOWN = 20  # the newest 不满意 reasons listed (all are counted)
 
 
 def dashboard_scope(person: PersonRow, wanted: Scope | None, config: Config) -> Scope | None:
@@ -75,7 +78,9 @@ class Dashboard:
     min_sample: int
     response: Durations
     resolution: Durations
-    reasons: tuple[UnsatisfiedReason, ...]
+    reasons: tuple[UnsatisfiedReason, ...]  # the newest REASONS_SHOWN
+    reasons_total: int  # every 不满意 given on the period's tickets
+    reasons_blank: int  # of those, without a reason (跳过)
     overdue_levels: tuple[OverdueLevel, ...]
 
 
@@ -93,28 +98,102 @@ def _grids_of(config: Config, scope: Scope) -> list[str]:
     return [g.id for g in config.grids if scope.community_id in (None, g.community)]
 
 
+def _whole_months(period: Period, months: list[Period]) -> list[int] | None:
+    """The indexes of `months` that make up `period` exactly, or None when it cuts a month."""
+    inside = [i for i, m in enumerate(months) if period.start <= m.start and m.end <= period.end]
+    if inside and months[inside[0]].start == period.start and months[inside[-1]].end == period.end:
+        return inside
+    return None
+
+
+async def _write_work(conn: Connection, config: Config) -> None:
+    """Durations in office hours for the working-time categories' rows the fold changed (storage
+    cannot count working time: the calendar is config's; another calendar, or a category that
+    starts or stops counting office hours, writes all their rows again)."""
+    working = frozenset(c.id for c in config.categories if c.working_hours)
+    calendar = repr((config.working_time, config.subdistrict.timezone))
+    categories = {c.id: c for c in config.categories}
+    us = timedelta(microseconds=1)
+    written = [(row.ticket_id,
+                elapsed(config, categories.get(row.category_id), row.created_at, row.responded_at) // us
+                if row.responded_at else None,
+                elapsed(config, categories.get(row.category_id), row.created_at, row.done_at) // us
+                if row.done_at else None)
+               for row in await stats_marks.work_due(conn, calendar, working)]
+    await stats_marks.write_work(conn, written)
+
+
+async def _durations(conn: Connection, period: Period, scope: Scope, column: str, extra: list[int]) -> Durations:
+    """durations() of the stored durations (µs) of `column` and the `extra` ones: the ranks are
+    found among whole seconds (each month's ascending run, read as one text), then only the
+    values within the seconds found are read exactly."""
+    extra.sort()
+    second = stats_marks.SECOND
+    runs = [*await stats_marks.span_seconds(conn, period, scope, column), [v // second for v in extra]]
+    count = sum(len(run) for run in runs)
+    if not count:
+        return Durations()
+    exact: dict[int, list[int]] = {}
+
+    async def kth(k: int) -> int:
+        at = kth_smallest(runs, k)  # the second holding the k-th value; `before` values lie below it
+        before = sum(bisect_left(run, at) for run in runs)
+        if at not in exact:
+            exact[at] = sorted([*await stats_marks.spans_within(conn, period, scope, column, at),
+                                *(v for v in extra if v // second == at)])
+        return exact[at][k - before]
+
+    async def percentile(fraction: float) -> timedelta:
+        # durations.percentile's interpolation, between the same two values.
+        position = (count - 1) * fraction
+        below, above = math.floor(position), math.ceil(position)
+        low, high = timedelta(microseconds=await kth(below)), timedelta(microseconds=await kth(above))
+        return low + (high - low) * (position - below)
+
+    return Durations(count, await percentile(0.5), await percentile(0.9))
+
+
 async def build_dashboard(conn: Connection, services: Services, now: datetime, scope: Scope, period: Period,
                           min_sample: int) -> Dashboard:
+    """Every figure from the stored judgement (storage/stats_marks.py): the trend one read over
+    its months grouped by (month, grid), the period's grids the sum of its months (or one read
+    when it cuts a month), its counts the sum of its grids; the percentiles of the durations
+    ranked among whole seconds, then read exactly (_durations)."""
     config, hours = services.config, category_hours(services.config)
-    rates = await stats.rates(conn, period, scope, hours, now=now)
-    trend = [(month, await stats.rates(conn, month, scope, hours, now=now))
-             for month in periods.months_of(period, services.timezone, TREND_MONTHS)]
-    grids = [row for row in await stats.grid_breakdown(conn, period, scope, hours, now=now) if row.rates.tickets]
+    await stats_marks.refresh_facts(conn)
+    await _write_work(conn, config)
+    months = periods.months_of(period, services.timezone, TREND_MONTHS)
+    per_month = await stats_marks.monthly_grid_rates(conn, months, scope, hours, now=now)
+    trend = [(month, stats_marks.total(list(found.values()))) for month, found in zip(months, per_month, strict=True)]
+    inside = _whole_months(period, months)
+    if inside is None:
+        by_grid = await stats_marks.grid_rates(conn, period, scope, hours, now=now)
+    else:
+        by_grid = {}
+        for i in inside:
+            for key, counts in per_month[i].items():
+                by_grid[key] = stats_marks.total([by_grid.get(key, Rates()), counts])
+    rates = stats_marks.total(list(by_grid.values()))
+    grids = [GroupRates(key, by_grid[key]) for key in sorted(by_grid) if by_grid[key].tickets]
     ranked = sorted((row for row in grids if row.rates.tickets >= min_sample), key=_rank_key)
     small = [row for row in grids if row.rates.tickets < min_sample]
-    times = await stats_detail.ticket_times(conn, period, scope, hours, now=now)
+    legacy = await stats_marks.legacy_times(conn, period, scope, hours, now=now)
     categories = {c.id: c for c in config.categories}
-    response = [elapsed(config, categories.get(t.category_id), t.created_at, t.responded_at)
-                for t in times if t.responded_at is not None]
-    resolution = [elapsed(config, categories.get(t.category_id), t.created_at, t.done_at)
-                  for t in times if t.done_at is not None]
+    us = timedelta(microseconds=1)
+    response = await _durations(conn, period, scope, "response_us", [
+        elapsed(config, categories.get(t.category_id), t.created_at, t.responded_at) // us
+        for t in legacy if t.responded_at])
+    resolution = await _durations(conn, period, scope, "resolution_us", [
+        elapsed(config, categories.get(t.category_id), t.created_at, t.done_at) // us for t in legacy if t.done_at])
+    reasons = await stats_marks.unsatisfied_reasons(conn, period, scope, REASONS_SHOWN)
     overdue = await stats.overdue_tickets(conn, now, scope)
     missed = Counter((min(t.level, LEVELS - 1), t.missed) for t in overdue)
     return Dashboard(
         scope=scope, period=period, now=now, rates=rates, overdue_now=len(overdue), trend=tuple(trend),
         ranked=tuple(ranked), small=tuple(small),
         quiet_grids=len(set(_grids_of(config, scope)) - {row.key for row in grids}), min_sample=min_sample,
-        response=durations(response), resolution=durations(resolution),
-        reasons=tuple(await stats_detail.unsatisfied_reasons(conn, period, scope)),
+        response=response, resolution=resolution,
+        reasons=tuple(stats_marks.reason(row) for row in reasons.newest), reasons_total=reasons.total,
+        reasons_blank=reasons.blank,
         overdue_levels=tuple(OverdueLevel(level, missed[(level, "ack")], missed[(level, "resolve")])
                              for level in range(LEVELS)))

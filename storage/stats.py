@@ -33,7 +33,10 @@ ticket's stored span (due - created_at).
 
 The per-ticket facts are kept in ticket_rate_facts (storage/rate_facts.py, migrations 0008 and
 0024), folded in from the append-only log before each query, so a year of the whole subdistrict
-reads one row per ticket. Scope is the ticket's *current* grid_id / community_id (a reassigned
+reads one row per ticket. The same fold stores each ticket's judgement by these definitions in
+ticket_rate_marks (migration 0030, rate_facts.MARKS_SELECT: one bit per count above, the
+deadlines of windows still open, the durations), which the dashboard sums instead of judging
+every row (storage/stats_marks.py); a ticket without recorded deadlines is judged here. Scope is the ticket's *current* grid_id / community_id (a reassigned
 ticket counts where it is now). Periods are local calendar days / weeks (Monday-Sunday) /
 months / quarters / years or a custom range of days (storage/periods.py).
 """

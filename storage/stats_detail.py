@@ -36,10 +36,11 @@ class UnsatisfiedReason:
 
 
 async def ticket_times(conn: Connection, period: Period, scope: Scope = SUBDISTRICT,
-                       hours: CategoryHours | None = None, *, now: datetime) -> list[TicketTimes]:
-    """Every ticket the rates count (not withdrawn), by id."""
+                       hours: CategoryHours | None = None, *, now: datetime, only: str = "") -> list[TicketTimes]:
+    """Every ticket the rates count (not withdrawn), by id; `only`: a fixed condition on the
+    facts `f` added to the WHERE (storage/stats_marks.LEGACY)."""
     spans, area, params = judged_params(hours or {}, scope, period, now)
-    sql = (_judged_sql(spans, area, "t.category_id")
+    sql = (_judged_sql(spans, only + area, "t.category_id")
            + "\nSELECT ticket_id, key, created_at, ack_at, CASE WHEN done = 1 THEN resolved_last END"
              " FROM judged WHERE withdrawn = 0 ORDER BY ticket_id")
     await refresh_facts(conn)

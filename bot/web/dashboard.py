@@ -36,7 +36,6 @@ from storage.periods import Period
 from storage.stats import Rates, Scope
 
 PERIOD_CHOICES = ("week", "month", "quarter", "year", "custom")
-REASONS_SHOWN = 20
 
 
 def scope_value(scope: Scope) -> str:
@@ -110,9 +109,8 @@ def _context(request: web.Request, board: Dashboard, choices: list[Scope], query
         "small": [_row(services, grid_name(row.key), row.rates) for row in board.small],
         "quiet_grids": board.quiet_grids, "min_sample": board.min_sample,
         "response_times": _times(services, board.response), "resolution_times": _times(services, board.resolution),
-        "reasons": [{"id": r.ticket_id, "at": when(request, r.at), "text": quoted(r.reason)}
-                    for r in board.reasons[:REASONS_SHOWN]],
-        "reasons_total": len(board.reasons), "reasons_blank": sum(1 for r in board.reasons if not r.reason.strip()),
+        "reasons": [{"id": r.ticket_id, "at": when(request, r.at), "text": quoted(r.reason)} for r in board.reasons],
+        "reasons_total": board.reasons_total, "reasons_blank": board.reasons_blank,
         "levels": [{"name": level_name(request, row.level), "ack": row.ack, "resolve": row.resolve}
                    for row in board.overdue_levels],
         "chart": chart,

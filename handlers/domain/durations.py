@@ -5,6 +5,7 @@ percentiles the dashboard shows of them."""
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -49,3 +50,17 @@ def percentile(values: Sequence[timedelta], fraction: float) -> timedelta | None
     below, above = math.floor(position), math.ceil(position)
     low, high = ordered[below], ordered[above]
     return low + (high - low) * (position - below)
+
+
+def kth_smallest(runs: Sequence[Sequence[int]], k: int) -> int:
+    """The k-th smallest (0-based) value of ascending runs together, without merging them: the
+    least x with more than k values at or below it (a binary search over the values)."""
+    low = min(run[0] for run in runs if run)
+    high = max(run[-1] for run in runs if run)
+    while low < high:
+        middle = (low + high) // 2
+        if sum(bisect_right(run, middle) for run in runs) > k:
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -36,8 +36,12 @@ async def test_migrations_set_the_latest_version(db: Database) -> None:
     async with db.read() as conn, conn.execute(TRIGGERS[db.engine]) as cursor:
         assert [r[0] for r in await cursor.fetchall()] == [
             "ticket_events_no_delete", "ticket_events_redact_only",
+            # 0030: the stored 三率 judgement follows a ticket moved to another grid or category.
+            "ticket_rate_marks_place",
             # 0028: the board's counts per state follow every ticket written.
             "ticket_state_counts_delete", "ticket_state_counts_insert", "ticket_state_counts_update",
+            # 0030: a 不满意 reason blanked (erasure) is judged again.
+            "ticket_unsatisfied_note",
             # 0022: a ticket's state or due times written → the sweep looks at it again.
             "tickets_watch_again", "tickets_watch_new"]
 

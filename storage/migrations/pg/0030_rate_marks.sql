@@ -1,0 +1,85 @@
+-- PostgreSQL form of ../0030_rate_marks.sql: the same tables and indexes, filled the same way (the
+-- judgement as storage/pg_sql.py translates the fold's), the trigger as a PL/pgSQL function.
+CREATE TABLE ticket_rate_marks (
+    ticket_id BIGINT PRIMARY KEY,
+    month BIGINT,
+    created_at TEXT NOT NULL,
+    created_us BIGINT NOT NULL,
+    grid_id TEXT NOT NULL,
+    community_id TEXT NOT NULL,
+    category_id TEXT NOT NULL,
+    flags BIGINT NOT NULL,
+    ack_wait_us BIGINT,
+    resolve_wait_us BIGINT,
+    response_us BIGINT,
+    resolution_us BIGINT,
+    work_due BIGINT NOT NULL DEFAULT 1
+);
+
+CREATE TABLE ticket_unsatisfied (
+    event_id BIGINT PRIMARY KEY,
+    ticket_id BIGINT NOT NULL,
+    month BIGINT,
+    at TEXT NOT NULL,
+    blank BIGINT
+);
+
+-- The fold's judgement over every ticket folded so far; the month by the engine's calendar here
+-- (Asia/Shanghai: UTC+8 since 1991), by rate_facts.fill_months later.
+INSERT INTO ticket_rate_marks (ticket_id, created_at, created_us, grid_id, community_id, category_id, flags, ack_wait_us, resolve_wait_us, response_us, resolution_us, month, work_due)
+SELECT judged.*, CAST(TO_CHAR(CAST(judged.created_at AS TIMESTAMPTZ) AT TIME ZONE 'Asia/Shanghai', 'YYYYMM') AS BIGINT), 0 FROM (SELECT ticket_id, created_at, (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(created_at AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(created_at FROM 21 FOR 6) AS BIGINT)), grid_id, community_id, category_id, counted * 1 + withdrawn * 2 + counted * acked * 4 + counted * acked_in_time * 8 + counted * done * 16 + counted * done * last_in_time * 32 + counted * rated * 64 + counted * satisfied * 128 + legacy * 256, CASE WHEN counted = 1 AND acked = 0 THEN (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(ack_due AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(ack_due FROM 21 FOR 6) AS BIGINT)) END, CASE WHEN counted = 1 AND done = 0 THEN (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(resolve_due AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(resolve_due FROM 21 FOR 6) AS BIGINT)) END, CASE WHEN counted = 1 AND acked = 1 THEN CASE WHEN ack_at < created_at THEN 0 ELSE (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(ack_at AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(ack_at FROM 21 FOR 6) AS BIGINT)) - (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(created_at AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(created_at FROM 21 FOR 6) AS BIGINT)) END END, CASE WHEN counted = 1 AND done = 1 THEN CASE WHEN resolved_last < created_at THEN 0 ELSE (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(resolved_last AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(resolved_last FROM 21 FOR 6) AS BIGINT)) - (CAST(FLOOR(EXTRACT(EPOCH FROM CAST(created_at AS TIMESTAMPTZ))) AS BIGINT) * 1000000 + CAST(SUBSTRING(created_at FROM 21 FOR 6) AS BIGINT)) END END FROM (SELECT j.*, (1 - legacy) * (1 - withdrawn) AS counted FROM (SELECT i.*, (1 - legacy) * (1 - done) * cancelled_in_window AS withdrawn FROM (SELECT f.ticket_id, f.created_at, f.ack_due, f.resolve_due, f.ack_at, f.resolved_last, t.grid_id, t.community_id, t.category_id, CASE WHEN f.ack_due IS NULL OR f.resolve_due IS NULL THEN 1 ELSE 0 END AS legacy, CASE WHEN NOT f.ack_at IS NULL THEN 1 ELSE 0 END AS acked, CASE WHEN f.ack_at <= f.ack_due THEN 1 ELSE 0 END AS acked_in_time, CASE WHEN NOT f.resolved_last IS NULL AND (f.reopened_id IS NULL OR f.resolved_last_id > f.reopened_id) THEN 1 ELSE 0 END AS done /* 办结 now: resolved, and not reopened (by 不满意) since. */, CASE WHEN f.resolved_last <= f.resolve_due THEN 1 ELSE 0 END AS last_in_time, CASE WHEN f.cancel_at <= f.resolve_due THEN 1 ELSE 0 END AS cancelled_in_window, CASE WHEN NOT f.rating IS NULL THEN 1 ELSE 0 END AS rated, CASE WHEN f.rating IN ('satisfied', 'mostly_satisfied') THEN 1 ELSE 0 END AS satisfied FROM ticket_rate_facts AS f JOIN tickets AS t ON t.id = f.ticket_id WHERE NOT f.created_at IS NULL) AS i) AS j) AS k) AS judged;
+
+INSERT INTO ticket_unsatisfied (event_id, ticket_id, month, at)
+SELECT id, ticket_id, (SELECT m.month FROM ticket_rate_marks AS m WHERE m.ticket_id = ticket_events.ticket_id), at
+FROM ticket_events
+WHERE action = 'rated' AND CAST(data AS JSON) ->> 'rating' = 'unsatisfied'
+  AND id <= COALESCE((SELECT CAST(value AS BIGINT) FROM channel_state WHERE key = 'stats:facts_through'), 0);
+
+-- The counts: a month's rows in grid order (grouped without a sort), by their judgement.
+CREATE INDEX ticket_rate_marks_month ON ticket_rate_marks (month, grid_id, flags, community_id, created_us);
+-- The few rows still waiting for a deadline: the only ones compared with now.
+CREATE INDEX ticket_rate_marks_waiting ON ticket_rate_marks (month, grid_id, community_id, created_us, ack_wait_us,
+    resolve_wait_us) WHERE ack_wait_us IS NOT NULL OR resolve_wait_us IS NOT NULL;
+-- The durations, each month's in ascending order (the percentiles merge sorted runs).
+CREATE INDEX ticket_rate_marks_response ON ticket_rate_marks (month, response_us, community_id, grid_id, created_us)
+    WHERE response_us IS NOT NULL;
+CREATE INDEX ticket_rate_marks_resolution ON ticket_rate_marks (month, resolution_us, community_id, grid_id,
+    created_us) WHERE resolution_us IS NOT NULL;
+-- Rows the fold changed whose office-hours durations the dashboard has not written yet.
+CREATE INDEX ticket_rate_marks_work_due ON ticket_rate_marks (ticket_id) WHERE work_due = 1;
+-- The 不满意 of a period: counted, the blank ones summed, the newest listed, from the index alone.
+CREATE INDEX ticket_unsatisfied_month ON ticket_unsatisfied (month, at, event_id, blank, ticket_id);
+CREATE INDEX ticket_unsatisfied_unjudged ON ticket_unsatisfied (event_id) WHERE month IS NULL OR blank IS NULL;
+-- The dashboard writes the office-hours durations of the working-time categories it finds in
+-- config when none were written yet (their rows, not every row: work_due 0 here).
+DELETE FROM channel_state WHERE key = 'stats:work_spans_for';
+-- Tickets whose deadlines were not recorded: few, judged by storage/stats.py at read time.
+CREATE INDEX ticket_rate_facts_legacy ON ticket_rate_facts (created_at) WHERE ack_due IS NULL OR resolve_due IS NULL;
+
+-- A ticket moved to another grid (or category) counts where it is now, as stats.py reads it;
+-- a new category may count office hours.
+CREATE FUNCTION ticket_rate_marks_place() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ticket_rate_marks
+    SET grid_id = NEW.grid_id, community_id = NEW.community_id, category_id = NEW.category_id,
+        work_due = CASE WHEN OLD.category_id IS DISTINCT FROM NEW.category_id THEN 1 ELSE work_due END
+    WHERE ticket_id = NEW.id;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER ticket_rate_marks_place AFTER UPDATE OF grid_id, community_id, category_id ON tickets
+    FOR EACH ROW WHEN (OLD.grid_id IS DISTINCT FROM NEW.grid_id OR OLD.community_id IS DISTINCT FROM NEW.community_id
+                       OR OLD.category_id IS DISTINCT FROM NEW.category_id)
+    EXECUTE FUNCTION ticket_rate_marks_place();
+
+-- A reason blanked (erasure, retention) is judged again by the next fold.
+CREATE FUNCTION ticket_unsatisfied_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ticket_unsatisfied SET blank = NULL WHERE event_id = NEW.id;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER ticket_unsatisfied_note AFTER UPDATE OF note ON ticket_events
+    FOR EACH ROW WHEN (OLD.note IS DISTINCT FROM NEW.note) EXECUTE FUNCTION ticket_unsatisfied_note();
