@@ -123,7 +123,7 @@ async def _write_work(conn: Connection, config: Config) -> None:
     await stats_marks.write_work(conn, written)
 
 
-async def _durations(conn: Connection, period: Period, scope: Scope, column: str, extra: list[int]) -> Durations:
+async def _durations(conn: Connection, period: Period, scope: Scope, column: stats_marks.Span, extra: list[int]) -> Durations:
     """durations() of the stored durations (µs) of `column` and the `extra` ones: the ranks are
     found among whole seconds (each month's ascending run, read as one text), then only the
     values within the seconds found are read exactly."""
@@ -180,10 +180,10 @@ async def build_dashboard(conn: Connection, services: Services, now: datetime, s
     legacy = await stats_marks.legacy_times(conn, period, scope, hours, now=now)
     categories = {c.id: c for c in config.categories}
     us = timedelta(microseconds=1)
-    response = await _durations(conn, period, scope, "response_us", [
+    response = await _durations(conn, period, scope, stats_marks.Span.RESPONSE, [
         elapsed(config, categories.get(t.category_id), t.created_at, t.responded_at) // us
         for t in legacy if t.responded_at])
-    resolution = await _durations(conn, period, scope, "resolution_us", [
+    resolution = await _durations(conn, period, scope, stats_marks.Span.RESOLUTION, [
         elapsed(config, categories.get(t.category_id), t.created_at, t.done_at) // us for t in legacy if t.done_at])
     reasons = await stats_marks.unsatisfied_reasons(conn, period, scope, REASONS_SHOWN)
     overdue = await stats.overdue_tickets(conn, now, scope)

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 
 from storage.clock import parse_stamp, stamp
@@ -30,6 +31,12 @@ from storage.stats_detail import TicketTimes, UnsatisfiedReason, ticket_times
 LEGACY = " AND (f.ack_due IS NULL OR f.resolve_due IS NULL)"
 WORK_KEY = "stats:work_spans_for"  # channel_state: the calendar the office-hours durations were written by
 _FIELDS = [f.name for f in fields(Rates)]
+_AT = {name: index for index, name in enumerate(_FIELDS)}  # a Rates field's place in a counts row
+# The Rates fields a counted row adds one to for each flag it carries (storage/stats.py's definitions).
+_COUNTED_BY = (("response_base", Flag.ACKED), ("acknowledged", Flag.ACKED),
+               ("acknowledged_in_time", Flag.ACKED_IN_TIME), ("resolution_base", Flag.DONE),
+               ("resolved", Flag.DONE), ("resolved_in_time", Flag.DONE_IN_TIME), ("rated", Flag.RATED),
+               ("satisfied", Flag.SATISFIED))
 
 
 def total(parts: Iterable[Rates]) -> Rates:
@@ -45,11 +52,16 @@ def _month_start(key: int) -> datetime:
     return datetime(key // 100, key % 100, 1, tzinfo=MONTH_ZONE)
 
 
+def _cuts_month(period: Period) -> bool:
+    """Whether the period starts or ends inside a month key (then created_us bounds it too)."""
+    first, last = month_key(stamp(period.start)), month_key(stamp(period.end - timedelta(microseconds=1)))
+    return period.start != _month_start(first) or period.end != _month_start(_next(last))
+
+
 def _where(period: Period, scope: Scope, listed: bool = False) -> tuple[str, list[object]]:
     """The WHERE clause (on `m`) of a period and scope, and its values; `listed`: the month keys
     as a list (one index seek each for a second column's range) rather than a range."""
     first, last = month_key(stamp(period.start)), month_key(stamp(period.end - timedelta(microseconds=1)))
-    after = _next(last)
     keys = [first]
     while keys[-1] != last:
         keys.append(_next(keys[-1]))
@@ -57,7 +69,7 @@ def _where(period: Period, scope: Scope, listed: bool = False) -> tuple[str, lis
     clause, values = (("m.month = ?", [first]) if first == last
                       else (f"m.month IN ({', '.join('?' for _ in keys)})", list(keys)) if listed
                       else ("m.month >= ? AND m.month <= ?", [first, last]))
-    if period.start != _month_start(first) or period.end != _month_start(after):
+    if _cuts_month(period):
         clause += " AND m.created_us >= ? AND m.created_us < ?"
         values += [micros(period.start), micros(period.end)]
     for column, wanted in (("grid_id", scope.grid_id), ("community_id", scope.community_id)):
@@ -72,12 +84,10 @@ def _fields_of(flags: int) -> tuple[int, ...]:
     """The Rates fields (indexes in _FIELDS' order) a row judged `flags` adds one to; the bits
     as plain ints (IntFlag arithmetic per row costs more than the read)."""
     if flags & int(Flag.WITHDRAWN):
-        return (1,)
+        return (_AT["withdrawn"],)
     if not flags & int(Flag.COUNTED):
         return ()
-    bits = ((3, Flag.ACKED), (4, Flag.ACKED), (5, Flag.ACKED_IN_TIME), (6, Flag.DONE), (7, Flag.DONE),
-            (8, Flag.DONE_IN_TIME), (9, Flag.RATED), (10, Flag.SATISFIED))
-    return (0, *(index for index, bit in bits if flags & int(bit)))
+    return (_AT["tickets"], *(_AT[name] for name, bit in _COUNTED_BY if flags & int(bit)))
 
 
 def _add(counts: dict[tuple[int, str], list[int]], key: tuple[int, str], flags: int, n: int) -> None:
@@ -152,9 +162,9 @@ async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cat
                f" GROUP BY {'m.month, ' if by_month else ''}m.grid_id")
     for key, grid, pending, ack_ended, resolve_ended in await fetch_all(conn, waiting, [now_us, now_us, now_us, *values]):
         row = counts.setdefault((int(key), str(grid)), [0] * len(_FIELDS))
-        row[2] += int(pending or 0)
-        row[3] += int(ack_ended or 0)
-        row[6] += int(resolve_ended or 0)
+        row[_AT["pending"]] += int(pending or 0)
+        row[_AT["response_base"]] += int(ack_ended or 0)
+        row[_AT["resolution_base"]] += int(resolve_ended or 0)
     if by_month:
         months: dict[int, dict[str, Rates]] = {}
         for (key, grid), row in counts.items():
@@ -167,26 +177,30 @@ async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cat
 SECOND = 1_000_000  # µs: the durations are read whole seconds first, the few needed exactly after
 
 
-async def span_seconds(conn: Connection, period: Period, scope: Scope, column: str) -> list[list[int]]:
-    """The stored durations (`column`: response_us or resolution_us) of the tickets the rates
+class Span(StrEnum):
+    """The stored durations a percentile is read from; the only names formatted into that SQL."""
+
+    RESPONSE = "response_us"
+    RESOLUTION = "resolution_us"
+
+
+async def span_seconds(conn: Connection, period: Period, scope: Scope, column: Span) -> list[list[int]]:
+    """The stored durations (`column`) of the tickets the rates
     count, as whole seconds (floor), one ascending run per month. Read straight off the (month,
     value) index as one text per month rather than a row per ticket; sorted() again in case an
     engine aggregates in another order (on a sorted run that is one pass)."""
     where, values = _where(period, scope)
-    sql = (f"SELECT m.month, group_concat(CAST(m.{_COLUMNS[column]} / {SECOND} AS TEXT)) FROM ticket_rate_marks AS m"
-           f" WHERE {where} AND m.{_COLUMNS[column]} IS NOT NULL GROUP BY m.month")
+    sql = (f"SELECT m.month, group_concat(CAST(m.{Span(column).value} / {SECOND} AS TEXT)) FROM ticket_rate_marks AS m"
+           f" WHERE {where} AND m.{Span(column).value} IS NOT NULL GROUP BY m.month")
     return [sorted(json.loads(f"[{r[1]}]")) for r in await fetch_all(conn, sql, values) if r[1]]
 
 
-async def spans_within(conn: Connection, period: Period, scope: Scope, column: str, second: int) -> list[int]:
+async def spans_within(conn: Connection, period: Period, scope: Scope, column: Span, second: int) -> list[int]:
     """The stored durations (µs) that fall in one whole `second`, ascending: one seek per month."""
     where, values = _where(period, scope, listed=True)
-    sql = (f"SELECT m.{_COLUMNS[column]} FROM ticket_rate_marks AS m WHERE {where}"
-           f" AND m.{_COLUMNS[column]} >= ? AND m.{_COLUMNS[column]} < ?")
+    sql = (f"SELECT m.{Span(column).value} FROM ticket_rate_marks AS m WHERE {where}"
+           f" AND m.{Span(column).value} >= ? AND m.{Span(column).value} < ?")
     return sorted(int(r[0]) for r in await fetch_all(conn, sql, [*values, second * SECOND, (second + 1) * SECOND]))
-
-
-_COLUMNS = {"response_us": "response_us", "resolution_us": "resolution_us"}  # only these are formatted in
 
 
 async def legacy_times(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
@@ -256,7 +270,7 @@ async def unsatisfied_reasons(conn: Connection, period: Period, scope: Scope, sh
     subdistrict over whole months reads the list's own index; otherwise each event's ticket row
     gives its creation and current place."""
     where, values = _where(period, scope)
-    if where.count("m.") == where.count("m.month"):
+    if scope.grid_id is None and scope.community_id is None and not _cuts_month(period):
         source, where = "ticket_unsatisfied AS u", where.replace("m.month", "u.month")
     else:
         source = "ticket_unsatisfied AS u JOIN ticket_rate_marks AS m ON m.ticket_id = u.ticket_id"
@@ -275,5 +289,5 @@ def reason(row: tuple[int, str, str]) -> UnsatisfiedReason:
 
 
 __all__ = ["Reasons", "WorkDue", "grid_rates", "legacy_times", "monthly_grid_rates", "reason", "refresh_facts",
-           "span_seconds", "spans_within", "total", "unsatisfied_reasons",
+           "Span", "span_seconds", "spans_within", "total", "unsatisfied_reasons",
            "work_due", "write_work"]
