@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from handlers.addresses import AddressBook
@@ -12,6 +12,7 @@ from handlers.domain.model import Config, Links
 from handlers.texts import Texts
 from handlers.types import Incoming, Notification, Option, Outcome, Recipient, Reply
 from storage.accounts import Account, PersonRow
+from storage.dialogs import Dialog
 from storage.engine import Connection
 
 
@@ -38,6 +39,9 @@ class Context:
     account: Account
     person: PersonRow | None
     outcome: Outcome
+    # The dialog row read with the account, before anything was written: the first load takes it
+    # instead of asking the database again; any later load reads afresh. None: not read ahead.
+    dialog_ahead: tuple[Dialog | None] | None = field(default=None, repr=False)
 
     def t(self, key: str, **values: object) -> str:
         return self.services.texts.t(key, **values)

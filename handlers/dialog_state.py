@@ -59,11 +59,13 @@ def from_row(row: Dialog) -> OpenDialog | None:
 
 
 async def load(ctx: Context) -> OpenDialog | None:
-    row = await load_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
+    ahead, ctx.dialog_ahead = ctx.dialog_ahead, None  # read ahead before any write: good for one load
+    row = ahead[0] if ahead is not None else await load_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id)
     return from_row(row) if row is not None else None
 
 
 async def save(ctx: Context, dialog: OpenDialog) -> None:
+    ctx.dialog_ahead = None  # (the router loads first, so this only guards a path that would not)
     await save_dialog(ctx.conn, ctx.incoming.channel, ctx.incoming.user_id, dialog.to_row(), ctx.now)
 
 
