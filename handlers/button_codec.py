@@ -104,13 +104,27 @@ class Codec:
 
     def __init__(self, kinds: tuple[type[Button], ...]) -> None:
         self.kinds = kinds
-        self._by_prefix = sorted(((p, k) for k in kinds for p in k.PREFIXES), key=lambda pk: -len(pk[0]))
+        by_prefix = sorted(((p, k) for k in kinds for p in k.PREFIXES), key=lambda pk: -len(pk[0]))
+        # Looked up by key, not tried one by one (every update decodes its button): `whole` for
+        # data that is exactly a prefix, `opening` for prefixes ending in ":" that data starts
+        # with. Built in the order above, so where two kinds share a prefix the first one wins.
+        self._whole: dict[str, type[Button]] = {}
+        self._opening: dict[str, type[Button]] = {}
+        for prefix, kind in by_prefix:
+            self._whole.setdefault(prefix, kind)
+            if prefix.endswith(":"):
+                self._opening.setdefault(prefix, kind)
 
     def claimed_kind(self, data: str) -> type[Button] | None:
-        """The kind of button the data says it is, whether or not its arguments are valid."""
-        for prefix, kind in self._by_prefix:
-            if data == prefix or (prefix.endswith(":") and data.startswith(prefix)):
+        """The kind of button the data says it is, whether or not its arguments are valid: the
+        longest prefix that is the whole data or, ending in ":", starts it."""
+        if (kind := self._whole.get(data)) is not None:
+            return kind
+        end = data.rfind(":")
+        while end >= 0:  # the longest opening first: each ":" of the data, last to first
+            if (kind := self._opening.get(data[:end + 1])) is not None:
                 return kind
+            end = data.rfind(":", 0, end)
         return None
 
     def decode(self, data: str) -> Button | None:

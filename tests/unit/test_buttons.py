@@ -200,3 +200,20 @@ def test_no_module_but_the_codec_spells_button_data() -> None:
                 if any(text.startswith(p) for p in PREFIXES):
                     found.append(f"{path.relative_to(ROOT)}:{line}: {text!r}")
     assert found == []
+
+
+def _longest_prefix_kind(data: str) -> type[Button] | None:
+    """The claim as first written: every prefix tried, longest first."""
+    by_prefix = sorted(((p, k) for k in buttons.KINDS for p in k.PREFIXES), key=lambda pk: -len(pk[0]))
+    return next((kind for prefix, kind in by_prefix
+                 if data == prefix or (prefix.endswith(":") and data.startswith(prefix))), None)
+
+
+def test_the_claimed_kind_is_the_longest_prefix_for_any_data() -> None:
+    prefixes = [p for k in buttons.KINDS for p in k.PREFIXES]
+    tails = ["", "x", "1", ":", "1:2", "ack:1", ":x:", "长", "\n"]
+    samples = {f"{p}{t}" for p in prefixes for t in tails} | {p[:-1] for p in prefixes} | {
+        f"{a}{b}" for a in prefixes for b in prefixes}
+    differing = [data for data in sorted(samples) if claimed_kind(data) is not _longest_prefix_kind(data)]
+    assert len(samples) > 1000
+    assert differing == []

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -44,7 +43,7 @@ class Job:
     message: WeChatMessage
     slot: Slot = Slot.OPEN
     text: str | None = None
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None  # the handling; done once it is committed (or failed)
 
 
 class WeChatIntake:
@@ -84,20 +83,20 @@ class WeChatIntake:
 
     def _start(self, platform_id: str, job: Job) -> Job:
         self._jobs[platform_id] = job
-        task = asyncio.create_task(self._run(platform_id, job), name=f"wechat-{job.inbox_id}")
+        job.task = task = asyncio.create_task(self._run(platform_id, job), name=f"wechat-{job.inbox_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
     async def _answer(self, job: Job, seconds: float) -> str | None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(job.finished.wait()), timeout=max(seconds, 0.0))
+        # asyncio.wait leaves the handling running when the time is up (no shield, no extra task).
+        assert job.task is not None
+        await asyncio.wait((job.task,), timeout=max(seconds, 0.0))
         if job.slot is Slot.OPEN:
             job.slot = Slot.ABANDONED
             return self.texts.t("wechat_pushed_later")
         if job.slot is Slot.CLAIMED:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(job.finished.wait()), timeout=CLAIMED_GRACE)
+            await asyncio.wait((job.task,), timeout=CLAIMED_GRACE)
             if job.slot is Slot.CLAIMED:
                 job.slot = Slot.LATE
                 return None
@@ -107,7 +106,6 @@ class WeChatIntake:
         try:
             await self._handle(job)
         finally:
-            job.finished.set()
             self._jobs.pop(platform_id, None)
 
     async def _handle(self, job: Job) -> None:
@@ -196,7 +194,8 @@ class WeChatIntake:
                 await self.engine.park(item.id, f"parse: {type(exc).__name__}")
                 continue
             job = self._start(item.platform_id, Job(item.id, message, slot=Slot.ABANDONED))
-            await job.finished.wait()
+            assert job.task is not None
+            await asyncio.wait((job.task,))
             started += 1
         return started
 
