@@ -22,7 +22,7 @@ from bot.bootstrap import build_services, open_storage
 from bot.config import Config
 from handlers.escalation import horizons, sweep_deadlines
 from handlers.stats import category_hours
-from storage import deadlines, periods, stats, tickets
+from storage import deadlines, periods, rate_reads, stats, tickets
 from storage.clock import FakeClock
 from storage.db import Database, fetch_one
 
@@ -180,13 +180,17 @@ async def run_all(db: Database, config: Config, now: datetime, residents: int, r
     month = last_full_month(now, tz)
     biggest = max(config.communities, key=lambda c: sum(g.community == c.id for g in config.grids)).id
     scope = stats.Scope(community_id=biggest)
+    # What /stats, the digest and exports read (storage/rate_reads.py: the stored judgement).
     results.append(await measure(
         db, f"三率 community {biggest} {month.start:%Y-%m}", 100,
-        [lambda conn: stats.rates(conn, month, scope, hours, now=now)] * reps))
+        [lambda conn: rate_reads.rates(conn, month, scope, hours, now=now)] * reps))
     year = last_full_year(now, tz)
     results.append(await measure(
         db, f"三率 subdistrict {year.start:%Y}", 1000,
-        [lambda conn: stats.rates(conn, year, stats.SUBDISTRICT, hours, now=now)] * max(3, reps // 2)))
+        [lambda conn: rate_reads.rates(conn, year, stats.SUBDISTRICT, hours, now=now)] * max(3, reps // 2)))
+    results.append(await measure(
+        db, f"  for comparison, every ticket judged again (stats.rates, before stop 13): subdistrict {year.start:%Y}",
+        1000, [lambda conn: stats.rates(conn, year, stats.SUBDISTRICT, hours, now=now)] * max(3, reps // 2)))
     return results
 
 

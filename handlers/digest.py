@@ -20,7 +20,7 @@ from handlers.stats import (
     rates_lines,
 )
 from handlers.types import Notification, Reply
-from storage import outbox, periods, state, stats
+from storage import outbox, periods, rate_reads, state, stats
 from storage.accounts import people_with_role
 from storage.clock import parse_stamp, stamp
 from storage.engine import Connection
@@ -89,15 +89,15 @@ async def digest_text(conn: Connection, services: Services, now: datetime) -> st
     """Last week's (Monday–Sunday local) rates, the overdue tickets now, the grids to watch."""
     t, hours = services.texts.t, category_hours(services.config)
     week = periods.previous_week(now, services.timezone)
-    overall = await stats.rates(conn, week, SUBDISTRICT, hours, now=now)
+    overall = await rate_reads.rates(conn, week, SUBDISTRICT, hours, now=now)
     overdue = await stats.overdue_tickets(conn, now, SUBDISTRICT)
     lines = [t("digest_title", name=services.config.subdistrict.name, period=period_text(services, week)),
              t("digest_subdistrict"), *rates_lines(services, overall), t("stats_by_community")]
-    lines += community_rows(services, await stats.community_breakdown(conn, week, SUBDISTRICT, hours, now=now))
+    lines += community_rows(services, await rate_reads.community_breakdown(conn, week, SUBDISTRICT, hours, now=now))
     lines.append("")
     lines += _overdue_lines(services, overdue, now)
     lines.append("")
-    lines += _attention_lines(services, await stats.grid_breakdown(conn, week, SUBDISTRICT, hours, now=now),
+    lines += _attention_lines(services, await rate_reads.grid_breakdown(conn, week, SUBDISTRICT, hours, now=now),
                                 overdue)
     problems = await outbox.delivery_problems(conn, week.start)
     if any(problems.values()):

@@ -30,7 +30,7 @@ from handlers.stats_args import (  # noqa: F401 (parse_* and typed_arguments: im
     parse_scope,
     typed_arguments,
 )
-from storage import stats
+from storage import rate_reads, stats
 from storage.accounts import PersonRow
 from storage.engine import Connection
 from storage.stats import (
@@ -168,15 +168,15 @@ async def stats_text(
     as_of = t("stats_as_of", at=local_time(now, services.timezone)) if period.contains(now) else ""
     lines = [t("stats_title", scope=scope_text(services, scope), period=period_text(services, period),
                as_of=as_of)]
-    lines += rates_lines(services, await stats.rates(conn, period, scope, hours, now=now))
+    lines += rates_lines(services, await rate_reads.rates(conn, period, scope, hours, now=now))
     lines.append(t("stats_overdue_now", count=len(await stats.overdue_tickets(conn, now, scope))))
     if scope.grid_id is None and scope.community_id is None:
         lines.append(t("stats_by_community"))
-        lines += community_rows(services, await stats.community_breakdown(conn, period, scope, hours, now=now))
+        lines += community_rows(services, await rate_reads.community_breakdown(conn, period, scope, hours, now=now))
     elif scope.grid_id is None and scope.community_id is not None:
         lines.append(t("stats_by_grid"))
         lines += _grid_rows(services, scope.community_id,
-                            await stats.grid_breakdown(conn, period, scope, hours, now=now))
+                            await rate_reads.grid_breakdown(conn, period, scope, hours, now=now))
     return "\n".join(lines)
 
 

@@ -114,6 +114,12 @@ async def grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cate
     return (await monthly_grid_rates(conn, [period], scope, hours, now=now))[0]
 
 
+async def community_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
+                          now: datetime) -> dict[str, Rates]:
+    """stats.community_breakdown's counts of one period, from the stored judgement (folded first)."""
+    return await _grid_rates(conn, period, scope, hours, now=now, by_month=False, by=Key.COMMUNITY)
+
+
 async def monthly_grid_rates(conn: Connection, months: list[Period], scope: Scope, hours: CategoryHours, *,
                              now: datetime) -> list[dict[str, Rates]]:
     """grid_rates of each of `months`: one read over all of them grouped by (month, grid) when
@@ -134,32 +140,40 @@ def _merge(stored: dict[str, Rates], legacy: dict[str, Rates]) -> dict[str, Rate
     return merged
 
 
+class Key(StrEnum):
+    """What the counts are grouped by: the ticket's current grid or community (its column)."""
+
+    GRID = "grid_id"
+    COMMUNITY = "community_id"
+
+
 async def _legacy_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
-                        now: datetime) -> dict[str, Rates]:
-    """The LEGACY tickets of the period judged by stats.py's query, per grid."""
+                        now: datetime, by: Key = Key.GRID) -> dict[str, Rates]:
+    """The LEGACY tickets of the period judged by stats.py's query, per grid (or community)."""
     spans, legacy_area, params = judged_params(hours, scope, period, now)
     return {str(r[0]): Rates(*(int(v or 0) for v in r[1:]))
-            for r in await fetch_all(conn, _rates_sql(spans, LEGACY + legacy_area, "t.grid_id"), params)}
+            for r in await fetch_all(conn, _rates_sql(spans, LEGACY + legacy_area, f"t.{Key(by).value}"), params)}
 
 
 async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: CategoryHours, *,
-                      now: datetime, by_month: bool) -> dict:
-    """Per grid (by_month: per month key, then grid) from the stored judgement; without by_month
-    the LEGACY tickets are added in."""
+                      now: datetime, by_month: bool, by: Key = Key.GRID) -> dict:
+    """Per grid or community (by_month: per month key, then grid) from the stored judgement;
+    without by_month the LEGACY tickets are added in."""
     where, values = _where(period, scope)
     month = "m.month" if by_month else "0"
+    column = f"m.{Key(by).value}"  # only an enum's value is formatted in
     counts: dict[tuple[int, str], list[int]] = {}
     for key, grid, flags, n in await fetch_all(
-            conn, f"SELECT {month}, m.grid_id, m.flags, COUNT(*) FROM ticket_rate_marks AS m"
-                  f" WHERE {where} GROUP BY {'m.month, ' if by_month else ''}m.grid_id, m.flags", values):
+            conn, f"SELECT {month}, {column}, m.flags, COUNT(*) FROM ticket_rate_marks AS m"
+                  f" WHERE {where} GROUP BY {'m.month, ' if by_month else ''}{column}, m.flags", values):
         _add(counts, (int(key), str(grid)), int(flags), int(n))
     # Not yet acknowledged / 办结: in 响应率 / 办结率 once now is past the deadline (at it, it waits).
     now_us = micros(now)
-    waiting = (f"SELECT {month}, m.grid_id, SUM(CASE WHEN m.resolve_wait_us >= ? THEN 1 ELSE 0 END),"
+    waiting = (f"SELECT {month}, {column}, SUM(CASE WHEN m.resolve_wait_us >= ? THEN 1 ELSE 0 END),"
                " SUM(CASE WHEN m.ack_wait_us < ? THEN 1 ELSE 0 END), SUM(CASE WHEN m.resolve_wait_us < ? THEN 1 ELSE 0 END)"
                f" FROM ticket_rate_marks AS m WHERE {where}"
                f" AND (m.ack_wait_us IS NOT NULL OR m.resolve_wait_us IS NOT NULL)"
-               f" GROUP BY {'m.month, ' if by_month else ''}m.grid_id")
+               f" GROUP BY {'m.month, ' if by_month else ''}{column}")
     for key, grid, pending, ack_ended, resolve_ended in await fetch_all(conn, waiting, [now_us, now_us, now_us, *values]):
         row = counts.setdefault((int(key), str(grid)), [0] * len(_FIELDS))
         row[_AT["pending"]] += int(pending or 0)
@@ -171,7 +185,7 @@ async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cat
             months.setdefault(key, {})[grid] = Rates(*row)
         return months
     return _merge({grid: Rates(*row) for (_, grid), row in counts.items()},
-                  await _legacy_rates(conn, period, scope, hours, now=now))
+                  await _legacy_rates(conn, period, scope, hours, now=now, by=by))
 
 
 SECOND = 1_000_000  # µs: the durations are read whole seconds first, the few needed exactly after
@@ -289,5 +303,5 @@ def reason(row: tuple[int, str, str]) -> UnsatisfiedReason:
 
 
 __all__ = ["Reasons", "WorkDue", "grid_rates", "legacy_times", "monthly_grid_rates", "reason", "refresh_facts",
-           "Span", "span_seconds", "spans_within", "total", "unsatisfied_reasons",
+           "Key", "Span", "community_rates", "span_seconds", "spans_within", "total", "unsatisfied_reasons",
            "work_due", "write_work"]

@@ -24,7 +24,7 @@ from bot.web.views import level_name, quoted, when
 from handlers.domain.model import Role
 from handlers.formatting import mask_phone
 from handlers.stats import category_hours, percent
-from storage import stats
+from storage import rate_reads
 from storage.engine import Connection
 from storage.periods import Period
 from storage.staff_board import DUE_STATES
@@ -120,14 +120,14 @@ class RatesRow:
 
 async def rates_table(conn: Connection, request: web.Request, period: Period, scope: Scope) -> list[RatesRow]:
     """The 三率 of `scope` over `period`, then per community and per grid inside it (every
-    configured one, an empty one with zeros), as they stand now: storage/stats.py's functions,
-    the one source `/stats`, `fengshan-bot stats` and the dashboard read too."""
+    configured one, an empty one with zeros), as they stand now: storage/rate_reads.py, the
+    stored judgement `/stats`, `fengshan-bot stats` and the dashboard read too."""
     bot_app = request.app[WORKPLACE].app
     services, now = bot_app.services, bot_app.clock.now()
     config, hours = services.config, category_hours(services.config)
-    total = await stats.rates(conn, period, scope, hours, now=now)
-    per_community = {g.key: g.rates for g in await stats.community_breakdown(conn, period, scope, hours, now=now)}
-    per_grid = {g.key: g.rates for g in await stats.grid_breakdown(conn, period, scope, hours, now=now)}
+    total = await rate_reads.rates(conn, period, scope, hours, now=now)
+    per_community = {g.key: g.rates for g in await rate_reads.community_breakdown(conn, period, scope, hours, now=now)}
+    per_grid = {g.key: g.rates for g in await rate_reads.grid_breakdown(conn, period, scope, hours, now=now)}
     if scope.grid_id is not None:
         grid = config.grid(scope.grid_id)
         community = config.community(grid.community) if grid else None

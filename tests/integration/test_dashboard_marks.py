@@ -6,7 +6,8 @@ not recorded, a retired category, working-time categories, across month boundari
 figure of `build_dashboard` equals the old build's (kept below as the reference: stats.rates per
 period and month, stats.grid_breakdown, stats_detail.ticket_times with durations.elapsed,
 stats_detail.unsatisfied_reasons), for each scope and several periods, at two moments, after
-more events on the same tickets, and from the migration's back-fill; both engines."""
+more events on the same tickets, and from the migration's back-fill; both engines. So do the
+counts, per grid and per community, that /stats, the digest and exports read (storage/rate_reads.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from handlers.dashboard import (
 )
 from handlers.domain.durations import elapsed
 from handlers.stats import category_hours
-from storage import periods, stats, stats_detail
+from storage import periods, rate_reads, stats, stats_detail
 from storage.clock import parse_stamp, stamp
 from storage.db import _split_statements, bundled_migrations
 from storage.engine import Engine
@@ -99,7 +100,13 @@ async def _compare(app: App, config: Config) -> int:
             async with app.db.transaction() as conn:
                 shown = await build_dashboard(conn, app.services, now, scope, period, 5)
                 expected = await reference(conn, app, now, scope, period, 5)
+                hours = category_hours(config)
+                read = [await f(conn, period, scope, hours, now=now) for f in (
+                    rate_reads.rates, rate_reads.grid_breakdown, rate_reads.community_breakdown)]
+                judged = [await f(conn, period, scope, hours, now=now) for f in (
+                    stats.rates, stats.grid_breakdown, stats.community_breakdown)]
             assert shown == expected, (scope, period, now)
+            assert read == judged, (scope, period, now)  # what /stats, the digest and exports show
             counted += shown.rates.tickets + shown.resolution.count + shown.reasons_total
     return counted
 
