@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from bot.settings import Settings, wechat_enabled
 from bot.supervisor import ConfigurationError, Loop, Sleep, Supervisor
 from bot.web import mount_workplace
 from bot.web.app import end_stale_sessions
+from handlers.dashboard import write_work_at_start
 from storage import groups
 from storage.db import Database
 from storage.engine import Engine as StorageEngine
@@ -229,6 +231,7 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
         # The staff workplace (/staff/) is always served; the server is started for it too.
         mount_workplace(server, app, media=plan.media)
         await end_stale_sessions(app)
+        await _dashboard_ready(app)
         await start_http(server, required=plan.needs_http or server.settings.health)
         for step in plan.after_start:
             await step()
@@ -243,6 +246,16 @@ async def run_channels(app: App, settings: Settings, stop: asyncio.Event,
             with contextlib.suppress(Exception):
                 await close()
         await session.close()
+
+
+async def _dashboard_ready(app: App) -> None:
+    """The 三率 dashboard's stored durations brought up to date before anything is served (once
+    after an upgrade that is seconds of work, which would otherwise hold up a request)."""
+    started = time.monotonic()
+    async with app.db.transaction() as conn:
+        written = await write_work_at_start(conn, app.config)
+    if written:
+        log.info("三率: office-hours durations written for %d tickets in %.1f s", written, time.monotonic() - started)
 
 
 async def start_http(server: HttpServer, *, required: bool) -> bool:

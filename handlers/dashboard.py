@@ -106,10 +106,19 @@ def _whole_months(period: Period, months: list[Period]) -> list[int] | None:
     return None
 
 
-async def _write_work(conn: Connection, config: Config) -> None:
+async def write_work_at_start(conn: Connection, config: Config) -> int:
+    """At start, before anything is served: the fold, and the office-hours durations it leaves to
+    write. After an upgrade (migration 0030) or a change of office hours that is every row of the
+    working-time categories, seconds at a million tickets: paid here once rather than by the first
+    dashboard request. Returns the rows written."""
+    await stats_marks.refresh_facts(conn)
+    return await _write_work(conn, config)
+
+
+async def _write_work(conn: Connection, config: Config) -> int:
     """Durations in office hours for the working-time categories' rows the fold changed (storage
     cannot count working time: the calendar is config's; another calendar, or a category that
-    starts or stops counting office hours, writes all their rows again)."""
+    starts or stops counting office hours, writes all their rows again). Returns the rows written."""
     working = frozenset(c.id for c in config.categories if c.working_hours)
     calendar = repr((config.working_time, config.subdistrict.timezone))
     categories = {c.id: c for c in config.categories}
@@ -121,6 +130,7 @@ async def _write_work(conn: Connection, config: Config) -> None:
                 if row.done_at else None)
                for row in await stats_marks.work_due(conn, calendar, working)]
     await stats_marks.write_work(conn, written)
+    return len(written)
 
 
 async def _durations(conn: Connection, period: Period, scope: Scope, column: stats_marks.Span, extra: list[int]) -> Durations:
