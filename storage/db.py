@@ -4,6 +4,7 @@ PostgreSQL (storage/pg.py); numbered migrations, one file per engine for each.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -202,7 +203,7 @@ class Database:
         `exclusive=False` (PostgreSQL): without the database-wide write lock, for statements that
         lock the rows they touch (outbox claims, leases); on SQLite every write is exclusive."""
         async with self._lock:
-            await self._conn.execute(self._begin if exclusive else self._begin_rows)
+            await self._open(self._begin if exclusive else self._begin_rows)
             try:
                 yield self._conn
             except BaseException:
@@ -214,11 +215,24 @@ class Database:
     async def read(self) -> AsyncIterator[Connection]:
         """A consistent read; also serialised so it never sees another task's open write."""
         async with self._lock:
-            await self._conn.execute(self._begin_read)
+            await self._open(self._begin_read)
             try:
                 yield self._conn
             finally:
                 await self._conn.execute("COMMIT")
+
+    async def _open(self, begin: str) -> None:
+        """BEGIN. A caller cancelled while it waits has its BEGIN run all the same (the database
+        thread takes statements in order), which would leave the one connection inside a
+        transaction every later BEGIN fails on: so it is rolled back before the lock is let go."""
+        try:
+            await self._conn.execute(begin)
+        except BaseException:
+            # Whatever the clean-up meets (no transaction if the BEGIN itself failed), the caller
+            # gets the first error: that is what happened.
+            with contextlib.suppress(Exception):
+                await self._conn.execute("ROLLBACK")
+            raise
 
     async def close(self) -> None:
         await self._conn.close()

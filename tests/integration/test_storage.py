@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -271,3 +272,31 @@ async def test_redeem_invite_needs_an_active_person(app: App, clock: FakeClock, 
         await conn.execute("UPDATE people SET active = 1 WHERE id = 'g01-leader'")
         assert await accounts.redeem_invite(conn, code, "console", "resident-1", clock.now()) == "g01-leader"
     assert (await account(app, "console", "resident-1")).person_id == "g01-leader"
+
+
+@pytest.mark.sqlite_only  # the database thread is kept busy through aiosqlite itself
+async def test_a_transaction_cancelled_while_it_waits_for_its_begin_leaves_none_open(db: Database) -> None:
+    # A long statement straight on the connection keeps aiosqlite's thread busy, so the
+    # transaction's BEGIN waits behind it and the task is cancelled right there.
+    busy = asyncio.create_task(db._conn.execute_fetchall(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT COUNT(*) FROM c"))
+    entered = asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            entered.set()
+            await conn.execute("INSERT INTO channel_state (key, value) VALUES ('cancelled', '1')")
+
+    waiting = asyncio.create_task(write())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await busy
+    assert not entered.is_set()
+    async with db.transaction() as conn:  # before: "cannot start a transaction within a transaction"
+        await conn.execute("INSERT INTO channel_state (key, value) VALUES ('after', '1')")
+    async with db.read() as conn:
+        assert [tuple(r) for r in await conn.execute_fetchall(
+            "SELECT key, value FROM channel_state WHERE key IN ('cancelled', 'after')")] == [("after", "1")]
