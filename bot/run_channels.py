@@ -252,8 +252,12 @@ async def _dashboard_ready(app: App) -> None:
     """The 三率 dashboard's stored durations brought up to date before anything is served (once
     after an upgrade that is seconds of work, which would otherwise hold up a request)."""
     started = time.monotonic()
-    async with app.db.transaction() as conn:
-        written = await write_work_at_start(conn, app.config)
+    try:
+        async with app.db.transaction() as conn:
+            written = await write_work_at_start(conn, app.config)
+    except Exception:  # the chat must not wait on a dashboard: its first request tries again
+        log.exception("三率: office-hours durations not written at start; the dashboard writes them when opened")
+        return
     if written:
         log.info("三率: office-hours durations written for %d tickets in %.1f s", written, time.monotonic() - started)
 

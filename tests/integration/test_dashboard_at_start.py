@@ -8,6 +8,8 @@ import asyncio
 import random
 from datetime import timedelta
 
+import pytest
+
 from bot.app import App
 from bot.config import Config
 from bot.config_channels import HttpSettings
@@ -56,3 +58,29 @@ async def test_office_hours_durations_are_written_before_anything_is_served(app:
     assert len(rows) > 10
     assert [r[3] for r in rows] == expected  # office hours, as the dashboard ranks them
     assert expected != clock_time  # (what the fold alone would have left there)
+
+
+@pytest.mark.sqlite_only  # a TEMP trigger on the bot's one connection stands in for a failing database
+async def test_a_failure_there_is_logged_and_the_bot_serves_anyway(
+    app: App, config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with app.db.transaction() as conn:
+        await _random_log(conn, config, random.Random(6), 40)
+        await conn.execute("DELETE FROM channel_state WHERE key = ?", (WORK_KEY,))
+        await conn.execute("CREATE TEMP TRIGGER marks_fail BEFORE UPDATE ON ticket_rate_marks"
+                           " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    server = HttpServer(HttpSettings(host="127.0.0.1", port=0, health=True))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_channels(app, Settings(), stop, http=server))
+    try:
+        for _ in range(500):
+            if server.port or task.done():
+                break
+            await asyncio.sleep(0.02)
+        assert server.port and not task.done()  # serving: the chat does not wait on the dashboard
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert "office-hours durations not written at start" in caplog.text
+    async with app.db.read() as conn:
+        assert (await conn.execute_fetchall("SELECT value FROM channel_state WHERE key = ?", (WORK_KEY,))) == []
