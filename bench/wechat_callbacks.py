@@ -1,6 +1,6 @@
 """WeChat callbacks under concurrency: 50 followers filing reports through the real bot, safe mode.
 
-    PYTHONPATH=. .venv/bin/python -m bench.wechat_callbacks [--quick] [--clients 50] [--reports 4]
+    PYTHONPATH=. .venv/bin/python -m bench.wechat_callbacks [--quick] [--clients 50] [--reports 4] [--rounds 3]
 
 Runs `python -m bot run` in its own process against the fake WeChat API in another process
 (bench/fake_wechat_server.py). Each client is a different follower: follow, then per report tap
@@ -154,7 +154,24 @@ async def bare_phase(work: Path, followers: list[Follower]) -> Phase:
         await process.__aexit__(None, None, None)
 
 
-async def main(clients: int, reports: int) -> bool:
+@dataclass(frozen=True)
+class Round:
+    """One bot run and its bare baseline: req/s and p99 (ms) of each, and whether all was correct."""
+
+    rps: float
+    p50: float
+    p99: float
+    bare_rps: float
+    bare_p50: float
+    bare_p99: float
+    correct: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.rps / self.bare_rps
+
+
+async def one_round(clients: int, reports: int) -> Round:
     work = Path(tempfile.mkdtemp(prefix="bench-wechat-"))
     fake_argv = [sys.executable, "-m", "bench.fake_wechat_server", "--port", str(free_port()),
                  "--app-id", APP_ID, "--app-secret", APP_SECRET]
@@ -179,19 +196,31 @@ async def main(clients: int, reports: int) -> bool:
           f"max {max(bare.stats.latencies) * 1000:6.1f} ms; {bare.load()}")
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-    print(f"deadline fallback replies (「正在处理，稍后把结果发给您。」): {bot.stats.deadline_replies}")
-    ratio = rps / bare_rps
+    print(f"deadline fallback replies (「正在处理，稍后把结果发给您。」): {bot.stats.deadline_replies}", flush=True)
+    return Round(rps, p50, p99, bare_rps, bare_p50, bare_p99, all(check.ok for check in checks))
+
+
+async def main(clients: int, reports: int, rounds: int) -> bool:
+    """`rounds` runs, each the bot then the bare endpoint (so a slow minute of the machine hits
+    both sides of a round alike); the rows print the round of median ratio, with every round's."""
+    done = [await one_round(clients, reports) for _ in range(rounds)]
+    shown = sorted(done, key=lambda r: r.ratio)[(len(done) - 1) // 2]  # of an even count, the lower
     print()
+    if rounds > 1:
+        print("rounds (bot req/s / bare req/s = ratio, bot p99): " + "; ".join(
+            f"{r.rps:.0f} / {r.bare_rps:.0f} = {r.ratio:.2f}, {r.p99:.0f} ms" for r in done))
+        print()
     print("| benchmark | measured | baseline | ratio | target | ok |")
     print("|---|---|---|---|---|---|")
     print(table_row(f"wechat callbacks throughput ({clients} clients, safe mode)",
-                    f"{rps:.0f} req/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms)",
-                    f"{bare_rps:.0f} req/s bare (p50 {bare_p50:.1f} ms, p99 {bare_p99:.1f} ms)",
-                    ratio, f"≥ {THROUGHPUT_TARGET}× bare", ratio >= THROUGHPUT_TARGET))
-    print(table_row(f"wechat callbacks p99 latency ({clients} clients)", f"{p99:.1f} ms",
-                    f"{bare_p99:.1f} ms bare", p99 / bare_p99, f"< {P99_TARGET_MS:.0f} ms", p99 < P99_TARGET_MS))
-    # The exit status says whether the run was correct; the rows say whether it was fast enough.
-    return all(check.ok for check in checks)
+                    f"{shown.rps:.0f} req/s (p50 {shown.p50:.1f} ms, p99 {shown.p99:.1f} ms)",
+                    f"{shown.bare_rps:.0f} req/s bare (p50 {shown.bare_p50:.1f} ms, p99 {shown.bare_p99:.1f} ms)",
+                    shown.ratio, f"≥ {THROUGHPUT_TARGET}× bare", shown.ratio >= THROUGHPUT_TARGET))
+    print(table_row(f"wechat callbacks p99 latency ({clients} clients)", f"{shown.p99:.1f} ms",
+                    f"{shown.bare_p99:.1f} ms bare", shown.p99 / shown.bare_p99, f"< {P99_TARGET_MS:.0f} ms",
+                    shown.p99 < P99_TARGET_MS))
+    # The exit status says whether every run was correct; the rows say whether it was fast enough.
+    return all(r.correct for r in done)
 
 
 def cli() -> None:
@@ -199,9 +228,11 @@ def cli() -> None:
     parser.add_argument("--quick", action="store_true", help="one report per follower")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--reports", type=int, default=None, help="reports per follower (default 4, quick 1)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of both sides; the rows show the median round (this machine's speed varies)")
     args = parser.parse_args()
     reports = args.reports or (1 if args.quick else 4)
-    ok = asyncio.run(main(args.clients, reports))
+    ok = asyncio.run(main(args.clients, reports, max(1, args.rounds)))
     sys.exit(0 if ok else 1)
 
 
