@@ -114,13 +114,14 @@ class Codec:
             self._whole.setdefault(prefix, kind)
             if prefix.endswith(":"):
                 self._opening.setdefault(prefix, kind)
+        self._longest = max((len(p) for p in self._opening), default=0)
 
     def claimed_kind(self, data: str) -> type[Button] | None:
         """The kind of button the data says it is, whether or not its arguments are valid: the
         longest prefix that is the whole data or, ending in ":", starts it."""
         if (kind := self._whole.get(data)) is not None:
             return kind
-        end = data.rfind(":")
+        end = data.rfind(":", 0, self._longest)  # no opening is longer: long data costs no more
         while end >= 0:  # the longest opening first: each ":" of the data, last to first
             if (kind := self._opening.get(data[:end + 1])) is not None:
                 return kind

@@ -213,7 +213,7 @@ def test_the_claimed_kind_is_the_longest_prefix_for_any_data() -> None:
     prefixes = [p for k in buttons.KINDS for p in k.PREFIXES]
     tails = ["", "x", "1", ":", "1:2", "ack:1", ":x:", "长", "\n"]
     samples = {f"{p}{t}" for p in prefixes for t in tails} | {p[:-1] for p in prefixes} | {
-        f"{a}{b}" for a in prefixes for b in prefixes}
+        f"{a}{b}" for a in prefixes for b in prefixes} | {p + "x:" * 300 for p in prefixes}
     differing = [data for data in sorted(samples) if claimed_kind(data) is not _longest_prefix_kind(data)]
     assert len(samples) > 1000
     assert differing == []
