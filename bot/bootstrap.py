@@ -84,7 +84,7 @@ def build_sender(app: App, transport: Transport, lease_db: Database | None = Non
     timing = app.lease
     return OutboxSender(app.db, app.clock, transport, wake, app.engine.crash_points, feedback,
                         texts=app.services.texts, holder=app.instance, claim_lease=timing.length,
-                        heartbeat=timing.heartbeat, lease_db=lease_db, commits=app.engine.commits)
+                        heartbeat=timing.heartbeat, lease_db=lease_db)
 
 
 # Stage 6: the scheduler, last: it writes through the engine and wakes the senders.

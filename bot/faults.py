@@ -5,7 +5,7 @@ moments loses nothing and duplicates nothing. `name@N` fires the N-th time the p
 (e.g. `sender.after_send.announcement@2`: in the middle of a fan-out).
 
 Points: `intake.after_store` (Telegram updates committed to the inbox, offset not yet confirmed),
-`engine.before_commit` (handlings, WeChat callbacks being stored and the senders' marks, not yet committed), `sender.after_send` and
+`engine.before_commit` (handlings, and WeChat callbacks being stored, not yet committed), `sender.after_send` and
 `sender.after_send.<kind>` (sent, not yet marked: the row is left 'sending' and is resent at start).
 A crash with a request on the wire and its answer not yet read needs no point of its own: the
 tests' fake Bot API holds the answer (`delay_next`) and the test kills the process.

@@ -60,8 +60,7 @@ class OutboxSender:
     def __init__(self, db: Database, clock: Clock, transport: Transport, wake: asyncio.Event,
                  crash_points: CrashPoints | None = None, feedback: DeliveryFeedback | None = None,
                  texts: Texts | None = None, holder: str = "", claim_lease: timedelta = CLAIM_LEASE,
-                 heartbeat: float = CLAIM_HEARTBEAT, lease_db: Database | None = None,
-                 commits: GroupCommit | None = None) -> None:
+                 heartbeat: float = CLAIM_HEARTBEAT, lease_db: Database | None = None) -> None:
         self.db = db
         # Claim renewals and take-backs on their own connection (Database.companion), so they
         # never wait behind deliveries' marks and handling on the main one.
@@ -82,10 +81,8 @@ class OutboxSender:
         self.transport = transport
         self.wake = wake
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        # Concurrent deliveries' small marks commit together, not one flush each; given the
-        # engine's (`commits`), they join the handlings' transactions too: each mark is then one
-        # statement in a flush that happens anyway, not a BEGIN and COMMIT of its own.
-        self._commits = commits or GroupCommit(db)
+        # Concurrent deliveries' small marks commit together, not one flush each.
+        self._commits = GroupCommit(db)
 
     async def recover(self) -> int:
         """At start: rows a crash left mid-send may have arrived or not; they are sent again
