@@ -89,7 +89,8 @@ async def digest_text(conn: Connection, services: Services, now: datetime) -> st
     """Last week's (Monday–Sunday local) rates, the overdue tickets now, the grids to watch."""
     t, hours = services.texts.t, category_hours(services.config)
     week = periods.previous_week(now, services.timezone)
-    overall = await rate_reads.rates(conn, week, SUBDISTRICT, hours, now=now)
+    grids = await rate_reads.grid_breakdown(conn, week, SUBDISTRICT, hours, now=now)
+    overall = rate_reads.total(grids)  # the grids part the subdistrict: no second read
     overdue = await stats.overdue_tickets(conn, now, SUBDISTRICT)
     lines = [t("digest_title", name=services.config.subdistrict.name, period=period_text(services, week)),
              t("digest_subdistrict"), *rates_lines(services, overall), t("stats_by_community")]
@@ -97,8 +98,7 @@ async def digest_text(conn: Connection, services: Services, now: datetime) -> st
     lines.append("")
     lines += _overdue_lines(services, overdue, now)
     lines.append("")
-    lines += _attention_lines(services, await rate_reads.grid_breakdown(conn, week, SUBDISTRICT, hours, now=now),
-                                overdue)
+    lines += _attention_lines(services, grids, overdue)
     problems = await outbox.delivery_problems(conn, week.start)
     if any(problems.values()):
         # Messages that may not have arrived or may have arrived twice, and messages the bot

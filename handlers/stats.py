@@ -168,15 +168,22 @@ async def stats_text(
     as_of = t("stats_as_of", at=local_time(now, services.timezone)) if period.contains(now) else ""
     lines = [t("stats_title", scope=scope_text(services, scope), period=period_text(services, period),
                as_of=as_of)]
-    lines += rates_lines(services, await rate_reads.rates(conn, period, scope, hours, now=now))
-    lines.append(t("stats_overdue_now", count=len(await stats.overdue_tickets(conn, now, scope))))
+    # One read: the scope's own counts are the sum of the breakdown shown under them.
+    communities = grids = None
     if scope.grid_id is None and scope.community_id is None:
+        communities = await rate_reads.community_breakdown(conn, period, scope, hours, now=now)
+    elif scope.grid_id is None:
+        grids = await rate_reads.grid_breakdown(conn, period, scope, hours, now=now)
+    parts = communities if communities is not None else grids
+    lines += rates_lines(services, rate_reads.total(parts) if parts is not None
+                         else await rate_reads.rates(conn, period, scope, hours, now=now))
+    lines.append(t("stats_overdue_now", count=len(await stats.overdue_tickets(conn, now, scope))))
+    if communities is not None:
         lines.append(t("stats_by_community"))
-        lines += community_rows(services, await rate_reads.community_breakdown(conn, period, scope, hours, now=now))
-    elif scope.grid_id is None and scope.community_id is not None:
+        lines += community_rows(services, communities)
+    elif grids is not None and scope.community_id is not None:
         lines.append(t("stats_by_grid"))
-        lines += _grid_rows(services, scope.community_id,
-                            await rate_reads.grid_breakdown(conn, period, scope, hours, now=now))
+        lines += _grid_rows(services, scope.community_id, grids)
     return "\n".join(lines)
 
 

@@ -36,6 +36,12 @@ async def community_breakdown(conn: Connection, period: Period, scope: Scope = S
     return _rows(await stats_marks.community_rates(conn, period, scope, hours or {}, now=now))
 
 
+def total(rows: list[GroupRates]) -> Rates:
+    """The scope's counts from a breakdown of it already read (grids or communities part the
+    scope's tickets), instead of reading them again."""
+    return stats_marks.total(row.rates for row in rows)
+
+
 def _rows(found: dict[str, Rates]) -> list[GroupRates]:
     # stats.py lists only keys with a ticket in the period, ordered by key.
     return [GroupRates(key, found[key]) for key in sorted(found) if found[key] != Rates()]

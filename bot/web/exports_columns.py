@@ -125,9 +125,10 @@ async def rates_table(conn: Connection, request: web.Request, period: Period, sc
     bot_app = request.app[WORKPLACE].app
     services, now = bot_app.services, bot_app.clock.now()
     config, hours = services.config, category_hours(services.config)
-    total = await rate_reads.rates(conn, period, scope, hours, now=now)
+    grids = await rate_reads.grid_breakdown(conn, period, scope, hours, now=now)
+    total = rate_reads.total(grids)  # the grids part the scope: no second read
     per_community = {g.key: g.rates for g in await rate_reads.community_breakdown(conn, period, scope, hours, now=now)}
-    per_grid = {g.key: g.rates for g in await rate_reads.grid_breakdown(conn, period, scope, hours, now=now)}
+    per_grid = {g.key: g.rates for g in grids}
     if scope.grid_id is not None:
         grid = config.grid(scope.grid_id)
         community = config.community(grid.community) if grid else None

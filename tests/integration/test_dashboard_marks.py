@@ -107,6 +107,8 @@ async def _compare(app: App, config: Config) -> int:
                     stats.rates, stats.grid_breakdown, stats.community_breakdown)]
             assert shown == expected, (scope, period, now)
             assert read == judged, (scope, period, now)  # what /stats, the digest and exports show
+            # The scope's counts as /stats, the digest and exports take them: summed from a breakdown.
+            assert rate_reads.total(read[1]) == rate_reads.total(read[2]) == judged[0], (scope, period, now)
             counted += shown.rates.tickets + shown.resolution.count + shown.reasons_total
     return counted
 
