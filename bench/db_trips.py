@@ -1,9 +1,10 @@
 """Counts the bot's round trips to aiosqlite's thread, per calling site (benchmarks only).
 
-Imported by bench/bot_counted.py, never by the bot. Every `execute`, `execute_fetchall`,
-`executemany` and `commit` of an aiosqlite connection is one hand-off to the database thread;
-each is counted under the first function outside aiosqlite and storage/db.py that asked for it
-(`record_interaction`, `mark_done`, `transaction` for BEGIN/COMMIT ...). On SIGUSR1 the process
+Imported by bench/bot_counted.py, never by the bot. Every hand-off to the database thread goes
+through an aiosqlite connection's `_execute` (its `execute`, `execute_fetchall`, a cursor's
+fetches, and storage/pipeline.py's trips carrying held writes); each is counted under the first
+function outside aiosqlite, storage/db.py and storage/pipeline.py that asked for it
+(`record_interaction`, `_run_held` for a unit's held writes, `transaction` for BEGIN/COMMIT ...). On SIGUSR1 the process
 writes its totals so far to stderr as one `DBTRIPS {json}` line, so a driver can take them
 before and after its measured phase and count the phase's trips alone.
 """
@@ -24,7 +25,7 @@ from typing import Any
 import aiosqlite
 
 _counts: Counter[str] = Counter()
-_SKIP = ("aiosqlite", "storage/db.py", "contextlib", "bench/db_trips.py")
+_SKIP = ("aiosqlite", "storage/db.py", "storage/pipeline.py", "contextlib", "bench/db_trips.py")
 
 
 def _site() -> str:
@@ -54,8 +55,7 @@ def parse(log_text: str) -> list[Counter[str]]:
 
 
 def install() -> None:
-    for name in ("execute", "execute_fetchall", "executemany", "commit"):
-        setattr(aiosqlite.Connection, name, _counted(getattr(aiosqlite.Connection, name)))
+    aiosqlite.Connection._execute = _counted(aiosqlite.Connection._execute)
     signal.signal(signal.SIGUSR1, _dump)
 
 

@@ -79,8 +79,8 @@ class Engine:
     async def _enqueue(self, conn: Connection, channel: str, chat_id: str, reply: Reply,
                        now: datetime, kind: str, ticket_id: int | None, run_id: int | None = None) -> None:
         for piece in split_reply(reply, self.splitters.get(channel)):
-            await outbox.enqueue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id,
-                                 run_id=run_id)
+            await outbox.queue(conn, channel, chat_id, piece.to_payload(), now, kind=kind, ticket_id=ticket_id,
+                               run_id=run_id)
 
     async def _write_notifications(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         await self.write_notifications(conn, outcome.notifications, now)

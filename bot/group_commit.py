@@ -3,11 +3,14 @@
 With one connection and `synchronous=FULL`, every commit waits its turn and pays a flush of its
 own; work that arrives while a transaction holds the connection joins the next one instead.
 Each unit runs in its own savepoint, so one that fails is rolled back alone and its submitter
-gets its exception; the others commit. A unit submitted as `atomic` (one statement: SQLite
-backs out a failed statement by itself) needs no savepoint: two trips to the database thread
-fewer, which is most of the cost of a small unit (an inbox store, a send's mark). On SQLite a
-unit's savepoint is not released on its own either: the COMMIT releases them all. A submitter returns only after the commit that holds its
+gets its exception; the others commit. A submitter returns only after the commit that holds its
 work, exactly as with a transaction of its own.
+
+On SQLite the trips to the database thread are most of a small unit's cost, so: a unit submitted
+as `atomic` (one statement, which SQLite backs out by itself) has no savepoint; a unit's savepoint
+is never released on its own (the COMMIT releases them all); and a unit's connection is a
+`storage.pipeline.Pipeline`, so its savepoint and the writes it holds ride with its next
+statement.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any
 
 from storage.db import Database
 from storage.engine import Connection, Engine
+from storage.pipeline import Pipeline
 
 Work = Callable[[Connection], Awaitable[Any]]
+SAVEPOINT = "SAVEPOINT unit"
 
 
 @dataclass
@@ -35,9 +40,10 @@ class _Unit:
 class GroupCommit:
     def __init__(self, db: Database, before_commit: Callable[[], None] | None = None) -> None:
         self._db = db
-        # SQLite backs out a failed statement alone; PostgreSQL aborts the whole transaction on
-        # any error, so there every unit sharing one needs its savepoint.
-        self._alone_is_atomic = db.engine is Engine.SQLITE
+        # SQLite backs out a failed statement alone and releases every savepoint at COMMIT;
+        # PostgreSQL aborts the whole transaction on any error, so there every unit sharing one
+        # needs its savepoint, released at its end.
+        self._sqlite = db.engine is Engine.SQLITE
         self._before_commit = before_commit
         self._pending: list[_Unit] = []
         self._leader = asyncio.Lock()
@@ -65,8 +71,10 @@ class GroupCommit:
             async with self._db.transaction() as conn:
                 batch, self._pending = self._pending, []
                 for unit in batch:
-                    await _run_unit(conn, unit, savepoint=len(batch) > 1, alone_is_atomic=self._alone_is_atomic,
-                                    release=not self._alone_is_atomic)
+                    if self._sqlite:  # writes held to ride with the next trip
+                        await _run_held(Pipeline(conn), unit, savepoint=len(batch) > 1)
+                    else:
+                        await _run_unit(conn, unit, savepoint=len(batch) > 1)
                 if self._before_commit is not None:
                     self._before_commit()
         except asyncio.CancelledError:
@@ -88,28 +96,47 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool, alone_is_atomic: bool,
-                    release: bool) -> None:
+async def _run_held(pipeline: Pipeline, unit: _Unit, *, savepoint: bool) -> None:
+    """A unit on SQLite: its savepoint and its held writes go out with its statements, and what
+    is still held when it ends goes out before the next unit starts. A unit that fails before
+    anything of it went out (its savepoint still held) has nothing to roll back: rolling back to
+    `unit` then would reach the previous unit's savepoint, never released on SQLite."""
+    if not savepoint or unit.atomic:
+        # Alone in its transaction (a failure rolls it all back) or one statement (backed out by
+        # SQLite itself): no savepoint.
+        try:
+            unit.result = await unit.work(pipeline)
+            await pipeline.flush()
+        except Exception as exc:
+            pipeline.drop()
+            if not savepoint:
+                raise
+            unit.error = exc
+        return
+    pipeline.hold(SAVEPOINT)
+    try:
+        unit.result = await unit.work(pipeline)
+        await pipeline.flush()
+    except Exception as exc:
+        unsent = pipeline.drop()
+        if not (unsent and unsent[0][0] == SAVEPOINT):
+            await pipeline.execute("ROLLBACK TO unit")
+        unit.error = exc
+
+
+async def _run_unit(conn: Connection, unit: _Unit, *, savepoint: bool) -> None:
+    """A unit on PostgreSQL, which aborts a whole transaction on any error: every unit sharing
+    one has its savepoint, released at its end (PostgreSQL keeps each subtransaction until
+    released, and past 64 open ones it slows down)."""
     if not savepoint:
         # Alone in its transaction: a failure rolls the whole transaction back, as before.
         unit.result = await unit.work(conn)
         return
-    if unit.atomic and alone_is_atomic:
-        try:
-            unit.result = await unit.work(conn)
-        except Exception as exc:  # its one statement was backed out by SQLite itself
-            unit.error = exc
-        return
-    await conn.execute("SAVEPOINT unit")
+    await conn.execute(SAVEPOINT)
     try:
         unit.result = await unit.work(conn)
     except Exception as exc:
-        # To the latest savepoint named `unit`: this unit's own, whatever was left unreleased.
         await conn.execute("ROLLBACK TO unit")
         unit.error = exc
     finally:
-        # On SQLite the COMMIT releases every savepoint left open, so releasing each unit's
-        # would be a trip to the database thread for nothing; PostgreSQL keeps each
-        # subtransaction until released, and past 64 open ones it slows down.
-        if release:
-            await conn.execute("RELEASE unit")
+        await conn.execute("RELEASE unit")

@@ -11,6 +11,7 @@ from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one, insert_id, optional_equals
 from storage.dialogs import Dialog
 from storage.engine import Connection, Row
+from storage.pipeline import write
 
 LAST_SEEN_STEP = timedelta(minutes=1)  # last_seen_at is kept to the minute
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
@@ -146,7 +147,8 @@ async def _seen(conn: Connection, row: Row, now: datetime) -> Account:
     # every update for a moment nobody reads to the second (issue 16).
     seen = parse_stamp(row[5]) if row[5] else None
     if seen is None or abs(now - seen) >= LAST_SEEN_STEP:
-        await conn.execute(
+        await write(
+            conn,
             "UPDATE accounts SET last_seen_at = ? WHERE channel = ? AND external_id = ?",
             (stamp(now), row[0], row[1]),
         )

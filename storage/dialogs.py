@@ -9,6 +9,7 @@ from datetime import datetime
 from storage.clock import stamp
 from storage.db import fetch_one
 from storage.engine import Connection
+from storage.pipeline import write
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ async def load_dialog(conn: Connection, channel: str, user_id: str) -> Dialog | 
 async def save_dialog(
     conn: Connection, channel: str, user_id: str, dialog: Dialog, now: datetime
 ) -> None:
-    await conn.execute(
+    await write(
+        conn,
         "INSERT INTO dialogs (channel, user_id, flow, step, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (channel, user_id) DO UPDATE SET flow = excluded.flow, step = excluded.step,"
         " data = excluded.data, updated_at = excluded.updated_at",
@@ -39,4 +41,4 @@ async def save_dialog(
 
 
 async def clear_dialog(conn: Connection, channel: str, user_id: str) -> None:
-    await conn.execute("DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, user_id))
+    await write(conn, "DELETE FROM dialogs WHERE channel = ? AND user_id = ?", (channel, user_id))

@@ -9,6 +9,7 @@ from enum import StrEnum
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
 from storage.engine import Connection
+from storage.pipeline import write
 
 MAX_ATTEMPTS = 3
 
@@ -132,7 +133,8 @@ async def park(conn: Connection, item_id: int, now: datetime, reason: str,
 
 async def _settle(conn: Connection, item_id: int, status: InboxStatus, now: datetime,
                   note: str, sender: str, payload: str | None, response: str | None = None) -> None:
-    await conn.execute(
+    await write(
+        conn,
         "UPDATE inbox SET status = ?, processed_at = ?, attempts = attempts + 1, error = ?,"
         " sender = ?, payload = COALESCE(?, payload), response = COALESCE(?, response) WHERE id = ?",
         (status.value, stamp(now), note, sender, payload, response, item_id),

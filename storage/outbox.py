@@ -10,6 +10,7 @@ from enum import StrEnum
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one, insert_id
 from storage.engine import Connection, Row
+from storage.pipeline import write
 
 
 class OutboxStatus(StrEnum):
@@ -51,6 +52,10 @@ def _row(row: Row) -> OutboxRow:
     )
 
 
+_INSERT = ("INSERT INTO outbox (channel, chat_id, kind, ticket_id, run_id, payload, next_attempt_at, created_at)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 async def enqueue(
     conn: Connection,
     channel: str,
@@ -62,14 +67,21 @@ async def enqueue(
     ticket_id: int | None = None,
     run_id: int | None = None,
 ) -> int:
-    made = await insert_id(
-        conn,
-        "INSERT INTO outbox (channel, chat_id, kind, ticket_id, run_id, payload, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (channel, chat_id, kind, ticket_id, run_id, json.dumps(payload, ensure_ascii=False), stamp(now),
-         stamp(now)),
-    )
+    made = await insert_id(conn, _INSERT + " RETURNING id",
+                           _values(channel, chat_id, payload, now, kind, ticket_id, run_id))
     return int(made or 0)
+
+
+async def queue(conn: Connection, channel: str, chat_id: str, payload: dict, now: datetime, *,
+                kind: str = "reply", ticket_id: int | None = None, run_id: int | None = None) -> None:
+    """`enqueue` where nobody needs the row's id: in a handling it rides with the next trip."""
+    await write(conn, _INSERT, _values(channel, chat_id, payload, now, kind, ticket_id, run_id))
+
+
+def _values(channel: str, chat_id: str, payload: dict, now: datetime, kind: str, ticket_id: int | None,
+            run_id: int | None) -> tuple[object, ...]:
+    return (channel, chat_id, kind, ticket_id, run_id, json.dumps(payload, ensure_ascii=False), stamp(now),
+            stamp(now))
 
 
 async def claim_due(

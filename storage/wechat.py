@@ -10,6 +10,7 @@ from enum import StrEnum
 from storage.clock import parse_stamp, stamp
 from storage.db import fetch_all, fetch_one, insert_id
 from storage.engine import Connection
+from storage.pipeline import write
 
 # WeChat's customer-service rules: after a message, 5 pushes within 48 h; after a menu tap,
 # 3 pushes within a minute.
@@ -103,7 +104,8 @@ async def save_choices(conn: Connection, openid: str, options: list[tuple[str, s
     """The numbered list just shown; the next "1", "2" ... refer to it."""
     if not options:
         return
-    await conn.execute(
+    await write(
+        conn,
         "INSERT INTO wechat_choices (openid, options, shown_at) VALUES (?, ?, ?)"
         " ON CONFLICT (openid) DO UPDATE SET options = excluded.options, shown_at = excluded.shown_at",
         (openid, json.dumps(options, ensure_ascii=False), stamp(now)),

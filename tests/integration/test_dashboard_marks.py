@@ -15,6 +15,8 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
+
 from bot.app import App
 from bot.config import Config
 from handlers.dashboard import (
@@ -129,6 +131,9 @@ async def _marks(app: App) -> list[tuple]:
     return [tuple(r) for r in rows] + [("u", *r) for r in unsatisfied]
 
 
+# 18 cases × 4 moments × 4 stages, each judged both ways: 45–60 s on PostgreSQL on 2 cores, too
+# near the suite's 60 s for a test that is only slow.
+@pytest.mark.timeout(180)
 async def test_stored_judgement_gives_the_same_dashboard(app: App, config: Config) -> None:
     rng = random.Random(16)
     async with app.db.transaction() as conn:

@@ -1,0 +1,119 @@
+"""Writes nobody reads the outcome of, sent with the next statement: several, one trip.
+
+On SQLite every statement is a trip to aiosqlite's thread and back, and in a busy process each
+trip waits a turn of the event loop (README, "Speed"): a handling's last writes (its dialog, its
+numbered list, its inbox item's done-mark) cost more in trips than in SQL. Inside the engine's
+group commit (bot/group_commit.py) a unit's connection is a `Pipeline`: `write()` holds such a
+statement, and the next statement that needs an answer, or the unit's end, takes every held one
+along, in order, in the same trip. Order and the transaction are unchanged: the same statements
+run on the same connection in the same sequence, only fewer hand-offs carry them.
+
+A held write that fails fails the trip that carries it, as `HeldWriteFailed`, never as the
+database error a later statement's caller may be catching for itself (a duplicate it expects):
+the unit fails, and is rolled back, as it would have been.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from storage.engine import Connection, Cursor, Row
+
+Held = tuple[str, tuple[Any, ...]]
+
+
+class HeldWriteFailed(Exception):
+    """A held write failed when the next trip carried it (its database error is the cause)."""
+
+
+async def write(conn: Connection, sql: str, params: Iterable[Any] = ()) -> None:
+    """A write whose outcome (rows changed, an id) nobody reads: held on a `Pipeline`, executed
+    at once on any other connection (PostgreSQL, a transaction of its own)."""
+    if isinstance(conn, Pipeline):
+        conn.hold(sql, params)
+    else:
+        await conn.execute(sql, tuple(params))
+
+
+class _Carried:
+    """`await` it for the cursor, or `async with` it (closed at the end), as aiosqlite's own."""
+
+    def __init__(self, pipeline: Pipeline, sql: str, params: tuple[Any, ...]) -> None:
+        self._sent = pipeline._carry(sql, params)
+        self._cursor: aiosqlite.Cursor | None = None
+
+    def __await__(self) -> Generator[Any, None, aiosqlite.Cursor]:
+        return self._sent.__await__()
+
+    async def __aenter__(self) -> aiosqlite.Cursor:
+        self._cursor = await self._sent
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()
+
+
+class Pipeline:
+    """An aiosqlite connection that holds writes until the next statement (the `Connection`
+    protocol, so repositories take it as they take the connection itself)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._held: list[Held] = []
+
+    def hold(self, sql: str, params: Iterable[Any] = ()) -> None:
+        self._held.append((sql, tuple(params)))
+
+    def drop(self) -> list[Held]:
+        """Forget what is held (the unit failed before it went out); what it was."""
+        held, self._held = self._held, []
+        return held
+
+    async def flush(self) -> None:
+        """Send what is held now, in one trip."""
+        if self._held:
+            await self._carry(None, ())
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Any:
+        params = tuple(parameters or ())
+        if not self._held:
+            return self._conn.execute(sql, params)
+        return _Carried(self, sql, params)
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Iterable[Row]:
+        params = tuple(parameters or ())
+        if not self._held:
+            return await self._conn.execute_fetchall(sql, params)
+        return await self._conn._execute(_run, self._conn, self.drop(), sql, params, fetch=True)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> Cursor:
+        await self.flush()
+        return await self._conn.executemany(sql, parameters)
+
+    async def _carry(self, sql: str | None, params: tuple[Any, ...]) -> aiosqlite.Cursor:
+        held = self.drop()
+        # aiosqlite runs a function in its thread with `_execute`: the one way to send several
+        # statements in one hand-off (its public calls send one each). Pinned in pyproject.toml.
+        raw = await self._conn._execute(_run, self._conn, held, sql, params)
+        return aiosqlite.Cursor(self._conn, raw)
+
+
+def _run(conn: aiosqlite.Connection, held: Sequence[Held], sql: str | None, params: tuple[Any, ...],
+         fetch: bool = False) -> Any:
+    """In aiosqlite's thread: the held writes in order, then the statement (if any); its cursor,
+    or (`fetch`) its rows, read in the same hand-off."""
+    raw = conn._conn
+    for held_sql, held_params in held:
+        try:
+            raw.execute(held_sql, held_params)
+        except sqlite3.Error as exc:
+            raise HeldWriteFailed(f"held write failed: {held_sql[:60]}") from exc
+    if sql is None:
+        return raw.cursor()
+    cursor = raw.execute(sql, params)
+    return cursor.fetchall() if fetch else cursor

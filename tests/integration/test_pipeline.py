@@ -1,0 +1,103 @@
+"""Held writes (storage/pipeline.py) inside the group commit: what a unit stores, and what a
+failing unit leaves of the others, on both engines (PostgreSQL runs `write` at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from bot.group_commit import GroupCommit
+from storage.db import Database, fetch_all
+from storage.engine import Connection, Engine, integrity_errors
+from storage.pipeline import HeldWriteFailed, write
+
+Work = Callable[[Connection], Awaitable[Any]]
+
+
+@pytest.fixture
+async def db(db: Database) -> Database:
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE marks (value INTEGER NOT NULL UNIQUE)")
+    return db
+
+
+async def marks(db: Database) -> list[int]:
+    async with db.read() as conn:
+        return sorted(row[0] for row in await fetch_all(conn, "SELECT value FROM marks"))
+
+
+async def together(db: Database, group: GroupCommit, works: list[Work]) -> list[Any]:
+    """Run the units in one shared transaction (the connection is held while they queue up)."""
+    async with db.transaction():
+        tasks = [asyncio.create_task(group.run(work)) for work in works]
+        await asyncio.sleep(0.02)
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def held(value: int | None, fail: bool = False) -> Work:
+    async def work(conn: Connection) -> str:
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (value,))
+        if fail:
+            raise ValueError(f"unit {value} failed")
+        return f"stored {value}"
+    return work
+
+
+async def test_a_unit_failing_before_anything_of_it_went_out_leaves_the_unit_before_it(db: Database) -> None:
+    """The failing unit's savepoint and write were still held: nothing of it reached the
+    database, so nothing is rolled back — rolling back to `unit` would reach the savepoint of
+    the unit before it (never released on SQLite) and undo that unit's committed answer."""
+    results = await together(db, GroupCommit(db), [held(1), held(2, fail=True), held(3)])
+    assert results[0] == "stored 1" and results[2] == "stored 3"
+    assert isinstance(results[1], ValueError)
+    assert await marks(db) == [1, 3]
+
+
+async def test_a_unit_alone_failing_with_held_writes_stores_none_of_them(db: Database) -> None:
+    group = GroupCommit(db)
+    with pytest.raises(ValueError):
+        await group.run(held(4, fail=True))
+    assert await group.run(held(5)) == "stored 5"
+    assert await marks(db) == [5]  # the failed unit's held write did not ride with the next one
+
+
+async def test_a_held_write_that_fails_fails_its_unit_not_the_catch_of_a_later_statement(db: Database) -> None:
+    """The unit expects a duplicate from its own later INSERT and catches it; the held write's
+    failure (a NOT NULL constraint) must not pass for that duplicate: the unit fails, is rolled
+    back alone, and the units beside it commit."""
+    async def expects_a_duplicate(conn: Connection) -> str:
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (None,))
+        try:
+            await conn.execute("INSERT INTO marks (value) VALUES (?)", (7,))
+        except integrity_errors():
+            return "duplicate, as expected"
+        return "inserted"
+
+    results = await together(db, GroupCommit(db), [held(6), expects_a_duplicate, held(8)])
+    assert results[0] == "stored 6" and results[2] == "stored 8"
+    assert isinstance(results[1], Exception), results[1]
+    if db.engine is Engine.SQLITE:
+        assert isinstance(results[1], HeldWriteFailed)
+        assert isinstance(results[1].__cause__, sqlite3.IntegrityError)
+    assert await marks(db) == [6, 8]
+
+
+async def test_a_unit_reads_its_held_writes_back_every_way_it_can_ask(db: Database) -> None:
+    async def reads(conn: Connection) -> tuple[int, list[int], int, int]:
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (10,))
+        rows = [row[0] for row in await conn.execute_fetchall("SELECT value FROM marks ORDER BY value")]
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (11,))
+        async with conn.execute("SELECT COUNT(*) FROM marks") as cursor:
+            counted = (await cursor.fetchone())[0]
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (12,))
+        changed = (await conn.execute("UPDATE marks SET value = value + 100 WHERE value >= ?", (11,))).rowcount
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (13,))
+        await conn.executemany("INSERT INTO marks (value) VALUES (?)", [(14,), (15,)])
+        return len(rows), rows, counted, changed
+
+    assert await GroupCommit(db).run(reads) == (1, [10], 2, 2)
+    assert await marks(db) == [10, 13, 14, 15, 111, 112]
