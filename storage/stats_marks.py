@@ -163,9 +163,12 @@ async def _grid_rates(conn: Connection, period: Period, scope: Scope, hours: Cat
     month = "m.month" if by_month else "0"
     column = f"m.{Key(by).value}"  # only an enum's value is formatted in
     counts: dict[tuple[int, str], list[int]] = {}
+    # Whole months: the counts kept per (month, place, judgement) (migration 0031), else the rows.
+    counted = ("COUNT(*) FROM ticket_rate_marks AS m", "") if _cuts_month(period) \
+        else ("SUM(m.n) FROM ticket_rate_counts AS m", " AND m.n > 0")
     for key, grid, flags, n in await fetch_all(
-            conn, f"SELECT {month}, {column}, m.flags, COUNT(*) FROM ticket_rate_marks AS m"
-                  f" WHERE {where} GROUP BY {'m.month, ' if by_month else ''}{column}, m.flags", values):
+            conn, f"SELECT {month}, {column}, m.flags, {counted[0]}"
+                  f" WHERE {where}{counted[1]} GROUP BY {'m.month, ' if by_month else ''}{column}, m.flags", values):
         _add(counts, (int(key), str(grid)), int(flags), int(n))
     # Not yet acknowledged / 办结: in 响应率 / 办结率 once now is past the deadline (at it, it waits).
     now_us = micros(now)
