@@ -22,7 +22,7 @@ from typing import Any
 
 from storage.db import Database
 from storage.engine import Connection, Engine
-from storage.pipeline import Pipeline
+from storage.pipeline import HeldWriteFailed, Pipeline
 
 Work = Callable[[Connection], Awaitable[Any]]
 SAVEPOINT = "SAVEPOINT unit"
@@ -70,10 +70,10 @@ class GroupCommit:
         try:
             async with self._db.transaction() as conn:
                 batch, self._pending = self._pending, []
-                for unit in batch:
-                    if self._sqlite:  # writes held to ride with the next trip
-                        await _run_held(Pipeline(conn), unit, savepoint=len(batch) > 1)
-                    else:
+                if self._sqlite:
+                    await _run_held(conn, batch)
+                else:
+                    for unit in batch:
                         await _run_unit(conn, unit, savepoint=len(batch) > 1)
                 if self._before_commit is not None:
                     self._before_commit()
@@ -96,19 +96,41 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_held(pipeline: Pipeline, unit: _Unit, *, savepoint: bool) -> None:
-    """A unit on SQLite: its savepoint and its held writes go out with its statements, and what
-    is still held when it ends goes out before the next unit starts. A unit that fails before
-    anything of it went out (its savepoint still held) has nothing to roll back: rolling back to
-    `unit` then would reach the previous unit's savepoint, never released on SQLite."""
+async def _run_held(conn: Connection, batch: list[_Unit]) -> None:
+    """The batch on SQLite, on one Pipeline: a unit's savepoint and held writes go out with its
+    next statement, or with the next unit's first, or (the last's) in one trip before the COMMIT.
+    A held write that fails on a later unit's trip undoes its own unit, to that unit's savepoint
+    (nothing after the write ran); alone in the transaction, the unit fails it all."""
+    shared = len(batch) > 1
+
+    async def earlier_failed(culprit: object, failure: HeldWriteFailed) -> None:
+        if not shared or not isinstance(culprit, _Unit):
+            raise failure
+        await conn.execute("ROLLBACK TO unit")
+        culprit.error = failure
+
+    pipeline = Pipeline(conn, earlier_failed)  # type: ignore[arg-type]
+    for unit in batch:
+        pipeline.owner = unit
+        await _run_unit_held(pipeline, unit, savepoint=shared)
+    pipeline.owner = None
+    await pipeline.flush()
+
+
+async def _run_unit_held(pipeline: Pipeline, unit: _Unit, *, savepoint: bool) -> None:
+    """A unit that fails before anything of it went out (its savepoint still held) has nothing
+    to roll back: rolling back to `unit` then would reach the previous unit's savepoint, never
+    released on SQLite."""
     if not savepoint or unit.atomic:
         # Alone in its transaction (a failure rolls it all back) or one statement (backed out by
-        # SQLite itself): no savepoint.
+        # SQLite itself): no savepoint. An `atomic` unit's writes go out at its end, so none of
+        # them can fail on a later unit's trip (it has no savepoint to be undone to).
         try:
             unit.result = await unit.work(pipeline)
-            await pipeline.flush()
+            if unit.atomic:
+                await pipeline.flush()
         except Exception as exc:
-            pipeline.drop()
+            pipeline.drop(unit)
             if not savepoint:
                 raise
             unit.error = exc
@@ -116,10 +138,9 @@ async def _run_held(pipeline: Pipeline, unit: _Unit, *, savepoint: bool) -> None
     pipeline.hold(SAVEPOINT)
     try:
         unit.result = await unit.work(pipeline)
-        await pipeline.flush()
     except Exception as exc:
-        unsent = pipeline.drop()
-        if not (unsent and unsent[0][0] == SAVEPOINT):
+        unsent = pipeline.drop(unit)
+        if not (unsent and unsent[0].sql == SAVEPOINT):
             await pipeline.execute("ROLLBACK TO unit")
         unit.error = exc
 

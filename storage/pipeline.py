@@ -1,7 +1,7 @@
 """Writes nobody reads the outcome of, sent with the next statement: several, one trip.
 
 On SQLite every statement is a trip to aiosqlite's thread and back, and in a busy process each
-trip waits a turn of the event loop (README, "Speed"): a handling's last writes (its dialog, its
+trip waits a turn of the event loop (docs/benchmarks.md, row 2): a handling's last writes (its dialog, its
 numbered list, its inbox item's done-mark) cost more in trips than in SQL. Inside the engine's
 group commit (bot/group_commit.py) a unit's connection is a `Pipeline`: `write()` holds such a
 statement, and the next statement that needs an answer, or the unit's end, takes every held one
@@ -16,18 +16,34 @@ the unit fails, and is rolled back, as it would have been.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from storage.engine import Connection, Cursor, Row
 
-Held = tuple[str, tuple[Any, ...]]
+
+@dataclass(frozen=True)
+class Held:
+    sql: str
+    params: tuple[Any, ...]
+    owner: object  # who held it (a group commit's unit), to whom its failure belongs
 
 
 class HeldWriteFailed(Exception):
-    """A held write failed when the next trip carried it (its database error is the cause)."""
+    """A held write failed when a trip carried it (its database error is the cause); `index`:
+    its place among the statements that trip carried (those after it did not run)."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+# Told when a trip for one owner met the failure of a write another owner held: it undoes that
+# owner's work (the statements after the failed one did not run) or raises to fail them all.
+EarlierFailed = Callable[[object, HeldWriteFailed], Awaitable[None]]
 
 
 async def write(conn: Connection, sql: str, params: Iterable[Any] = ()) -> None:
@@ -60,19 +76,26 @@ class _Carried:
 
 class Pipeline:
     """An aiosqlite connection that holds writes until the next statement (the `Connection`
-    protocol, so repositories take it as they take the connection itself)."""
+    protocol, so repositories take it as they take the connection itself).
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    Several owners may share one (the units of a group commit, one after another): `owner` is
+    whose statements are sent now. A held write of an earlier owner that fails on a later
+    owner's trip goes to `earlier_failed`, and the later owner's statements go out again."""
+
+    def __init__(self, conn: aiosqlite.Connection, earlier_failed: EarlierFailed | None = None) -> None:
         self._conn = conn
         self._held: list[Held] = []
+        self._earlier_failed = earlier_failed
+        self.owner: object = None
 
     def hold(self, sql: str, params: Iterable[Any] = ()) -> None:
-        self._held.append((sql, tuple(params)))
+        self._held.append(Held(sql, tuple(params), self.owner))
 
-    def drop(self) -> list[Held]:
-        """Forget what is held (the unit failed before it went out); what it was."""
-        held, self._held = self._held, []
-        return held
+    def drop(self, owner: object) -> list[Held]:
+        """Forget what `owner` holds (it failed before that went out); what it was."""
+        dropped = [held for held in self._held if held.owner is owner]
+        self._held = [held for held in self._held if held.owner is not owner]
+        return dropped
 
     async def flush(self) -> None:
         """Send what is held now, in one trip."""
@@ -89,31 +112,43 @@ class Pipeline:
         params = tuple(parameters or ())
         if not self._held:
             return await self._conn.execute_fetchall(sql, params)
-        return await self._conn._execute(_run, self._conn, self.drop(), sql, params, fetch=True)
+        return await self._carry(sql, params, fetch=True)
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> Cursor:
         await self.flush()
         return await self._conn.executemany(sql, parameters)
 
-    async def _carry(self, sql: str | None, params: tuple[Any, ...]) -> aiosqlite.Cursor:
-        held = self.drop()
-        # aiosqlite runs a function in its thread with `_execute`: the one way to send several
-        # statements in one hand-off (its public calls send one each). Pinned in pyproject.toml.
-        raw = await self._conn._execute(_run, self._conn, held, sql, params)
-        return aiosqlite.Cursor(self._conn, raw)
+    async def _carry(self, sql: str | None, params: tuple[Any, ...], *, fetch: bool = False) -> Any:
+        while True:
+            held, self._held = self._held, []
+            try:
+                # aiosqlite runs a function in its thread with `_execute`: the one way to send
+                # several statements in one hand-off (its public calls send one each). Pinned in
+                # pyproject.toml.
+                found = await self._conn._execute(_run, self._conn, held, sql, params, fetch)
+            except HeldWriteFailed as failure:
+                culprit = held[failure.index].owner
+                # Nothing after the failed write ran: the culprit's other writes are forgotten,
+                # the others' go out again (after the culprit is undone).
+                self._held = [h for h in held[failure.index + 1:] if h.owner is not culprit] + self._held
+                if culprit is self.owner or self._earlier_failed is None:
+                    raise
+                await self._earlier_failed(culprit, failure)
+                continue
+            return found if fetch or sql is None else aiosqlite.Cursor(self._conn, found)
 
 
 def _run(conn: aiosqlite.Connection, held: Sequence[Held], sql: str | None, params: tuple[Any, ...],
-         fetch: bool = False) -> Any:
+         fetch: bool) -> Any:
     """In aiosqlite's thread: the held writes in order, then the statement (if any); its cursor,
     or (`fetch`) its rows, read in the same hand-off."""
     raw = conn._conn
-    for held_sql, held_params in held:
+    for index, write_ in enumerate(held):
         try:
-            raw.execute(held_sql, held_params)
+            raw.execute(write_.sql, write_.params)
         except sqlite3.Error as exc:
-            raise HeldWriteFailed(f"held write failed: {held_sql[:60]}") from exc
+            raise HeldWriteFailed(f"held write failed: {write_.sql[:60]}", index) from exc
     if sql is None:
-        return raw.cursor()
+        return None
     cursor = raw.execute(sql, params)
     return cursor.fetchall() if fetch else cursor

@@ -101,3 +101,50 @@ async def test_a_unit_reads_its_held_writes_back_every_way_it_can_ask(db: Databa
 
     assert await GroupCommit(db).run(reads) == (1, [10], 2, 2)
     assert await marks(db) == [10, 13, 14, 15, 111, 112]
+
+
+def failing_then(value: int) -> Work:
+    """Writes `value` + 100 at once, then holds a write that fails (NOT NULL) and one that
+    would succeed; reads nothing after them."""
+    async def work(conn: Connection) -> str:
+        await conn.execute("INSERT INTO marks (value) VALUES (?)", (value + 100,))
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (None,))
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (value,))
+        return "returned before its writes went out"
+    return work
+
+
+def held_then_read(value: int) -> Work:
+    async def work(conn: Connection) -> list[int]:
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (value,))
+        return [row[0] for row in await conn.execute_fetchall("SELECT value FROM marks ORDER BY value")]
+    return work
+
+
+async def test_a_held_write_failing_on_the_next_units_trip_fails_its_own_unit_only(db: Database) -> None:
+    """A's writes are still held when B reads: they fail on B's trip. A is undone (its other
+    write too) and gets the failure; B's read goes out again and sees B's write, not A's."""
+    results = await together(db, GroupCommit(db), [held(1), failing_then(2), held_then_read(3), held(4)])
+    assert results[0] == "stored 1" and results[3] == "stored 4"
+    assert isinstance(results[1], Exception), results[1]
+    assert results[2] == [1, 3]
+    if db.engine is Engine.SQLITE:
+        assert isinstance(results[1], HeldWriteFailed)
+    assert await marks(db) == [1, 3, 4]
+
+
+async def test_the_last_units_held_write_failing_before_the_commit_fails_that_unit_only(db: Database) -> None:
+    results = await together(db, GroupCommit(db), [held(5), held(6), failing_then(7)])
+    assert results[:2] == ["stored 5", "stored 6"]
+    assert isinstance(results[2], Exception), results[2]
+    assert await marks(db) == [5, 6]
+
+
+async def test_a_unit_alone_whose_held_write_fails_before_the_commit_stores_nothing(db: Database) -> None:
+    group = GroupCommit(db)
+    with pytest.raises(Exception) as failed:
+        await group.run(failing_then(8))
+    if db.engine is Engine.SQLITE:
+        assert failed.type is HeldWriteFailed
+    assert await group.run(held(9)) == "stored 9"
+    assert await marks(db) == [9]
