@@ -68,15 +68,20 @@ class GroupCommit:
     async def _flush(self) -> None:
         batch: list[_Unit] = []
         try:
-            async with self._db.transaction() as conn:
-                batch, self._pending = self._pending, []
-                if self._sqlite:
-                    await _run_held(conn, batch)
-                else:
+            if self._sqlite:
+                # BEGIN and COMMIT ride with the statements next to them (storage/pipeline.py).
+                async with self._db.held_transaction() as pipeline:
+                    batch, self._pending = self._pending, []
+                    await _run_held(pipeline, batch)
+                    if self._before_commit is not None:
+                        self._before_commit()
+            else:
+                async with self._db.transaction() as conn:
+                    batch, self._pending = self._pending, []
                     for unit in batch:
                         await _run_unit(conn, unit, savepoint=len(batch) > 1)
-                if self._before_commit is not None:
-                    self._before_commit()
+                    if self._before_commit is not None:
+                        self._before_commit()
         except asyncio.CancelledError:
             # Rolled back (shutting down): the whole batch is as if never submitted.
             for unit in batch:
@@ -96,9 +101,9 @@ class GroupCommit:
                 unit.future.set_result(unit.result)
 
 
-async def _run_held(conn: Connection, batch: list[_Unit]) -> None:
-    """The batch on SQLite, on one Pipeline: a unit's savepoint and held writes go out with its
-    next statement, or with the next unit's first, or (the last's) in one trip before the COMMIT.
+async def _run_held(pipeline: Pipeline, batch: list[_Unit]) -> None:
+    """The batch on SQLite, on the transaction's Pipeline: a unit's savepoint and held writes go
+    out with its next statement, or with the next unit's first, or (the last's) with the COMMIT.
     A held write that fails on a later unit's trip undoes its own unit, to that unit's savepoint
     (nothing after the write ran); alone in the transaction, the unit fails it all."""
     shared = len(batch) > 1
@@ -106,15 +111,14 @@ async def _run_held(conn: Connection, batch: list[_Unit]) -> None:
     async def earlier_failed(culprit: object, failure: HeldWriteFailed) -> None:
         if not shared or not isinstance(culprit, _Unit):
             raise failure
-        await conn.execute("ROLLBACK TO unit")
+        await pipeline.rollback_to("unit")
         culprit.error = failure
 
-    pipeline = Pipeline(conn, earlier_failed)  # type: ignore[arg-type]
+    pipeline.earlier_failed = earlier_failed
     for unit in batch:
         pipeline.owner = unit
         await _run_unit_held(pipeline, unit, savepoint=shared)
     pipeline.owner = None
-    await pipeline.flush()
 
 
 async def _run_unit_held(pipeline: Pipeline, unit: _Unit, *, savepoint: bool) -> None:

@@ -1,16 +1,19 @@
 """Writes nobody reads the outcome of, sent with the next statement: several, one trip.
 
 On SQLite every statement is a trip to aiosqlite's thread and back, and in a busy process each
-trip waits a turn of the event loop (docs/benchmarks.md, row 2): a handling's last writes (its dialog, its
-numbered list, its inbox item's done-mark) cost more in trips than in SQL. Inside the engine's
-group commit (bot/group_commit.py) a unit's connection is a `Pipeline`: `write()` holds such a
-statement, and the next statement that needs an answer, or the unit's end, takes every held one
-along, in order, in the same trip. Order and the transaction are unchanged: the same statements
-run on the same connection in the same sequence, only fewer hand-offs carry them.
+trip waits a turn of the event loop (docs/benchmarks.md, row 2): a handling's last writes (its
+dialog, its numbered list, its outbox rows, its inbox item's done-mark) cost more in trips than
+in SQL. Inside the engine's group commit (bot/group_commit.py) the transaction's connection is
+a `Pipeline`: `write()` holds such a statement, and the next statement that needs an answer (the
+same unit's, or the next unit's first) takes every held one along, in order, in the same trip;
+what is still held at the end goes out in one trip before the COMMIT. The same statements run
+on the same connection in the same order, inside the same transaction: only fewer hand-offs
+carry them.
 
 A held write that fails fails the trip that carries it, as `HeldWriteFailed`, never as the
-database error a later statement's caller may be catching for itself (a duplicate it expects):
-the unit fails, and is rolled back, as it would have been.
+database error a later statement's caller may be catching for itself (a duplicate it expects).
+Its owner fails, and is rolled back, as it would have been; when the trip was another owner's,
+that owner's statements go out again once the failed owner is undone.
 """
 
 from __future__ import annotations
@@ -85,8 +88,11 @@ class Pipeline:
     def __init__(self, conn: aiosqlite.Connection, earlier_failed: EarlierFailed | None = None) -> None:
         self._conn = conn
         self._held: list[Held] = []
-        self._earlier_failed = earlier_failed
+        self.earlier_failed = earlier_failed
         self.owner: object = None
+        # A held write of no owner (the transaction's own BEGIN) that failed: nothing may run
+        # after it (it would run outside the transaction), so every later trip fails with it.
+        self._broken: HeldWriteFailed | None = None
 
     def hold(self, sql: str, params: Iterable[Any] = ()) -> None:
         self._held.append(Held(sql, tuple(params), self.owner))
@@ -97,6 +103,11 @@ class Pipeline:
         self._held = [held for held in self._held if held.owner is not owner]
         return dropped
 
+    async def rollback_to(self, savepoint: str) -> None:
+        """Undo to `savepoint` now, past anything held (called when nothing is: a failed trip
+        took it all)."""
+        await self._conn.execute(f"ROLLBACK TO {savepoint}")
+
     async def flush(self) -> None:
         """Send what is held now, in one trip."""
         if self._held:
@@ -104,22 +115,24 @@ class Pipeline:
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Any:
         params = tuple(parameters or ())
-        if not self._held:
+        if not self._held and self._broken is None:
             return self._conn.execute(sql, params)
         return _Carried(self, sql, params)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Iterable[Row]:
         params = tuple(parameters or ())
-        if not self._held:
+        if not self._held and self._broken is None:
             return await self._conn.execute_fetchall(sql, params)
         return await self._carry(sql, params, fetch=True)
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> Cursor:
-        await self.flush()
+        await self._carry(None, ())
         return await self._conn.executemany(sql, parameters)
 
     async def _carry(self, sql: str | None, params: tuple[Any, ...], *, fetch: bool = False) -> Any:
         while True:
+            if self._broken is not None:
+                raise self._broken
             held, self._held = self._held, []
             try:
                 # aiosqlite runs a function in its thread with `_execute`: the one way to send
@@ -131,9 +144,11 @@ class Pipeline:
                 # Nothing after the failed write ran: the culprit's other writes are forgotten,
                 # the others' go out again (after the culprit is undone).
                 self._held = [h for h in held[failure.index + 1:] if h.owner is not culprit] + self._held
-                if culprit is self.owner or self._earlier_failed is None:
+                if culprit is None:
+                    self._broken = failure
+                if culprit is None or culprit is self.owner or self.earlier_failed is None:
                     raise
-                await self._earlier_failed(culprit, failure)
+                await self.earlier_failed(culprit, failure)
                 continue
             return found if fetch or sql is None else aiosqlite.Cursor(self._conn, found)
 

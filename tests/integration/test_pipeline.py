@@ -148,3 +148,31 @@ async def test_a_unit_alone_whose_held_write_fails_before_the_commit_stores_noth
         assert failed.type is HeldWriteFailed
     assert await group.run(held(9)) == "stored 9"
     assert await marks(db) == [9]
+
+
+@pytest.mark.sqlite_only  # the held BEGIN is SQLite's (PostgreSQL sends its own at once)
+async def test_a_begin_that_fails_fails_the_whole_batch_and_nothing_runs_outside_it(db: Database) -> None:
+    """The BEGIN rides with the first unit's first statement. Another process holding the write
+    lock makes it fail: every unit of the batch gets the failure and none of their statements
+    runs (it would run outside any transaction, committed on its own)."""
+    group = GroupCommit(db)
+    await db._conn.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    statements: list[str] = []
+    await db._conn.set_trace_callback(statements.append)
+    try:
+        async with db._lock:  # the connection is busy meanwhile: the three share the next batch
+            tasks = [asyncio.create_task(group.run(work)) for work in (held_then_read(1), held(2), held_then_read(3))]
+            await asyncio.sleep(0.02)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await db._conn.set_trace_callback(None)
+        other.execute("ROLLBACK")
+        other.close()
+    assert [s for s in statements if not s.startswith(("BEGIN", "ROLLBACK"))] == []
+    assert all(isinstance(r, HeldWriteFailed) for r in results), results
+    assert all("locked" in str(r.__cause__) for r in results), [r.__cause__ for r in results]
+    assert await marks(db) == []
+    assert await group.run(held_then_read(4)) == [4]  # the next batch has its transaction
+    assert await marks(db) == [4]
