@@ -8,9 +8,10 @@ work, exactly as with a transaction of its own.
 
 On SQLite the trips to the database thread are most of a small unit's cost, so: a unit submitted
 as `atomic` (one statement, which SQLite backs out by itself) has no savepoint; a unit's savepoint
-is never released on its own (the COMMIT releases them all); and a unit's connection is a
-`storage.pipeline.Pipeline`, so its savepoint and the writes it holds ride with its next
-statement.
+is never released on its own (the COMMIT releases them all); and the transaction's connection
+is a `storage.pipeline.Pipeline` (Database.held_transaction): the BEGIN, each unit's savepoint and
+the writes it holds ride with the next statement that needs an answer, its own or the next
+unit's, and what is left with the COMMIT.
 """
 
 from __future__ import annotations

@@ -218,6 +218,8 @@ class Database:
         out with the first statement and its COMMIT with the last held writes: two trips to
         the database thread fewer. Committed on success, rolled back on any exception — unless
         the BEGIN never went out, when there is nothing to roll back."""
+        if self.engine is not Engine.SQLITE:
+            raise TypeError("held_transaction is SQLite's: PostgreSQL sends each statement itself")
         async with self._lock:
             pipeline = Pipeline(self._conn)  # type: ignore[arg-type]  # on SQLite: aiosqlite's own
             pipeline.hold(self._begin)
