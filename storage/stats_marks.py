@@ -1,8 +1,9 @@
 """The 三率 dashboard's reads from the stored judgement (ticket_rate_marks, migration 0030, folded
 by storage/rate_facts.py): the counts of a period per grid, the durations in order, the 不满意
 reasons. The definitions are storage/stats.py's, applied once per ticket when its events are
-folded (rate_facts.MARKS_SELECT); a read counts rows per judgement and compares only the rows
-still waiting for a deadline with `now`. A ticket whose deadlines were not recorded at creation
+folded (rate_facts.MARKS_SELECT); a read adds up the counts kept per month, place and judgement
+(ticket_rate_counts, migration 0031) — or, for a period that cuts a month, counts the rows — and
+compares only the rows still waiting for a deadline with `now`. A ticket whose deadlines were not recorded at creation
 (LEGACY) is judged by stats.py's own query at read time (the category's hours as configured
 now), through a partial index of such tickets, and added in.
 
