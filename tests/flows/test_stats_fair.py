@@ -187,7 +187,9 @@ async def test_the_cli_prints_the_fair_rates(config, tmp_path) -> None:  # noqa:
             await log.rate(one, start + timedelta(minutes=11), "satisfied")
             await log.rate(two, start + timedelta(minutes=11), "unsatisfied")
             await log.event(two, start + timedelta(minutes=11), EventAction.REOPENED, actor_kind="system")
-            await log.ticket(now - timedelta(minutes=5), category="dispute")
+            # Created in `start`'s month like the others, even when the 40 minutes since cross the
+            # start of a month in Shanghai (it failed from 16:00 to 16:35 UTC on 30 November).
+            await log.ticket(start + timedelta(minutes=1), category="dispute")
             four = await log.ticket(start)
             await log.event(four, start + timedelta(minutes=5), EventAction.ACKNOWLEDGED)
             await log.event(four, start + timedelta(minutes=20), EventAction.CANCELLED, actor_kind="resident")
