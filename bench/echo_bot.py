@@ -10,10 +10,13 @@ next poll whether or not the handler finished — no durability at all). Prints 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bot.event_loop import loop_factory
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,6 +38,10 @@ def main() -> None:
     application = (Application.builder().token(args.token).base_url(args.base_url)
                    .post_init(announce_ready).build())
     application.add_handler(MessageHandler(filters.TEXT, echo))
+    # The bot's own loop (bot/event_loop.py), so both sides of row 1 run on the same machinery.
+    factory = loop_factory()
+    if factory is not None:
+        asyncio.set_event_loop(factory())
     application.run_polling(poll_interval=0.0, timeout=args.poll_timeout,
                             allowed_updates=["message", "callback_query"])
 

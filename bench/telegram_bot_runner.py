@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import event_loop
 from bot.bootstrap import build_app, database_path
 from bot.config import load_config
 from bot.faults import CrashPoints
@@ -56,10 +57,10 @@ def main() -> None:
         import bench.telegram_db_timing  # noqa: F401 - wraps the database for this process only
     limits = ChatRateLimits(args.global_per_second, args.group_per_minute, args.private_burst)
     if not args.profile:
-        asyncio.run(run(limits))
+        event_loop.run(run(limits))
         return
     profiler = cProfile.Profile()
-    profiler.runcall(asyncio.run, run(limits))
+    profiler.runcall(event_loop.run, run(limits))
     profiler.dump_stats(args.profile)
 
 

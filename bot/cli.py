@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import event_loop
 from bot.cli_args import build_parsers
 from bot.config import DEFAULT_CONFIG, Config, ConfigError, load_config
 from bot.logging_setup import LEVELS, parse_level
@@ -162,7 +163,7 @@ def _dispatch(command: str, args: argparse.Namespace, config: Config, path: Path
                                           console=args.console))
         if command == "console":
             return asyncio.run(run_console(config, path, database, args.identity))
-        return asyncio.run(run_bot(config, path, database, settings))
+        return event_loop.run(run_bot(config, path, database, settings))
     except KeyboardInterrupt:
         return 130
 
