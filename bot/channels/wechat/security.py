@@ -114,19 +114,32 @@ class CallbackParams:
 
 
 class Cipher:
-    """AES for compatible and safe modes, with wechatpy's crypto."""
+    """AES for compatible and safe modes, with wechatpy's crypto.
+
+    One PrpCrypto for the account: its AES-CBC cipher (the IV is the key's first 16 bytes)
+    holds no state between messages, and wechatpy's WeChatCrypto would build a new one for every
+    message it opens or seals.
+    """
 
     def __init__(self, token: str, aes_key: str, app_id: str) -> None:
-        self._crypto = WeChatCrypto(token, aes_key, app_id)
+        self._prp = PrpCrypto(WeChatCrypto(token, aes_key, app_id).key)
         self.token = token
         self.app_id = app_id
 
     def decrypt(self, encrypted: str, params: CallbackParams) -> str:
         check_signature((self.token, params.timestamp, params.nonce, encrypted), params.msg_signature)
         try:
-            return str(PrpCrypto(self._crypto.key).decrypt(encrypted, self.app_id))
+            return str(self._prp.decrypt(encrypted, self.app_id))
         except Exception as exc:  # wrong app id, bad padding, bad base64: all mean "not for us"
             raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from None
 
     def encrypt(self, xml: str, nonce: str, timestamp: str) -> str:
-        return str(self._crypto.encrypt_message(xml, nonce, timestamp))
+        """The passive reply sealed as WeChat's envelope (as wechatpy's encrypt_message writes it)."""
+        encrypted = self._prp.encrypt(xml, self.app_id).decode()
+        return ENVELOPE.format(encrypt=encrypted, signature=signature_of(self.token, timestamp, nonce, encrypted),
+                               timestamp=timestamp, nonce=nonce)
+
+
+ENVELOPE = ("<xml>\n<Encrypt><![CDATA[{encrypt}]]></Encrypt>\n"
+            "<MsgSignature><![CDATA[{signature}]]></MsgSignature>\n"
+            "<TimeStamp>{timestamp}</TimeStamp>\n<Nonce><![CDATA[{nonce}]]></Nonce>\n</xml>")
