@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import TextIO
 
 from bot.app import App
 from bot.scheduler import Scheduler
@@ -236,15 +239,28 @@ async def stdin_lines() -> AsyncIterator[str]:
     """Lines from stdin without blocking the loop (pipes and terminals; files are read directly)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    except (ValueError, OSError):
-        # A regular file as stdin cannot be watched by the event loop, but never blocks either.
+    # A regular file as stdin cannot be watched by the event loop, but never blocks either. It is
+    # looked at first: asyncio's loop refuses to watch it, uvloop (bot run) watches it and reads
+    # nothing.
+    regular = _is_regular_file(sys.stdin)
+    if not regular:
+        try:
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        except (ValueError, OSError):
+            regular = True
+    if regular:
         for line in sys.stdin:
             yield line
         return
     while raw := await reader.readline():
         yield raw.decode("utf-8", errors="replace")
+
+
+def _is_regular_file(stream: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # no file descriptor (a closed or replaced stdin)
+        return False
 
 
 def split_text(text: str) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import run_cli, write_config
+from tests.e2e.test_cli import ROOT, run_cli, write_config
 from tests.e2e.test_crash_recovery import BotProcess
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -51,6 +54,21 @@ def test_run_without_a_channel_also_keeps_logs_out_of_the_conversation(tmp_path:
     assert result.returncode == 0, result.stderr
     assert not LOG_LINE.search(result.stdout) and not LOG_LINE.search(result.stderr), result.stderr
     assert "refused ticket command" in (tmp_path / "bot-console.log").read_text(encoding="utf-8")
+
+
+def test_run_without_a_channel_reads_a_file_given_as_stdin(tmp_path: Path) -> None:
+    """`bot run < file`: a regular file cannot be watched by the event loop (uvloop watched it and
+    read nothing, so the resident saw no menu); it is read directly."""
+    path = write_config(tmp_path)
+    typed = tmp_path / "typed.txt"
+    typed.write_text("菜单\n受理 1\n/quit\n", encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "BOT_CONFIG")}
+    with typed.open("rb") as stdin:
+        result = subprocess.run([sys.executable, "-m", "bot", "--config", str(path), "run"], stdin=stdin,
+                                capture_output=True, text=True, cwd=str(ROOT), env=environ, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "1. 微丰山" in result.stdout and "3. 微服务" in result.stdout, result.stdout
+    assert "是工作人员处理工单用的" in result.stdout, result.stdout
 
 
 def test_the_console_names_its_database_and_an_invite_for_it_binds_there(tmp_path: Path) -> None:
