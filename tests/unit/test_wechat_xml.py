@@ -1,6 +1,6 @@
 """security.parse_xml on its own: what a callback body may hold, and the refusals (400) that do
-not rest on its byte search for <!DOCTYPE, which a UTF-16 body slips past (defusedxml refuses
-the DTD there)."""
+not rest on its byte search for <!DOCTYPE, which a UTF-16 body slips past (expat's DTD handler
+refuses it there)."""
 
 import pytest
 
@@ -49,6 +49,8 @@ def test_depth_and_size_are_capped_while_parsing() -> None:
     assert refused("<xml>" + "<a>" * MAX_DEPTH + "</a>" * MAX_DEPTH + "</xml>") == "XML too deep or too large"
     assert parse_xml("<xml>" + "<a/>" * (MAX_ELEMENTS - 1) + "</xml>") == {"a": ""}
     assert refused("<xml>" + "<a/>" * MAX_ELEMENTS + "</xml>") == "XML too deep or too large"
+    # Refused at the first element too deep, before the unclosed rest is read.
+    assert refused("<xml>" + "<a>" * 100_000) == "XML too deep or too large"
 
 
 @pytest.mark.parametrize("body", [
