@@ -148,7 +148,8 @@ class OutboxSender:
             async with self.db.transaction(exclusive=False) as conn:
                 return await outbox_claims.claim_shared(conn, self.transport.channel, now, self.holder,
                                                         now + self.claim_lease, limit)
-        async with self.db.transaction() as conn:
+        # The claims' UPDATEs go out with the COMMIT, the BEGIN with the SELECT: two trips.
+        async with self.db.held_transaction() as conn:
             return await outbox.claim_due(conn, self.transport.channel, now, limit)
 
     async def _drop_claims(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -28,6 +29,9 @@ class FakeClock:
         self._now += timedelta(**delta)
 
 
+# A handling stamps the same `now` on most rows it writes (its dialog, outbox rows, done-mark, the
+# window): the last few stamps are kept. Equal datetimes are the same instant, so the same text.
+@lru_cache(maxsize=32)
 def stamp(moment: datetime) -> str:
     """The storage form of a moment: ISO-8601 in UTC, sortable as text."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

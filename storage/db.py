@@ -8,7 +8,7 @@ import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -233,6 +233,13 @@ class Database:
                     with contextlib.suppress(Exception):
                         await self._conn.execute("ROLLBACK")
                 raise
+
+    def writes(self) -> AbstractAsyncContextManager[Connection]:
+        """A write transaction whose held writes (storage.pipeline.write) go out with its next
+        statement or its COMMIT: `held_transaction` on SQLite, `transaction` on PostgreSQL."""
+        if self.engine is Engine.SQLITE:
+            return self.held_transaction()
+        return self.transaction()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

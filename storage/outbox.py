@@ -101,9 +101,7 @@ async def claim_due(
         (channel, stamp(now), limit),
     )]
     for row in rows:
-        await conn.execute(
-            "UPDATE outbox SET status = 'claimed', attempts = attempts + 1 WHERE id = ?", (row.id,)
-        )
+        await write(conn, "UPDATE outbox SET status = 'claimed', attempts = attempts + 1 WHERE id = ?", (row.id,))
     return [replace(row, attempts=row.attempts + 1) for row in rows]
 
 

@@ -75,11 +75,11 @@ async def take_window_slot(conn: Connection, openid: str, now: datetime) -> Wind
         return WindowCheck(False, "no message from this follower yet")
     message_at, message_sent, tap_at, tap_sent = row
     if message_at and now - parse_stamp(message_at) <= MESSAGE_WINDOW and message_sent < MESSAGE_QUOTA:
-        await conn.execute("UPDATE wechat_windows SET message_sent = message_sent + 1 WHERE openid = ?",
-                           (openid,))
+        await write(conn, "UPDATE wechat_windows SET message_sent = message_sent + 1 WHERE openid = ?",
+                    (openid,))
         return WindowCheck(True, used=Interaction.MESSAGE)
     if tap_at and now - parse_stamp(tap_at) <= TAP_WINDOW and tap_sent < TAP_QUOTA:
-        await conn.execute("UPDATE wechat_windows SET tap_sent = tap_sent + 1 WHERE openid = ?", (openid,))
+        await write(conn, "UPDATE wechat_windows SET tap_sent = tap_sent + 1 WHERE openid = ?", (openid,))
         return WindowCheck(True, used=Interaction.TAP)
     if message_at and now - parse_stamp(message_at) <= MESSAGE_WINDOW:
         return WindowCheck(False, f"window quota used ({MESSAGE_QUOTA} pushes since the last message)")

@@ -176,3 +176,24 @@ async def test_a_begin_that_fails_fails_the_whole_batch_and_nothing_runs_outside
     assert await marks(db) == []
     assert await group.run(held_then_read(4)) == [4]  # the next batch has its transaction
     assert await marks(db) == [4]
+
+
+async def test_a_writes_transaction_commits_its_held_writes_or_none_of_them(db: Database) -> None:
+    """`Database.writes` (the sender's claims, WeChat's window slot): a read sees the writes held
+    before it, the COMMIT carries the rest, and a failing write (or an error after it) leaves
+    nothing of the transaction."""
+    async with db.writes() as conn:
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (1,))
+        assert [tuple(row) for row in await fetch_all(conn, "SELECT value FROM marks")] == [(1,)]
+        await write(conn, "INSERT INTO marks (value) VALUES (?)", (2,))
+    assert await marks(db) == [1, 2]
+    with pytest.raises((HeldWriteFailed, *integrity_errors())):
+        async with db.writes() as conn:
+            await write(conn, "INSERT INTO marks (value) VALUES (?)", (3,))
+            await write(conn, "INSERT INTO marks (value) VALUES (?)", (1,))  # a duplicate
+    with pytest.raises(LookupError):
+        async with db.writes() as conn:
+            await write(conn, "INSERT INTO marks (value) VALUES (?)", (4,))
+            await fetch_all(conn, "SELECT value FROM marks")
+            raise LookupError("after the write went out")
+    assert await marks(db) == [1, 2]

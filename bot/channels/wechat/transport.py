@@ -76,7 +76,7 @@ class WeChatTransport:
             reply = await self._uploaded(reply)
         except MediaError as exc:
             return media_failure(exc)
-        async with self.db.transaction() as conn:
+        async with self.db.writes() as conn:
             window = await state.take_window_slot(conn, chat_id, self.clock.now())
         if not window.allowed or window.used is None:
             return await self._fallback(chat_id, reply, kind, ticket_id, window.reason)
