@@ -239,16 +239,16 @@ async def stdin_lines() -> AsyncIterator[str]:
     """Lines from stdin without blocking the loop (pipes and terminals; files are read directly)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    # A regular file as stdin cannot be watched by the event loop, but never blocks either. It is
-    # looked at first: asyncio's loop refuses to watch it, uvloop (bot run) watches it and reads
-    # nothing.
-    regular = _is_regular_file(sys.stdin)
-    if not regular:
+    # Only a pipe, a socket or a terminal can be watched by the event loop. Anything else never
+    # blocks (a file, /dev/null) and is read directly: asyncio's loop refuses a file and waited
+    # for ever on /dev/null; uvloop read nothing from a file and aborted on /dev/null.
+    direct = not _watchable(sys.stdin)
+    if not direct:
         try:
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         except (ValueError, OSError):
-            regular = True
-    if regular:
+            direct = True
+    if direct:
         for line in sys.stdin:
             yield line
         return
@@ -256,9 +256,10 @@ async def stdin_lines() -> AsyncIterator[str]:
         yield raw.decode("utf-8", errors="replace")
 
 
-def _is_regular_file(stream: TextIO) -> bool:
+def _watchable(stream: TextIO) -> bool:
     try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+        mode = os.fstat(stream.fileno()).st_mode
+        return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stream.isatty()
     except (OSError, ValueError):  # no file descriptor (a closed or replaced stdin)
         return False
 

@@ -71,6 +71,20 @@ def test_run_without_a_channel_reads_a_file_given_as_stdin(tmp_path: Path) -> No
     assert "是工作人员处理工单用的" in result.stdout, result.stdout
 
 
+@pytest.mark.parametrize("command", ["run", "console"])
+def test_an_empty_stdin_that_is_no_pipe_ends_the_console(tmp_path: Path, command: str) -> None:
+    """`bot run < /dev/null` (a service started with no tokens): /dev/null cannot be watched by the
+    event loop either. uvloop aborted the process (-6) and asyncio's loop waited for ever; read
+    directly, it ends at once."""
+    path = write_config(tmp_path)
+    environ = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "BOT_CONFIG")}
+    with open(os.devnull, "rb") as stdin:
+        result = subprocess.run([sys.executable, "-m", "bot", "--config", str(path), command], stdin=stdin,
+                                capture_output=True, text=True, cwd=str(ROOT), env=environ, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "控制台模式" in result.stdout, result.stdout
+
+
 def test_the_console_names_its_database_and_an_invite_for_it_binds_there(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     out, _ = console(path)
