@@ -114,15 +114,17 @@ class Process:
                 await self.proc.wait()
 
 
-def bot_process(env: Mapping[str, str], log: Path) -> Process:
+def bot_process(env: Mapping[str, str], log: Path, module: str | None = None) -> Process:
     """`python -m bot run` with the given environment, its output appended to `log`.
 
     With BENCH_PROFILE_BOT=FILE in the driver's environment the bot runs under cProfile and
     writes its profile to FILE when it stops. With BENCH_DB_TRIPS=1 it runs as bench.bot_counted,
-    counting its database round trips (bench/db_trips.py; a driver reads them with trips_snapshot)."""
+    counting its database round trips (bench/db_trips.py; a driver reads them with trips_snapshot).
+    `module`: another runner of `bot.cli.main` (bench.bot_floor)."""
     profile = os.environ.get("BENCH_PROFILE_BOT", "")
     wrapper = ("-m", "cProfile", "-o", profile) if profile else ()
-    module = "bench.bot_counted" if os.environ.get("BENCH_DB_TRIPS") else "bot"
+    if module is None:
+        module = "bench.bot_counted" if os.environ.get("BENCH_DB_TRIPS") else "bot"
     return Process(sys.executable, *wrapper, "-m", module, "run", env=env, log=log)
 
 
