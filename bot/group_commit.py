@@ -112,7 +112,8 @@ async def _run_held(pipeline: Pipeline, batch: list[_Unit]) -> None:
     async def earlier_failed(culprit: object, failure: HeldWriteFailed) -> None:
         if not shared or not isinstance(culprit, _Unit):
             raise failure
-        await pipeline.rollback_to("unit")
+        if not culprit.atomic:  # an atomic unit's one statement was backed out by SQLite itself
+            await pipeline.rollback_to("unit")
         culprit.error = failure
 
     pipeline.earlier_failed = earlier_failed
@@ -128,12 +129,11 @@ async def _run_unit_held(pipeline: Pipeline, unit: _Unit, *, savepoint: bool) ->
     released on SQLite."""
     if not savepoint or unit.atomic:
         # Alone in its transaction (a failure rolls it all back) or one statement (backed out by
-        # SQLite itself): no savepoint. An `atomic` unit's writes go out at its end, so none of
-        # them can fail on a later unit's trip (it has no savepoint to be undone to).
+        # SQLite itself): no savepoint. An `atomic` unit's statement, held, goes out with the
+        # next trip; failing there, it fails this unit alone and needs no undoing (SQLite backed
+        # it out; a failure that lost the whole transaction fails the whole batch).
         try:
             unit.result = await unit.work(pipeline)
-            if unit.atomic:
-                await pipeline.flush()
         except Exception as exc:
             pipeline.drop(unit)
             if not savepoint:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from storage.clock import stamp
 from storage.db import fetch_all, fetch_one
 from storage.engine import Connection
-from storage.pipeline import write
+from storage.pipeline import Later, read_later, write
 
 MAX_ATTEMPTS = 3
 
@@ -62,21 +62,35 @@ async def by_platform_id(conn: Connection, channel: str, platform_id: str) -> St
     return StoredItem(*row) if row else None
 
 
+STORE = ("INSERT INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
+         " ON CONFLICT DO NOTHING RETURNING id, status, response")
+
+
 async def store_or_find(
     conn: Connection, channel: str, platform_id: str, payload: str, now: datetime
 ) -> StoredItem:
     """Store one update, or find it if already stored (a platform retry): the new row in one
     statement (RETURNING), a read only for a retry; either way it writes at most once."""
-    rows = await fetch_all(
-        conn, "INSERT INTO inbox (channel, platform_id, payload, received_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING RETURNING id, status, response",
-        (channel, platform_id, payload, stamp(now)),
-    )
+    rows = await fetch_all(conn, STORE, (channel, platform_id, payload, stamp(now)))
     if rows:
         return StoredItem(*rows[0])
     found = await by_platform_id(conn, channel, platform_id)
     assert found is not None, "ignored as a duplicate, so it is there"
     return found
+
+
+async def store_later(conn: Connection, channel: str, platform_id: str, payload: str,
+                      now: datetime) -> Later:
+    """`store_or_find`'s one statement, held (storage/pipeline.py): inside a group commit it
+    goes out with the next trip, not one of its own. Once committed, `stored` says what it did."""
+    return await read_later(conn, STORE, (channel, platform_id, payload, stamp(now)))
+
+
+def stored(later: Later) -> StoredItem | None:
+    """The row `store_later` inserted; None when the update was there already (a retry), to be
+    read with `by_platform_id`."""
+    rows = later.rows()
+    return StoredItem(*rows[0]) if rows else None
 
 
 async def pending(conn: Connection, channel: str, limit: int = 50) -> list[InboxItem]:

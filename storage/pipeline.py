@@ -8,12 +8,15 @@ a `Pipeline`: `write()` holds such a statement, and the next statement that need
 same unit's, or the next unit's first) takes every held one along, in order, in the same trip;
 what is still held at the end goes out in one trip before the COMMIT. The same statements run
 on the same connection in the same order, inside the same transaction: only fewer hand-offs
-carry them.
+carry them. A statement whose rows are wanted only after the commit (WeChat's store, an INSERT …
+RETURNING its id) is held the same way (`read_later`); its rows come back with the trip that
+carried it.
 
 A held write that fails fails the trip that carries it, as `HeldWriteFailed`, never as the
 database error a later statement's caller may be catching for itself (a duplicate it expects).
 Its owner fails, and is rolled back, as it would have been; when the trip was another owner's,
-that owner's statements go out again once the failed owner is undone.
+that owner's statements go out again once the failed owner is undone. An error with which
+SQLite rolled back the whole transaction fails every later trip: nothing may run outside it.
 """
 
 from __future__ import annotations
@@ -28,20 +31,43 @@ import aiosqlite
 from storage.engine import Connection, Cursor, Row
 
 
+class Later:
+    """The rows of a statement held to go out with the next trip (`read_later`): there once
+    that trip is back; inside a group commit, at the latest once the unit's transaction
+    committed. Written in aiosqlite's thread, read on the loop only after the trip's future
+    resolved (which happens after the write)."""
+
+    def __init__(self, rows: list[Row] | None = None) -> None:
+        self._rows = rows
+
+    @property
+    def ready(self) -> bool:
+        return self._rows is not None
+
+    def rows(self) -> list[Row]:
+        if self._rows is None:
+            raise RuntimeError("held statement not sent yet: its rows come with the next trip")
+        return self._rows
+
+
 @dataclass(frozen=True)
 class Held:
     sql: str
     params: tuple[Any, ...]
     owner: object  # who held it (a group commit's unit), to whom its failure belongs
+    answer: Later | None = None  # where its rows go (a held read); None for a write
 
 
 class HeldWriteFailed(Exception):
     """A held write failed when a trip carried it (its database error is the cause); `index`:
-    its place among the statements that trip carried (those after it did not run)."""
+    its place among the statements that trip carried (those after it did not run).
+    `transaction_lost`: SQLite rolled the whole transaction back with it (a full disk, an I/O
+    error), so nothing may run after it."""
 
-    def __init__(self, message: str, index: int) -> None:
+    def __init__(self, message: str, index: int, *, transaction_lost: bool = False) -> None:
         super().__init__(message)
         self.index = index
+        self.transaction_lost = transaction_lost
 
 
 # Told when a trip for one owner met the failure of a write another owner held: it undoes that
@@ -56,6 +82,15 @@ async def write(conn: Connection, sql: str, params: Iterable[Any] = ()) -> None:
         conn.hold(sql, params)
     else:
         await conn.execute(sql, tuple(params))
+
+
+async def read_later(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Later:
+    """A statement whose rows are needed only after its transaction commits (an INSERT …
+    RETURNING whose id the caller reads afterwards): held on a `Pipeline`, so it goes out with
+    the next trip; executed at once on any other connection."""
+    if isinstance(conn, Pipeline):
+        return conn.hold_read(sql, params)
+    return Later(list(await conn.execute_fetchall(sql, tuple(params))))
 
 
 class _Carried:
@@ -96,6 +131,11 @@ class Pipeline:
 
     def hold(self, sql: str, params: Iterable[Any] = ()) -> None:
         self._held.append(Held(sql, tuple(params), self.owner))
+
+    def hold_read(self, sql: str, params: Iterable[Any] = ()) -> Later:
+        answer = Later()
+        self._held.append(Held(sql, tuple(params), self.owner, answer))
+        return answer
 
     def drop(self, owner: object) -> list[Held]:
         """Forget what `owner` holds (it failed before that went out); what it was."""
@@ -144,9 +184,10 @@ class Pipeline:
                 # Nothing after the failed write ran: the culprit's other writes are forgotten,
                 # the others' go out again (after the culprit is undone).
                 self._held = [h for h in held[failure.index + 1:] if h.owner is not culprit] + self._held
-                if culprit is None:
+                if culprit is None or failure.transaction_lost:
                     self._broken = failure
-                if culprit is None or culprit is self.owner or self.earlier_failed is None:
+                    raise
+                if culprit is self.owner or self.earlier_failed is None:
                     raise
                 await self.earlier_failed(culprit, failure)
                 continue
@@ -155,14 +196,18 @@ class Pipeline:
 
 def _run(conn: aiosqlite.Connection, held: Sequence[Held], sql: str | None, params: tuple[Any, ...],
          fetch: bool) -> Any:
-    """In aiosqlite's thread: the held writes in order, then the statement (if any); its cursor,
-    or (`fetch`) its rows, read in the same hand-off."""
+    """In aiosqlite's thread: the held statements in order (a held read's rows into its
+    `Later`), then the statement (if any); its cursor, or (`fetch`) its rows, read in the same
+    hand-off."""
     raw = conn._conn
     for index, write_ in enumerate(held):
         try:
-            raw.execute(write_.sql, write_.params)
+            cursor = raw.execute(write_.sql, write_.params)
+            if write_.answer is not None:
+                write_.answer._rows = cursor.fetchall()
         except sqlite3.Error as exc:
-            raise HeldWriteFailed(f"held write failed: {write_.sql[:60]}", index) from exc
+            raise HeldWriteFailed(f"held write failed: {write_.sql[:60]}", index,
+                                  transaction_lost=not raw.in_transaction) from exc
     if sql is None:
         return None
     cursor = raw.execute(sql, params)

@@ -13,7 +13,7 @@ import pytest
 from bot.group_commit import GroupCommit
 from storage.db import Database, fetch_all
 from storage.engine import Connection, Engine, integrity_errors
-from storage.pipeline import HeldWriteFailed, write
+from storage.pipeline import HeldWriteFailed, Later, read_later, write
 
 Work = Callable[[Connection], Awaitable[Any]]
 
@@ -197,3 +197,61 @@ async def test_a_writes_transaction_commits_its_held_writes_or_none_of_them(db: 
             await fetch_all(conn, "SELECT value FROM marks")
             raise LookupError("after the write went out")
     assert await marks(db) == [1, 2]
+
+
+def stored_later(value: int | None, box: dict[str, Later] | None = None) -> Work:
+    """WeChat's store (inbox.store_later): one INSERT … RETURNING, held; run `atomic`."""
+    async def work(conn: Connection) -> Later:
+        later = await read_later(conn, "INSERT INTO marks (value) VALUES (?) RETURNING value", (value,))
+        if box is not None:
+            box["later"] = later
+        return later
+    return work
+
+
+async def atomic_beside(db: Database, group: GroupCommit, works: list[tuple[Work, bool]]) -> list[Any]:
+    """`together`, with each unit `atomic` or not."""
+    async with db.transaction():
+        tasks = [asyncio.create_task(group.run(work, atomic=atomic)) for work, atomic in works]
+        await asyncio.sleep(0.02)
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_held_read_goes_out_with_the_next_units_trip_and_answers_after_the_commit(db: Database) -> None:
+    box: dict[str, Later] = {}
+
+    async def next_unit(conn: Connection) -> tuple[bool, list[int], bool]:
+        sent_before = box["later"].ready  # SQLite: still held, no trip of its own
+        values = [row[0] for row in await conn.execute_fetchall("SELECT value FROM marks")]
+        return sent_before, values, box["later"].ready
+
+    results = await atomic_beside(db, GroupCommit(db), [(stored_later(1, box), True), (next_unit, False)])
+    assert results[1] == (db.engine is Engine.POSTGRESQL, [1], True)
+    assert [tuple(row) for row in results[0].rows()] == [(1,)]
+    assert await marks(db) == [1]
+
+
+async def test_a_held_read_failing_on_the_next_trip_fails_its_unit_and_undoes_no_other(db: Database) -> None:
+    """The atomic unit has no savepoint: its failed INSERT (NOT NULL) was backed out by SQLite,
+    and rolling back to `unit` would undo the unit before it instead."""
+    results = await atomic_beside(db, GroupCommit(db), [(held(1), False), (stored_later(None), True),
+                                                        (held_then_read(3), False)])
+    assert results[0] == "stored 1" and results[2] == [1, 3]
+    assert isinstance(results[1], Exception), results[1]
+    assert await marks(db) == [1, 3]
+
+
+@pytest.mark.sqlite_only  # RAISE(ROLLBACK) is SQLite's; PostgreSQL aborts the transaction on any error
+async def test_a_held_statement_that_loses_the_transaction_fails_the_whole_batch(db: Database) -> None:
+    """SQLite rolls the whole transaction back on some errors (a full disk; here a trigger's
+    RAISE(ROLLBACK)): nothing may run after it, or the next unit's statements would commit on
+    their own while the unit before was told it was stored."""
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TRIGGER lose BEFORE INSERT ON marks WHEN NEW.value = 99"
+                           " BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END")
+    group = GroupCommit(db)
+    results = await atomic_beside(db, group, [(held(1), False), (stored_later(99), True),
+                                              (held_then_read(3), False)])
+    assert all(isinstance(r, HeldWriteFailed) for r in results), results
+    assert await marks(db) == []
+    assert await group.run(held_then_read(4)) == [4]

@@ -69,17 +69,26 @@ class WeChatIntake:
         job = self._jobs.get(platform_id)
         if job is None:
             # Stored in the engine's group commit: with the handlings of earlier callbacks, one
-            # flush. One statement, so no savepoint of its own (bot/group_commit.py).
-            stored = await self.engine.commits.run(
-                lambda conn: inbox.store_or_find(conn, Channel.WECHAT, platform_id, xml, self.engine.clock.now()),
+            # flush. One statement, so no savepoint of its own, and held: it goes out with the
+            # next unit's trip or the COMMIT (bot/group_commit.py, storage/pipeline.py).
+            later = await self.engine.commits.run(
+                lambda conn: inbox.store_later(conn, Channel.WECHAT, platform_id, xml, self.engine.clock.now()),
                 atomic=True)
+            item = inbox.stored(later) or await self._stored_before(platform_id)
             job = self._jobs.get(platform_id)  # a concurrent duplicate may have started it meanwhile
             if job is None:
-                if stored.status != "pending":
-                    return stored.response or None  # a retry of a handled message: same answer
-                job = self._start(platform_id, Job(stored.id, message))
+                if item.status != "pending":
+                    return item.response or None  # a retry of a handled message: same answer
+                job = self._start(platform_id, Job(item.id, message))
         remaining = self.deadline - (asyncio.get_running_loop().time() - started)
         return await self._answer(job, remaining)
+
+    async def _stored_before(self, platform_id: str) -> inbox.StoredItem:
+        """A retry WeChat sent of a callback stored earlier: that row, as it is now."""
+        async with self.db.read() as conn:
+            found = await inbox.by_platform_id(conn, Channel.WECHAT, platform_id)
+        assert found is not None, "ignored as a duplicate, so it is there"
+        return found
 
     def _start(self, platform_id: str, job: Job) -> Job:
         self._jobs[platform_id] = job
