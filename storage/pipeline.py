@@ -15,8 +15,9 @@ carried it.
 A held write that fails fails the trip that carries it, as `HeldWriteFailed`, never as the
 database error a later statement's caller may be catching for itself (a duplicate it expects).
 Its owner fails, and is rolled back, as it would have been; when the trip was another owner's,
-that owner's statements go out again once the failed owner is undone. An error with which
-SQLite rolled back the whole transaction fails every later trip: nothing may run outside it.
+that owner's statements go out again once the failed owner is undone. A failed statement, held
+or not, with which SQLite rolled back the whole transaction fails every later trip: nothing may
+run outside it.
 """
 
 from __future__ import annotations
@@ -60,14 +61,16 @@ class Held:
 
 class HeldWriteFailed(Exception):
     """A held write failed when a trip carried it (its database error is the cause); `index`:
-    its place among the statements that trip carried (those after it did not run).
-    `transaction_lost`: SQLite rolled the whole transaction back with it (a full disk, an I/O
-    error), so nothing may run after it."""
+    its place among the statements that trip carried (those after it did not run)."""
 
-    def __init__(self, message: str, index: int, *, transaction_lost: bool = False) -> None:
+    def __init__(self, message: str, index: int) -> None:
         super().__init__(message)
         self.index = index
-        self.transaction_lost = transaction_lost
+
+
+class TransactionLost(Exception):
+    """A statement failed with an error on which SQLite rolls the whole transaction back (a full
+    disk, an I/O error, a trigger's RAISE(ROLLBACK)); its database error is the cause."""
 
 
 # Told when a trip for one owner met the failure of a write another owner held: it undoes that
@@ -125,9 +128,10 @@ class Pipeline:
         self._held: list[Held] = []
         self.earlier_failed = earlier_failed
         self.owner: object = None
-        # A held write of no owner (the transaction's own BEGIN) that failed: nothing may run
-        # after it (it would run outside the transaction), so every later trip fails with it.
-        self._broken: HeldWriteFailed | None = None
+        # The transaction's own BEGIN failed, or SQLite rolled the transaction back with a failed
+        # statement: nothing may run after it (it would run, and commit, outside any
+        # transaction), so every later trip fails with it, the COMMIT's too.
+        self._broken: Exception | None = None
 
     def hold(self, sql: str, params: Iterable[Any] = ()) -> None:
         self._held.append(Held(sql, tuple(params), self.owner))
@@ -154,20 +158,28 @@ class Pipeline:
             await self._carry(None, ())
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Any:
-        params = tuple(parameters or ())
-        if not self._held and self._broken is None:
-            return self._conn.execute(sql, params)
-        return _Carried(self, sql, params)
+        return _Carried(self, sql, tuple(parameters or ()))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None, /) -> Iterable[Row]:
-        params = tuple(parameters or ())
-        if not self._held and self._broken is None:
-            return await self._conn.execute_fetchall(sql, params)
-        return await self._carry(sql, params, fetch=True)
+        return await self._carry(sql, tuple(parameters or ()), fetch=True)
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]], /) -> Cursor:
-        await self._carry(None, ())
-        return await self._conn.executemany(sql, parameters)
+        await self.flush()
+        if self._broken is not None:
+            raise self._broken
+        try:
+            return await self._conn.executemany(sql, parameters)
+        except sqlite3.Error as error:
+            self._check_lost(error)
+            raise
+
+    def _check_lost(self, error: Exception) -> None:
+        """After a failed statement: if SQLite rolled the transaction back with it, the pipeline
+        is broken. (The BEGIN went out with the first trip, so no transaction means a lost one.)"""
+        if self._broken is None and not self._conn.in_transaction:
+            lost = TransactionLost(f"the transaction was rolled back: {error}")
+            lost.__cause__ = error
+            self._broken = lost
 
     async def _carry(self, sql: str | None, params: tuple[Any, ...], *, fetch: bool = False) -> Any:
         while True:
@@ -184,13 +196,16 @@ class Pipeline:
                 # Nothing after the failed write ran: the culprit's other writes are forgotten,
                 # the others' go out again (after the culprit is undone).
                 self._held = [h for h in held[failure.index + 1:] if h.owner is not culprit] + self._held
-                if culprit is None or failure.transaction_lost:
+                if culprit is None or not self._conn.in_transaction:
                     self._broken = failure
                     raise
                 if culprit is self.owner or self.earlier_failed is None:
                     raise
                 await self.earlier_failed(culprit, failure)
                 continue
+            except sqlite3.Error as error:  # the statement itself failed
+                self._check_lost(error)
+                raise
             return found if fetch or sql is None else aiosqlite.Cursor(self._conn, found)
 
 
@@ -206,8 +221,7 @@ def _run(conn: aiosqlite.Connection, held: Sequence[Held], sql: str | None, para
             if write_.answer is not None:
                 write_.answer._rows = cursor.fetchall()
         except sqlite3.Error as exc:
-            raise HeldWriteFailed(f"held write failed: {write_.sql[:60]}", index,
-                                  transaction_lost=not raw.in_transaction) from exc
+            raise HeldWriteFailed(f"held write failed: {write_.sql[:60]}", index) from exc
     if sql is None:
         return None
     cursor = raw.execute(sql, params)

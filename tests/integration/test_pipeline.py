@@ -255,3 +255,22 @@ async def test_a_held_statement_that_loses_the_transaction_fails_the_whole_batch
     assert all(isinstance(r, HeldWriteFailed) for r in results), results
     assert await marks(db) == []
     assert await group.run(held_then_read(4)) == [4]
+
+
+@pytest.mark.sqlite_only  # RAISE(ROLLBACK) is SQLite's
+async def test_a_units_own_statement_that_loses_the_transaction_fails_the_whole_batch(db: Database) -> None:
+    """The same for a statement a unit sends itself (the sender's `mark_sending`, run `atomic`):
+    an atomic unit's failure rolls nothing back, so only the lost transaction can stop the rest."""
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TRIGGER lose BEFORE INSERT ON marks WHEN NEW.value = 99"
+                           " BEGIN SELECT RAISE(ROLLBACK, 'transaction lost'); END")
+
+    async def sent_at_once(conn: Connection) -> None:
+        await conn.execute("INSERT INTO marks (value) VALUES (?)", (99,))
+
+    group = GroupCommit(db)
+    results = await atomic_beside(db, group, [(held_then_read(1), False), (sent_at_once, True),
+                                              (held_then_read(3), False)])
+    assert all(isinstance(r, Exception) for r in results), results
+    assert await marks(db) == []
+    assert await group.run(held_then_read(4)) == [4]
