@@ -236,7 +236,8 @@ class ConsoleChannel:
 
 
 async def stdin_lines() -> AsyncIterator[str]:
-    """Lines from stdin without blocking the loop (pipes and terminals; files are read directly)."""
+    """Lines from stdin without blocking the loop (a pipe, a socket or a terminal is watched;
+    anything else, such as a file or /dev/null, is read directly)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     # Only a pipe, a socket or a terminal can be watched by the event loop. Anything else never
